@@ -1,0 +1,682 @@
+/*
+ * conn.c: libipcd's connection: connect and hello, writing request frames,
+ * reading reply frames with poll() timeouts, matching replies to pending
+ * requests in order, noticing a lost connection and reconnecting.
+ *
+ * The socket is non-blocking; every wait is a poll() bounded by the reply's
+ * deadline: the op's own wait plus the I/O timeout, or forever when either is
+ * forever. While writing, replies are read as they come so that a long
+ * pipeline never stalls both sides.
+ *
+ * A lost connection is closed at once (fd = -1) but its unread replies stay
+ * in c->in and are still returned in order; the requests after them get
+ * IPCD_EIO. The next call that sends reconnects (conn_ready).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "frame.h"
+#include "conn.h"
+
+/* Message of the last failed ipcd_connect in this thread (ipcd_errmsg(NULL)). */
+static __thread char conn_connect_err[512];
+
+/* Monotonic milliseconds. */
+static int64_t conn_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Deadline for a wait of wait_ms (-1 forever) plus the I/O timeout. */
+static int64_t conn_deadline(const struct ipcd *c, int64_t wait_ms)
+{
+	if (c->io_timeout_ms < 0 || wait_ms < 0)
+		return -1;
+	return conn_now_ms() + wait_ms + c->io_timeout_ms;
+}
+
+int conn_fail(struct ipcd *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int conn_result_clear(struct ipcd_result *res, unsigned op, int status)
+{
+	memset(res, 0, sizeof(*res));
+	res->op = op;
+	res->status = status;
+	res->value.type = MSGPACK_OBJECT_NIL;
+	return status;
+}
+
+void conn_begin(struct ipcd *c)
+{
+	if (c->in_used) {
+		buf_consume(&c->in, c->in_used);
+		c->in_used = 0;
+	}
+	msgpack_zone_clear(&c->reply_zone);
+	c->errmsg[0] = '\0';
+}
+
+/* Close the socket. Unwritten requests are lost (their pending entries get
+ * IPCD_EIO); replies already read stay in c->in. Sets no message. */
+static void conn_drop(struct ipcd *c)
+{
+	if (c->fd < 0)
+		return;
+	close(c->fd);
+	c->fd = -1;
+	c->lost_unsent = buf_used(&c->out) > 0;
+	buf_consume(&c->out, buf_used(&c->out));
+}
+
+/* Drop the connection and fail with IPCD_EIO and a message. */
+static int conn_lost(struct ipcd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int conn_lost(struct ipcd *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+	conn_drop(c);
+	return IPCD_EIO;
+}
+
+/* Wait for events on the socket until deadline (-1 forever). 0 with
+ * *revents, or IPCD_EIO (timeout or poll failure: connection dropped). */
+static int conn_poll(struct ipcd *c, short events, int64_t deadline, short *revents)
+{
+	for (;;) {
+		int ms = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - conn_now_ms();
+			ms = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+		}
+		struct pollfd p = { .fd = c->fd, .events = events };
+		int n = poll(&p, 1, ms);
+		if (n > 0) {
+			*revents = p.revents;
+			return 0;
+		}
+		if (n == 0) {
+			c->timed_out = 1;
+			return conn_lost(c, "no reply within the I/O timeout (%.3f s); connection closed",
+			                 (double)c->io_timeout_ms / 1000.0);
+		}
+		if (errno != EINTR)
+			return conn_lost(c, "poll: %s", strerror(errno));
+	}
+}
+
+/* Read what the socket has into c->in. 0 (also when nothing was there),
+ * IPCD_EIO (closed or failed: dropped), IPCD_ENOMEMCLI (dropped). */
+static int conn_read_some(struct ipcd *c)
+{
+	size_t want = 64u << 10, len = 0, total;
+	const char *body;
+	/* Room for the rest of a large frame at the head, to read it in few calls. */
+	if (frame_peek(&c->in, CONN_MAX_REPLY, &body, &len, &total) == FRAME_PARTIAL &&
+	    buf_used(&c->in) >= PROTO_HEADER_SIZE) {
+		size_t have = buf_used(&c->in) - PROTO_HEADER_SIZE;
+		if (len - have > want)
+			want = len - have;
+	}
+	for (;;) {
+		ssize_t n = buf_read_fd(&c->in, c->fd, want);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return conn_lost(c, "the server closed the connection");
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno == ENOMEM) {
+			conn_drop(c);
+			return conn_fail(c, IPCD_ENOMEMCLI, "no memory for a reply of %zu bytes", want);
+		}
+		return conn_lost(c, "read: %s", strerror(errno));
+	}
+}
+
+/* Read whatever the socket still holds, without waiting. */
+static void conn_drain(struct ipcd *c)
+{
+	while (c->fd >= 0) {
+		size_t before = buf_used(&c->in);
+		if (conn_read_some(c) || buf_used(&c->in) == before)
+			return;
+	}
+}
+
+/* Write c->out until empty or deadline. */
+static int conn_write(struct ipcd *c, int64_t deadline)
+{
+	while (buf_used(&c->out) > 0) {
+		if (c->fd < 0)
+			return conn_fail(c, IPCD_EIO, "connection lost");
+		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			/* The server closed us; what it said before is still to be read
+			 * (MAXCLIENTS, or replies before a closing error). */
+			int err = errno;
+			conn_drain(c);
+			return conn_lost(c, "send: %s", strerror(err));
+		}
+		short re;
+		int rc = conn_poll(c, POLLOUT | POLLIN, deadline, &re);
+		if (rc)
+			return rc;
+		/* Take in replies while the server is sending them, or it may stop
+		 * reading us once its output limit for this client is reached. */
+		if (re & POLLIN && (rc = conn_read_some(c)))
+			return rc;
+	}
+	return 0;
+}
+
+int conn_flush(struct ipcd *c)
+{
+	if (!buf_used(&c->out))
+		return 0;
+	return conn_write(c, conn_deadline(c, 0));
+}
+
+/* The next whole frame at c->in's head, reading until deadline. 0,
+ * IPCD_EIO (lost, possibly earlier), IPCD_EREPLY (broken stream: dropped). */
+static int conn_read_frame(struct ipcd *c, int64_t deadline, const char **body, size_t *len,
+                           size_t *total)
+{
+	for (;;) {
+		switch (frame_peek(&c->in, CONN_MAX_REPLY, body, len, total)) {
+		case FRAME_OK:
+			return 0;
+		case FRAME_TOOBIG:
+		case FRAME_EMPTY:
+			conn_drop(c);
+			return conn_fail(c, IPCD_EREPLY, "reply frame of invalid length %zu; connection closed", *len);
+		case FRAME_PARTIAL:
+			break;
+		}
+		if (c->fd < 0)
+			return c->errmsg[0] ? IPCD_EIO : conn_fail(c, IPCD_EIO, "connection lost before the reply");
+		short re;
+		int rc = conn_poll(c, POLLIN, deadline, &re);
+		if (rc || (rc = conn_read_some(c)))
+			return rc;
+	}
+}
+
+size_t conn_array_header(const unsigned char *p, size_t len, uint32_t *count)
+{
+	if (len >= 1 && (p[0] & 0xf0) == 0x90) {
+		*count = p[0] & 0x0f;
+		return 1;
+	}
+	if (len >= 3 && p[0] == 0xdc) {
+		*count = (uint32_t)p[1] << 8 | p[2];
+		return 3;
+	}
+	if (len >= 5 && p[0] == 0xdd) {
+		*count = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+		return 5;
+	}
+	return 0;
+}
+
+/*
+ * Parse reply frame body [id, status, result] for request id into res (its
+ * views into body and c->reply_zone). 0, or IPCD_EREPLY with a message.
+ * An error with id 0 is about the connection (PROTOCOL, TOOBIG, MAXCLIENTS
+ * before any request was read): it answers the awaited request, and the
+ * server closes the connection after it.
+ */
+static int conn_parse_reply(struct ipcd *c, const char *body, size_t len, uint64_t id,
+                            struct ipcd_result *res)
+{
+	uint32_t n = 0;
+	size_t off = conn_array_header((const unsigned char *)body, len, &n);
+	msgpack_object oid, ost;
+	if (!off || n != 3 ||
+	    msgpack_unpack(body, len, &off, &c->reply_zone, &oid) != MSGPACK_UNPACK_EXTRA_BYTES ||
+	    msgpack_unpack(body, len, &off, &c->reply_zone, &ost) != MSGPACK_UNPACK_EXTRA_BYTES)
+		return conn_fail(c, IPCD_EREPLY, "reply is not an array [id, status, result]");
+	size_t at = off;
+	if (msgpack_unpack(body, len, &off, &c->reply_zone, &res->value) != MSGPACK_UNPACK_SUCCESS)
+		return conn_fail(c, IPCD_EREPLY, "reply result is malformed msgpack");
+	if (ost.type != MSGPACK_OBJECT_POSITIVE_INTEGER || ost.via.u64 > INT_MAX)
+		return conn_fail(c, IPCD_EREPLY, "reply status is not an error code");
+	if (oid.type != MSGPACK_OBJECT_POSITIVE_INTEGER || (oid.via.u64 != id && (oid.via.u64 || !ost.via.u64)))
+		return conn_fail(c, IPCD_EREPLY, "reply out of order: expected id %llu",
+		                 (unsigned long long)id);
+	res->id = oid.via.u64;     /* 0 for an error about the connection */
+	res->status = (int)ost.via.u64;
+	res->mp = body + at;
+	res->len = len - at;
+	if (res->status) {
+		const msgpack_object *m = &res->value;
+		if (m->type == MSGPACK_OBJECT_STR)
+			snprintf(c->errmsg, sizeof(c->errmsg), "%.*s", (int)m->via.str.size, m->via.str.ptr);
+		else
+			snprintf(c->errmsg, sizeof(c->errmsg), "%s", proto_error_message(res->status));
+	}
+	return 0;
+}
+
+/* Copy a str object into dst of size bytes, NUL-terminated. */
+static void conn_copy_str(char *dst, size_t size, const msgpack_object *o)
+{
+	snprintf(dst, size, "%.*s", (int)o->via.str.size, o->via.str.ptr);
+}
+
+/* Take what we use from hello's result map. */
+static void conn_hello_result(struct ipcd *c, const msgpack_object *m)
+{
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return;
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+		if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !v->via.u64)
+			continue;
+		char key[16];
+		conn_copy_str(key, sizeof(key), k);
+		if (strcmp(key, "max_frame") == 0 && v->via.u64 <= SIZE_MAX)
+			c->max_frame = (size_t)v->via.u64;
+		else if (strcmp(key, "max_name") == 0 && v->via.u64 <= SIZE_MAX)
+			c->max_name = (size_t)v->via.u64;
+	}
+}
+
+/* Connect to c->path and say hello. 0 or an error (c stays disconnected). */
+static int conn_open(struct ipcd *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(c->path) >= sizeof(sa.sun_path))
+		return conn_fail(c, IPCD_EINVAL, "socket path too long: %s", c->path);
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	conn_drop(c);
+
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return conn_fail(c, IPCD_EIO, "socket: %s", strerror(errno));
+	int rc;
+	do
+		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		rc = conn_fail(c, IPCD_EIO, "cannot connect to %s: %s", c->path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	c->fd = fd;
+	c->gen++;
+	buf_consume(&c->in, buf_used(&c->in));
+	buf_consume(&c->out, buf_used(&c->out));
+	c->in_used = 0;
+	c->timed_out = c->lost_unsent = 0;
+	c->max_frame = PROTO_DEFAULT_MAX_FRAME;
+	c->max_name = PROTO_DEFAULT_MAX_NAME;
+
+	/* hello VERSION [{"name": NAME}] */
+	struct conn_req rq;
+	int named = c->name && *c->name;
+	if ((rc = conn_request_begin(c, IPCD_OP_HELLO, named ? 2 : 1, &rq)))
+		goto fail;
+	if (msgpack_pack_unsigned_int(&rq.pk, IPCD_PROTOCOL_VERSION) ||
+	    (named && (msgpack_pack_map(&rq.pk, 1) || msgpack_pack_str_with_body(&rq.pk, "name", 4) ||
+	               msgpack_pack_str_with_body(&rq.pk, c->name, strlen(c->name))))) {
+		conn_request_abort(c, &rq);
+		rc = conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+		goto fail;
+	}
+	frame_end(&c->out, (size_t)rq.pos);
+
+	int64_t deadline = conn_deadline(c, 0);
+	const char *body;
+	size_t len, total;
+	struct ipcd_result res;
+	conn_result_clear(&res, IPCD_OP_HELLO, 0);
+	/* A failed write may leave the server's refusal (MAXCLIENTS) to read. */
+	conn_write(c, deadline);
+	if ((rc = conn_read_frame(c, deadline, &body, &len, &total)))
+		goto fail;
+	rc = conn_parse_reply(c, body, len, rq.id, &res);
+	if (!rc && !(rc = res.status))
+		conn_hello_result(c, &res.value);
+	buf_consume(&c->in, total);
+	msgpack_zone_clear(&c->reply_zone);
+	if (!rc)
+		return 0;
+fail:
+	conn_drop(c);
+	if (rc == IPCD_EIO || rc == IPCD_EREPLY) {
+		char why[sizeof(c->errmsg)];
+		memcpy(why, c->errmsg, sizeof(why));
+		conn_fail(c, rc, "hello to %s failed: %.400s", c->path, why);
+	}
+	return rc;
+}
+
+int conn_ready(struct ipcd *c)
+{
+	if (c->fd >= 0 && c->pend_len == 0) {
+		/* Idle: anything readable now is the server closing us (restart,
+		 * shutdown); reconnect before sending rather than lose a request. */
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) > 0)
+			conn_drop(c);
+	}
+	if (c->fd >= 0)
+		return 0;
+	if (!c->reconnect)
+		return conn_fail(c, IPCD_ECLOSED, "connection is closed (reconnecting is off)");
+	return conn_open(c);
+}
+
+int conn_request_begin(struct ipcd *c, unsigned op, uint32_t nargs, struct conn_req *rq)
+{
+	rq->pos = frame_begin(&c->out);
+	if (rq->pos < 0)
+		return conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+	rq->id = ++c->next_id;
+	msgpack_packer_init(&rq->pk, &c->out, buf_msgpack_write);
+	if (msgpack_pack_array(&rq->pk, nargs + 2) || msgpack_pack_uint64(&rq->pk, rq->id) ||
+	    msgpack_pack_unsigned_int(&rq->pk, op)) {
+		conn_request_abort(c, rq);
+		return conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+	}
+	return 0;
+}
+
+void conn_request_abort(struct ipcd *c, struct conn_req *rq)
+{
+	c->out.len = c->out.off + (size_t)rq->pos;
+	if (c->out.len == c->out.off)
+		buf_consume(&c->out, 0);
+}
+
+/* Append p to the pending ring. 0 or -1 on ENOMEM. */
+static int conn_pending_push(struct ipcd *c, const struct pending *p)
+{
+	if (c->pend_len == c->pend_cap) {
+		size_t cap = c->pend_cap ? c->pend_cap * 2 : 16;
+		struct pending *n = malloc(cap * sizeof(*n));
+		if (!n)
+			return -1;
+		for (size_t i = 0; i < c->pend_len; i++)
+			n[i] = c->pend[(c->pend_head + i) % c->pend_cap];
+		free(c->pend);
+		c->pend = n;
+		c->pend_cap = cap;
+		c->pend_head = 0;
+	}
+	c->pend[(c->pend_head + c->pend_len) % c->pend_cap] = *p;
+	c->pend_len++;
+	return 0;
+}
+
+/* Remove and return the oldest pending request. */
+static struct pending conn_pending_pop(struct ipcd *c)
+{
+	struct pending p = c->pend[c->pend_head];
+	c->pend_head = (c->pend_head + 1) % c->pend_cap;
+	c->pend_len--;
+	return p;
+}
+
+int conn_request_end(struct ipcd *c, struct conn_req *rq, unsigned op, int64_t wait_ms)
+{
+	frame_end(&c->out, (size_t)rq->pos);
+	size_t body = buf_used(&c->out) - (size_t)rq->pos - PROTO_HEADER_SIZE;
+	if (body > c->max_frame) {
+		conn_request_abort(c, rq);
+		return conn_fail(c, IPCD_ETOOBIG, "request of %zu bytes is over the server's max_frame of %zu bytes",
+		                 body, c->max_frame);
+	}
+	struct pending p = { .id = rq->id, .gen = c->gen, .wait_ms = wait_ms, .op = op };
+	if (conn_pending_push(c, &p) < 0) {
+		conn_request_abort(c, rq);
+		return conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+	}
+	return 0;
+}
+
+int conn_recv(struct ipcd *c, struct ipcd_result *res)
+{
+	conn_result_clear(res, 0, 0);
+	if (!c->pend_len)
+		return conn_fail(c, IPCD_EINVAL, "no request is awaiting a reply");
+	struct pending p = c->pend[c->pend_head];
+	res->id = p.id;
+	res->op = p.op;
+	if (p.gen != c->gen) {
+		conn_pending_pop(c);
+		res->status = IPCD_EIO;
+		return conn_fail(c, IPCD_EIO, "connection lost before the reply");
+	}
+	/* A failed write leaves the replies already read to be returned. */
+	conn_flush(c);
+
+	const char *body;
+	size_t len, total;
+	int rc = conn_read_frame(c, conn_deadline(c, p.wait_ms), &body, &len, &total);
+	conn_pending_pop(c);
+	if (rc) {
+		res->status = rc;
+		return rc;
+	}
+	c->in_used = total;
+	if ((rc = conn_parse_reply(c, body, len, p.id, res))) {
+		conn_drop(c);
+		conn_result_clear(res, p.op, rc);
+		res->id = p.id;
+		return rc;
+	}
+	if (!res->status)
+		c->errmsg[0] = '\0';
+	/* The server closes after these (VERSION, TOOBIG, SHUTDOWN, ...) and
+	 * after any error about the connection itself (id 0). */
+	else if (proto_error_closes(res->status) || res->id == 0)
+		conn_drop(c);
+	res->id = p.id;
+	return res->status;
+}
+
+int conn_may_retry(const struct ipcd *c, const struct proto_op_info *op)
+{
+	if (!c->reconnect || c->timed_out)
+		return 0;
+	if (c->lost_unsent)
+		return 1;
+	/* delete changes the registry without OPF_WRITE (which would create the
+	 * object): repeating it could delete an object created meanwhile. */
+	return !(op->flags & OPF_WRITE) && op->code != IPCD_OP_DELETE;
+}
+
+/* ---- public: connection ------------------------------------------------- */
+
+IPCD_EXPORT int ipcd_connect_as(ipcd **out, const char *socket_path, const char *name)
+{
+	conn_connect_err[0] = '\0';
+	if (!out) {
+		snprintf(conn_connect_err, sizeof(conn_connect_err), "ipcd_connect: out is NULL");
+		return IPCD_EINVAL;
+	}
+	*out = NULL;
+	char def[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
+	if (!socket_path && !(socket_path = proto_default_socket(def, sizeof(def)))) {
+		snprintf(conn_connect_err, sizeof(conn_connect_err), "default socket path too long");
+		return IPCD_EINVAL;
+	}
+	struct ipcd *c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(socket_path)) || (name && !(c->name = strdup(name))) ||
+	    !msgpack_zone_init(&c->reply_zone, 4096)) {
+		if (c) {
+			free(c->path);
+			free(c->name);
+		}
+		free(c);
+		snprintf(conn_connect_err, sizeof(conn_connect_err), "out of memory");
+		return IPCD_ENOMEMCLI;
+	}
+	if (!msgpack_zone_init(&c->scratch, 4096)) {
+		msgpack_zone_destroy(&c->reply_zone);
+		free(c->path);
+		free(c->name);
+		free(c);
+		snprintf(conn_connect_err, sizeof(conn_connect_err), "out of memory");
+		return IPCD_ENOMEMCLI;
+	}
+	c->fd = -1;
+	c->reconnect = 1;
+	c->io_timeout_ms = -1;
+	buf_init(&c->in);
+	buf_init(&c->out);
+	int rc = conn_open(c);
+	if (rc) {
+		snprintf(conn_connect_err, sizeof(conn_connect_err), "%s", c->errmsg);
+		ipcd_close(c);
+		return rc;
+	}
+	*out = c;
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_connect(ipcd **out, const char *socket_path)
+{
+	return ipcd_connect_as(out, socket_path, NULL);
+}
+
+IPCD_EXPORT void ipcd_close(ipcd *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	msgpack_zone_destroy(&c->reply_zone);
+	msgpack_zone_destroy(&c->scratch);
+	free(c->pend);
+	free(c->path);
+	free(c->name);
+	free(c);
+}
+
+IPCD_EXPORT int ipcd_fd(const ipcd *c)
+{
+	return c ? c->fd : -1;
+}
+
+IPCD_EXPORT const char *ipcd_errmsg(const ipcd *c)
+{
+	return c ? c->errmsg : conn_connect_err;
+}
+
+IPCD_EXPORT const char *ipcd_strerror(int code)
+{
+	return proto_error_message(code);
+}
+
+IPCD_EXPORT const char *ipcd_errname(int code)
+{
+	return proto_error_name(code);
+}
+
+IPCD_EXPORT int ipcd_set_timeout(ipcd *c, double seconds)
+{
+	if (!c || seconds != seconds)
+		return IPCD_EINVAL;
+	if (seconds <= 0)
+		c->io_timeout_ms = -1;
+	else if (seconds >= (double)(INT64_MAX / 4000))
+		c->io_timeout_ms = INT64_MAX / 4000;
+	else
+		c->io_timeout_ms = (int64_t)(seconds * 1000.0 + 0.999);
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_set_reconnect(ipcd *c, int on)
+{
+	if (!c)
+		return IPCD_EINVAL;
+	c->reconnect = on != 0;
+	return IPCD_OK;
+}
+
+/* ---- public: pipelining ------------------------------------------------- */
+
+IPCD_EXPORT int ipcd_flush(ipcd *c)
+{
+	if (!c)
+		return IPCD_EINVAL;
+	conn_begin(c);
+	return conn_flush(c);
+}
+
+IPCD_EXPORT int ipcd_recv(ipcd *c, struct ipcd_result *res)
+{
+	if (!c || !res) {
+		if (res)
+			conn_result_clear(res, 0, IPCD_EINVAL);
+		return c ? conn_fail(c, IPCD_EINVAL, "ipcd_recv: res is NULL") : IPCD_EINVAL;
+	}
+	conn_begin(c);
+	return conn_recv(c, res);
+}
+
+IPCD_EXPORT size_t ipcd_pending(const ipcd *c)
+{
+	return c ? c->pend_len : 0;
+}
+
+IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
+{
+	if (!c || !ready)
+		return IPCD_EINVAL;
+	conn_begin(c);
+	*ready = 0;
+	int rc = 0;
+	if (c->fd >= 0) {
+		/* Drain the socket: conn_read_some stops at EAGAIN. */
+		size_t before;
+		do {
+			before = buf_used(&c->in);
+			rc = conn_read_some(c);
+		} while (!rc && c->fd >= 0 && buf_used(&c->in) > before);
+	}
+	struct buf view = c->in;
+	for (size_t i = 0; i < c->pend_len; i++) {
+		const struct pending *p = &c->pend[(c->pend_head + i) % c->pend_cap];
+		const char *body;
+		size_t len, total;
+		if (p->gen == c->gen && frame_peek(&view, CONN_MAX_REPLY, &body, &len, &total) == FRAME_OK)
+			view.off += total;
+		else if (p->gen == c->gen && c->fd >= 0)
+			break;
+		(*ready)++;
+	}
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * conn.h: libipcd's connection, shared by conn.c (socket, hello, frames out
+ * and in, replies, reconnect), call.c (encoding requests from signatures)
+ * and helpers.c (typed shorthands, value encoders). Not installed.
+ *
+ * A request is encoded straight into c->out as one frame, remembered in the
+ * pending ring (id, op, how long the server may keep it waiting), written by
+ * conn_flush and answered in order by conn_recv. Replies are read into c->in
+ * and parsed in place: a result's views point into c->in and c->reply_zone
+ * and stay there until conn_begin() at the start of the next call.
+ *
+ * Every (re)connect bumps c->gen; a pending request from an older generation
+ * lost its reply and gets IPCD_EIO.
+ */
+#ifndef IPCD_CLIENT_CONN_H
+#define IPCD_CLIENT_CONN_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <msgpack.h>
+#include "proto.h"
+#include "buf.h"
+#include "ipcd.h"
+
+/* ipcd_send writes its buffer once it holds this much: bounds client memory
+ * for long pipelines while keeping writes large. */
+#define CONN_AUTOFLUSH (256u << 10)
+
+/* Largest reply frame accepted: the server is trusted, but a length this
+ * large can only be a broken stream. */
+#define CONN_MAX_REPLY ((size_t)UINT32_MAX)
+
+/* One request awaiting its reply. */
+struct pending {
+	uint64_t id;
+	uint64_t gen;      /* connection generation it was sent on */
+	int64_t wait_ms;   /* how long the server may park it: 0 (non-blocking op), -1 forever */
+	unsigned op;
+};
+
+struct ipcd {
+	int fd;                   /* -1 while disconnected */
+	uint64_t gen;             /* bumped on every connect */
+	char *path;               /* socket path, for reconnects */
+	char *name;               /* client name sent in hello, or NULL */
+	int reconnect;            /* reconnect on the next call once lost */
+	int64_t io_timeout_ms;    /* -1: none */
+	size_t max_frame;         /* from hello: largest request frame body */
+	size_t max_name;          /* from hello: longest object name */
+	uint64_t next_id;
+	struct buf out;           /* encoded requests not yet written */
+	struct buf in;            /* bytes read, replies not yet returned */
+	size_t in_used;           /* bytes at in's head of the last returned reply */
+	msgpack_zone reply_zone;  /* objects of the last returned reply */
+	msgpack_zone scratch;     /* checking arguments before they are sent */
+	struct pending *pend;     /* ring of pend_cap entries */
+	size_t pend_head, pend_len, pend_cap;
+	int timed_out;            /* the last loss was the I/O timeout */
+	int lost_unsent;          /* the last loss left request bytes unwritten */
+	char errmsg[512];
+};
+
+/* A request being encoded into c->out. */
+struct conn_req {
+	ssize_t pos;              /* frame position relative to out's head */
+	uint64_t id;
+	msgpack_packer pk;        /* appends to c->out */
+};
+
+/* Start of every API call on c: release the previous result, clear errmsg. */
+void conn_begin(struct ipcd *c);
+/* Set c's errmsg (printf-style) and return code. */
+int conn_fail(struct ipcd *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Make sure c is connected: notices a connection the server closed while
+ * idle, reconnects (once) if lost. 0, IPCD_ECLOSED, or connect's errors. */
+int conn_ready(struct ipcd *c);
+
+/* Begin a request frame [id, op, <nargs arguments packed by the caller>].
+ * 0 or IPCD_ENOMEMCLI. */
+int conn_request_begin(struct ipcd *c, unsigned op, uint32_t nargs, struct conn_req *rq);
+/* Take the request back out of c->out (encoding failed). */
+void conn_request_abort(struct ipcd *c, struct conn_req *rq);
+/* Finish the request and remember it as pending with the op's wait.
+ * 0, IPCD_ETOOBIG or IPCD_ENOMEMCLI (the request is then taken back). */
+int conn_request_end(struct ipcd *c, struct conn_req *rq, unsigned op, int64_t wait_ms);
+
+/* Write c->out. 0 or IPCD_EIO (the connection is then dropped). */
+int conn_flush(struct ipcd *c);
+/* The reply to the oldest pending request into res (required). Returns its
+ * status, IPCD_EIO, IPCD_EREPLY, or IPCD_EINVAL when nothing is pending. */
+int conn_recv(struct ipcd *c, struct ipcd_result *res);
+/* True if a request of op that got IPCD_EIO from conn_recv may be sent again:
+ * the connection is to be re-established and either the request never fully
+ * left, or op is safe to repeat. */
+int conn_may_retry(const struct ipcd *c, const struct proto_op_info *op);
+
+/* Length and element count of the msgpack array header at p[0..len), or 0
+ * if p does not start with one. */
+size_t conn_array_header(const unsigned char *p, size_t len, uint32_t *count);
+
+/* Reset res to "no result" for op with status. Returns status. */
+int conn_result_clear(struct ipcd_result *res, unsigned op, int status);
+
+#endif

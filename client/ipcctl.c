@@ -1,0 +1,735 @@
+/*
+ * ipcctl.c: the command line of ipcd.
+ *
+ *   ipcctl [OPTIONS] COMMAND [ARGS...]        ping, info, ls, create, rm, ...
+ *   ipcctl [OPTIONS] TYPE OP NAME [ARGS...]   queue put jobs '{"id": 1}'
+ *
+ * The commands are one table built from ops.def: every op of type ANY is a
+ * command under its wire name, every typed op "TYPE.OP" is the command
+ * "TYPE OP"; cmd_specials changes the few that behave differently (ls pages
+ * through all names, rm is delete, exists answers through the exit status).
+ * Each command runs as one function returning an exit status; arguments are
+ * converted by the op's signature letters, so a new op in ops.def is a new
+ * ipcctl command with its help line and nothing to write here.
+ *
+ * Words are matched by unique prefix ("q g" is "queue get"). Options may
+ * appear anywhere; an argument that looks like a negative number is a value,
+ * not an option.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "proto.h"
+#include "buf.h"
+#include "ipcd.h"
+#include "json.h"
+
+/* Exit statuses; the table in the help text says what each means. */
+enum {
+	EX_OK = 0,
+	EX_ERROR = 1,
+	EX_USAGE = 2,
+	EX_EMPTY = 3,
+	EX_NOTFOUND = 4,
+	EX_CONNECT = 5,
+};
+
+/* Options from the command line. */
+struct cli_opts {
+	const char *socket;        /* NULL: the default rule */
+	int json;                  /* machine output */
+	int have_timeout;          /* --timeout or --wait given */
+	double timeout;            /* seconds; < 0 forever */
+	int help;
+	int list;                  /* --list-commands */
+};
+
+struct cmd;
+
+/* What a command runs with. */
+struct cli {
+	struct cli_opts o;
+	ipcd *c;
+	const struct cmd *cmd;
+};
+
+typedef int (*cmd_exec)(struct cli *x, int argc, char **argv);
+
+/* One command: an op of ops.def as ipcctl presents it. */
+struct cmd {
+	const char *name;          /* word after the type, or the top-level word */
+	const char *alias;         /* another word for it, or NULL */
+	enum proto_type type;      /* PROTO_T_ANY: top-level command */
+	const struct proto_op_info *op;
+	const char *usage;         /* arguments as ipcctl takes them */
+	const char *help;
+	cmd_exec exec;
+	int hidden;                /* not a command (hello) */
+};
+
+static int cmd_op(struct cli *x, int argc, char **argv);
+static int cmd_ls(struct cli *x, int argc, char **argv);
+static int cmd_exists(struct cli *x, int argc, char **argv);
+
+/* Where ipcctl departs from the op as ops.def describes it. */
+static const struct cmd_special {
+	unsigned code;
+	const char *name, *alias, *usage, *help;
+	cmd_exec exec;
+	int hidden;
+} cmd_specials[] = {
+	{ IPCD_OP_HELLO, .hidden = 1 },
+	{ IPCD_OP_LS, .usage = "[PATTERN]", .exec = cmd_ls,
+	  .help = "NAME TYPE of every object matching a glob (all pages)" },
+	{ IPCD_OP_DELETE, .name = "rm", .alias = "delete" },
+	{ IPCD_OP_EXISTS, .exec = cmd_exists, .help = "print true or false; exit status 0 or 4" },
+};
+
+/* The command table, built from ops.def by cmd_init. */
+enum {
+	CMD_COUNT = 0
+#define IPCD_OP(ident, code, wire, type, flags, sig, usage, help) + 1
+#include "ops.def"
+#undef IPCD_OP
+};
+static struct cmd cmds[CMD_COUNT];
+
+static const char *const cmd_types[] = { "queue", "list", "dict", "ns" };
+
+/* ---- small utilities ----------------------------------------------------- */
+
+/* Print an error message and return status. */
+static int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cli_error(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ipcctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return status;
+}
+
+/* Out of memory ends ipcctl. */
+static void cli_oom(void)
+{
+	fputs("ipcctl: out of memory\n", stderr);
+	exit(EX_ERROR);
+}
+
+/* msgpack_packer callback into a struct buf. */
+static int cli_buf_write(void *data, const char *p, size_t n)
+{
+	if (buf_append(data, p, n) < 0)
+		cli_oom();
+	return 0;
+}
+
+/* ---- the command table --------------------------------------------------- */
+
+/* Fill cmds from ops.def and cmd_specials. */
+static void cmd_init(void)
+{
+	for (size_t i = 0; i < proto_ops_count; i++) {
+		struct cmd *cmd = &cmds[i];
+		const struct proto_op_info *op = proto_op_by_code(proto_ops[i].code);
+		const char *dot = strchr(op->name, '.');
+		cmd->op = op;
+		cmd->type = op->type;
+		cmd->name = op->type == PROTO_T_ANY || !dot ? op->name : dot + 1;
+		cmd->usage = op->usage;
+		cmd->help = op->help;
+		cmd->exec = cmd_op;
+		for (size_t j = 0; j < sizeof(cmd_specials) / sizeof(cmd_specials[0]); j++) {
+			const struct cmd_special *s = &cmd_specials[j];
+			if (s->code != op->code)
+				continue;
+			cmd->name = s->name ? s->name : cmd->name;
+			cmd->alias = s->alias;
+			cmd->usage = s->usage ? s->usage : cmd->usage;
+			cmd->help = s->help ? s->help : cmd->help;
+			cmd->exec = s->exec ? s->exec : cmd->exec;
+			cmd->hidden = s->hidden;
+		}
+	}
+}
+
+/* The type named exactly t, or PROTO_T_ANY. */
+static enum proto_type cmd_type_named(const char *t)
+{
+	return proto_type_by_name(t, strlen(t));
+}
+
+/*
+ * Match word against the candidate words of a level: the commands of type t
+ * and, at the top level, the type names and "help". An exact match wins, else
+ * a unique prefix. Returns the matched word's command (or NULL with *word_out
+ * set for a type name / help), or prints why not and returns status 2 in
+ * *status.
+ */
+static const struct cmd *cmd_find(enum proto_type t, const char *word, const char **word_out, int *status)
+{
+	const char *cand[CMD_COUNT * 2 + 8];
+	const struct cmd *cmd_of[CMD_COUNT * 2 + 8];
+	size_t n = 0;
+	for (size_t i = 0; i < CMD_COUNT; i++) {
+		if (cmds[i].hidden || cmds[i].type != t)
+			continue;
+		cand[n] = cmds[i].name, cmd_of[n++] = &cmds[i];
+		if (cmds[i].alias)
+			cand[n] = cmds[i].alias, cmd_of[n++] = &cmds[i];
+	}
+	if (t == PROTO_T_ANY) {
+		for (size_t i = 0; i < sizeof(cmd_types) / sizeof(cmd_types[0]); i++)
+			cand[n] = cmd_types[i], cmd_of[n++] = NULL;
+		cand[n] = "help", cmd_of[n++] = NULL;
+	}
+	size_t len = strlen(word), found = n, matches = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cand[i], word) == 0) {
+			found = i;
+			matches = 1;
+			break;
+		}
+		/* A command's name and alias are adjacent: count the command once. */
+		if (strncmp(cand[i], word, len) == 0 && !(matches && cmd_of[i] && cmd_of[i] == cmd_of[found])) {
+			found = i;
+			matches++;
+		}
+	}
+	*status = 0;
+	if (matches == 1) {
+		*word_out = cand[found];
+		return cmd_of[found];
+	}
+	const char *where = t == PROTO_T_ANY ? "" : proto_type_name(t);
+	if (!matches) {
+		*status = cli_error(EX_USAGE, "unknown command: %s%s%s (see ipcctl --help)", where, *where ? " " : "", word);
+		return NULL;
+	}
+	fprintf(stderr, "ipcctl: ambiguous command: %s%s%s, could be:", where, *where ? " " : "", word);
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (strncmp(cand[i], word, len) == 0)
+			fprintf(stderr, "%s %s", k++ ? "," : "", cand[i]);
+	fputc('\n', stderr);
+	*status = EX_USAGE;
+	return NULL;
+}
+
+/* The words that name cmd ("queue put", "ls") in buf of size bytes. */
+static const char *cmd_path(const struct cmd *cmd, char *buf, size_t size)
+{
+	if (cmd->type == PROTO_T_ANY)
+		snprintf(buf, size, "%s", cmd->name);
+	else
+		snprintf(buf, size, "%s %s", proto_type_name(cmd->type), cmd->name);
+	return buf;
+}
+
+/* ---- help ---------------------------------------------------------------- */
+
+/* One help line: the command with its usage, then its help. */
+static void help_line(FILE *f, const struct cmd *cmd)
+{
+	char head[128], path[64];
+	snprintf(head, sizeof(head), "%s %s", cmd_path(cmd, path, sizeof(path)), cmd->usage);
+	if (strlen(head) < 34)
+		fprintf(f, "  %-34s %s\n", head, cmd->help);
+	else
+		fprintf(f, "  %s\n  %-34s %s\n", head, "", cmd->help);
+}
+
+/* The commands of type t. */
+static void help_type(FILE *f, enum proto_type t)
+{
+	for (size_t i = 0; i < CMD_COUNT; i++)
+		if (!cmds[i].hidden && cmds[i].type == t)
+			help_line(f, &cmds[i]);
+}
+
+/* Every command's words, one per line, for shell completion. */
+static void help_list(FILE *f)
+{
+	char path[64];
+	for (size_t i = 0; i < CMD_COUNT; i++) {
+		if (cmds[i].hidden)
+			continue;
+		fprintf(f, "%s\n", cmd_path(&cmds[i], path, sizeof(path)));
+		if (cmds[i].alias)
+			fprintf(f, "%s\n", cmds[i].alias);
+	}
+}
+
+static void help_usage(FILE *f)
+{
+	fputs("usage: ipcctl [OPTIONS] COMMAND [ARGS...]\n"
+	      "       ipcctl [OPTIONS] TYPE OP NAME [ARGS...]\n", f);
+}
+
+static void help_full(FILE *f)
+{
+	help_usage(f);
+	fputs("\nTalk to ipcd, the daemon of named queues, lists, dicts and namespaces.\n"
+	      "\nOptions (anywhere on the line):\n"
+	      "  -s, --socket PATH   the daemon's socket (default: $IPCD_SOCKET, else\n"
+	      "                      $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock)\n"
+	      "  -j, --json          machine output: every result as one line of JSON\n"
+	      "  -t, --timeout SEC   how long an op that waits (queue get/put, list blpop, ...)\n"
+	      "                      may wait: without it they do not wait at all (EMPTY or\n"
+	      "                      FULL at once); a negative SEC waits forever\n"
+	      "  -w, --wait          wait forever (same as --timeout -1)\n"
+	      "  -h, --help          this text; ipcctl TYPE --help lists one type's ops\n"
+	      "  -V, --version       print the version\n"
+	      "      --list-commands every command, one per line (for shell completion)\n"
+	      "\nCommands:\n", f);
+	help_type(f, PROTO_T_ANY);
+	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
+		fprintf(f, "\n%s ops:\n", proto_type_name((enum proto_type)t));
+		help_type(f, (enum proto_type)t);
+	}
+	fputs("\nWords may be shortened to a unique prefix: ipcctl q get jobs.\n"
+	      "A TIMEOUT argument may also be given in its place; --timeout is the same.\n"
+	      "\nValues (VALUE, KEY, DEFAULT, ...) are read as JSON, or taken as a plain string\n"
+	      "when they are not valid JSON: 42 is a number, '\"42\"' and hello are strings.\n"
+	      "NAME, TYPE, ATTR and PATTERN are always plain strings. Binary values are written\n"
+	      "{\"$bin\": \"BASE64\"}, extension values {\"$ext\": [TYPE, \"BASE64\"]}, both ways.\n"
+	      "\nOutput: a string result prints as plain text, nil as nothing, anything else as\n"
+	      "indented JSON. With --json every result is one line of JSON (strings quoted,\n"
+	      "nil as null) and ls prints [{\"name\": ..., \"type\": ...}, ...].\n"
+	      "\nExit status:\n"
+	      "  0  success\n"
+	      "  1  error (the message is on stderr: ipcctl: CODE: message)\n"
+	      "  2  usage error, or the server refused the arguments (BADARG, BADNAME)\n"
+	      "  3  nothing came in time: EMPTY, FULL, TIMEOUT\n"
+	      "  4  not found: NOTFOUND, NOKEY, NOVALUE, INDEX, and exists of a missing name\n"
+	      "  5  cannot connect to the daemon\n", f);
+}
+
+/* ---- converting arguments ------------------------------------------------ */
+
+/* Word i of an op's usage string ("NAME VALUE [TIMEOUT]"), brackets removed. */
+static void arg_label(const char *usage, size_t i, char *out, size_t size)
+{
+	const char *p = usage;
+	for (; i > 0 && p; i--)
+		if ((p = strchr(p, ' ')))
+			p++;
+	if (!p || !*p) {
+		snprintf(out, size, "argument");
+		return;
+	}
+	size_t n = 0;
+	for (; *p && *p != ' ' && n + 1 < size; p++)
+		if (*p != '[' && *p != ']')
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
+/* What a signature letter expects, for messages. */
+static const char *arg_expect(char letter)
+{
+	switch (letter) {
+	case 'm': case 'o': return "a JSON object";
+	case 'a': return "a JSON array";
+	case 'i': return "an integer";
+	case 'I': return "an integer or null";
+	case 'u': return "a non-negative integer";
+	case 'n': return "a number";
+	case 't': return "a number of seconds (negative or null: forever)";
+	}
+	return "a value";
+}
+
+/* Pack the timeout as ipcctl means it: seconds, negative = forever. */
+static void arg_pack_timeout(msgpack_packer *pk, double secs)
+{
+	if (secs < 0 || isinf(secs))
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_double(pk, secs);
+}
+
+/*
+ * Pack command-line text as argument i of op (signature letter letter).
+ * 0, or EX_USAGE with a message.
+ */
+static int arg_pack(const struct cmd *cmd, size_t i, char letter, const char *text, msgpack_packer *pk)
+{
+	if (letter == 'N' || letter == 'S' || letter == 's') {
+		msgpack_pack_str_with_body(pk, text, strlen(text));
+		return 0;
+	}
+	struct buf one;
+	msgpack_packer opk;
+	buf_init(&one);
+	msgpack_packer_init(&opk, &one, cli_buf_write);
+	char why[JSON_ERROR_SIZE] = "";
+	int is_json = json_to_msgpack(text, &opk, why, sizeof(why)) == 0;
+	if (!is_json && (letter == 'v' || letter == 'k')) {
+		msgpack_pack_str_with_body(pk, text, strlen(text));
+		buf_free(&one);
+		return 0;
+	}
+	msgpack_zone zone;
+	msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
+	size_t off = 0;
+	if (!msgpack_zone_init(&zone, 1024))
+		cli_oom();
+	int parsed = is_json && msgpack_unpack(one.data, one.len, &off, &zone, &o) == MSGPACK_UNPACK_SUCCESS;
+	int ok = parsed;
+	double secs;
+	if (ok && letter == 't' && o.type != MSGPACK_OBJECT_NIL && ipcd_obj_double(&o, &secs) == IPCD_OK) {
+		arg_pack_timeout(pk, secs);   /* negative: forever, as for --timeout */
+	} else if ((ok = ok && proto_arg_fits(letter, &o))) {
+		cli_buf_write(pk->data, buf_head(&one), buf_used(&one));
+	}
+	msgpack_zone_destroy(&zone);
+	buf_free(&one);
+	if (ok)
+		return 0;
+	char label[32], path[64];
+	arg_label(cmd->usage, i, label, sizeof(label));
+	if (is_json && !parsed)
+		return cli_error(EX_USAGE, "%s: %s is nested too deeply", cmd_path(cmd, path, sizeof(path)), label);
+	if (!is_json)
+		return cli_error(EX_USAGE, "%s: %s must be %s; not valid JSON (%s): %s", cmd_path(cmd, path, sizeof(path)),
+		                 label, arg_expect(letter), why, text);
+	return cli_error(EX_USAGE, "%s: %s must be %s, not %s", cmd_path(cmd, path, sizeof(path)), label,
+	                 arg_expect(letter), text);
+}
+
+/* ---- results and exit statuses ------------------------------------------ */
+
+/* The exit status for an ipcd error code. */
+static int exit_for(int code)
+{
+	switch (code) {
+	case IPCD_OK:
+		return EX_OK;
+	case IPCD_EEMPTY: case IPCD_EFULL: case IPCD_ETIMEOUT:
+		return EX_EMPTY;
+	case IPCD_ENOTFOUND: case IPCD_ENOKEY: case IPCD_ENOVALUE: case IPCD_EINDEX:
+		return EX_NOTFOUND;
+	case IPCD_EBADARG: case IPCD_EBADNAME:
+		return EX_USAGE;
+	default:
+		return EX_ERROR;
+	}
+}
+
+/* Report a failed call and return its exit status. */
+static int cli_failed(struct cli *x, int code)
+{
+	const char *msg = ipcd_errmsg(x->c);
+	return cli_error(exit_for(code), "%s: %s", ipcd_errname(code), *msg ? msg : ipcd_strerror(code));
+}
+
+/* Print a result as the options ask. */
+static void cli_print(const struct cli *x, const msgpack_object *o)
+{
+	if (x->o.json) {
+		json_print(stdout, o, 0);
+		putchar('\n');
+	} else if (o->type == MSGPACK_OBJECT_STR) {
+		fwrite(o->via.str.ptr, 1, o->via.str.size, stdout);
+		putchar('\n');
+	} else if (o->type != MSGPACK_OBJECT_NIL) {
+		json_print(stdout, o, 1);
+		putchar('\n');
+	}
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* Connect once the command line is known to be right. 0 or EX_CONNECT. */
+static int cli_connect(struct cli *x)
+{
+	int rc = ipcd_connect_as(&x->c, x->o.socket, "ipcctl");
+	if (!rc)
+		return 0;
+	const char *msg = ipcd_errmsg(NULL);
+	if (rc == IPCD_EIO)
+		return cli_error(EX_CONNECT, "%s", msg);
+	return cli_error(EX_CONNECT, "%s: %s", ipcd_errname(rc), *msg ? msg : ipcd_strerror(rc));
+}
+
+/* Usage error for the running command. */
+static int cmd_usage(const struct cli *x, const char *why)
+{
+	char path[64];
+	fprintf(stderr, "ipcctl: %s\nusage: ipcctl %s %s\n", why, cmd_path(x->cmd, path, sizeof(path)), x->cmd->usage);
+	return EX_USAGE;
+}
+
+/* Any op: arguments by its signature, one call, the result printed. */
+static int cmd_op(struct cli *x, int argc, char **argv)
+{
+	const struct cmd *cmd = x->cmd;
+	const struct proto_op_info *op = cmd->op;
+	char letters[32];
+	size_t nl = 0;
+	for (const char *s = op->sig; *s && nl < sizeof(letters); s++)
+		if (*s != '|')
+			letters[nl++] = *s;
+	const char *t = memchr(letters, 't', nl);
+	size_t ti = t ? (size_t)(t - letters) : SIZE_MAX, n = (size_t)argc, total = n;
+	if (n > nl)
+		return cmd_usage(x, "too many arguments");
+	if (n < op->min_args)
+		return cmd_usage(x, "missing arguments");
+	if (x->o.have_timeout && ti == SIZE_MAX)
+		return cmd_usage(x, "this op does not wait: --timeout/--wait do not apply");
+	if (x->o.have_timeout && n > ti)
+		return cmd_usage(x, "TIMEOUT given both as an argument and as --timeout/--wait");
+	if (ti != SIZE_MAX && n <= ti)
+		total = ti + 1;    /* ipcctl always sends the timeout: 0 unless told */
+
+	struct buf args;
+	msgpack_packer pk;
+	buf_init(&args);
+	msgpack_packer_init(&pk, &args, cli_buf_write);
+	msgpack_pack_array(&pk, (uint32_t)total);
+	int st = 0;
+	for (size_t i = 0; i < total && !st; i++) {
+		msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
+		if (i < n)
+			st = arg_pack(cmd, i, letters[i], argv[i], &pk);
+		else if (i == ti)
+			arg_pack_timeout(&pk, x->o.have_timeout ? x->o.timeout : 0);
+		else if (proto_arg_fits(letters[i], &nil))
+			msgpack_pack_nil(&pk);
+		else
+			st = cmd_usage(x, "missing arguments before TIMEOUT");
+	}
+	if (st) {
+		buf_free(&args);
+		return st;
+	}
+	struct ipcd_result res;
+	if ((st = cli_connect(x))) {
+		buf_free(&args);
+		return st;
+	}
+	int rc = ipcd_call_raw(x->c, op->code, args.data, args.len, &res);
+	buf_free(&args);
+	if (rc)
+		return cli_failed(x, rc);
+	cli_print(x, &res.value);
+	return EX_OK;
+}
+
+/* exists NAME: true/false, exit 0/4. */
+static int cmd_exists(struct cli *x, int argc, char **argv)
+{
+	if (argc != 1)
+		return cmd_usage(x, argc ? "too many arguments" : "missing arguments");
+	int yes = 0, rc = cli_connect(x);
+	if (rc)
+		return rc;
+	rc = ipcd_exists(x->c, argv[0], &yes);
+	if (rc)
+		return cli_failed(x, rc);
+	puts(yes ? "true" : "false");
+	return yes ? EX_OK : EX_NOTFOUND;
+}
+
+/* ls [PATTERN]: every page, as NAME TYPE lines or one JSON array. */
+static int cmd_ls(struct cli *x, int argc, char **argv)
+{
+	if (argc > 1)
+		return cmd_usage(x, "too many arguments");
+	uint64_t cursor = 0;
+	size_t shown = 0;
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	if (x->o.json)
+		putchar('[');
+	do {
+		struct ipcd_result res;
+		int rc = ipcd_call(x->c, IPCD_OP_LS, &res, 3, argc ? argv[0] : NULL, cursor, (uint64_t)PROTO_LS_MAX_COUNT);
+		if (rc) {
+			if (x->o.json)
+				puts("]");
+			return cli_failed(x, rc);
+		}
+		const msgpack_object *r = &res.value, *page;
+		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
+		    ipcd_obj_uint(&r->via.array.ptr[0], &cursor) ||
+		    (page = &r->via.array.ptr[1])->type != MSGPACK_OBJECT_ARRAY)
+			return cli_error(EX_ERROR, "REPLY: ls: unexpected result");
+		for (uint32_t i = 0; i < page->via.array.size; i++) {
+			const msgpack_object *e = &page->via.array.ptr[i];
+			if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2)
+				continue;
+			const msgpack_object *name = &e->via.array.ptr[0], *type = &e->via.array.ptr[1];
+			if (x->o.json) {
+				fputs(shown ? ",{\"name\":" : "{\"name\":", stdout);
+				json_print(stdout, name, 0);
+				fputs(",\"type\":", stdout);
+				json_print(stdout, type, 0);
+				putchar('}');
+			} else {
+				const char *p, *tp;
+				size_t pn, tn;
+				if (ipcd_obj_str(name, &p, &pn) || ipcd_obj_str(type, &tp, &tn))
+					continue;
+				printf("%.*s %.*s\n", (int)pn, p, (int)tn, tp);
+			}
+			shown++;
+		}
+	} while (cursor != 0);
+	if (x->o.json)
+		puts("]");
+	return EX_OK;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+/* True if s is an option word rather than a value such as -1 or -2.5e3. */
+static int cli_is_option(const char *s)
+{
+	if (s[0] != '-' || !s[1])
+		return 0;
+	char *end;
+	errno = 0;
+	strtod(s, &end);
+	return *end != '\0';
+}
+
+/* Seconds from text; 0, or -1 if not a number. */
+static int cli_seconds(const char *text, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(text, &end);
+	if (!*text || *end || isnan(d))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/*
+ * Take the options out of argv wherever they are; the other words stay in
+ * order in pos[0..*npos). Returns 0, or an exit status after a message (or
+ * after --version).
+ */
+static int cli_parse(int argc, char **argv, struct cli_opts *o, char **pos, int *npos)
+{
+	int only_pos = 0;
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (only_pos || !cli_is_option(a)) {
+			pos[(*npos)++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		char *val = NULL, *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+		if (eq)
+			*eq = '\0', val = eq + 1;
+		int takes = strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
+		            strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0;
+		if (takes && !val) {
+			if (i + 1 >= argc)
+				return cli_error(EX_USAGE, "%s needs a value", a);
+			val = argv[++i];
+		} else if (!takes && val) {
+			return cli_error(EX_USAGE, "%s takes no value", a);
+		}
+		if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
+			o->socket = val;
+		} else if (strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0) {
+			if (cli_seconds(val, &o->timeout))
+				return cli_error(EX_USAGE, "--timeout: not a number of seconds: %s", val);
+			o->have_timeout = 1;
+		} else if (strcmp(a, "-w") == 0 || strcmp(a, "--wait") == 0) {
+			o->have_timeout = 1;
+			o->timeout = -1;
+		} else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
+			o->json = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			o->help = 1;
+		} else if (strcmp(a, "--list-commands") == 0) {
+			o->list = 1;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("ipcctl %s (protocol %d)\n", IPCD_VERSION, IPCD_PROTOCOL_VERSION);
+			exit(EX_OK);
+		} else {
+			return cli_error(EX_USAGE, "unknown option: %s (see ipcctl --help)", a);
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli x = { .o = { .timeout = 0 } };
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	int npos = 0, st;
+	if (!pos)
+		return cli_error(EX_ERROR, "out of memory");
+	cmd_init();
+	if ((st = cli_parse(argc, argv, &x.o, pos, &npos)))
+		goto out;
+	if (x.o.list) {
+		help_list(stdout);
+		goto out;
+	}
+	if (npos == 0) {
+		if (x.o.help) {
+			help_full(stdout);
+		} else {
+			help_usage(stderr);
+			fputs("(ipcctl --help lists the commands)\n", stderr);
+			st = EX_USAGE;
+		}
+		goto out;
+	}
+
+	/* COMMAND, or TYPE OP, or help [TYPE] */
+	const char *word = NULL;
+	const struct cmd *cmd = cmd_find(PROTO_T_ANY, pos[0], &word, &st);
+	int used = 1;
+	if (!cmd && !st) {
+		enum proto_type t = cmd_type_named(word);
+		if (t == PROTO_T_ANY) {   /* help [TYPE] */
+			if (npos > 1 && (t = cmd_type_named(pos[1])) != PROTO_T_ANY)
+				help_type(stdout, t);
+			else
+				help_full(stdout);
+			goto out;
+		}
+		if (npos < 2) {
+			FILE *f = x.o.help ? stdout : stderr;
+			fprintf(f, "usage: ipcctl %s OP NAME [ARGS...]\n\n%s ops:\n", word, word);
+			help_type(f, t);
+			st = x.o.help ? EX_OK : EX_USAGE;
+			goto out;
+		}
+		cmd = cmd_find(t, pos[1], &word, &st);
+		used = 2;
+	}
+	if (!cmd)
+		goto out;
+	if (x.o.help) {
+		help_line(stdout, cmd);
+		goto out;
+	}
+
+	x.cmd = cmd;
+	st = cmd->exec(&x, npos - used, pos + used);
+out:
+	ipcd_close(x.c);
+	free(pos);
+	if (fflush(stdout) == EOF && !st)
+		st = cli_error(EX_ERROR, "writing output: %s", strerror(errno));
+	return st;
+}

@@ -1,0 +1,106 @@
+/*
+ * admin.c: session and server ops: hello, ping, info.
+ */
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "dispatch.h"
+#include "config.h"
+#include "registry.h"
+#include "value.h"
+
+/* hello VERSION [OPTIONS] -> {version, server, max_frame, max_name} | VERSION (closes) */
+void handle_HELLO(struct request *rq)
+{
+	struct client *c = rq->client;
+	if (rq->args[0].via.u64 != IPCD_PROTOCOL_VERSION) {
+		reply_error(&rq->reply, IPCD_E_VERSION, "protocol version %llu is not supported; this server speaks %d",
+		            (unsigned long long)rq->args[0].via.u64, IPCD_PROTOCOL_VERSION);
+		return;
+	}
+	const msgpack_object *opts = request_arg(rq, 1);
+	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
+		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 && memcmp(k->via.str.ptr, "name", 4) == 0 &&
+		    v->type == MSGPACK_OBJECT_STR) {
+			size_t n = v->via.str.size < sizeof(c->name) - 1 ? v->via.str.size : sizeof(c->name) - 1;
+			memcpy(c->name, v->via.str.ptr, n);
+			c->name[n] = '\0';
+		}
+	}
+	c->hello_done = 1;
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_map(pk, 4);
+	pack_cstr(pk, "version");
+	msgpack_pack_int(pk, IPCD_PROTOCOL_VERSION);
+	pack_cstr(pk, "server");
+	pack_cstr(pk, "ipcd " IPCD_VERSION);
+	pack_cstr(pk, "max_frame");
+	msgpack_pack_uint64(pk, config.max_frame);
+	pack_cstr(pk, "max_name");
+	msgpack_pack_uint64(pk, config.max_name);
+	reply_end(&rq->reply);
+}
+
+/* ping [VALUE] -> VALUE | "pong" */
+void handle_PING(struct request *rq)
+{
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	if (rq->nargs)
+		msgpack_pack_object(pk, rq->args[0]);
+	else
+		pack_cstr(pk, "pong");
+	reply_end(&rq->reply);
+}
+
+/* info -> {version, protocol, pid, uptime, clients, clients_total, objects,
+ *          objects_by_type, memory, max_memory, ops, errors, ops_by_name} */
+void handle_INFO(struct request *rq)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_map(pk, 13);
+	pack_cstr(pk, "version");
+	pack_cstr(pk, IPCD_VERSION);
+	pack_cstr(pk, "protocol");
+	msgpack_pack_int(pk, IPCD_PROTOCOL_VERSION);
+	pack_cstr(pk, "pid");
+	msgpack_pack_int(pk, (int)getpid());
+	pack_cstr(pk, "uptime");
+	msgpack_pack_double(pk, now - server_stats.started);
+	pack_cstr(pk, "clients");
+	msgpack_pack_uint64(pk, server_stats.clients);
+	pack_cstr(pk, "clients_total");
+	msgpack_pack_uint64(pk, server_stats.clients_total);
+	pack_cstr(pk, "objects");
+	msgpack_pack_uint64(pk, registry_count());
+	pack_cstr(pk, "objects_by_type");
+	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
+	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
+		pack_cstr(pk, proto_type_name(t));
+		msgpack_pack_uint64(pk, registry_count_type(t));
+	}
+	pack_cstr(pk, "memory");
+	msgpack_pack_uint64(pk, value_mem_used);
+	pack_cstr(pk, "max_memory");
+	msgpack_pack_uint64(pk, config.max_memory);
+	pack_cstr(pk, "ops");
+	msgpack_pack_uint64(pk, server_stats.ops_total);
+	pack_cstr(pk, "errors");
+	msgpack_pack_uint64(pk, server_stats.errors_total);
+	uint32_t used = 0;
+	for (size_t i = 0; i < proto_ops_count; i++)
+		used += server_stats.ops_by_code[proto_ops[i].code] != 0;
+	pack_cstr(pk, "ops_by_name");
+	msgpack_pack_map(pk, used);
+	for (size_t i = 0; i < proto_ops_count; i++) {
+		uint64_t n = server_stats.ops_by_code[proto_ops[i].code];
+		if (n) {
+			pack_cstr(pk, proto_ops[i].name);
+			msgpack_pack_uint64(pk, n);
+		}
+	}
+	reply_end(&rq->reply);
+}

@@ -1,0 +1,655 @@
+/*
+ * dict.c: the dict type, a Python dict from any value to any value.
+ *
+ * First part: the structure (see dict.h), shared with ns.c, and the number
+ * rules of dict.incr; no sockets, unit-tested in tests/unit/test_dict.c.
+ * Second part: the type operations. Third part: the op handlers.
+ *
+ * Keys are compared by canonical bytes (codec.h): 1 sent as fixint or as
+ * uint16 is the same key, 1 and 1.0 are not. The key bytes kept in the omap
+ * are packed back as they are by keys/items/popitem/dump.
+ *
+ * A write op changes the dict only after every allocation it needs has
+ * succeeded (dict.update rolls back), so NOMEM leaves nothing half done.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "dict.h"
+#include "codec.h"
+#include "value.h"
+#include "dispatch.h"
+#include "server.h"
+
+/* ---- keys --------------------------------------------------------------- */
+
+int dict_key_init(struct dict_key *k, const msgpack_object *o, int store)
+{
+	if (store && codec_depth(o, value_max_depth) > value_max_depth)
+		return IPCD_E_BADVALUE;
+	k->len = codec_size(o);
+	k->bytes = k->len <= sizeof(k->small) ? k->small : malloc(k->len);
+	if (!k->bytes)
+		return IPCD_E_NOMEM;
+	codec_encode_into(o, k->bytes);
+	return 0;
+}
+
+void dict_key_deinit(struct dict_key *k)
+{
+	if (k->bytes != k->small)
+		free(k->bytes);
+	k->bytes = NULL;
+}
+
+/* What one key costs against max_memory: its bytes and its omap entry. */
+static size_t dict_key_mem(size_t len)
+{
+	return len + sizeof(struct omap_entry);
+}
+
+/* Charge a new key to value_mem_used: 0, or -1 if max_memory would be passed. */
+static int dict_key_charge(size_t len)
+{
+	size_t need = dict_key_mem(len);
+	if (value_mem_limit && value_mem_used + need > value_mem_limit)
+		return -1;
+	value_mem_used += need;
+	return 0;
+}
+
+static void dict_key_uncharge(size_t len)
+{
+	value_mem_used -= dict_key_mem(len);
+}
+
+/* ---- structure ---------------------------------------------------------- */
+
+struct value *dict_find(const struct dict *d, const void *key, size_t len)
+{
+	struct omap_entry *e = omap_find(&d->map, key, len);
+	return e ? e->val : NULL;
+}
+
+/*
+ * Store v under key without freeing what it replaces: *old gets the previous
+ * value (NULL if the key is new) and *seq the entry's seq (stable, unlike the
+ * entry's address), so dict.update can undo. 0 or IPCD_E_NOMEM (unchanged).
+ */
+static int dict_put(struct dict *d, const void *key, size_t len, struct value *v,
+                    struct value **old, uint64_t *seq)
+{
+	struct omap_entry *e = omap_find(&d->map, key, len);
+	int created;
+	if (!e) {
+		if (dict_key_charge(len) < 0)
+			return IPCD_E_NOMEM;
+		if (!(e = omap_upsert(&d->map, key, len, &created))) {
+			dict_key_uncharge(len);
+			return IPCD_E_NOMEM;
+		}
+	}
+	*old = e->val;
+	*seq = e->seq;
+	e->val = v;
+	return 0;
+}
+
+int dict_set(struct dict *d, const void *key, size_t len, struct value *v)
+{
+	struct value *old;
+	uint64_t seq;
+	int err = dict_put(d, key, len, v, &old, &seq);
+	if (!err)
+		value_free(old);
+	return err;
+}
+
+/* Remove entry e; returns its value. */
+static struct value *dict_remove_entry(struct dict *d, struct omap_entry *e)
+{
+	dict_key_uncharge(e->key_len);
+	return omap_remove(&d->map, e);
+}
+
+struct value *dict_del(struct dict *d, const void *key, size_t len)
+{
+	struct omap_entry *e = omap_find(&d->map, key, len);
+	return e ? dict_remove_entry(d, e) : NULL;
+}
+
+void dict_clear(struct dict *d)
+{
+	for (struct omap_entry *e = omap_seek(&d->map, 0); e; e = omap_next(&d->map, e)) {
+		dict_key_uncharge(e->key_len);
+		value_free(e->val);
+		e->val = NULL;
+	}
+	omap_clear(&d->map, NULL);
+}
+
+void dict_pack_raw(msgpack_packer *pk, const void *p, size_t n)
+{
+	pk->callback(pk->data, p, n);
+}
+
+void dict_pack(const struct dict *d, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, omap_count(&d->map));
+	for (struct omap_entry *e = omap_seek(&d->map, 0); e; e = omap_next(&d->map, e)) {
+		dict_pack_raw(pk, e->key, e->key_len);
+		pack_value(pk, e->val);
+	}
+}
+
+/* ---- numbers (dict.incr) ------------------------------------------------ */
+
+/* Big-endian unsigned integer of n bytes. */
+static uint64_t dict_be(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* An unsigned integer as INT when it fits int64, else BIG. */
+static void dict_num_uint(uint64_t u, struct dict_num *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (u > INT64_MAX) {
+		n->kind = DICT_NUM_BIG;
+		n->u = u;
+	} else {
+		n->kind = DICT_NUM_INT;
+		n->i = (int64_t)u;
+	}
+}
+
+int dict_num_of_value(const struct value *v, struct dict_num *n)
+{
+	const unsigned char *p = (const unsigned char *)v->data;
+	if (v->len == 0)
+		return IPCD_E_NOTNUMBER;
+	unsigned char b = p[0];
+	unsigned size = b >= 0xcc && b <= 0xcf ? 1u << (b - 0xcc)
+	              : b >= 0xd0 && b <= 0xd3 ? 1u << (b - 0xd0)
+	              : b == 0xca ? 4 : b == 0xcb ? 8 : 0;
+	if (v->len != 1 + size)
+		return IPCD_E_NOTNUMBER;
+	memset(n, 0, sizeof(*n));
+	if (b <= 0x7f || b >= 0xe0) {            /* fixints */
+		n->i = (int8_t)b;
+	} else if (b >= 0xcc && b <= 0xcf) {
+		dict_num_uint(dict_be(p + 1, size), n);
+	} else if (b >= 0xd0 && b <= 0xd3) {      /* sign-extend from size bytes */
+		unsigned shift = 64 - 8 * size;
+		n->i = (int64_t)(dict_be(p + 1, size) << shift) >> shift;
+	} else if (b == 0xca) {
+		union { uint32_t u; float f; } f32 = { .u = (uint32_t)dict_be(p + 1, 4) };
+		n->kind = DICT_NUM_FLOAT;
+		n->f = f32.f;
+	} else if (b == 0xcb) {
+		union { uint64_t u; double f; } f64 = { .u = dict_be(p + 1, 8) };
+		n->kind = DICT_NUM_FLOAT;
+		n->f = f64.f;
+	} else {
+		return IPCD_E_NOTNUMBER;
+	}
+	return 0;
+}
+
+void dict_num_of_obj(const msgpack_object *o, struct dict_num *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		dict_num_uint(o->via.u64, n);
+	} else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		n->i = o->via.i64;
+	} else {
+		n->kind = DICT_NUM_FLOAT;
+		n->f = o->via.f64;
+	}
+}
+
+static double dict_num_double(const struct dict_num *n)
+{
+	return n->kind == DICT_NUM_FLOAT ? n->f : n->kind == DICT_NUM_BIG ? (double)n->u : (double)n->i;
+}
+
+int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict_num *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->kind == DICT_NUM_FLOAT || b->kind == DICT_NUM_FLOAT) {
+		out->kind = DICT_NUM_FLOAT;
+		out->f = dict_num_double(a) + dict_num_double(b);
+		return 0;
+	}
+	if (a->kind == DICT_NUM_INT && b->kind == DICT_NUM_INT)
+		return __builtin_add_overflow(a->i, b->i, &out->i) ? IPCD_E_OVERFLOW : 0;
+	/* A BIG (> INT64_MAX) only comes back into range with a negative other. */
+	const struct dict_num *big = a->kind == DICT_NUM_BIG ? a : b, *other = big == a ? b : a;
+	if (other->kind == DICT_NUM_BIG || other->i >= 0)
+		return IPCD_E_OVERFLOW;
+	uint64_t r = big->u - ((uint64_t)(-(other->i + 1)) + 1);
+	if (r > INT64_MAX)
+		return IPCD_E_OVERFLOW;
+	out->i = (int64_t)r;
+	return 0;
+}
+
+void dict_num_to_obj(const struct dict_num *n, msgpack_object *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (n->kind == DICT_NUM_FLOAT) {
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		o->via.f64 = n->f;
+	} else if (n->i >= 0) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = (uint64_t)n->i;
+	} else {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = n->i;
+	}
+}
+
+/* ---- type operations ---------------------------------------------------- */
+
+void dict_obj_init(struct object *o)
+{
+	omap_init(&o->u.dict.map);
+}
+
+int dict_obj_no_options(const msgpack_object *opts)
+{
+	return !opts || (opts->type == MSGPACK_OBJECT_MAP && opts->via.map.size == 0);
+}
+
+int dict_obj_same_options(const struct object *o, const msgpack_object *opts)
+{
+	return dict_obj_no_options(opts);
+}
+
+void dict_obj_deinit(struct object *o)
+{
+	dict_clear(&o->u.dict);
+	omap_free(&o->u.dict.map, NULL);
+}
+
+uint64_t dict_obj_size(const struct object *o)
+{
+	return omap_count(&o->u.dict.map);
+}
+
+void dict_obj_dump(const struct object *o, msgpack_packer *pk)
+{
+	dict_pack(&o->u.dict, pk);
+}
+
+void dict_obj_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
+
+/* Dict ops never wait. */
+void dict_obj_cancel_waiters(struct object *o)
+{
+}
+
+uint32_t dict_obj_waiting(const struct object *o)
+{
+	return 0;
+}
+
+static int dict_type_init(struct object *o, const msgpack_object *opts, const char **why)
+{
+	if (!dict_obj_no_options(opts)) {
+		*why = "dict takes no options";
+		return IPCD_E_BADARG;
+	}
+	dict_obj_init(o);
+	return 0;
+}
+
+const struct object_type dict_type = {
+	.init = dict_type_init,
+	.same_options = dict_obj_same_options,
+	.deinit = dict_obj_deinit,
+	.size = dict_obj_size,
+	.dump = dict_obj_dump,
+	.pack_options = dict_obj_pack_options,
+	.cancel_waiters = dict_obj_cancel_waiters,
+	.waiting = dict_obj_waiting,
+};
+
+/* ---- handlers ----------------------------------------------------------- */
+
+void dict_reply_error(struct request *rq, int code)
+{
+	if (code == IPCD_E_NOMEM && value_mem_limit)
+		reply_error(&rq->reply, code, "max_memory (%zu bytes) reached", value_mem_limit);
+	else if (code == IPCD_E_NOMEM)
+		reply_error(&rq->reply, code, "out of memory");
+	else if (code == IPCD_E_BADVALUE)
+		reply_error(&rq->reply, code, "key nested deeper than max_depth (%u)", value_max_depth);
+	else
+		reply_error(&rq->reply, code, "%s", proto_error_message(code));
+}
+
+static struct dict *dict_of(struct request *rq)
+{
+	return &rq->obj->u.dict;
+}
+
+/* Key from argument o; on failure replies and returns -1. */
+static int dict_key_or_reply(struct request *rq, const msgpack_object *o, int store, struct dict_key *k)
+{
+	int err = dict_key_init(k, o, store);
+	if (err)
+		dict_reply_error(rq, err);
+	return err ? -1 : 0;
+}
+
+/* Reply a request argument as the result, as it came. */
+static void dict_reply_obj(struct request *rq, const msgpack_object *o)
+{
+	msgpack_pack_object(reply_ok(&rq->reply), *o);
+	reply_end(&rq->reply);
+}
+
+/* Store argument o under k as a new value; on failure replies and returns NULL. */
+struct value *dict_store_or_reply(struct request *rq, const struct dict_key *k,
+                                         const msgpack_object *o)
+{
+	struct value *v = request_value_or_reply(rq, o);
+	int err = v ? dict_set(dict_of(rq), k->bytes, k->len, v) : 0;
+	if (err) {
+		value_free(v);
+		dict_reply_error(rq, err);
+		return NULL;
+	}
+	return v;
+}
+
+/* dict.set NAME KEY VALUE -> nil */
+void handle_DICT_SET(struct request *rq)
+{
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
+		return;
+	if (dict_store_or_reply(rq, &k, &rq->args[2]))
+		reply_nil(&rq->reply);
+	dict_key_deinit(&k);
+}
+
+/* dict.get NAME KEY [DEFAULT] -> value | DEFAULT | NOKEY */
+void handle_DICT_GET(struct request *rq)
+{
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 0, &k) < 0)
+		return;
+	struct value *v = dict_find(dict_of(rq), k.bytes, k.len);
+	if (v)
+		reply_value(&rq->reply, v);
+	else if (rq->nargs == 3)
+		dict_reply_obj(rq, &rq->args[2]);
+	else
+		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+	dict_key_deinit(&k);
+}
+
+/* dict.del NAME KEY -> nil | NOKEY */
+void handle_DICT_DEL(struct request *rq)
+{
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 0, &k) < 0)
+		return;
+	struct value *v = dict_del(dict_of(rq), k.bytes, k.len);
+	if (v)
+		reply_nil(&rq->reply);
+	else
+		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+	value_free(v);
+	dict_key_deinit(&k);
+}
+
+/* dict.pop NAME KEY [DEFAULT] -> value | DEFAULT | NOKEY */
+void handle_DICT_POP(struct request *rq)
+{
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 0, &k) < 0)
+		return;
+	struct value *v = dict_del(dict_of(rq), k.bytes, k.len);
+	if (v)
+		reply_value(&rq->reply, v);
+	else if (rq->nargs == 3)
+		dict_reply_obj(rq, &rq->args[2]);
+	else
+		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+	value_free(v);
+	dict_key_deinit(&k);
+}
+
+/* dict.popitem NAME -> [key, value] | NOKEY */
+void handle_DICT_POPITEM(struct request *rq)
+{
+	struct dict *d = dict_of(rq);
+	struct omap_entry *e = omap_last(&d->map);
+	if (!e) {
+		reply_error(&rq->reply, IPCD_E_NOKEY, "dictionary is empty");
+		return;
+	}
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_array(pk, 2);
+	dict_pack_raw(pk, e->key, e->key_len);
+	pack_value(pk, e->val);
+	reply_end(&rq->reply);
+	value_free(dict_remove_entry(d, e));
+}
+
+/* dict.setdefault NAME KEY DEFAULT -> value */
+void handle_DICT_SETDEFAULT(struct request *rq)
+{
+	struct dict *d = dict_of(rq);
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
+		return;
+	struct value *v = dict_find(d, k.bytes, k.len);
+	if (!v)
+		v = dict_store_or_reply(rq, &k, &rq->args[2]);
+	if (v)
+		reply_value(&rq->reply, v);
+	dict_key_deinit(&k);
+}
+
+/* One pair of dict.update: its new value, and what to undo on failure. */
+struct dict_update {
+	struct value *v;
+	struct value *old;   /* replaced value, NULL if the key was added */
+	uint64_t seq;        /* entry's seq, to find it again */
+};
+
+/* Undo pairs [0, n) of an update, newest first, and free the new values. */
+static void dict_update_undo(struct dict *d, struct dict_update *u, size_t n, size_t n_values)
+{
+	for (size_t i = n; i > 0; i--) {
+		struct omap_entry *e = omap_seek(&d->map, u[i - 1].seq);
+		if (u[i - 1].old)
+			e->val = u[i - 1].old;
+		else
+			(void)dict_remove_entry(d, e);
+	}
+	for (size_t i = 0; i < n_values; i++)
+		value_free(u[i].v);
+}
+
+/* Apply every pair of map m, or none: 0, or an error code (already undone). */
+static int dict_update_apply(struct dict *d, const msgpack_object_map *m, struct dict_update *u)
+{
+	for (uint32_t i = 0; i < m->size; i++) {
+		struct dict_key k;
+		int err = dict_key_init(&k, &m->ptr[i].key, 1);
+		if (!err) {
+			err = dict_put(d, k.bytes, k.len, u[i].v, &u[i].old, &u[i].seq);
+			dict_key_deinit(&k);
+		}
+		if (err) {
+			dict_update_undo(d, u, i, m->size);
+			return err;
+		}
+	}
+	for (uint32_t i = 0; i < m->size; i++)
+		value_free(u[i].old);
+	return 0;
+}
+
+/* dict.update NAME MAP -> length; every key is set or none. */
+void handle_DICT_UPDATE(struct request *rq)
+{
+	struct dict *d = dict_of(rq);
+	const msgpack_object_map *m = &rq->args[1].via.map;
+	struct dict_update *u = calloc(m->size ? m->size : 1, sizeof(*u));
+	if (!u) {
+		dict_reply_error(rq, IPCD_E_NOMEM);
+		return;
+	}
+	uint32_t made = 0;
+	while (made < m->size && (u[made].v = request_value_or_reply(rq, &m->ptr[made].val)) != NULL)
+		made++;
+	if (made < m->size) {
+		dict_update_undo(d, u, 0, made);   /* the error is already replied */
+	} else {
+		int err = dict_update_apply(d, m, u);
+		if (err)
+			dict_reply_error(rq, err);
+		else
+			reply_int(&rq->reply, (int64_t)omap_count(&d->map));
+	}
+	free(u);
+}
+
+enum dict_page_what { DICT_PAGE_KEYS, DICT_PAGE_VALUES, DICT_PAGE_ITEMS };
+
+/* Reply one page of a scan: [next cursor, keys | values | map]. */
+static void dict_page(struct request *rq, enum dict_page_what what)
+{
+	const struct omap *m = &dict_of(rq)->map;
+	const msgpack_object *co = request_arg(rq, 1), *no = request_arg(rq, 2);
+	uint64_t count = no && no->via.u64 ? no->via.u64 : PROTO_LS_DEFAULT_COUNT;
+	if (count > PROTO_LS_MAX_COUNT)
+		count = PROTO_LS_MAX_COUNT;
+	struct omap_entry *first = omap_seek(m, co ? co->via.u64 : 0), *last = NULL, *e;
+	uint32_t n = 0;
+	for (e = first; e && n < count; e = omap_next(m, e), n++)
+		last = e;
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, e ? last->seq + 1 : 0);
+	if (what == DICT_PAGE_ITEMS)
+		msgpack_pack_map(pk, n);
+	else
+		msgpack_pack_array(pk, n);
+	for (e = first; n > 0; e = omap_next(m, e), n--) {
+		if (what != DICT_PAGE_VALUES)
+			dict_pack_raw(pk, e->key, e->key_len);
+		if (what != DICT_PAGE_KEYS)
+			pack_value(pk, e->val);
+	}
+	reply_end(&rq->reply);
+}
+
+/* dict.keys NAME [CURSOR] [COUNT] -> [cursor, keys] */
+void handle_DICT_KEYS(struct request *rq)
+{
+	dict_page(rq, DICT_PAGE_KEYS);
+}
+
+/* dict.values NAME [CURSOR] [COUNT] -> [cursor, values] */
+void handle_DICT_VALUES(struct request *rq)
+{
+	dict_page(rq, DICT_PAGE_VALUES);
+}
+
+/* dict.items NAME [CURSOR] [COUNT] -> [cursor, map] */
+void handle_DICT_ITEMS(struct request *rq)
+{
+	dict_page(rq, DICT_PAGE_ITEMS);
+}
+
+/* dict.len NAME -> int */
+void handle_DICT_LEN(struct request *rq)
+{
+	reply_int(&rq->reply, (int64_t)omap_count(&dict_of(rq)->map));
+}
+
+/* dict.contains NAME KEY -> bool */
+void handle_DICT_CONTAINS(struct request *rq)
+{
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 0, &k) < 0)
+		return;
+	reply_bool(&rq->reply, dict_find(dict_of(rq), k.bytes, k.len) != NULL);
+	dict_key_deinit(&k);
+}
+
+/* dict.clear NAME -> nil */
+void handle_DICT_CLEAR(struct request *rq)
+{
+	dict_clear(dict_of(rq));
+	reply_nil(&rq->reply);
+}
+
+/* New value of KEY after adding delta: 0 and *out, or an error code. */
+static int dict_incr_value(struct dict *d, const struct dict_key *k, const msgpack_object *delta,
+                           struct value **out)
+{
+	struct dict_num cur = { .kind = DICT_NUM_INT }, by = { .kind = DICT_NUM_INT, .i = 1 }, sum;
+	struct value *old = dict_find(d, k->bytes, k->len);
+	msgpack_object o;
+	int err = old ? dict_num_of_value(old, &cur) : 0;
+	if (delta)
+		dict_num_of_obj(delta, &by);
+	if (!err)
+		err = dict_num_add(&cur, &by, &sum);
+	if (err)
+		return err;
+	dict_num_to_obj(&sum, &o);
+	return value_new(&o, out);
+}
+
+/* dict.incr NAME KEY [DELTA] -> number | NOTNUMBER | OVERFLOW */
+void handle_DICT_INCR(struct request *rq)
+{
+	struct dict *d = dict_of(rq);
+	struct dict_key k;
+	struct value *v = NULL;
+	if (dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
+		return;
+	int err = dict_incr_value(d, &k, request_arg(rq, 2), &v);
+	if (!err && (err = dict_set(d, k.bytes, k.len, v)) != 0)
+		value_free(v);
+	if (err == IPCD_E_NOTNUMBER)
+		reply_error(&rq->reply, err, "dict.incr: value is not a number");
+	else if (err == IPCD_E_OVERFLOW)
+		reply_error(&rq->reply, err, "dict.incr: result does not fit a 64-bit signed integer");
+	else if (err)
+		dict_reply_error(rq, err);
+	else
+		reply_value(&rq->reply, v);
+	dict_key_deinit(&k);
+}
+
+/* dict.cas NAME KEY EXPECTED NEW -> bool; a missing key holds nil. */
+void handle_DICT_CAS(struct request *rq)
+{
+	struct dict *d = dict_of(rq);
+	struct dict_key k;
+	if (dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
+		return;
+	struct value *cur = dict_find(d, k.bytes, k.len);
+	int same = cur ? value_equals_obj(cur, &rq->args[2]) : rq->args[2].type == MSGPACK_OBJECT_NIL;
+	if (!same)
+		reply_bool(&rq->reply, 0);
+	else if (dict_store_or_reply(rq, &k, &rq->args[3]))
+		reply_bool(&rq->reply, 1);
+	dict_key_deinit(&k);
+}

@@ -1,0 +1,139 @@
+/*
+ * dispatch.c: one request frame to one handler. Everything a handler may
+ * assume is checked here, once: the frame decodes to [id, op, args...], the
+ * session said hello, the op exists, the arguments fit its signature, the
+ * named object exists (or is created, or lent empty) and has the op's type.
+ */
+#include <stdio.h>
+#include "dispatch.h"
+#include "config.h"
+#include "log.h"
+#include "registry.h"
+#include "value.h"
+
+typedef void handler_fn(struct request *rq);
+
+static handler_fn *const handlers[PROTO_OP_MAX] = {
+#define IPCD_OP(ident, code, wire, type, flags, sig, usage, help) [code] = handle_##ident,
+#include "ops.def"
+#undef IPCD_OP
+};
+
+/* Scratch zone for decoding; every request's objects die with its frame. */
+static msgpack_zone zone;
+static int zone_ready;
+
+/* Resolve the object a typed op works on; replies and returns -1 on failure. */
+static int dispatch_find_object(struct request *rq)
+{
+	const msgpack_object *name = &rq->args[0];
+	struct object *o = registry_find(name->via.str.ptr, name->via.str.size);
+	enum proto_type want = rq->op->type;
+	if (o) {
+		if (o->type != want) {
+			reply_error(&rq->reply, IPCD_E_WRONGTYPE, "'%.*s' is a %s, not a %s",
+			            (int)name->via.str.size, name->via.str.ptr, proto_type_name(o->type),
+			            proto_type_name(want));
+			return -1;
+		}
+	} else if (rq->op->flags & (OPF_WRITE | OPF_BLOCK)) {
+		const char *why = "";
+		int err = registry_create(name->via.str.ptr, name->via.str.size, want, NULL, &o, &why);
+		if (err) {
+			reply_error(&rq->reply, err, "cannot create '%.*s': %s", (int)name->via.str.size,
+			            name->via.str.ptr, why);
+			return -1;
+		}
+	} else {
+		o = registry_empty(want);
+	}
+	if (rq->op->flags & OPF_WRITE)
+		o->writes++;
+	else
+		o->reads++;
+	rq->obj = o;
+	return 0;
+}
+
+int dispatch_frame(struct client *c, const char *body, size_t len)
+{
+	struct request rq = { .client = c };
+	msgpack_object req;
+	size_t off = 0;
+
+	if (!zone_ready) {
+		msgpack_zone_init(&zone, 4096);
+		zone_ready = 1;
+	}
+	reply_init(&rq.reply, c, 0);
+	int ret = msgpack_unpack(body, len, &off, &zone, &req);
+	if (ret != MSGPACK_UNPACK_SUCCESS || off != len || req.type != MSGPACK_OBJECT_ARRAY ||
+	    req.via.array.size < 2 || req.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		reply_error(&rq.reply, IPCD_E_PROTOCOL,
+		            ret == MSGPACK_UNPACK_SUCCESS && off == len
+		                    ? "a request is an array [id, op, args...] with an unsigned id"
+		                    : "frame is not one well-formed msgpack value (at most 32 levels deep)");
+		msgpack_zone_clear(&zone);
+		return -1;
+	}
+	const msgpack_object *el = req.via.array.ptr;
+	rq.reply.id = el[0].via.u64;
+	if (el[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		rq.op = proto_op_by_code(el[1].via.u64);
+	else if (el[1].type == MSGPACK_OBJECT_STR)
+		rq.op = proto_op_by_name(el[1].via.str.ptr, el[1].via.str.size);
+	rq.args = el + 2;
+	rq.nargs = req.via.array.size - 2;
+	c->ops++;
+
+	const char *why;
+	int err;
+	if (!c->hello_done && (!rq.op || rq.op->code != IPCD_OP_HELLO)) {
+		reply_error(&rq.reply, IPCD_E_PROTOCOL, "the first request must be hello");
+	} else if (!rq.op) {
+		if (el[1].type == MSGPACK_OBJECT_STR)
+			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op '%.*s'", (int)el[1].via.str.size,
+			            el[1].via.str.ptr);
+		else
+			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op (a code from ops.def or its name)");
+	} else if ((err = proto_check_args(rq.op, rq.args, rq.nargs, config.max_name, &why))) {
+		reply_error(&rq.reply, err, "%s", why);
+	} else if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq) == 0) {
+		server_stats.ops_total++;
+		server_stats.ops_by_code[rq.op->code]++;
+		handlers[rq.op->code](&rq);
+	}
+	msgpack_zone_clear(&zone);
+	return c->closing ? -1 : 0;
+}
+
+struct value *request_value_or_reply(struct request *rq, const msgpack_object *o)
+{
+	struct value *v;
+	int err = value_new(o, &v);
+	if (!err)
+		return v;
+	if (err == IPCD_E_NOMEM)
+		reply_error(&rq->reply, err, value_mem_limit ? "max_memory (%zu bytes) reached" : "out of memory",
+		            value_mem_limit);
+	else
+		reply_error(&rq->reply, err, "value nested deeper than max_depth (%u)", value_max_depth);
+	return NULL;
+}
+
+struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_object *timeout,
+                            int code_if_zero, const char *msg_if_zero)
+{
+	int64_t ms = proto_timeout_ms(timeout);
+	if (ms == 0) {
+		reply_error(&rq->reply, code_if_zero, "%s", msg_if_zero);
+		return NULL;
+	}
+	struct waiter *w = &rq->client->waiter;
+	w->id = rq->reply.id;
+	w->op = rq->op->code;
+	w->obj = rq->obj;
+	w->count = 0;
+	waiter_park(w, q, ms);
+	return w;
+}

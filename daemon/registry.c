@@ -1,0 +1,293 @@
+/*
+ * registry.c: names to objects, and the ops that work on any object by
+ * name (create, delete, exists, type, stat, dump, ls).
+ *
+ * Reads of a name that does not exist see a shared, read-only empty object of
+ * the op's type (registry_empty), the way a missing key reads as empty in
+ * Redis; writes and waits create the object with default options.
+ */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include "registry.h"
+#include "dispatch.h"
+#include "log.h"
+
+static struct omap names;
+static struct object empties[PROTO_T_COUNT];
+static size_t count_by_type[PROTO_T_COUNT];
+
+const struct object_type *object_type_of(enum proto_type t)
+{
+	switch (t) {
+	case PROTO_T_QUEUE: return &queue_type;
+	case PROTO_T_LIST: return &list_type;
+	case PROTO_T_DICT: return &dict_type;
+	case PROTO_T_NS: return &ns_type;
+	default: return NULL;
+	}
+}
+
+void registry_init(void)
+{
+	const char *why;
+	omap_init(&names);
+	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
+		empties[t].type = (enum proto_type)t;
+		empties[t].name = (char *)"";
+		object_type_of(t)->init(&empties[t], NULL, &why);
+	}
+}
+
+/* Free o after its waiters were answered. */
+static void object_free(struct object *o)
+{
+	const struct object_type *ot = object_type_of(o->type);
+	ot->cancel_waiters(o);
+	ot->deinit(o);
+	count_by_type[o->type]--;
+	free(o->name);
+	free(o);
+}
+
+static void object_free_hook(void *p)
+{
+	object_free(p);
+}
+
+void registry_free(void)
+{
+	omap_free(&names, object_free_hook);
+	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++)
+		object_type_of(t)->deinit(&empties[t]);
+}
+
+struct object *registry_find(const char *name, size_t len)
+{
+	struct omap_entry *e = omap_find(&names, name, len);
+	return e ? e->val : NULL;
+}
+
+struct object *registry_empty(enum proto_type t)
+{
+	return &empties[t];
+}
+
+int registry_create(const char *name, size_t len, enum proto_type t, const msgpack_object *opts,
+                    struct object **out, const char **why)
+{
+	struct object *o = calloc(1, sizeof(*o));
+	char *copy = malloc(len + 1);
+	if (!o || !copy) {
+		free(o);
+		free(copy);
+		*why = "out of memory";
+		return IPCD_E_NOMEM;
+	}
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	o->type = t;
+	o->name = copy;
+	o->name_len = (uint32_t)len;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	o->created = (double)tv.tv_sec + tv.tv_usec / 1e6;
+	int err = object_type_of(t)->init(o, opts, why);
+	if (err) {
+		free(copy);
+		free(o);
+		return err;
+	}
+	int created;
+	struct omap_entry *e = omap_upsert(&names, name, len, &created);
+	if (!e) {
+		object_type_of(t)->deinit(o);
+		free(copy);
+		free(o);
+		*why = "out of memory";
+		return IPCD_E_NOMEM;
+	}
+	e->val = o;
+	count_by_type[t]++;
+	*out = o;
+	return 0;
+}
+
+void registry_delete(struct object *o)
+{
+	struct omap_entry *e = omap_find(&names, o->name, o->name_len);
+	if (e)
+		omap_remove(&names, e);
+	object_free(o);
+}
+
+size_t registry_count(void)
+{
+	return omap_count(&names);
+}
+
+size_t registry_count_type(enum proto_type t)
+{
+	return count_by_type[t];
+}
+
+const struct omap *registry_map(void)
+{
+	return &names;
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+/* The named object, or reply NOTFOUND and return NULL. */
+static struct object *find_or_reply(struct request *rq)
+{
+	const msgpack_object *n = &rq->args[0];
+	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
+	if (!o)
+		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no object named '%.*s'", (int)n->via.str.size,
+		            n->via.str.ptr);
+	return o;
+}
+
+/* create NAME TYPE [OPTIONS] -> true (created) | false (existed) | WRONGTYPE | EXISTS | BADARG */
+void handle_CREATE(struct request *rq)
+{
+	const msgpack_object *n = &rq->args[0], *tn = &rq->args[1], *opts = request_arg(rq, 2);
+	enum proto_type t = proto_type_by_name(tn->via.str.ptr, tn->via.str.size);
+	if (t == PROTO_T_ANY) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "unknown type '%.*s' (queue, list, dict or ns)",
+		            (int)tn->via.str.size, tn->via.str.ptr);
+		return;
+	}
+	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
+	if (o) {
+		if (o->type != t)
+			reply_error(&rq->reply, IPCD_E_WRONGTYPE, "'%s' exists as a %s", o->name, proto_type_name(o->type));
+		else if (!object_type_of(t)->same_options(o, opts))
+			reply_error(&rq->reply, IPCD_E_EXISTS, "'%s' exists with other options", o->name);
+		else
+			reply_bool(&rq->reply, 0);
+		return;
+	}
+	const char *why = "";
+	int err = registry_create(n->via.str.ptr, n->via.str.size, t, opts, &o, &why);
+	if (err)
+		reply_error(&rq->reply, err, "%s", why);
+	else
+		reply_bool(&rq->reply, 1);
+}
+
+/* delete NAME -> nil | NOTFOUND */
+void handle_DELETE(struct request *rq)
+{
+	struct object *o = find_or_reply(rq);
+	if (o) {
+		registry_delete(o);
+		reply_nil(&rq->reply);
+	}
+}
+
+/* exists NAME -> bool */
+void handle_EXISTS(struct request *rq)
+{
+	const msgpack_object *n = &rq->args[0];
+	reply_bool(&rq->reply, registry_find(n->via.str.ptr, n->via.str.size) != NULL);
+}
+
+/* type NAME -> "queue" | "list" | "dict" | "ns" | NOTFOUND */
+void handle_TYPE(struct request *rq)
+{
+	struct object *o = find_or_reply(rq);
+	if (o) {
+		pack_cstr(reply_ok(&rq->reply), proto_type_name(o->type));
+		reply_end(&rq->reply);
+	}
+}
+
+/* stat NAME -> {name, type, size, created, reads, writes, waiting, options} | NOTFOUND */
+void handle_STAT(struct request *rq)
+{
+	struct object *o = find_or_reply(rq);
+	if (!o)
+		return;
+	const struct object_type *ot = object_type_of(o->type);
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_map(pk, 8);
+	pack_cstr(pk, "name");
+	msgpack_pack_str(pk, o->name_len);
+	msgpack_pack_str_body(pk, o->name, o->name_len);
+	pack_cstr(pk, "type");
+	pack_cstr(pk, proto_type_name(o->type));
+	pack_cstr(pk, "size");
+	msgpack_pack_uint64(pk, ot->size(o));
+	pack_cstr(pk, "created");
+	msgpack_pack_double(pk, o->created);
+	pack_cstr(pk, "reads");
+	msgpack_pack_uint64(pk, o->reads);
+	pack_cstr(pk, "writes");
+	msgpack_pack_uint64(pk, o->writes);
+	pack_cstr(pk, "waiting");
+	msgpack_pack_uint32(pk, ot->waiting(o));
+	pack_cstr(pk, "options");
+	ot->pack_options(o, pk);
+	reply_end(&rq->reply);
+}
+
+/* dump NAME -> array (queue, list) | map (dict, ns) | NOTFOUND */
+void handle_DUMP(struct request *rq)
+{
+	struct object *o = find_or_reply(rq);
+	if (o) {
+		object_type_of(o->type)->dump(o, reply_ok(&rq->reply));
+		reply_end(&rq->reply);
+	}
+}
+
+/* ls [PATTERN] [CURSOR] [COUNT] -> [next_cursor, [[name, type], ...]]
+ * Looks at no more than 10 x COUNT names per call, so that a pattern that
+ * matches little among a million names still answers promptly; a page may
+ * be short or empty while the cursor is not 0. */
+void handle_LS(struct request *rq)
+{
+	const msgpack_object *pat = request_arg(rq, 0), *cur = request_arg(rq, 1), *cnt = request_arg(rq, 2);
+	char pattern[512] = "";
+	if (pat && pat->type == MSGPACK_OBJECT_STR) {
+		if (pat->via.str.size >= sizeof(pattern)) {
+			reply_error(&rq->reply, IPCD_E_BADARG, "pattern longer than %zu bytes", sizeof(pattern) - 1);
+			return;
+		}
+		memcpy(pattern, pat->via.str.ptr, pat->via.str.size);
+		pattern[pat->via.str.size] = '\0';
+	}
+	uint64_t count = cnt ? cnt->via.u64 : PROTO_LS_DEFAULT_COUNT;
+	if (count == 0)
+		count = PROTO_LS_DEFAULT_COUNT;
+	if (count > PROTO_LS_MAX_COUNT)
+		count = PROTO_LS_MAX_COUNT;
+
+	struct object **found = malloc(count * sizeof(*found));
+	if (!found) {
+		reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
+		return;
+	}
+	size_t nfound = 0, budget = count * 10;
+	const struct omap_entry *e = omap_seek(&names, cur ? cur->via.u64 : 0);
+	for (; e && nfound < count && budget > 0; e = omap_next(&names, e), budget--) {
+		struct object *o = e->val;
+		if (!*pattern || fnmatch(pattern, o->name, 0) == 0)
+			found[nfound++] = o;
+	}
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, e ? e->seq : 0);
+	msgpack_pack_array(pk, (uint32_t)nfound);
+	for (size_t i = 0; i < nfound; i++) {
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_str(pk, found[i]->name_len);
+		msgpack_pack_str_body(pk, found[i]->name, found[i]->name_len);
+		pack_cstr(pk, proto_type_name(found[i]->type));
+	}
+	reply_end(&rq->reply);
+	free(found);
+}

@@ -1,0 +1,31 @@
+/*
+ * registry.h: names to objects. Names are byte strings of 1..max_name bytes.
+ */
+#ifndef IPCD_REGISTRY_H
+#define IPCD_REGISTRY_H
+
+#include <stddef.h>
+#include <msgpack.h>
+#include "object.h"
+
+void registry_init(void);
+/* Delete every object (shutdown). */
+void registry_free(void);
+struct object *registry_find(const char *name, size_t len);
+/*
+ * Create name with type t and options opts (may be NULL). Returns 0 and *out,
+ * or an error code with *why set (IPCD_E_BADARG, IPCD_E_NOMEM).
+ */
+int registry_create(const char *name, size_t len, enum proto_type t, const msgpack_object *opts,
+                    struct object **out, const char **why);
+/* Unlink and free o; its parked requests get IPCD_E_DELETED. */
+void registry_delete(struct object *o);
+size_t registry_count(void);
+/* Objects per type, for info. */
+size_t registry_count_type(enum proto_type t);
+/* The registry's map, for ls paging. */
+const struct omap *registry_map(void);
+/* A read-only empty object of type t for reads of missing names. */
+struct object *registry_empty(enum proto_type t);
+
+#endif

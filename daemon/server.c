@@ -1,0 +1,408 @@
+/*
+ * server.c: the listening socket and the connections. One thread, one
+ * libevent loop. A read callback takes every whole frame out of the input
+ * buffer and dispatches it in order; replies go to the client's output buffer
+ * and all output produced during a callback is written at its end
+ * (server_flush_pending), so a pipelined batch costs one read and one write.
+ * A client that lets unread replies pass max_output is dropped rather than
+ * allowed to grow the daemon's memory.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include "server.h"
+#include "config.h"
+#include "dispatch.h"
+#include "frame.h"
+#include "log.h"
+#include "proto.h"
+#include "value.h"
+
+#define READ_CHUNK (64 * 1024)
+
+struct event_base *server_base;
+struct server_stats server_stats;
+struct client_list server_clients = TAILQ_HEAD_INITIALIZER(server_clients);
+static TAILQ_HEAD(, client) flush_list = TAILQ_HEAD_INITIALIZER(flush_list);
+static int listen_fd = -1;
+static struct event ev_accept;
+static uint64_t next_cid = 1;
+
+static void client_process(struct client *c);
+
+static double now_unix(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+/* msgpack_packer sink: append to the client's output; a failed allocation
+ * drops the client instead of sending a torn frame. */
+static int client_out_write(void *data, const char *p, size_t n)
+{
+	struct client *c = data;
+	if (buf_append(&c->out, p, n) < 0) {
+		c->closing = 2;
+		return -1;
+	}
+	return 0;
+}
+
+static void client_schedule_flush(struct client *c)
+{
+	if (!c->pending_flush) {
+		c->pending_flush = 1;
+		TAILQ_INSERT_TAIL(&flush_list, c, flush_link);
+	}
+}
+
+void reply_init(struct reply *r, struct client *c, uint64_t id)
+{
+	r->c = c;
+	r->id = id;
+	r->frame = -1;
+	msgpack_packer_init(&r->pk, c, client_out_write);
+}
+
+/* Begin a reply frame [id, status, ...]. */
+static msgpack_packer *reply_begin(struct reply *r, unsigned status)
+{
+	r->frame = frame_begin(&r->c->out);
+	if (r->frame < 0)
+		r->c->closing = 2;
+	msgpack_pack_array(&r->pk, 3);
+	msgpack_pack_uint64(&r->pk, r->id);
+	msgpack_pack_uint32(&r->pk, status);
+	return &r->pk;
+}
+
+msgpack_packer *reply_ok(struct reply *r)
+{
+	return reply_begin(r, 0);
+}
+
+void reply_end(struct reply *r)
+{
+	struct client *c = r->c;
+	if (r->frame >= 0 && c->closing != 2)
+		frame_end(&c->out, (size_t)r->frame);
+	r->frame = -1;
+	if (buf_used(&c->out) > config.max_output && c->closing != 2) {
+		log_warn("client %llu (pid %d): %zu bytes of unread replies, over max_output; disconnecting",
+		         (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out));
+		c->closing = 2;
+	}
+	client_schedule_flush(c);
+}
+
+void reply_nil(struct reply *r) { msgpack_pack_nil(reply_ok(r)); reply_end(r); }
+void reply_bool(struct reply *r, int b) { (b ? msgpack_pack_true : msgpack_pack_false)(reply_ok(r)); reply_end(r); }
+void reply_int(struct reply *r, int64_t v) { msgpack_pack_int64(reply_ok(r), v); reply_end(r); }
+void reply_uint(struct reply *r, uint64_t v) { msgpack_pack_uint64(reply_ok(r), v); reply_end(r); }
+
+void pack_value(msgpack_packer *pk, const struct value *v)
+{
+	pk->callback(pk->data, v->data, v->len);
+}
+
+void pack_cstr(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+void reply_value(struct reply *r, const struct value *v)
+{
+	pack_value(reply_ok(r), v);
+	reply_end(r);
+}
+
+void reply_error(struct reply *r, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	server_stats.errors_total++;
+	pack_cstr(reply_begin(r, (unsigned)code), msg);
+	reply_end(r);
+	if (proto_error_closes(code) && !r->c->closing)
+		r->c->closing = 1;
+	log_debug("client %llu: %s: %s", (unsigned long long)r->c->cid, proto_error_name(code), msg);
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+void client_close(struct client *c, const char *why)
+{
+	log_debug("client %llu (pid %d) closed: %s", (unsigned long long)c->cid, (int)c->pid, why);
+	if (c->waiter.wq)
+		waiter_cancel(&c->waiter);
+	if (c->pending_flush)
+		TAILQ_REMOVE(&flush_list, c, flush_link);
+	event_del(&c->ev_read);
+	event_del(&c->ev_write);
+	event_del(&c->ev_resume);
+	close(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	TAILQ_REMOVE(&server_clients, c, link);
+	server_stats.clients--;
+	free(c);
+}
+
+/* Write c's output; returns -1 if c was closed. */
+static int client_flush(struct client *c)
+{
+	if (c->closing == 2) {
+		client_close(c, "dropped");
+		return -1;
+	}
+	size_t before = buf_used(&c->out);
+	if (buf_write_fd(&c->out, c->fd) < 0) {
+		client_close(c, strerror(errno));
+		return -1;
+	}
+	c->bytes_out += before - buf_used(&c->out);
+	if (buf_used(&c->out) > 0) {
+		event_add(&c->ev_write, NULL);
+		return 0;
+	}
+	event_del(&c->ev_write);
+	if (c->closing) {
+		client_close(c, "closed after error");
+		return -1;
+	}
+	return 0;
+}
+
+void server_flush_pending(void)
+{
+	struct client *c;
+	while ((c = TAILQ_FIRST(&flush_list))) {
+		TAILQ_REMOVE(&flush_list, c, flush_link);
+		c->pending_flush = 0;
+		client_flush(c);
+	}
+}
+
+static void client_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	client_flush(arg);
+}
+
+/* Keep reading to notice a hang-up, but stop buffering past a frame's worth
+ * while requests are not being processed. */
+static void client_update_reading(struct client *c)
+{
+	int want = !c->closing && (!c->waiter.wq || buf_used(&c->in) < config.max_frame + PROTO_HEADER_SIZE);
+	if (want && !c->reading)
+		event_add(&c->ev_read, NULL);
+	else if (!want && c->reading)
+		event_del(&c->ev_read);
+	c->reading = want;
+}
+
+static void client_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	ssize_t n = buf_read_fd(&c->in, c->fd, READ_CHUNK);
+	if (n == 0) {
+		/* The peer may have only shut down its sending side: answer what it
+		 * sent, then close. A request still waiting has nobody to wait for. */
+		if (!c->waiter.wq)
+			client_process(c);
+		if (c->waiter.wq) {
+			client_close(c, "hung up while waiting");
+		} else {
+			if (!c->closing)
+				c->closing = 1;
+			client_schedule_flush(c);
+		}
+		server_flush_pending();
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		client_close(c, strerror(errno));
+		server_flush_pending();
+		return;
+	}
+	if (n > 0)
+		c->bytes_in += (uint64_t)n;
+	if (!c->waiter.wq)
+		client_process(c);
+	else
+		client_update_reading(c);
+	server_flush_pending();
+}
+
+static void client_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	client_process(c);
+	server_flush_pending();
+}
+
+void client_resume(struct client *c)
+{
+	event_active(&c->ev_resume, 0, 0);
+}
+
+/* Dispatch every whole frame in c's input, in order, until one parks. */
+static void client_process(struct client *c)
+{
+	while (!c->closing && !c->waiter.wq) {
+		const char *body;
+		size_t len, total;
+		switch (frame_peek(&c->in, config.max_frame, &body, &len, &total)) {
+		case FRAME_PARTIAL:
+			goto done;
+		case FRAME_TOOBIG: {
+			struct reply r;
+			reply_init(&r, c, 0);
+			reply_error(&r, IPCD_E_TOOBIG, "frame of %zu bytes is over max_frame (%llu)", len,
+			            (unsigned long long)config.max_frame);
+			log_info("client %llu (pid %d): frame of %zu bytes refused", (unsigned long long)c->cid,
+			         (int)c->pid, len);
+			goto done;
+		}
+		case FRAME_EMPTY: {
+			struct reply r;
+			reply_init(&r, c, 0);
+			reply_error(&r, IPCD_E_PROTOCOL, "zero-length frame");
+			goto done;
+		}
+		case FRAME_OK:
+			dispatch_frame(c, body, len);
+			buf_consume(&c->in, total);
+			break;
+		}
+	}
+done:
+	if (c->closing)
+		buf_consume(&c->in, buf_used(&c->in));
+	client_update_reading(c);
+}
+
+/* Refuse a connection past max_clients with an error frame, then close. */
+static void refuse_client(int fd)
+{
+	char frame[64];
+	struct buf b = { frame, 0, 0, sizeof(frame) };
+	msgpack_packer pk;
+	size_t pos = (size_t)frame_begin(&b);
+	msgpack_packer_init(&pk, &b, buf_msgpack_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_uint32(&pk, IPCD_E_MAXCLIENTS);
+	pack_cstr(&pk, "too many clients");
+	frame_end(&b, pos);
+	if (write(fd, b.data, b.len) < 0)
+		log_debug("refused client: %s", strerror(errno));
+	close(fd);
+}
+
+static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (server_stats.clients >= config.max_clients) {
+			log_warn("refusing a client: max_clients (%llu) reached", (unsigned long long)config.max_clients);
+			refuse_client(fd);
+			continue;
+		}
+		struct client *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->cid = next_cid++;
+		c->fd = fd;
+		c->connected = now_unix();
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			c->pid = cred.pid;
+			c->uid = cred.uid;
+			c->gid = cred.gid;
+		}
+		c->waiter.client = c;
+		buf_init(&c->in);
+		buf_init(&c->out);
+		event_assign(&c->ev_read, server_base, fd, EV_READ | EV_PERSIST, client_on_read, c);
+		event_assign(&c->ev_write, server_base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
+		event_assign(&c->ev_resume, server_base, -1, 0, client_on_resume, c);
+		TAILQ_INSERT_TAIL(&server_clients, c, link);
+		server_stats.clients++;
+		server_stats.clients_total++;
+		client_update_reading(c);
+		log_debug("client %llu connected: pid %d uid %d", (unsigned long long)c->cid, (int)c->pid, (int)c->uid);
+	}
+}
+
+int server_start(struct event_base *base, int fd)
+{
+	server_base = base;
+	server_stats.started = now_unix();
+	listen_fd = fd;
+	event_assign(&ev_accept, base, fd, EV_READ | EV_PERSIST, server_on_accept, NULL);
+	return event_add(&ev_accept, NULL);
+}
+
+/* Write what is left for c, waiting at most until deadline_ms. */
+static void client_drain(struct client *c, uint64_t deadline_ms)
+{
+	while (buf_used(&c->out) > 0 && c->closing != 2) {
+		uint64_t now = waiters_now_ms();
+		if (now >= deadline_ms)
+			return;
+		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+		if (poll(&p, 1, (int)(deadline_ms - now)) <= 0)
+			return;
+		if (buf_write_fd(&c->out, c->fd) < 0)
+			return;
+	}
+}
+
+void server_stop(void)
+{
+	if (listen_fd >= 0) {
+		event_del(&ev_accept);
+		close(listen_fd);
+		listen_fd = -1;
+	}
+	/* Answer what is in flight: requests already received run; what would
+	 * wait is told the server is going away. */
+	struct client *c;
+	TAILQ_FOREACH(c, &server_clients, link) {
+		for (;;) {
+			if (c->waiter.wq)
+				waiter_fail(&c->waiter, IPCD_E_SHUTDOWN, "server is shutting down");
+			client_process(c);
+			if (!c->waiter.wq)
+				break;
+		}
+	}
+	uint64_t deadline = waiters_now_ms() + 2000;
+	while ((c = TAILQ_FIRST(&server_clients))) {
+		client_drain(c, deadline);
+		client_close(c, "server stopping");
+	}
+}

@@ -1,0 +1,81 @@
+/*
+ * value.c: stored values (see value.h). The one place values are allocated,
+ * so memory accounting and the max_memory limit hold by construction.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "value.h"
+#include "codec.h"
+#include "proto.h"
+
+size_t value_mem_used;
+size_t value_mem_limit;
+unsigned value_max_depth = PROTO_DEFAULT_MAX_DEPTH;
+void *(*value_alloc)(size_t) = malloc;
+
+/* Allocate a value of len bytes, within the memory limit. */
+static int value_make(size_t len, struct value **out)
+{
+	if (len > UINT32_MAX)
+		return IPCD_E_BADVALUE;
+	size_t need = sizeof(struct value) + len;
+	if (value_mem_limit && value_mem_used + need > value_mem_limit)
+		return IPCD_E_NOMEM;
+	struct value *v = value_alloc(need);
+	if (!v)
+		return IPCD_E_NOMEM;
+	v->len = (uint32_t)len;
+	value_mem_used += need;
+	*out = v;
+	return 0;
+}
+
+int value_new(const msgpack_object *o, struct value **out)
+{
+	if (codec_depth(o, value_max_depth) > value_max_depth)
+		return IPCD_E_BADVALUE;
+	int err = value_make(codec_size(o), out);
+	if (err)
+		return err;
+	codec_encode_into(o, (*out)->data);
+	return 0;
+}
+
+int value_new_raw(const void *data, size_t len, struct value **out)
+{
+	int err = value_make(len, out);
+	if (err)
+		return err;
+	memcpy((*out)->data, data, len);
+	return 0;
+}
+
+void value_free(struct value *v)
+{
+	if (!v)
+		return;
+	value_mem_used -= value_mem(v);
+	free(v);
+}
+
+int value_equals_obj(const struct value *v, const msgpack_object *o)
+{
+	size_t n = codec_size(o);
+	if (n != v->len)
+		return 0;
+	char small[256];
+	char *p = n <= sizeof(small) ? small : malloc(n);
+	if (!p)
+		return 0;
+	codec_encode_into(o, p);
+	int eq = memcmp(p, v->data, n) == 0;
+	if (p != small)
+		free(p);
+	return eq;
+}
+
+int value_unpack(const struct value *v, msgpack_zone *z, msgpack_object *obj)
+{
+	size_t off = 0;
+	return msgpack_unpack(v->data, v->len, &off, z, obj) == MSGPACK_UNPACK_SUCCESS ? 0 : -1;
+}

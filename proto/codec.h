@@ -1,0 +1,36 @@
+/*
+ * codec.h: canonical value encoding.
+ *
+ * The daemon stores values as validated, canonical msgpack bytes and compares
+ * values (dict keys, list.remove/index/count, dict.cas) by comparing those
+ * bytes. Canonical form: every integer, string, binary, array, map and ext
+ * header in its shortest form; non-negative integers as unsigned; float32
+ * widened to float64; map entries kept in the order given. So 1 sent as a
+ * fixint and as a uint16 are the same key, while 1 and 1.0 are different keys.
+ */
+#ifndef IPCD_CODEC_H
+#define IPCD_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+/* Nesting depth of o (a scalar is 1). Stops counting past limit+1. */
+unsigned codec_depth(const msgpack_object *o, unsigned limit);
+
+/*
+ * Encode o canonically into a fresh malloc'd buffer: *out and *out_len.
+ * Returns 0, IPCD_E_BADVALUE if deeper than max_depth, IPCD_E_NOMEM.
+ */
+int codec_encode(const msgpack_object *o, unsigned max_depth, char **out, size_t *out_len);
+
+/* Size of o's canonical encoding, without encoding it. */
+size_t codec_size(const msgpack_object *o);
+
+/* Encode o canonically into dst, which holds codec_size(o) bytes. */
+void codec_encode_into(const msgpack_object *o, char *dst);
+
+/* 64-bit hash of bytes (for hash tables keyed by canonical encodings). */
+uint64_t codec_hash(const void *p, size_t n);
+
+#endif

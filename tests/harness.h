@@ -1,0 +1,31 @@
+/*
+ * harness.h: start and stop a real ipcd for a C test. The daemon gets a
+ * fresh temporary directory for its socket, dies with the test
+ * (PR_SET_PDEATHSIG), and is waited for through its sd_notify READY=1 on a
+ * NOTIFY_SOCKET the harness listens on: no sleeping, every wait bounded.
+ */
+#ifndef IPCD_TEST_HARNESS_H
+#define IPCD_TEST_HARNESS_H
+
+#include <sys/types.h>
+
+struct harness_daemon {
+	pid_t pid;
+	char dir[64];
+	char socket[128];
+	char notify[128];
+	int notify_fd;
+};
+
+/* Start $IPCD_BIN with extra args (NULL-terminated, may be NULL).
+ * Returns 0, or -1 with a message on stderr. */
+int harness_start(struct harness_daemon *d, const char *const *extra_args);
+/* SIGTERM the daemon and wait (bounded) for it. Returns its exit status
+ * (0 = clean), or -1 if it had to be killed. Removes the temp dir. */
+int harness_stop(struct harness_daemon *d);
+/* Wait up to timeout_ms for child pid to exit; returns its wait status or -1. */
+int harness_wait_pid(pid_t pid, int timeout_ms);
+/* Monotonic time in seconds. */
+double harness_now(void);
+
+#endif

@@ -1,0 +1,232 @@
+"""Limits set with -o: max_frame, max_clients, max_name, max_memory,
+max_output, max_depth."""
+import socket
+
+import pytest
+
+from conftest import MAX_MEMORY
+from ipcwire import Client, Closed, E, frame, nested, ping_body, wait_until
+
+
+# ---- max_frame ------------------------------------------------------------------------
+
+def test_max_frame(small_frame_daemon):
+    d = small_frame_daemon
+    other = d.connect()
+    c = d.connect()
+    assert c.hello_reply["max_frame"] == 1024
+    c.send_raw(frame(ping_body(1024, rid=3)))
+    r = c.recv()
+    assert (r.id, r.status) == (3, 0)
+    c.send_raw(frame(ping_body(1025, rid=4)))
+    r = c.recv()
+    assert (r.id, r.status) == (0, E.TOOBIG)
+    assert "1024" in r.result
+    assert c.expect_closed()
+    assert other.ok("ping") == "pong"
+    # Requests under the limit keep working, for new connections too.
+    c = d.connect()
+    assert c.ok("queue.put", "q", "y" * 900) == 1
+    assert c.ok("queue.get", "q") == "y" * 900
+
+
+def test_max_frame_applies_before_hello(small_frame_daemon):
+    c = small_frame_daemon.connect(hello=False)
+    c.send_raw(b"\x00\x01\x00\x00")
+    r = c.recv()
+    assert (r.id, r.status) == (0, E.TOOBIG)
+    assert c.expect_closed()
+
+
+def test_max_frame_bounds_requests_not_replies(small_frame_daemon):
+    c = small_frame_daemon.connect()
+    for i in range(5):
+        c.ok("list.append", "l", "z" * 800)
+    assert c.ok("list.range", "l") == ["z" * 800] * 5
+
+
+# ---- max_clients ------------------------------------------------------------------------
+
+def refused(path):
+    """Connect past max_clients: the MAXCLIENTS frame (id 0), then EOF."""
+    c = Client(path, hello=False)
+    try:
+        r = c.recv()
+        assert (r.id, r.status) == (0, E.MAXCLIENTS), r
+        assert c.expect_closed()
+    finally:
+        c.close()
+
+
+def test_max_clients(two_clients_daemon):
+    d = two_clients_daemon
+    c1, c2 = d.connect(), d.connect()
+    refused(d.sock_path)
+    refused(d.sock_path)
+    assert c1.ok("ping") == "pong"
+    assert c2.ok("info")["clients"] == 2
+    c1.close()
+    wait_until(lambda: c2.ok("info")["clients"] == 1, what="the closed client to be counted out")
+    c3 = d.connect()
+    assert c3.ok("ping") == "pong"
+    refused(d.sock_path)
+    assert c2.ok("ping") == "pong"
+
+
+def test_max_clients_counts_a_blocked_client(two_clients_daemon):
+    d = two_clients_daemon
+    c1, c2 = d.connect(), d.connect()
+    c1.send("queue.get", "q")
+    wait_until(lambda: c2.ok("stat", "q")["waiting"] == 1 if c2.ok("exists", "q") else False,
+               what="get to park")
+    refused(d.sock_path)
+    c2.ok("queue.put", "q", 1)
+    assert c1.recv().result == 1
+
+
+# ---- max_name ------------------------------------------------------------------------
+
+def test_max_name(short_name_daemon):
+    c = short_name_daemon.connect()
+    assert c.hello_reply["max_name"] == 8
+    assert c.ok("create", "12345678", "queue") is True
+    assert c.err("create", "123456789", "queue") == E.BADNAME
+    assert c.ok("queue.put", "abcdefgh", 1) == 1
+    assert c.err("queue.put", "abcdefghi", 1) == E.BADNAME
+    assert c.ok("ns.set", "éééé", "attr-names-are-not-object-names", 1) is None   # 8 bytes
+    assert c.err("ns.set", "ééééé", "a", 1) == E.BADNAME                         # 10 bytes
+    assert c.err("exists", "x" * 9) == E.BADNAME
+    assert c.ok("exists", "x" * 8) is False
+    assert sorted(n for n, _ in c.ok("ls")[1]) == sorted(["12345678", "abcdefgh", "éééé"])
+    # Keys and values are not names.
+    assert c.ok("dict.set", "d", "k" * 100, "v" * 100) is None
+
+
+# ---- max_memory ------------------------------------------------------------------------
+
+def fill_until_nomem(c, name, item, limit=10000):
+    n = 0
+    while True:
+        r = c.call("queue.put", name, item)
+        if r.status == E.NOMEM:
+            return n
+        assert r.status == 0, r
+        n += 1
+        assert n < limit, "max_memory never reached"
+
+
+def test_max_memory_refuses_writes_keeps_reads_and_deletes(small_memory_daemon):
+    c = small_memory_daemon.connect()
+    item = "m" * 1000
+    c.ok("dict.set", "d", "small", 1)
+    c.ok("list.extend", "l", [1, 2, 3])
+    c.ok("ns.set", "n", "a", 1)
+    n = fill_until_nomem(c, "q", item)
+    assert MAX_MEMORY // 1100 <= n <= MAX_MEMORY // 1000
+    info = c.ok("info")
+    assert info["max_memory"] == MAX_MEMORY
+    assert MAX_MEMORY - 1100 < info["memory"] <= MAX_MEMORY
+    # Every op that stores something is refused, and changes nothing.
+    assert c.err("queue.put", "q", item) == E.NOMEM
+    assert c.err("queue.put_many", "q", ["a", item]) == E.NOMEM
+    assert c.err("list.append", "l", item) == E.NOMEM
+    assert c.err("list.extend", "l", [4, item]) == E.NOMEM
+    assert c.err("list.insert", "l", 0, item) == E.NOMEM
+    assert c.err("list.set", "l", 0, item) == E.NOMEM
+    assert c.err("dict.set", "d", "k", item) == E.NOMEM
+    assert c.err("dict.update", "d", {"x": 1, "y": item}) == E.NOMEM
+    assert c.err("dict.setdefault", "d", "z", item) == E.NOMEM
+    assert c.err("dict.cas", "d", "small", 1, item) == E.NOMEM
+    assert c.err("ns.set", "n", "b", item) == E.NOMEM
+    assert c.err("queue.put", "q", "x" * (2 * MAX_MEMORY)) == E.NOMEM
+    # Reads work.
+    assert c.ok("queue.qsize", "q") == n
+    assert c.ok("dump", "q") == [item] * n
+    assert c.ok("list.range", "l") == [1, 2, 3]
+    assert c.ok("dict.get", "d", "small") == 1
+    assert c.ok("dict.len", "d") == 1
+    assert c.ok("ns.all", "n") == {"a": 1}
+    assert c.ok("stat", "q")["size"] == n
+    assert c.ok("ping", item) == item
+    assert c.ok("ls")[0] == 0
+    # A get makes room for one more put.
+    assert c.ok("queue.get", "q") == item
+    assert c.ok("queue.put", "q", item) == n
+    assert c.err("queue.put", "q", item) == E.NOMEM
+    # Removing is not storing.
+    assert c.ok("list.pop", "l") == 3
+    assert c.ok("dict.pop", "d", "small") == 1
+    assert c.ok("ns.del", "n", "a") is None
+    assert c.ok("list.clear", "l") is None
+    assert c.ok("queue.get_many", "q", 2) == [item, item]
+    # Deleting frees everything; writes work again.
+    for name in ("q", "l", "d", "n"):
+        assert c.ok("delete", name) is None
+    assert c.ok("info")["memory"] == 0
+    assert c.ok("queue.put", "q", item) == 1
+    assert c.ok("list.append", "l", item) == 1
+    assert c.ok("dict.set", "d", "k", item) is None
+    assert c.ok("ns.set", "n", "b", item) is None
+
+
+def test_max_memory_counts_dict_keys(small_memory_daemon):
+    c = small_memory_daemon.connect()
+    n = 0
+    while True:
+        r = c.call("dict.set", "d", "key-%06d-" % n + "k" * 500, None)
+        if r.status == E.NOMEM:
+            break
+        assert r.status == 0
+        n += 1
+        assert n < 1000
+    assert n <= MAX_MEMORY // 500
+    assert c.ok("dict.len", "d") == n
+    assert c.err("ns.set", "ns", "a" * 600, 1) == E.NOMEM
+    assert c.ok("dict.clear", "d") is None
+    assert c.ok("info")["memory"] == 0
+    assert c.ok("dict.set", "d", "k" * 600, 1) is None
+
+
+def test_max_memory_with_blocked_putters_and_clear(small_memory_daemon):
+    c = small_memory_daemon.connect()
+    item = "p" * 1000
+    n = fill_until_nomem(c, "q", item)
+    assert c.ok("queue.clear", "q") == n
+    assert c.ok("info")["memory"] == 0
+    assert fill_until_nomem(c, "q", item) == n
+
+
+def test_nomem_does_not_close_the_connection(small_memory_daemon):
+    c = small_memory_daemon.connect()
+    for _ in range(5):
+        assert c.err("list.append", "l", "x" * (MAX_MEMORY + 1)) == E.NOMEM
+        assert c.ok("ping") == "pong"
+
+
+# ---- max_output and max_depth ------------------------------------------------------------
+
+def test_max_output_drops_a_client_that_does_not_read(make_daemon):
+    d = make_daemon("-o", "max_output=65536")
+    other = d.connect()
+    greedy = d.connect()
+    greedy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = frame(ping_body(8000))
+    dropped = False
+    try:
+        for _ in range(2000):       # 16 MB of replies that are never read
+            greedy.send_raw(req)
+    except (BrokenPipeError, ConnectionResetError):
+        dropped = True
+    assert dropped or greedy.expect_closed()
+    assert other.ok("ping") == "pong"
+    wait_until(lambda: other.ok("info")["clients"] == 1, what="the greedy client to be dropped")
+
+
+@pytest.mark.parametrize("depth", [1, 5, 30])
+def test_max_depth_option(make_daemon, depth):
+    d = make_daemon("-o", "max_depth=%d" % depth)
+    c = d.connect()
+    assert c.ok("list.append", "l", nested(depth)) == 1
+    assert c.err("list.append", "l", nested(depth + 1)) == E.BADVALUE
+    assert c.ok("dict.set", "d", nested(depth), 1) is None
+    assert c.err("dict.set", "d", nested(depth + 1), 1) == E.BADVALUE

@@ -1,0 +1,279 @@
+/*
+ * test_patterns.c: the patterns of Python's multiprocessing lesson, run as
+ * real processes against a real ipcd through libipcd: producer/consumer with
+ * a sentinel, the task queue with four workers, concurrent counters that
+ * must not lose an update, a blocking get woken by another process, and get
+ * timeouts honoured within 50 ms.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <ipcd.h>
+#include "harness.h"
+
+#define CHILD_TIMEOUT_MS 120000
+
+static struct harness_daemon daemon_;
+
+static int group_setup(void **state)
+{
+	return harness_start(&daemon_, NULL);
+}
+
+static int group_teardown(void **state)
+{
+	return harness_stop(&daemon_) == 0 ? 0 : -1;
+}
+
+static ipcd *connect_or_die(void)
+{
+	ipcd *c = NULL;
+	if (ipcd_connect(&c, daemon_.socket) != IPCD_OK) {
+		fprintf(stderr, "connect: %s\n", ipcd_errmsg(NULL));
+		_exit(90);
+	}
+	return c;
+}
+
+/* Fork a child running fn(arg); the child exits with fn's result. */
+static pid_t spawn(int (*fn)(int), int arg)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+/* Wait for a child and return its exit code (-1 if it did not exit in time). */
+static int reap(pid_t pid)
+{
+	int status = harness_wait_pid(pid, CHILD_TIMEOUT_MS);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		harness_wait_pid(pid, CHILD_TIMEOUT_MS);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- producer / consumer with a sentinel -------------------------------- */
+
+#define PC_ITEMS 2000
+
+static int producer(int unused)
+{
+	ipcd *c = connect_or_die();
+	for (int i = 0; i < PC_ITEMS; i++)
+		if (ipcd_queue_put_int(c, "pc.items", i, -1) != IPCD_OK)
+			return 1;
+	int rc = ipcd_queue_put(c, "pc.items", NULL, 0, -1); /* nil: done */
+	ipcd_close(c);
+	return rc == IPCD_OK ? 0 : 2;
+}
+
+/* Takes items until the sentinel; exits 0 only if they came in order. */
+static int consumer(int unused)
+{
+	ipcd *c = connect_or_die();
+	struct ipcd_result r;
+	int64_t expect = 0, v;
+	for (;;) {
+		if (ipcd_queue_get(c, "pc.items", 30, &r) != IPCD_OK)
+			return 1;
+		if (r.value.type == MSGPACK_OBJECT_NIL)
+			break;
+		if (ipcd_obj_int(&r.value, &v) != IPCD_OK || v != expect++)
+			return 2;
+	}
+	ipcd_close(c);
+	return expect == PC_ITEMS ? 0 : 3;
+}
+
+static void test_producer_consumer_sentinel(void **state)
+{
+	pid_t cons = spawn(consumer, 0); /* the consumer starts first and waits */
+	pid_t prod = spawn(producer, 0);
+	assert_int_equal(reap(prod), 0);
+	assert_int_equal(reap(cons), 0);
+}
+
+/* ---- task queue: 4 workers square 0..99999 ------------------------------- */
+
+#define TASKS 100000
+#define WORKERS 4
+
+static int worker(int unused)
+{
+	ipcd *c = connect_or_die();
+	struct ipcd_result r;
+	int64_t n;
+	for (;;) {
+		if (ipcd_queue_get(c, "tq.tasks", 60, &r) != IPCD_OK)
+			return 1;
+		if (r.value.type == MSGPACK_OBJECT_NIL)
+			break;
+		if (ipcd_obj_int(&r.value, &n) != IPCD_OK)
+			return 2;
+		if (ipcd_queue_put_int(c, "tq.results", n * n, -1) != IPCD_OK)
+			return 3;
+	}
+	ipcd_close(c);
+	return 0;
+}
+
+static void test_task_queue_four_workers(void **state)
+{
+	pid_t workers[WORKERS];
+	for (int i = 0; i < WORKERS; i++)
+		workers[i] = spawn(worker, i);
+
+	ipcd *c = connect_or_die();
+	unsigned char bufs[1000][IPCD_SCALAR_SIZE];
+	struct ipcd_val vals[1000];
+	for (int base = 0; base < TASKS; base += 1000) {
+		for (int i = 0; i < 1000; i++)
+			vals[i] = ipcd_val_int(bufs[i], base + i);
+		assert_int_equal(ipcd_queue_put_many(c, "tq.tasks", vals, 1000, -1), IPCD_OK);
+	}
+	for (int i = 0; i < WORKERS; i++)
+		assert_int_equal(ipcd_queue_put(c, "tq.tasks", NULL, 0, -1), IPCD_OK);
+
+	/* Every square exactly once: the multiset of results is exact. */
+	unsigned char *seen = calloc(TASKS, 1);
+	int got = 0;
+	while (got < TASKS) {
+		struct ipcd_result r;
+		assert_int_equal(ipcd_queue_get_many(c, "tq.results", 1000, 30, &r), IPCD_OK);
+		assert_int_equal(r.value.type, MSGPACK_OBJECT_ARRAY);
+		for (uint32_t i = 0; i < r.value.via.array.size; i++) {
+			int64_t sq;
+			assert_int_equal(ipcd_obj_int(&r.value.via.array.ptr[i], &sq), IPCD_OK);
+			int64_t root = llround(sqrt((double)sq));
+			assert_true(root * root == sq && root < TASKS);
+			assert_int_equal(seen[root], 0);
+			seen[root] = 1;
+			got++;
+		}
+	}
+	free(seen);
+	uint64_t left;
+	assert_int_equal(ipcd_queue_qsize(c, "tq.results", &left), IPCD_OK);
+	assert_int_equal(left, 0);
+	ipcd_close(c);
+	for (int i = 0; i < WORKERS; i++)
+		assert_int_equal(reap(workers[i]), 0);
+}
+
+/* ---- 8 processes x 10,000 increments of one key ------------------------- */
+
+#define INCR_PROCS 8
+#define INCR_EACH 10000
+
+static int incrementer(int unused)
+{
+	ipcd *c = connect_or_die();
+	int64_t v;
+	for (int i = 0; i < INCR_EACH; i++)
+		if (ipcd_dict_incr(c, "counters", "hits", 1, &v) != IPCD_OK)
+			return 1;
+	ipcd_close(c);
+	return 0;
+}
+
+static void test_concurrent_incr_loses_nothing(void **state)
+{
+	pid_t kids[INCR_PROCS];
+	for (int i = 0; i < INCR_PROCS; i++)
+		kids[i] = spawn(incrementer, i);
+	for (int i = 0; i < INCR_PROCS; i++)
+		assert_int_equal(reap(kids[i]), 0);
+	ipcd *c = connect_or_die();
+	struct ipcd_result r;
+	int64_t total;
+	assert_int_equal(ipcd_dict_get(c, "counters", "hits", &r), IPCD_OK);
+	assert_int_equal(ipcd_obj_int(&r.value, &total), IPCD_OK);
+	assert_int_equal(total, INCR_PROCS * INCR_EACH);
+	ipcd_close(c);
+}
+
+/* ---- a blocking get woken by another process ---------------------------- */
+
+static int blocked_getter(int unused)
+{
+	ipcd *c = connect_or_die();
+	struct ipcd_result r;
+	int64_t v;
+	if (ipcd_queue_get(c, "wake", 30, &r) != IPCD_OK || ipcd_obj_int(&r.value, &v) != IPCD_OK)
+		return 1;
+	ipcd_close(c);
+	return v == 42 ? 0 : 2;
+}
+
+/* Wait until the queue has n parked requests (bounded). */
+static void wait_for_waiters(ipcd *c, const char *name, uint64_t n)
+{
+	double deadline = harness_now() + 10;
+	for (;;) {
+		struct ipcd_result r;
+		if (ipcd_call(c, IPCD_OP_STAT, &r, 1, name) == IPCD_OK) {
+			for (uint32_t i = 0; i < r.value.via.map.size; i++) {
+				const msgpack_object_kv *kv = &r.value.via.map.ptr[i];
+				if (kv->key.via.str.size == 7 && memcmp(kv->key.via.str.ptr, "waiting", 7) == 0 &&
+				    kv->val.via.u64 == n)
+					return;
+			}
+		}
+		assert_true(harness_now() < deadline);
+	}
+}
+
+static void test_blocking_get_woken_by_other_process(void **state)
+{
+	pid_t kid = spawn(blocked_getter, 0);
+	ipcd *c = connect_or_die();
+	wait_for_waiters(c, "wake", 1);
+	assert_int_equal(ipcd_queue_put_int(c, "wake", 42, -1), IPCD_OK);
+	assert_int_equal(reap(kid), 0);
+	ipcd_close(c);
+}
+
+/* ---- get timeouts -------------------------------------------------------- */
+
+static void test_get_timeout_within_50ms(void **state)
+{
+	ipcd *c = connect_or_die();
+	const double timeouts[] = { 0.05, 0.2, 0.5 };
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		struct ipcd_result r;
+		double t0 = harness_now();
+		assert_int_equal(ipcd_queue_get(c, "never", timeouts[i], &r), IPCD_ETIMEOUT);
+		double waited = harness_now() - t0;
+		assert_true(waited >= timeouts[i]);
+		assert_true(waited < timeouts[i] + 0.05);
+	}
+	/* timeout 0 does not wait at all */
+	struct ipcd_result r;
+	assert_int_equal(ipcd_queue_get(c, "never", 0, &r), IPCD_EEMPTY);
+	ipcd_close(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_producer_consumer_sentinel),
+		cmocka_unit_test(test_task_queue_four_workers),
+		cmocka_unit_test(test_concurrent_incr_loses_nothing),
+		cmocka_unit_test(test_blocking_get_woken_by_other_process),
+		cmocka_unit_test(test_get_timeout_within_50ms),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
