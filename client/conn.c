@@ -510,9 +510,8 @@ int conn_may_retry(const struct ipcd *c, const struct proto_op_info *op)
 		return 0;
 	if (c->lost_unsent)
 		return 1;
-	/* delete changes the registry without OPF_WRITE (which would create the
-	 * object): repeating it could delete an object created meanwhile. */
-	return !(op->flags & OPF_WRITE) && op->code != IPCD_OP_DELETE;
+	/* A write whose reply was lost may have taken effect: never repeat it. */
+	return !(op->flags & OPF_WRITE);
 }
 
 /* ---- public: connection ------------------------------------------------- */

@@ -6,8 +6,9 @@
  *
  * The commands are one table built from ops.def: every op of type ANY is a
  * command under its wire name, every typed op "TYPE.OP" is the command
- * "TYPE OP"; cmd_specials changes the few that behave differently (ls pages
- * through all names, rm is delete, exists answers through the exit status).
+ * "TYPE OP"; cmd_specials changes the few that behave differently (ls and
+ * dict keys/values/items page through everything, rm is delete, exists
+ * answers through the exit status).
  * Each command runs as one function returning an exit status; arguments are
  * converted by the op's signature letters, so a new op in ops.def is a new
  * ipcctl command with its help line and nothing to write here.
@@ -73,6 +74,7 @@ struct cmd {
 static int cmd_op(struct cli *x, int argc, char **argv);
 static int cmd_ls(struct cli *x, int argc, char **argv);
 static int cmd_exists(struct cli *x, int argc, char **argv);
+static int cmd_dict_all(struct cli *x, int argc, char **argv);
 
 /* Where ipcctl departs from the op as ops.def describes it. */
 static const struct cmd_special {
@@ -86,6 +88,9 @@ static const struct cmd_special {
 	  .help = "NAME TYPE of every object matching a glob (all pages)" },
 	{ IPCD_OP_DELETE, .name = "rm", .alias = "delete" },
 	{ IPCD_OP_EXISTS, .exec = cmd_exists, .help = "print true or false; exit status 0 or 4" },
+	{ IPCD_OP_DICT_KEYS, .usage = "NAME", .exec = cmd_dict_all, .help = "every key, as an array (all pages)" },
+	{ IPCD_OP_DICT_VALUES, .usage = "NAME", .exec = cmd_dict_all, .help = "every value, as an array (all pages)" },
+	{ IPCD_OP_DICT_ITEMS, .usage = "NAME", .exec = cmd_dict_all, .help = "every key and value, as a map (all pages)" },
 };
 
 /* The command table, built from ops.def by cmd_init. */
@@ -136,7 +141,7 @@ static void cmd_init(void)
 {
 	for (size_t i = 0; i < proto_ops_count; i++) {
 		struct cmd *cmd = &cmds[i];
-		const struct proto_op_info *op = proto_op_by_code(proto_ops[i].code);
+		const struct proto_op_info *op = proto_op_at(i);
 		const char *dot = strchr(op->name, '.');
 		cmd->op = op;
 		cmd->type = op->type;
@@ -586,6 +591,81 @@ static int cmd_ls(struct cli *x, int argc, char **argv)
 	if (x->o.json)
 		puts("]");
 	return EX_OK;
+}
+
+/*
+ * dict keys/values/items NAME: every page, printed as one array (keys,
+ * values) or one map (items), as if the op had returned everything at once.
+ */
+static int cmd_dict_all(struct cli *x, int argc, char **argv)
+{
+	if (argc != 1)
+		return cmd_usage(x, argc ? "too many arguments" : "missing arguments");
+	unsigned code = x->cmd->op->code;
+	const char *what = x->cmd->op->name;
+	int is_map = code == IPCD_OP_DICT_ITEMS;
+	uint64_t cursor = 0;
+	uint32_t count = 0;
+	struct buf body;
+	msgpack_packer pk;
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	buf_init(&body);
+	msgpack_packer_init(&pk, &body, cli_buf_write);
+	do {
+		struct ipcd_result res;
+		int rc = ipcd_call(x->c, code, &res, 3, argv[0], cursor, (uint64_t)PROTO_LS_MAX_COUNT);
+		if (rc) {
+			buf_free(&body);
+			return cli_failed(x, rc);
+		}
+		const msgpack_object *r = &res.value, *page;
+		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
+		    ipcd_obj_uint(&r->via.array.ptr[0], &cursor) ||
+		    (page = &r->via.array.ptr[1])->type != (is_map ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY)) {
+			buf_free(&body);
+			return cli_error(EX_ERROR, "REPLY: %s: unexpected result", what);
+		}
+		uint32_t n = is_map ? page->via.map.size : page->via.array.size;
+		if (n > UINT32_MAX - count) {
+			buf_free(&body);
+			return cli_error(EX_ERROR, "REPLY: %s: too many entries", what);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (is_map) {
+				msgpack_pack_object(&pk, page->via.map.ptr[i].key);
+				msgpack_pack_object(&pk, page->via.map.ptr[i].val);
+			} else {
+				msgpack_pack_object(&pk, page->via.array.ptr[i]);
+			}
+		}
+		count += n;
+	} while (cursor != 0);
+
+	/* The header, then the entries: one msgpack value to print. */
+	struct buf all;
+	msgpack_packer apk;
+	buf_init(&all);
+	msgpack_packer_init(&apk, &all, cli_buf_write);
+	if (is_map)
+		msgpack_pack_map(&apk, count);
+	else
+		msgpack_pack_array(&apk, count);
+	cli_buf_write(&all, buf_head(&body), buf_used(&body));
+	buf_free(&body);
+	msgpack_zone zone;
+	msgpack_object o;
+	size_t off = 0;
+	if (!msgpack_zone_init(&zone, 4096))
+		cli_oom();
+	if (msgpack_unpack(buf_head(&all), buf_used(&all), &off, &zone, &o) != MSGPACK_UNPACK_SUCCESS)
+		st = cli_error(EX_ERROR, "REPLY: %s: cannot decode the result", what);
+	else
+		cli_print(x, &o);
+	msgpack_zone_destroy(&zone);
+	buf_free(&all);
+	return st;
 }
 
 /* ---- main ---------------------------------------------------------------- */

@@ -92,13 +92,14 @@ void handle_INFO(struct request *rq)
 	msgpack_pack_uint64(pk, server_stats.errors_total);
 	uint32_t used = 0;
 	for (size_t i = 0; i < proto_ops_count; i++)
-		used += server_stats.ops_by_code[proto_ops[i].code] != 0;
+		used += server_stats.ops_by_code[proto_op_at(i)->code] != 0;
 	pack_cstr(pk, "ops_by_name");
 	msgpack_pack_map(pk, used);
 	for (size_t i = 0; i < proto_ops_count; i++) {
-		uint64_t n = server_stats.ops_by_code[proto_ops[i].code];
+		const struct proto_op_info *op = proto_op_at(i);
+		uint64_t n = server_stats.ops_by_code[op->code];
 		if (n) {
-			pack_cstr(pk, proto_ops[i].name);
+			pack_cstr(pk, op->name);
 			msgpack_pack_uint64(pk, n);
 		}
 	}

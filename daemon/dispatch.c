@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include "dispatch.h"
+#include "codec.h"
 #include "config.h"
 #include "log.h"
 #include "registry.h"
@@ -66,13 +67,14 @@ int dispatch_frame(struct client *c, const char *body, size_t len)
 		zone_ready = 1;
 	}
 	reply_init(&rq.reply, c, 0);
-	int ret = msgpack_unpack(body, len, &off, &zone, &req);
+	int ret = codec_validate(body, len, PROTO_MAX_LEVELS) == 0 ? msgpack_unpack(body, len, &off, &zone, &req)
+	                                                          : MSGPACK_UNPACK_PARSE_ERROR;
 	if (ret != MSGPACK_UNPACK_SUCCESS || off != len || req.type != MSGPACK_OBJECT_ARRAY ||
 	    req.via.array.size < 2 || req.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		reply_error(&rq.reply, IPCD_E_PROTOCOL,
 		            ret == MSGPACK_UNPACK_SUCCESS && off == len
 		                    ? "a request is an array [id, op, args...] with an unsigned id"
-		                    : "frame is not one well-formed msgpack value (at most 32 levels deep)");
+		                    : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
 		msgpack_zone_clear(&zone);
 		return -1;
 	}

@@ -273,8 +273,8 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 {
 	struct queue *q = &rq->obj->u.queue;
 	uint64_t count = rq->args[1].via.u64;
-	if (count == 0 || count > UINT32_MAX) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "count must be between 1 and %u", UINT32_MAX);
+	if (count == 0) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "count must be at least 1");
 		return;
 	}
 	if (deque_len(&q->items) > 0) {

@@ -257,6 +257,10 @@ void handle_LS(struct request *rq)
 			reply_error(&rq->reply, IPCD_E_BADARG, "pattern longer than %zu bytes", sizeof(pattern) - 1);
 			return;
 		}
+		if (memchr(pat->via.str.ptr, 0, pat->via.str.size)) { /* would cut the pattern short */
+			reply_error(&rq->reply, IPCD_E_BADARG, "pattern contains a NUL byte");
+			return;
+		}
 		memcpy(pattern, pat->via.str.ptr, pat->via.str.size);
 		pattern[pat->via.str.size] = '\0';
 	}

@@ -197,3 +197,90 @@ uint64_t codec_hash(const void *p, size_t n)
 	h ^= h >> 33;
 	return h;
 }
+
+/* Big-endian unsigned of n bytes at p. */
+static uint64_t read_be(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int codec_validate(const void *data, size_t len, unsigned max_levels)
+{
+	const unsigned char *p = data;
+	uint64_t saved[64], rem = 1;
+	unsigned depth = 0;
+	size_t off = 0;
+	if (max_levels > 64)
+		max_levels = 64;
+	for (;;) {
+		if (rem == 0) {
+			if (depth == 0)
+				break;
+			rem = saved[--depth];
+			continue;
+		}
+		rem--;
+		if (off >= len)
+			return -1;
+		unsigned char b = p[off++];
+		uint64_t skip = 0, children = 0;
+		unsigned lenbytes = 0, extra = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+			/* fixint, nil, bool: the byte is the value */
+		} else if (b <= 0x8f) {
+			children = 2u * (b & 0x0f);
+		} else if (b <= 0x9f) {
+			children = b & 0x0f;
+		} else if (b <= 0xbf) {
+			skip = b & 0x1f;
+		} else {
+			switch (b) {
+			case 0xc4: case 0xd9: lenbytes = 1; break;            /* bin8, str8 */
+			case 0xc5: case 0xda: lenbytes = 2; break;            /* bin16, str16 */
+			case 0xc6: case 0xdb: lenbytes = 4; break;            /* bin32, str32 */
+			case 0xc7: lenbytes = 1; extra = 1; break;            /* ext8 */
+			case 0xc8: lenbytes = 2; extra = 1; break;            /* ext16 */
+			case 0xc9: lenbytes = 4; extra = 1; break;            /* ext32 */
+			case 0xca: skip = 4; break;                           /* float32 */
+			case 0xcb: skip = 8; break;                           /* float64 */
+			case 0xcc: case 0xd0: skip = 1; break;
+			case 0xcd: case 0xd1: skip = 2; break;
+			case 0xce: case 0xd2: skip = 4; break;
+			case 0xcf: case 0xd3: skip = 8; break;
+			case 0xd4: skip = 2; break;                           /* fixext: type + data */
+			case 0xd5: skip = 3; break;
+			case 0xd6: skip = 5; break;
+			case 0xd7: skip = 9; break;
+			case 0xd8: skip = 17; break;
+			case 0xdc: case 0xde: lenbytes = 2; break;            /* array16, map16 */
+			case 0xdd: case 0xdf: lenbytes = 4; break;            /* array32, map32 */
+			default: return -1;                                   /* 0xc1: never used */
+			}
+			if (lenbytes) {
+				if (len - off < lenbytes)
+					return -1;
+				uint64_t n = read_be(p + off, lenbytes);
+				off += lenbytes;
+				if (b >= 0xdc)
+					children = b >= 0xde ? 2 * n : n;
+				else
+					skip = n + extra;
+			}
+		}
+		if (skip > len - off)
+			return -1;
+		off += skip;
+		if (children) {
+			/* Each child takes at least a byte: a count the frame cannot hold
+			 * is refused before anyone allocates for it. */
+			if (depth >= max_levels || children > len - off)
+				return -1;
+			saved[depth++] = rem;
+			rem = children;
+		}
+	}
+	return off == len ? 0 : -1;
+}

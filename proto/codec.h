@@ -30,6 +30,14 @@ size_t codec_size(const msgpack_object *o);
 /* Encode o canonically into dst, which holds codec_size(o) bytes. */
 void codec_encode_into(const msgpack_object *o, char *dst);
 
+/*
+ * 0 if data[0..len) is exactly one well-formed msgpack value with arrays and
+ * maps nested at most max_levels deep, else -1. Linear, allocates nothing:
+ * run on every frame before msgpack-c, which would otherwise allocate for an
+ * element count that a 5-byte frame can declare in the billions.
+ */
+int codec_validate(const void *data, size_t len, unsigned max_levels);
+
 /* 64-bit hash of bytes (for hash tables keyed by canonical encodings). */
 uint64_t codec_hash(const void *p, size_t n);
 

@@ -6,15 +6,14 @@
 #include <math.h>
 #include "proto.h"
 
-#define SIG_COUNTS(sig) 0, 0 /* filled in by proto_sig_counts at first use */
-
-const struct proto_op_info proto_ops[] = {
+/* As written in ops.def; arity is derived from the signature at first use. */
+static const struct proto_op_info ops_def[] = {
 #define IPCD_OP(ident, code, wire, type, flags, sig, usage, help) \
-	{ code, wire, PROTO_T_##type, flags, sig, usage, help, SIG_COUNTS(sig) },
+	{ code, wire, PROTO_T_##type, flags, sig, usage, help, 0, 0 },
 #include "ops.def"
 #undef IPCD_OP
 };
-const size_t proto_ops_count = sizeof(proto_ops) / sizeof(proto_ops[0]);
+const size_t proto_ops_count = sizeof(ops_def) / sizeof(ops_def[0]);
 
 /* Arity from a signature: letters before '|' are required. */
 static void sig_counts(const char *sig, unsigned *min, unsigned *max)
@@ -26,7 +25,7 @@ static void sig_counts(const char *sig, unsigned *min, unsigned *max)
 
 /* Index by code, built once; ops.def codes are small and unique. */
 static const struct proto_op_info *by_code[PROTO_OP_MAX];
-static struct proto_op_info ops_rw[sizeof(proto_ops) / sizeof(proto_ops[0])];
+static struct proto_op_info ops_rw[sizeof(ops_def) / sizeof(ops_def[0])];
 static int tables_ready;
 
 static void tables_init(void)
@@ -34,11 +33,17 @@ static void tables_init(void)
 	if (tables_ready)
 		return;
 	for (size_t i = 0; i < proto_ops_count; i++) {
-		ops_rw[i] = proto_ops[i];
+		ops_rw[i] = ops_def[i];
 		sig_counts(ops_rw[i].sig, &ops_rw[i].min_args, &ops_rw[i].max_args);
 		by_code[ops_rw[i].code] = &ops_rw[i];
 	}
 	tables_ready = 1;
+}
+
+const struct proto_op_info *proto_op_at(size_t i)
+{
+	tables_init();
+	return i < proto_ops_count ? &ops_rw[i] : NULL;
 }
 
 const struct proto_op_info *proto_op_by_code(uint64_t code)

@@ -25,6 +25,8 @@
 #define PROTO_DEFAULT_MAX_FRAME   (16u << 20)  /* max_frame: bounds one request's memory */
 #define PROTO_DEFAULT_MAX_NAME    255u         /* max_name: names appear in ls pages and logs */
 #define PROTO_DEFAULT_MAX_DEPTH   24u          /* max_depth: nesting of a stored value; bounds recursion. msgpack-c parses at most 32 levels per frame, the request envelope included */
+#define PROTO_MAX_LEVELS          32u          /* nesting of a whole frame: what msgpack-c can parse */
+#define PROTO_MAX_LEVELS_STR      "32"
 #define PROTO_LS_DEFAULT_COUNT    100u         /* page size when ls/keys omit COUNT */
 #define PROTO_LS_MAX_COUNT        10000u       /* largest page a client may ask for */
 
@@ -61,9 +63,9 @@ struct proto_op_info {
 	unsigned max_args;
 };
 
-/* Ops in ops.def order; proto_ops_count entries. */
-extern const struct proto_op_info proto_ops[];
+/* Number of ops, and op i (0 <= i < count) in ops.def order. */
 extern const size_t proto_ops_count;
+const struct proto_op_info *proto_op_at(size_t i);
 
 /* Op by code, or NULL. */
 const struct proto_op_info *proto_op_by_code(uint64_t code);

@@ -125,6 +125,9 @@ def test_random_operations_match_python_dict(client, seed):
     assert list(client.ok("dict.items", "d", 0, 10000)[1].items()) == list(m.d.items())
     assert client.ok("dict.keys", "d", 0, 10000)[1] == list(m.d.keys())
     assert client.ok("dict.values", "d", 0, 10000)[1] == list(m.d.values())
+    # Every byte stored is accounted for, and given back.
+    client.ok("delete", "d")
+    assert client.ok("info")["memory"] == 0
 
 
 def test_set_get_del(client):

@@ -230,3 +230,24 @@ def test_max_depth_option(make_daemon, depth):
     assert c.err("list.append", "l", nested(depth + 1)) == E.BADVALUE
     assert c.ok("dict.set", "d", nested(depth), 1) is None
     assert c.err("dict.set", "d", nested(depth + 1), 1) == E.BADVALUE
+
+
+def test_parked_client_with_more_than_max_frame_buffered(small_frame_daemon):
+    d = small_frame_daemon
+    observer = d.connect()
+    c = d.connect()
+    from ipcwire import request_bytes
+    c.send("queue.get", "q")
+    wait_until(lambda: observer.ok("exists", "q") and observer.ok("stat", "q")["waiting"] == 1,
+               what="get to park")
+    # 100 frames of ~800 bytes: far more than one max_frame waits in line.
+    batch = b"".join(frame(ping_body(800, rid=100 + i)) for i in range(100))
+    c.send_raw(batch)
+    assert observer.ok("ping") == "pong"
+    observer.ok("queue.put", "q", "go")
+    r = c.recv()
+    assert (r.status, r.result) == (0, "go")
+    for i in range(100):
+        r = c.recv()
+        assert (r.id, r.status) == (100 + i, 0)
+    assert c.ok("ping") == "pong"

@@ -137,6 +137,9 @@ def test_random_operations_match_python_list(client, seed):
             assert client.ok("list.range", "l") == m.l
     assert client.ok("list.range", "l") == m.l
     assert client.ok("stat", "l")["size"] == len(m.l)
+    # Every byte stored is accounted for, and given back.
+    client.ok("delete", "l")
+    assert client.ok("info")["memory"] == 0
 
 
 BOUNDS = [None, SMALL, -15, -11, -10, -9, -5, -1, 0, 1, 5, 9, 10, 11, 15, BIG, 2**64 - 1]

@@ -66,6 +66,9 @@ def test_matches_a_python_namespace(client):
                 assert r.status == E.NOKEY
         else:
             assert list(client.ok("ns.all", "n").items()) == list(model.items())
+    # Every byte stored is accounted for, and given back.
+    client.ok("delete", "n")
+    assert client.ok("info")["memory"] == 0
 
 
 def test_missing_namespace_reads_as_empty(client):
