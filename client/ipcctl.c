@@ -13,7 +13,7 @@
  * converted by the op's signature letters, so a new op in ops.def is a new
  * ipcctl command with its help line and nothing to write here.
  *
- * Words are matched by unique prefix ("q g" is "queue get"). Options may
+ * Words are matched by unique prefix ("q qs" is "queue qsize"). Options may
  * appear anywhere; an argument that looks like a negative number is a value,
  * not an option.
  */
@@ -126,10 +126,11 @@ static void cli_oom(void)
 	exit(EX_ERROR);
 }
 
-/* msgpack_packer callback into a struct buf. */
+/* msgpack_packer callback into a struct buf. An empty str or bin may come
+ * with p NULL: nothing to copy (memcpy must not see NULL). */
 static int cli_buf_write(void *data, const char *p, size_t n)
 {
-	if (buf_append(data, p, n) < 0)
+	if (n && buf_append(data, p, n) < 0)
 		cli_oom();
 	return 0;
 }
@@ -440,7 +441,8 @@ static void cli_print(const struct cli *x, const msgpack_object *o)
 		json_print(stdout, o, 0);
 		putchar('\n');
 	} else if (o->type == MSGPACK_OBJECT_STR) {
-		fwrite(o->via.str.ptr, 1, o->via.str.size, stdout);
+		if (o->via.str.size)    /* an empty str may have no pointer at all */
+			fwrite(o->via.str.ptr, 1, o->via.str.size, stdout);
 		putchar('\n');
 	} else if (o->type != MSGPACK_OBJECT_NIL) {
 		json_print(stdout, o, 1);

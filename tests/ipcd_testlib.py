@@ -45,10 +45,9 @@ def ipcd_bin():
 def sanitizer_env(env):
     """env with the sanitizer options the tests rely on (ignored by a build
     without sanitizers): leaks and UB end the process with an error and a
-    report. A failed malloc of an impossible size returns NULL as glibc
-    does, not an abort: ipcd turns it into an error reply."""
+    report."""
     env["ASAN_OPTIONS"] = ":".join(filter(None, [
-        env.get("ASAN_OPTIONS"), "detect_leaks=1", "allocator_may_return_null=1"]))
+        env.get("ASAN_OPTIONS"), "detect_leaks=1"]))
     env["UBSAN_OPTIONS"] = ":".join(filter(None, [
         env.get("UBSAN_OPTIONS"), "print_stacktrace=1", "halt_on_error=1"]))
     return env
@@ -62,7 +61,7 @@ def sanitizer_report(text):
     return None
 
 
-def _die_with_parent():
+def die_with_parent():
     # PR_SET_PDEATHSIG: if pytest dies, the daemon gets SIGKILL.
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)
@@ -104,7 +103,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [ipcd_bin(), "--socket", self.sock_path] + self.opts,
             stdin=subprocess.DEVNULL, stdout=self.stderr_file, stderr=self.stderr_file,
-            env=env, preexec_fn=_die_with_parent, close_fds=True)
+            env=env, preexec_fn=die_with_parent, close_fds=True)
         return self.proc
 
     def wait_ready(self):

@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from conftest import MAX_MEMORY
-from ipcwire import Client, Closed, E, frame, nested, ping_body, wait_until
+from ipcwire import Client, E, frame, nested, ping_body, wait_until
 
 
 # ---- max_frame ------------------------------------------------------------------------
@@ -236,7 +236,6 @@ def test_parked_client_with_more_than_max_frame_buffered(small_frame_daemon):
     d = small_frame_daemon
     observer = d.connect()
     c = d.connect()
-    from ipcwire import request_bytes
     c.send("queue.get", "q")
     wait_until(lambda: observer.ok("exists", "q") and observer.ok("stat", "q")["waiting"] == 1,
                what="get to park")

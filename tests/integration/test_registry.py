@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from ipcwire import E, nested, wait_until
+from ipcwire import E, OPS, nested, wait_until
 
 TYPES = ("queue", "list", "dict", "ns")
 
@@ -175,9 +175,9 @@ def test_write_creates_with_defaults(client, t):
 
 @pytest.mark.parametrize("t", TYPES)
 def test_every_typed_op_on_another_type_is_wrongtype(client, t):
-    from ipcwire import OPS
     client.ok("create", "obj", t)
-    client.ok(*(lambda op, *a: (op, "obj") + tuple(a))(*WRITE[t]))
+    op, *args = WRITE[t]
+    client.ok(op, "obj", *args)
     sample = {"N": "obj", "S": "s", "s": "s", "v": 1, "k": 1, "m": {}, "o": {}, "a": [1],
               "i": 0, "I": 0, "u": 1, "n": 1, "t": 0}
     checked = 0

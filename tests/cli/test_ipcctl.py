@@ -1,0 +1,768 @@
+"""ipcctl end to end: every command against a real ipcd.
+
+Results are checked by parsing `--json` output, and the human output where
+it is the contract (strings plain, nil as nothing, the rest indented JSON,
+ls as NAME TYPE lines). Every exit status is checked: 0 success, 1 error,
+2 usage (or BADARG/BADNAME), 3 EMPTY/FULL/TIMEOUT, 4 NOTFOUND/NOKEY/NOVALUE/
+INDEX (and exists of a missing name), 5 cannot connect. Errors go to stderr
+as "ipcctl: CODE: message" with stdout empty.
+"""
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from conftest import COVERED, Ctl, TYPES, proto_define, read_ops, wire_client
+
+LS_PAGE = proto_define("PROTO_LS_MAX_COUNT")    # the page size ipcctl asks for
+
+
+def same(a, b):
+    """Equal and of the same JSON types all the way down (1 != 1.0 != True)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def pretty(v):
+    """ipcctl's human output of a non-string value: JSON indented by 2."""
+    return json.dumps(v, indent=2, ensure_ascii=False) + "\n"
+
+
+def absent(ctl, name):
+    """`exists NAME` of a missing name: prints false, exit 4, no message."""
+    r = ctl.run("exists", name)
+    assert (r.rc, r.out, r.err) == (4, "false\n", ""), r
+
+
+def ops_calls(ctl, op):
+    """How many times the daemon has served op (info's ops_by_name)."""
+    return ctl.json("info")["ops_by_name"].get(op, 0)
+
+
+# ---- values ----------------------------------------------------------------------
+
+# (command-line text, the value it means)
+VALUES = [
+    ('{"id":1}', {"id": 1}),
+    ('{"a":{"b":{"c":[1,{"d":null}]}},"e":"f"}', {"a": {"b": {"c": [1, {"d": None}]}}, "e": "f"}),
+    ('[1,"two",3.5,null,true,false,[],{}]', [1, "two", 3.5, None, True, False, [], {}]),
+    ("42", 42),
+    ("0", 0),
+    ("-7", -7),
+    ("2.5", 2.5),
+    ("-2.5e3", -2500.0),
+    ("1e3", 1000.0),
+    ("9223372036854775807", 2**63 - 1),
+    ("-9223372036854775808", -2**63),
+    ("true", True),
+    ("false", False),
+    ("null", None),
+    ('"42"', "42"),
+    ('""', ""),
+    ("hello", "hello"),                       # not JSON: a plain string
+    ("two words", "two words"),
+    ("{bad", "{bad"),
+    ("héllo wörld ✓ 日本 🎉", "héllo wörld ✓ 日本 🎉"),
+    ('"\\u00e9\\n\\t\\"q\\" \\\\ \\u0001"', 'é\n\t"q" \\ \x01'),
+    ('"a\\u0000b"', "a\x00b"),
+    ('{"$bin":"AAEC/w=="}', {"$bin": "AAEC/w=="}),
+    ('{"$bin":""}', {"$bin": ""}),
+    ('{"k":{"$bin":"aGVsbG8="}}', {"k": {"$bin": "aGVsbG8="}}),
+    ('{"$ext":[5,"aGk="]}', {"$ext": [5, "aGk="]}),
+    ('{"ünï":{"ćødé":["✓"]}}', {"ünï": {"ćødé": ["✓"]}}),
+]
+
+
+@pytest.mark.parametrize("text,value", VALUES, ids=[t for t, _ in VALUES])
+def test_values_round_trip_through_ping_and_storage(ctl, text, value):
+    assert same(ctl.json("ping", text), value)
+    # stored and read back: a list, a queue and a dict keep the value exactly
+    n = ctl.json("list", "append", "vals", text)
+    assert same(ctl.json("list", "get", "vals", n - 1), value)
+    assert ctl.json("queue", "put", "vq", text) == 1
+    assert same(ctl.json("queue", "get", "vq"), value)
+    assert ctl.ok("dict", "set", "vd", "k", text) == ""
+    assert same(ctl.json("dict", "get", "vd", "k"), value)
+    assert same(ctl.json("dump", "vd"), {"k": value})
+
+
+@pytest.mark.parametrize("text,value", VALUES, ids=[t for t, _ in VALUES])
+def test_human_output(ctl, text, value):
+    out = ctl.ok("ping", text)
+    if value is None:
+        assert out == ""                            # nil prints nothing
+    elif isinstance(value, str):
+        assert out == value + "\n"                  # a string prints plainly
+    elif '"$bin"' in text or '"$ext"' in text:
+        assert same(json.loads(out), value)         # bin/ext: JSON, {"$bin": ...} on one line
+    else:
+        assert out == pretty(value), out            # anything else: indented JSON
+        assert same(json.loads(out), value)
+
+
+def test_json_output_is_one_compact_line(ctl):
+    r = ctl.run("--json", "ping", '{"a": [1, 2], "b": {"c": "d"}}')
+    assert (r.rc, r.out, r.err) == (0, '{"a":[1,2],"b":{"c":"d"}}\n', "")
+    assert ctl.run("--json", "ping", "x y").out == '"x y"\n'    # strings quoted
+    assert ctl.run("--json", "ping", "null").out == "null\n"    # nil is null
+    assert ctl.run("-j", "ping", "1.0").out == "1.0\n"          # a float stays a float
+    # options may come anywhere on the line
+    assert ctl.run("ping", "--json").out == '"pong"\n'
+    assert ctl.run("list", "--json", "append", "opt", "1").out == "1\n"
+
+
+def test_negative_numbers_are_values_not_options(ctl):
+    assert ctl.json("list", "extend", "log", "[0,1,2,3,4]") == 5
+    assert ctl.json("list", "get", "log", "-1") == 4
+    assert ctl.json("list", "range", "log", "-2") == [3, 4]
+    assert ctl.json("list", "range", "log", "--", "-2") == [3, 4]
+    assert ctl.json("list", "range", "log", "--", "-3", "-1") == [2, 3]      # after -- too
+    assert ctl.json("list", "range", "log", "null", "-3") == [0, 1]
+    assert ctl.json("list", "append", "log", "-5") == 6
+    assert same(ctl.json("list", "get", "log", "-1"), -5)
+    assert ctl.json("list", "append", "log", "-2.5e3") == 7
+    assert same(ctl.json("list", "pop", "log", "-1"), -2500.0)
+    # a word that starts with - and is not a number is an option ...
+    err = ctl.fail(2, "list", "append", "log", "-x")
+    assert "unknown option: -x" in err
+    # ... unless it comes after --
+    assert ctl.json("list", "append", "log", "--", "-x") == 7
+    assert ctl.json("list", "get", "log", "-1") == "-x"
+
+
+def test_nesting_limits(ctl):
+    deep = lambda n: "[" * n + "]" * n   # noqa: E731
+    assert ctl.json("list", "append", "deep", deep(24)) == 1
+    # deeper than the daemon's max_depth (24): refused by the daemon, exit 1
+    ctl.fail(1, "list", "append", "deep", deep(25), code="BADVALUE")
+    # deeper than one msgpack frame can hold: refused by ipcctl itself
+    err = ctl.fail(2, "list", "append", "deep", deep(40))
+    assert "VALUE is nested too deeply" in err
+    assert ctl.json("list", "len", "deep") == 1
+
+
+# ---- server: ping, info, ls, help -------------------------------------------------
+
+def test_ping(ctl):
+    assert ctl.ok("ping") == "pong\n"
+    assert ctl.json("ping") == "pong"
+    assert ctl.json("ping", "[1]") == [1]
+
+
+def test_info(daemon, ctl):
+    ctl.ok("create", "q", "queue")
+    ctl.ok("dict", "set", "d", "k", "v")
+    info = ctl.json("info")
+    for k in ("version", "protocol", "pid", "uptime", "clients", "clients_total", "objects",
+              "objects_by_type", "memory", "max_memory", "ops", "errors", "ops_by_name"):
+        assert k in info, k
+    assert info["pid"] == daemon.pid
+    assert info["clients"] >= 1
+    assert info["objects"] == 2
+    assert info["objects_by_type"] == {"queue": 1, "list": 0, "dict": 1, "ns": 0}
+    assert info["ops_by_name"]["create"] == 1 and info["ops_by_name"]["info"] == 1
+    assert isinstance(info["uptime"], float) and info["uptime"] >= 0
+    # human output: the same map, indented
+    human = json.loads(ctl.ok("info"))
+    assert human["pid"] == daemon.pid and "\n  " in ctl.ok("info")
+    # ipcctl --version names the same version and protocol
+    assert ctl.ok("-V", sock=False) == "ipcctl %s (protocol %d)\n" % (info["version"], info["protocol"])
+    assert ctl.ok("--version", sock=False) == ctl.ok("-V", sock=False)
+
+
+def test_help_and_command_list(ctl):
+    ops = read_ops()
+    want = set()
+    for name, (typ, _sig) in ops.items():
+        if name == "hello":
+            continue
+        if typ == "ANY":
+            want |= {"rm", "delete"} if name == "delete" else {name}
+        else:
+            want.add(name.replace(".", " "))
+    listed = ctl.ok("--list-commands", sock=False).splitlines()
+    assert len(listed) == len(set(listed))
+    assert set(listed) == want
+
+    full = ctl.ok("--help", sock=False)
+    assert full.startswith("usage: ipcctl")
+    assert "Exit status" in full
+    for line in listed:
+        if line != "delete":
+            assert "  " + line + " " in full, line
+    assert ctl.ok("help", sock=False) == full
+    # one type's ops
+    dict_help = ctl.ok("help", "dict", sock=False)
+    assert "dict incr NAME KEY [DELTA]" in dict_help and "queue" not in dict_help
+    q = ctl.ok("queue", "--help", sock=False)
+    assert "queue get NAME [TIMEOUT]" in q and "dict" not in q
+    # one command's help line
+    assert ctl.ok("dict", "keys", "--help", sock=False).split() == \
+        ["dict", "keys", "NAME", "every", "key,", "as", "an", "array", "(all", "pages)"]
+    # a type without an op, or nothing at all: usage on stderr, exit 2
+    r = ctl.run("queue", sock=False)
+    assert r.rc == 2 and r.out == "" and "usage: ipcctl queue OP NAME" in r.err
+    r = ctl.run(sock=False)
+    assert r.rc == 2 and r.out == "" and r.err.startswith("usage: ipcctl")
+
+
+def test_words_match_by_unique_prefix(ctl):
+    assert ctl.json("q", "put", "jobs", "1") == 1
+    assert "ambiguous command: queue pu, could be: put, put_many" in ctl.fail(2, "q", "pu", "jobs", "1")
+    assert ctl.json("qu", "qs", "jobs") == 1
+    assert ctl.json("q", "get", "jobs") == 1
+    assert "could be: get, get_many" in ctl.fail(2, "q", "g", "jobs")
+    assert ctl.json("di", "set", "d", "k", "v") is None         # exact beats setdefault
+    assert ctl.json("di", "k", "d") == ["k"]
+    assert ctl.ok("pi") == "pong\n"
+    err = ctl.fail(2, "d", "x")
+    assert err.startswith("ipcctl: ambiguous command: d, could be:")
+    for word in ("delete", "dump", "dict"):
+        assert word in err
+    err = ctl.fail(2, "dict", "c", "d")
+    assert err.startswith("ipcctl: ambiguous command: dict c, could be:")
+    assert "contains" in err and "clear" in err and "cas" in err
+
+
+def test_ls(ctl):
+    # 250 names, one ipcctl create each. ipcctl asks for pages of LS_PAGE
+    # (10000) names, so paging itself is the next test's.
+    types = []
+    for i in range(250):
+        typ = TYPES[i % 4]
+        ctl.ok("create", "n%03d" % i, typ)
+        types.append(typ)
+    human = ctl.ok("ls").splitlines()
+    assert human == ["n%03d %s" % (i, types[i]) for i in range(250)]    # creation order
+    listed = ctl.json("ls")
+    assert listed == [{"name": "n%03d" % i, "type": types[i]} for i in range(250)]
+    # a glob
+    assert ctl.json("ls", "n1?0") == [{"name": "n1%d0" % j, "type": types[100 + j * 10]} for j in range(10)]
+    assert ctl.ok("ls", "n24*") == "".join("n24%d %s\n" % (j, types[240 + j]) for j in range(10))
+    assert ctl.ok("ls", "nomatch*") == ""
+    assert ctl.json("ls", "nomatch*") == []
+    ctl.fail(2, "ls", "a", "b")
+
+
+def test_ls_of_an_empty_daemon(ctl):
+    assert ctl.ok("ls") == ""
+    assert ctl.json("ls") == []
+
+
+def test_ls_pages_through_more_names_than_one_reply_holds(daemon, ctl):
+    # ipcctl asks for pages of LS_PAGE names; seed more than that through the
+    # raw protocol (one ipcctl run per name would take minutes).
+    total = LS_PAGE + 150
+    c = wire_client(daemon)
+    names = ["o%05d" % i for i in range(total)] + ["zz-last"]
+    for start in range(0, len(names), 1000):
+        batch = names[start:start + 1000]
+        for n in batch:
+            c.send("create", n, "dict")
+        for _ in batch:
+            assert c.recv().status == 0
+    calls = ops_calls(ctl, "ls")
+    listed = ctl.json("ls")
+    assert [e["name"] for e in listed] == names          # each exactly once, in order
+    assert all(e["type"] == "dict" for e in listed)
+    assert ops_calls(ctl, "ls") - calls >= 2, "one ls reply held every name: paging untested"
+    human = ctl.ok("ls").splitlines()
+    assert len(human) == len(names) and human[-1] == "zz-last dict"
+    # a glob that matches only the last name, past the first page
+    assert ctl.json("ls", "zz-*") == [{"name": "zz-last", "type": "dict"}]
+
+
+# ---- registry: create, rm, exists, type, stat, dump -----------------------------------
+
+def test_create_with_maxsize_then_put_past_it(ctl):
+    assert ctl.ok("create", "q2", "queue", '{"maxsize":2}') == "true\n"
+    assert ctl.json("create", "q2", "queue", '{"maxsize":2}') is False     # idempotent
+    st = ctl.json("stat", "q2")
+    assert st["options"] == {"maxsize": 2} and st["type"] == "queue" and st["size"] == 0
+    assert ctl.json("queue", "put", "q2", "a") == 1
+    assert ctl.json("queue", "put", "q2", "b") == 2
+    # full, no timeout: FULL at once, exit 3
+    err = ctl.fail(3, "queue", "put", "q2", "c", code="FULL")
+    assert ctl.json("queue", "put_many", "q2", "[]") == 2
+    ctl.fail(3, "queue", "put_many", "q2", '["c"]', code="FULL")
+    err = ctl.fail(3, "queue", "put_many", "q2", '["c","d","e"]', code="FULL")
+    assert "never fit" in err
+    # full with a timeout: TIMEOUT after it, exit 3
+    r = ctl.run("queue", "put", "q2", "c", "--timeout", "0.2")
+    assert r.rc == 3 and r.out == "" and r.err.startswith("ipcctl: TIMEOUT: ") and r.elapsed >= 0.2, r
+    assert ctl.json("dump", "q2") == ["a", "b"]
+    # conflicts with the existing object: exit 1
+    ctl.fail(1, "create", "q2", "list", code="WRONGTYPE")
+    ctl.fail(1, "create", "q2", "queue", '{"maxsize":3}', code="EXISTS")
+    # refused arguments: exit 2
+    ctl.fail(2, "create", "x", "badtype", code="BADARG")
+    ctl.fail(2, "create", "x", "queue", '{"bogus":1}', code="BADARG")
+    ctl.fail(2, "create", "x", "list", '{"maxsize":1}', code="BADARG")
+    err = ctl.fail(2, "create", "x", "queue", "[1]")
+    assert "OPTIONS must be a JSON object" in err
+    ctl.fail(2, "create", "x")
+    absent(ctl, "x")
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_create_exists_type_stat_rm(ctl, typ):
+    ctl.fail(4, "type", "obj", code="NOTFOUND")
+    ctl.fail(4, "stat", "obj", code="NOTFOUND")
+    ctl.fail(4, "dump", "obj", code="NOTFOUND")
+    r = ctl.run("exists", "obj")
+    assert (r.rc, r.out, r.err) == (4, "false\n", "")
+    r = ctl.run("--json", "exists", "obj")
+    assert (r.rc, r.out, r.err) == (4, "false\n", "")
+
+    assert ctl.json("create", "obj", typ) is True
+    assert ctl.ok("exists", "obj") == "true\n"
+    assert ctl.json("exists", "obj") is True
+    assert ctl.ok("type", "obj") == typ + "\n"
+    assert ctl.json("type", "obj") == typ
+    st = ctl.json("stat", "obj")
+    assert st["name"] == "obj" and st["type"] == typ and st["size"] == 0 and st["waiting"] == 0
+    assert st["options"] == ({"maxsize": 0} if typ == "queue" else {})     # the effective options
+    assert isinstance(st["created"], float)
+    assert abs(st["created"] - time.time()) < 60
+    assert json.loads(ctl.ok("stat", "obj"))["type"] == typ
+    assert ctl.json("dump", "obj") == ({} if typ in ("dict", "ns") else [])
+
+    assert ctl.ok("rm", "obj") == ""                  # nil: nothing printed
+    absent(ctl, "obj")
+    err = ctl.fail(4, "rm", "obj", code="NOTFOUND")
+    assert "obj" in err
+    assert ctl.json("create", "obj", typ) is True
+    assert ctl.json("delete", "obj") is None          # the op's own name works too
+    assert ctl.json("ls") == []
+
+
+def test_dump_of_each_type(ctl):
+    ctl.ok("queue", "put_many", "q", '[1,"two",{"3":[4]}]')
+    assert ctl.json("dump", "q") == [1, "two", {"3": [4]}]
+    assert ctl.ok("dump", "q") == pretty([1, "two", {"3": [4]}])
+    ctl.ok("list", "extend", "l", "[3,2,1]")
+    assert ctl.json("dump", "l") == [3, 2, 1]
+    ctl.ok("dict", "update", "d", '{"b":1,"a":2}')
+    assert list(ctl.json("dump", "d").items()) == [("b", 1), ("a", 2)]     # insertion order
+    ctl.ok("ns", "set", "n", "x", "1")
+    assert ctl.json("dump", "n") == {"x": 1}
+
+
+def test_reads_of_a_free_name_create_nothing(ctl):
+    assert ctl.json("queue", "qsize", "free") == 0
+    assert ctl.json("list", "len", "free") == 0
+    assert ctl.json("list", "range", "free") == []
+    assert ctl.json("dict", "len", "free") == 0
+    assert ctl.json("dict", "keys", "free") == []
+    assert ctl.json("dict", "items", "free") == {}
+    assert ctl.json("ns", "all", "free") == {}
+    absent(ctl, "free")
+
+
+def test_bad_names_are_usage_errors(make_daemon):
+    d = make_daemon("-o", "max_name=8")
+    ctl = Ctl(d.sock_path)
+    assert ctl.json("queue", "put", "n" * 8, "1") == 1
+    err = ctl.fail(2, "queue", "put", "n" * 9, "1", code="BADNAME")
+    ctl.fail(2, "type", "", code="BADNAME")
+    ctl.fail(2, "dict", "get", "", "k", code="BADNAME")
+    assert "name" in err
+    assert ctl.json("ls") == [{"name": "n" * 8, "type": "queue"}]
+
+
+# ---- queue ---------------------------------------------------------------------------
+
+def test_queue_ops(ctl):
+    assert ctl.ok("queue", "put", "jobs", '{"id":1}') == "1\n"
+    assert ctl.json("queue", "put", "jobs", "plain text") == 2
+    assert ctl.json("queue", "qsize", "jobs") == 2
+    assert ctl.json("queue", "get", "jobs") == {"id": 1}
+    assert ctl.ok("queue", "get", "jobs") == "plain text\n"
+    assert ctl.json("queue", "put_many", "jobs", '[1,2,3,{"four":4}]') == 4
+    assert ctl.json("queue", "get_many", "jobs", "2") == [1, 2]
+    assert ctl.json("queue", "get_many", "jobs", "10") == [3, {"four": 4}]
+    assert ctl.json("queue", "qsize", "jobs") == 0
+    ctl.fail(3, "queue", "get_many", "jobs", "5", code="EMPTY")
+    ctl.fail(2, "queue", "get_many", "jobs", "0", code="BADARG")
+    ctl.fail(2, "queue", "get_many", "jobs", "-1")
+    ctl.fail(2, "queue", "put_many", "jobs", '{"not":"an array"}')
+    assert ctl.json("queue", "put_many", "jobs", '["a","b","c"]') == 3
+    assert ctl.json("queue", "clear", "jobs") == 3
+    assert ctl.json("queue", "clear", "jobs") == 0
+    assert ctl.json("dump", "jobs") == []
+
+
+def test_queue_get_on_empty_does_not_wait(ctl):
+    err = ctl.fail(3, "queue", "get", "jobs", code="EMPTY")
+    assert err == "ipcctl: EMPTY: queue is empty\n"
+
+
+def test_queue_get_timeouts(ctl):
+    ctl.ok("queue", "put", "jobs", '{"id":1}')
+    r = ctl.run("--json", "queue", "get", "jobs", "--timeout", "2.5")
+    assert (r.rc, r.out, r.err) == (0, '{"id":1}\n', "") and r.elapsed < 2.5, r
+    for args in (["--timeout", "0.3"], ["--timeout=0.3"], ["-t", "0.3"], ["0.3"]):
+        r = ctl.run("queue", "get", "jobs", *args)
+        assert r.rc == 3 and r.out == "" and r.err.startswith("ipcctl: TIMEOUT: "), r
+        assert r.elapsed >= 0.3, r
+    # a timeout of 0: do not wait
+    ctl.fail(3, "queue", "get", "jobs", "--timeout", "0", code="EMPTY")
+    ctl.fail(3, "list", "blpop", "l", "0", code="EMPTY")
+
+
+def test_timeout_usage_errors(ctl):
+    err = ctl.fail(2, "queue", "get", "jobs", "1", "--timeout", "1")
+    assert "TIMEOUT given both" in err
+    err = ctl.fail(2, "queue", "qsize", "jobs", "--timeout", "1")
+    assert "does not wait" in err
+    ctl.fail(2, "dict", "get", "d", "k", "--wait")
+    err = ctl.fail(2, "queue", "get", "jobs", "--timeout", "soon")
+    assert "not a number of seconds" in err
+    ctl.fail(2, "queue", "get", "jobs", "-t")
+    err = ctl.fail(2, "queue", "get", "jobs", "soon")
+    assert "TIMEOUT must be a number of seconds" in err
+
+
+def test_queue_get_wait_is_woken_by_a_put_from_another_ipcctl(ctl):
+    args = ("--json", "queue", "get", "jobs", "--wait")
+    getter = ctl.spawn(*args)
+    ctl.wait_parked("jobs")
+    assert ctl.json("queue", "put", "jobs", '{"id":7}') in (0, 1)
+    r = ctl.finish(getter, args)
+    assert (r.rc, r.out, r.err) == (0, '{"id":7}\n', "")
+    assert ctl.json("queue", "qsize", "jobs") == 0
+
+
+def test_queue_get_with_a_timeout_is_woken_before_it(ctl):
+    args = ("queue", "get", "jobs", "--timeout", "20")
+    getter = ctl.spawn(*args)
+    ctl.wait_parked("jobs")
+    t0 = time.monotonic()
+    ctl.ok("queue", "put", "jobs", "hello there")
+    r = ctl.finish(getter, args)
+    assert (r.rc, r.out, r.err) == (0, "hello there\n", "")
+    assert time.monotonic() - t0 < 15
+
+
+def test_queue_put_wait_is_woken_by_a_get(ctl):
+    ctl.ok("create", "q", "queue", '{"maxsize":1}')
+    ctl.ok("queue", "put", "q", "first")
+    args = ("--json", "queue", "put", "q", "second", "-w")
+    putter = ctl.spawn(*args)
+    ctl.wait_parked("q")
+    assert ctl.json("queue", "get", "q") == "first"
+    r = ctl.finish(putter, args)
+    assert (r.rc, r.out, r.err) == (0, "1\n", "")
+    assert ctl.json("dump", "q") == ["second"]
+
+
+def test_waiting_ipcctl_gets_deleted(ctl):
+    args = ("queue", "get", "jobs", "--wait")
+    getter = ctl.spawn(*args)
+    ctl.wait_parked("jobs")
+    ctl.ok("rm", "jobs")
+    r = ctl.finish(getter, args)
+    assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: DELETED: "), r
+
+
+def test_waiting_ipcctl_sees_the_daemon_stop(daemon, ctl):
+    args = ("queue", "get", "jobs", "--wait")
+    getter = ctl.spawn(*args)
+    ctl.wait_parked("jobs")
+    daemon.stop()                       # SIGTERM to our daemon; checks exit 0
+    r = ctl.finish(getter, args)
+    assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: SHUTDOWN: "), r
+    ctl.fail(5, "ping")
+
+
+# ---- list ----------------------------------------------------------------------------
+
+def test_list_ops(ctl):
+    assert ctl.ok("list", "append", "log", "a") == "1\n"
+    assert ctl.json("list", "extend", "log", '["b","c",1,{"x":1}]') == 5
+    assert ctl.json("list", "insert", "log", "0", "start") == 6
+    assert ctl.json("list", "insert", "log", "-1", "before-last") == 7
+    assert ctl.json("list", "insert", "log", "100", "end") == 8
+    assert ctl.json("list", "range", "log") == ["start", "a", "b", "c", 1, "before-last", {"x": 1}, "end"]
+    assert ctl.json("list", "len", "log") == 8
+    assert ctl.json("list", "get", "log", "0") == "start"
+    assert ctl.ok("list", "get", "log", "1") == "a\n"
+    assert ctl.json("list", "get", "log", "-2") == {"x": 1}
+    assert ctl.json("list", "set", "log", "0", '"START"') is None
+    assert ctl.json("list", "index", "log", "c") == 3
+    assert ctl.json("list", "index", "log", '{"x":1}') == 6
+    assert ctl.json("list", "index", "log", "1", "2", "5") == 4
+    assert ctl.json("list", "index", "log", "a", "null", "2") == 1
+    ctl.fail(4, "list", "index", "log", "a", "2", code="NOVALUE")
+    ctl.fail(4, "list", "index", "log", "missing", code="NOVALUE")
+    assert ctl.json("list", "contains", "log", "b") is True
+    assert ctl.ok("list", "contains", "log", '"1"') == "false\n"        # the string, not 1
+    assert ctl.json("list", "contains", "log", "1") is True
+    assert ctl.json("list", "append", "log", "b") == 9
+    assert ctl.json("list", "count", "log", "b") == 2
+    assert ctl.json("list", "count", "log", "zzz") == 0
+    assert ctl.json("list", "remove", "log", "b") is None
+    ctl.fail(4, "list", "remove", "log", "zzz", code="NOVALUE")
+    assert ctl.json("list", "count", "log", "b") == 1
+    assert ctl.json("list", "pop", "log") == "b"
+    assert ctl.json("list", "pop", "log", "0") == "START"
+    assert ctl.json("list", "pop", "log", "-2") == {"x": 1}
+    assert ctl.json("list", "range", "log", "1", "3") == ["c", 1]
+    assert ctl.json("list", "reverse", "log") is None
+    assert ctl.json("dump", "log") == ["end", "before-last", 1, "c", "a"]
+    assert ctl.json("list", "blpop", "log") == "end"
+    assert ctl.json("list", "brpop", "log") == "a"
+    assert ctl.ok("list", "blpop", "log", "--timeout", "1") == "before-last\n"
+    assert ctl.json("list", "brpop", "log", "1") == "c"
+    assert ctl.json("list", "clear", "log") is None
+    assert ctl.json("list", "len", "log") == 0
+
+
+def test_list_errors(ctl):
+    ctl.fail(4, "list", "pop", "log", code="INDEX")                     # empty
+    ctl.ok("list", "append", "log", "x")
+    ctl.fail(4, "list", "get", "log", "1", code="INDEX")
+    ctl.fail(4, "list", "get", "log", "-2", code="INDEX")
+    ctl.fail(4, "list", "set", "log", "5", "y", code="INDEX")
+    ctl.fail(4, "list", "pop", "log", "3", code="INDEX")
+    assert "INDEX must be an integer" in ctl.fail(2, "list", "get", "log", "x")
+    assert "INDEX must be an integer" in ctl.fail(2, "list", "get", "log", "1.5")
+    assert "VALUES must be a JSON array" in ctl.fail(2, "list", "extend", "log", "3")
+    ctl.fail(2, "list", "range", "log", '"1"')
+    ctl.ok("list", "pop", "log")
+    ctl.fail(3, "list", "blpop", "log", code="EMPTY")
+    ctl.fail(3, "list", "brpop", "log", code="EMPTY")
+    r = ctl.run("list", "brpop", "log", "--timeout", "0.2")
+    assert r.rc == 3 and r.err.startswith("ipcctl: TIMEOUT: ") and r.elapsed >= 0.2, r
+
+
+@pytest.mark.parametrize("op,got", [("blpop", "first"), ("brpop", "second")])
+def test_list_bpop_wait_is_woken_by_another_ipcctl(ctl, op, got):
+    args = ("list", op, "log", "--wait")
+    popper = ctl.spawn(*args)
+    ctl.wait_parked("log")
+    assert ctl.json("list", "extend", "log", '["first","second"]') in (0, 1, 2)
+    r = ctl.finish(popper, args)
+    assert (r.rc, r.out, r.err) == (0, got + "\n", "")
+    assert ctl.json("list", "len", "log") == 1
+
+
+# ---- dict ----------------------------------------------------------------------------
+
+def test_dict_ops(ctl):
+    assert ctl.ok("dict", "set", "d", "name", "Ada Lovelace") == ""
+    assert ctl.ok("dict", "get", "d", "name") == "Ada Lovelace\n"
+    assert ctl.json("dict", "set", "d", "conf", '{"a":[1,2],"b":{"c":null}}') is None
+    assert ctl.json("dict", "get", "d", "conf") == {"a": [1, 2], "b": {"c": None}}
+    assert ctl.ok("dict", "get", "d", "conf") == pretty({"a": [1, 2], "b": {"c": None}})
+    ctl.fail(4, "dict", "get", "d", "nokey", code="NOKEY")
+    assert ctl.json("dict", "get", "d", "nokey", "7") == 7                # DEFAULT
+    assert ctl.json("dict", "get", "d", "nokey", "null") is None
+    # keys are values: 1 and "1" are different keys
+    assert ctl.json("dict", "set", "d", "1", "int one") is None
+    assert ctl.json("dict", "set", "d", '"1"', "str one") is None
+    assert ctl.json("dict", "get", "d", "1") == "int one"
+    assert ctl.json("dict", "get", "d", '"1"') == "str one"
+    assert ctl.json("dict", "contains", "d", "1") is True
+    assert ctl.ok("dict", "contains", "d", "2") == "false\n"            # exit 0 all the same
+    assert ctl.json("dict", "len", "d") == 4
+    assert ctl.json("dict", "keys", "d") == ["name", "conf", 1, "1"]
+    assert ctl.json("dict", "del", "d", "1") is None
+    ctl.fail(4, "dict", "del", "d", "1", code="NOKEY")
+    assert ctl.json("dict", "pop", "d", '"1"') == "str one"
+    ctl.fail(4, "dict", "pop", "d", '"1"', code="NOKEY")
+    assert ctl.json("dict", "pop", "d", '"1"', '"dflt"') == "dflt"
+    assert ctl.json("dict", "setdefault", "d", "sd", "[1]") == [1]
+    assert ctl.json("dict", "setdefault", "d", "sd", "[2]") == [1]
+    assert ctl.json("dict", "update", "d", '{"u1":1,"u2":{"$bin":"AQI="}}') == 5
+    assert ctl.json("dict", "popitem", "d") == ["u2", {"$bin": "AQI="}]
+    assert ctl.json("dict", "keys", "d") == ["name", "conf", "sd", "u1"]
+    assert ctl.json("dict", "values", "d") == ["Ada Lovelace", {"a": [1, 2], "b": {"c": None}}, [1], 1]
+    items = ctl.json("dict", "items", "d")
+    assert list(items.items()) == [("name", "Ada Lovelace"), ("conf", {"a": [1, 2], "b": {"c": None}}),
+                                   ("sd", [1]), ("u1", 1)]
+    # human output of the pages: indented JSON of everything
+    assert ctl.ok("dict", "keys", "d") == pretty(["name", "conf", "sd", "u1"])
+    assert ctl.ok("dict", "items", "d") == pretty(items)
+    assert ctl.json("dict", "clear", "d") is None
+    assert ctl.json("dict", "len", "d") == 0
+    ctl.fail(4, "dict", "popitem", "d", code="NOKEY")
+    assert "MAP must be a JSON object" in ctl.fail(2, "dict", "update", "d", "[1,2]")
+    assert ctl.json("dict", "keys", "d") == []
+    assert ctl.ok("dict", "values", "d") == "[]\n"
+    assert ctl.ok("dict", "items", "d") == "{}\n"
+    # empty strings and binaries as keys and values
+    assert ctl.json("dict", "update", "e", '{"":""}') == 1
+    assert ctl.json("dict", "set", "e", '{"$bin":""}', '{"$bin":""}') is None
+    assert ctl.json("dict", "keys", "e") == ["", {"$bin": ""}]
+    assert ctl.json("dict", "values", "e") == ["", {"$bin": ""}]
+    assert ctl.ok("dict", "get", "e", '""') == "\n"
+    assert ctl.json("dict", "items", "e") == {"": "", '{"$bin":""}': {"$bin": ""}}
+    for op in ("keys", "values", "items"):
+        assert "missing arguments" in ctl.fail(2, "dict", op)
+        assert "too many arguments" in ctl.fail(2, "dict", op, "d", "0")
+
+
+def test_dict_incr(ctl):
+    assert ctl.ok("dict", "incr", "stats", "hits", "1") == "1\n"
+    assert same(ctl.json("dict", "incr", "stats", "hits"), 2)
+    assert same(ctl.json("dict", "incr", "stats", "hits", "40"), 42)
+    assert same(ctl.json("dict", "incr", "stats", "hits", "-50"), -8)
+    assert same(ctl.json("dict", "incr", "stats", "hits", "0.5"), -7.5)
+    assert same(ctl.json("dict", "incr", "stats", "ratio", "2.25"), 2.25)
+    assert ctl.json("dict", "get", "stats", "hits") == -7.5
+    ctl.ok("dict", "set", "stats", "s", "text")
+    ctl.fail(1, "dict", "incr", "stats", "s", code="NOTNUMBER")
+    ctl.ok("dict", "set", "stats", "big", "9223372036854775807")
+    ctl.fail(1, "dict", "incr", "stats", "big", code="OVERFLOW")
+    assert "DELTA must be a number" in ctl.fail(2, "dict", "incr", "stats", "hits", '"1"')
+    assert "DELTA must be a number" in ctl.fail(2, "dict", "incr", "stats", "hits", "one")
+
+
+def test_dict_cas(ctl):
+    assert ctl.ok("dict", "cas", "d", "k", "null", "1") == "true\n"       # missing: set
+    assert ctl.json("dict", "cas", "d", "k", "null", "2") is False
+    assert ctl.json("dict", "cas", "d", "k", "2", "3") is False
+    assert ctl.json("dict", "cas", "d", "k", "1.0", "3") is False         # 1 and 1.0 differ
+    assert ctl.json("dict", "cas", "d", "k", "1", '{"a":[1]}') is True
+    assert ctl.json("dict", "cas", "d", "k", '{"a":[1]}', "done") is True
+    assert ctl.json("dict", "get", "d", "k") == "done"
+    ctl.fail(2, "dict", "cas", "d", "k", "done")                         # NEW missing
+
+
+def test_dict_keys_values_items_page_through_everything(ctl):
+    # more keys than two pages; each dict update argument stays under the
+    # kernel's limit for one argument (128 KiB)
+    total = 2 * LS_PAGE + 321
+    keys = ["k%d" % i for i in range(total)]
+    step = 5000
+    for start in range(0, total, step):
+        part = {k: i for i, k in enumerate(keys[start:start + step], start)}
+        assert ctl.json("dict", "update", "big", json.dumps(part, separators=(",", ":"))) == \
+            min(start + step, total)
+    for op, want in (("keys", keys), ("values", list(range(total)))):
+        calls = ops_calls(ctl, "dict." + op)
+        assert ctl.json("dict", op, "big") == want
+        assert ops_calls(ctl, "dict." + op) - calls >= 3
+        assert json.loads(ctl.ok("dict", op, "big")) == want
+    calls = ops_calls(ctl, "dict.items")
+    items = ctl.json("dict", "items", "big")
+    assert ops_calls(ctl, "dict.items") - calls >= 3
+    assert list(items.items()) == [(k, i) for i, k in enumerate(keys)]
+
+
+def test_wrong_type_is_exit_1(ctl):
+    ctl.ok("queue", "put", "jobs", "1")
+    err = ctl.fail(1, "dict", "get", "jobs", "x", code="WRONGTYPE")
+    assert err == "ipcctl: WRONGTYPE: 'jobs' is a queue, not a dict\n"
+    ctl.fail(1, "dict", "keys", "jobs", code="WRONGTYPE")
+    ctl.fail(1, "list", "append", "jobs", "1", code="WRONGTYPE")
+    ctl.fail(1, "ns", "all", "jobs", code="WRONGTYPE")
+    ctl.ok("ns", "set", "cfg", "a", "1")
+    ctl.fail(1, "queue", "get", "cfg", code="WRONGTYPE")
+
+
+# ---- ns ------------------------------------------------------------------------------
+
+def test_ns_ops(ctl):
+    assert ctl.ok("ns", "set", "cfg", "host", "localhost") == ""
+    assert ctl.json("ns", "set", "cfg", "port", "8080") is None
+    assert ctl.json("ns", "set", "cfg", "42", '{"nested":{"ok":true}}') is None   # ATTR: always a string
+    assert ctl.json("ns", "set", "cfg", '"q"', "x") is None
+    assert ctl.ok("ns", "get", "cfg", "host") == "localhost\n"
+    assert same(ctl.json("ns", "get", "cfg", "port"), 8080)
+    assert ctl.json("ns", "get", "cfg", "42") == {"nested": {"ok": True}}
+    assert ctl.json("ns", "get", "cfg", '"q"') == "x"
+    assert list(ctl.json("ns", "all", "cfg").items()) == \
+        [("host", "localhost"), ("port", 8080), ("42", {"nested": {"ok": True}}), ('"q"', "x")]
+    ctl.fail(4, "ns", "get", "cfg", "nope", code="NOKEY")
+    assert ctl.json("ns", "del", "cfg", "host") is None
+    ctl.fail(4, "ns", "del", "cfg", "host", code="NOKEY")
+    ctl.fail(4, "ns", "get", "cfg", "host", code="NOKEY")
+    assert ctl.ok("ns", "all", "cfg") == pretty({"port": 8080, "42": {"nested": {"ok": True}}, '"q"': "x"})
+    ctl.fail(2, "ns", "set", "cfg", "only-attr")
+
+
+# ---- exit statuses and messages --------------------------------------------------------
+
+def test_usage_errors_are_exit_2(ctl):
+    assert "unknown command: bogus" in ctl.fail(2, "bogus")
+    assert "unknown command: queue bogus" in ctl.fail(2, "queue", "bogus", "q")
+    assert "unknown option: --bogus" in ctl.fail(2, "--bogus", "ping")
+    assert "unknown option: --bogus" in ctl.fail(2, "ping", "--bogus")
+    assert "missing arguments" in ctl.fail(2, "dict", "get", "d")
+    assert "missing arguments" in ctl.fail(2, "queue", "put", "q")
+    assert "too many arguments" in ctl.fail(2, "ping", "a", "b")
+    assert "too many arguments" in ctl.fail(2, "exists", "a", "b")
+    assert "missing arguments" in ctl.fail(2, "exists")
+    assert "--json takes no value" in ctl.fail(2, "--json=1", "ping")
+    assert "-s needs a value" in ctl.fail(2, "ping", "-s", sock=False)
+    err = ctl.fail(2, "dict", "get", "d")
+    assert err.splitlines()[1] == "usage: ipcctl dict get NAME KEY [DEFAULT]"
+    # a usage error is found before connecting
+    bad = Ctl("/nonexistent/ipcd.sock")
+    bad.fail(2, "bogus")
+    bad.fail(2, "dict", "get", "d")
+    bad.fail(2, "d", "x")
+
+
+def test_cannot_connect_is_exit_5(ctl, tmp_path):
+    missing = str(tmp_path / "no-such.sock")
+    bad = Ctl(missing)
+    for args in (["ping"], ["info"], ["ls"], ["exists", "x"], ["queue", "get", "q"],
+                 ["dict", "keys", "d"], ["--json", "ping"]):
+        err = bad.fail(5, *args)
+        assert missing in err, err
+    regular = tmp_path / "file"
+    regular.write_text("")
+    Ctl(str(regular)).fail(5, "ping")
+    # a socket file nobody listens on
+    dead = str(tmp_path / "dead.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(dead)
+    s.close()
+    Ctl(dead).fail(5, "ping")
+
+
+def test_default_socket_rule(daemon, ctl):
+    # $IPCD_SOCKET, else $XDG_RUNTIME_DIR/ipcd.sock (the daemon's socket is
+    # ipcd.sock in its temp dir), and -s wins over both
+    r = ctl.run("ping", sock=False, env={"IPCD_SOCKET": daemon.sock_path}, drop_env=())
+    assert (r.rc, r.out) == (0, "pong\n"), r
+    r = ctl.run("ping", sock=False, env={"XDG_RUNTIME_DIR": os.path.dirname(daemon.sock_path)})
+    assert (r.rc, r.out) == (0, "pong\n"), r
+    r = ctl.run("ping", env={"IPCD_SOCKET": "/nonexistent/x.sock"}, drop_env=())
+    assert (r.rc, r.out) == (0, "pong\n"), r
+    r = ctl.run("ping", sock=False, env={"IPCD_SOCKET": "/nonexistent/x.sock"}, drop_env=())
+    assert r.rc == 5 and "/nonexistent/x.sock" in r.err, r
+
+
+def test_exit_statuses_summary(ctl):
+    ctl.ok("queue", "put", "jobs", "1")
+    assert ctl.run("ping").rc == 0
+    assert ctl.run("dict", "get", "jobs", "x").rc == 1
+    assert ctl.run("nosuchcommand").rc == 2
+    assert ctl.run("queue", "get", "empty").rc == 3
+    assert ctl.run("exists", "nothing").rc == 4
+    assert ctl.run("type", "nothing").rc == 4
+    assert Ctl("/nonexistent/ipcd.sock").run("ping").rc == 5
+
+
+# ---- every op of ops.def ran ----------------------------------------------------------
+
+def test_every_op_of_ops_def_was_run_successfully(request):
+    """Runs last: every op (hello aside) was run through ipcctl, with exit 0,
+    by the tests above. Skipped when only some of them were selected."""
+    mine = {item.originalname for item in request.session.items if item.module is request.module}
+    everything = {n for n in dir(request.module) if n.startswith("test_")}
+    if mine != everything:
+        pytest.skip("only part of test_ipcctl.py was selected")
+    missing = sorted(set(read_ops()) - {"hello"} - COVERED)
+    assert not missing, "ops never run through ipcctl: %s" % ", ".join(missing)
