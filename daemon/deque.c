@@ -17,11 +17,13 @@
 /* Below this capacity a deque is never shrunk: the saving is not worth a copy. */
 #define DEQUE_SHRINK_MIN 256
 
+/* An empty deque; allocates nothing. */
 void deque_init(struct deque *d)
 {
 	memset(d, 0, sizeof(*d));
 }
 
+/* Free the slots (not what they point to); NULL is fine. */
 void deque_free(struct deque *d)
 {
 	if (!d)
@@ -45,6 +47,7 @@ static int deque_resize(struct deque *d, size_t cap)
 	return 0;
 }
 
+/* Grow to the next power of two holding len + n items. */
 int deque_reserve(struct deque *d, size_t n)
 {
 	if (n > SIZE_MAX / sizeof(void *) - d->len)
@@ -68,6 +71,7 @@ static void deque_maybe_shrink(struct deque *d)
 		(void)deque_resize(d, d->cap / 2);
 }
 
+/* Append p after the last item. */
 int deque_push_back(struct deque *d, void *p)
 {
 	if (deque_reserve(d, 1) < 0)
@@ -77,6 +81,7 @@ int deque_push_back(struct deque *d, void *p)
 	return 0;
 }
 
+/* Prepend p before the first item. */
 int deque_push_front(struct deque *d, void *p)
 {
 	if (deque_reserve(d, 1) < 0)
@@ -87,6 +92,7 @@ int deque_push_front(struct deque *d, void *p)
 	return 0;
 }
 
+/* Take the first item. */
 void *deque_pop_front(struct deque *d)
 {
 	if (d->len == 0)
@@ -98,6 +104,7 @@ void *deque_pop_front(struct deque *d)
 	return p;
 }
 
+/* Take the last item. */
 void *deque_pop_back(struct deque *d)
 {
 	if (d->len == 0)
@@ -145,6 +152,7 @@ void *deque_remove(struct deque *d, size_t i)
 	return p;
 }
 
+/* Reverse in place by swapping from both ends. */
 void deque_reverse(struct deque *d)
 {
 	for (size_t i = 0, j = d->len; i + 1 < j; i++, j--) {

@@ -22,6 +22,7 @@
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* Canonical bytes of o, on the stack when they fit. */
 int dict_key_init(struct dict_key *k, const msgpack_object *o, int store)
 {
 	if (store && codec_depth(o, value_max_depth) > value_max_depth)
@@ -34,6 +35,7 @@ int dict_key_init(struct dict_key *k, const msgpack_object *o, int store)
 	return 0;
 }
 
+/* Free a heap copy of the key bytes. */
 void dict_key_deinit(struct dict_key *k)
 {
 	if (k->bytes != k->small)
@@ -57,6 +59,7 @@ static int dict_key_charge(size_t len)
 	return 0;
 }
 
+/* Give back what dict_key_charge took. */
 static void dict_key_uncharge(size_t len)
 {
 	value_mem_used -= dict_key_mem(len);
@@ -64,6 +67,7 @@ static void dict_key_uncharge(size_t len)
 
 /* ---- structure ---------------------------------------------------------- */
 
+/* Value stored under the key bytes, or NULL. */
 struct value *dict_find(const struct dict *d, const void *key, size_t len)
 {
 	struct omap_entry *e = omap_find(&d->map, key, len);
@@ -94,6 +98,7 @@ static int dict_put(struct dict *d, const void *key, size_t len, struct value *v
 	return 0;
 }
 
+/* dict_put, then free the value it replaced. */
 int dict_set(struct dict *d, const void *key, size_t len, struct value *v)
 {
 	struct value *old;
@@ -111,12 +116,14 @@ static struct value *dict_remove_entry(struct dict *d, struct omap_entry *e)
 	return omap_remove(&d->map, e);
 }
 
+/* Unlink key and hand its value to the caller. */
 struct value *dict_del(struct dict *d, const void *key, size_t len)
 {
 	struct omap_entry *e = omap_find(&d->map, key, len);
 	return e ? dict_remove_entry(d, e) : NULL;
 }
 
+/* Free every value and key; the dict stays usable. */
 void dict_clear(struct dict *d)
 {
 	for (struct omap_entry *e = omap_seek(&d->map, 0); e; e = omap_next(&d->map, e)) {
@@ -127,11 +134,13 @@ void dict_clear(struct dict *d)
 	omap_clear(&d->map, NULL);
 }
 
+/* Append bytes that are already msgpack to pk. */
 void dict_pack_raw(msgpack_packer *pk, const void *p, size_t n)
 {
 	pk->callback(pk->data, p, n);
 }
 
+/* The dict as a map, in insertion order. */
 void dict_pack(const struct dict *d, msgpack_packer *pk)
 {
 	msgpack_pack_map(pk, omap_count(&d->map));
@@ -165,6 +174,7 @@ static void dict_num_uint(uint64_t u, struct dict_num *n)
 	}
 }
 
+/* Decode a stored int or float from its (canonical) bytes. */
 int dict_num_of_value(const struct value *v, struct dict_num *n)
 {
 	const unsigned char *p = (const unsigned char *)v->data;
@@ -198,6 +208,7 @@ int dict_num_of_value(const struct value *v, struct dict_num *n)
 	return 0;
 }
 
+/* A number from an argument that passed the 'n' signature check. */
 void dict_num_of_obj(const msgpack_object *o, struct dict_num *n)
 {
 	memset(n, 0, sizeof(*n));
@@ -211,11 +222,13 @@ void dict_num_of_obj(const msgpack_object *o, struct dict_num *n)
 	}
 }
 
+/* Any number as a double, for mixed float arithmetic. */
 static double dict_num_double(const struct dict_num *n)
 {
 	return n->kind == DICT_NUM_FLOAT ? n->f : n->kind == DICT_NUM_BIG ? (double)n->u : (double)n->i;
 }
 
+/* Add with Python's int/float rules, ints bounded to int64. */
 int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict_num *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -237,6 +250,7 @@ int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict
 	return 0;
 }
 
+/* A result as a msgpack object for value_new. */
 void dict_num_to_obj(const struct dict_num *n, msgpack_object *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -254,52 +268,61 @@ void dict_num_to_obj(const struct dict_num *n, msgpack_object *o)
 
 /* ---- type operations ---------------------------------------------------- */
 
+/* An empty dict in o. */
 void dict_obj_init(struct object *o)
 {
 	omap_init(&o->u.dict.map);
 }
 
+/* True for no options: none, or an empty map. */
 int dict_obj_no_options(const msgpack_object *opts)
 {
 	return !opts || (opts->type == MSGPACK_OBJECT_MAP && opts->via.map.size == 0);
 }
 
+/* Dicts have no options, so only "none" matches. */
 int dict_obj_same_options(const struct object *o, const msgpack_object *opts)
 {
 	return dict_obj_no_options(opts);
 }
 
+/* Free every key, value and the map's arrays. */
 void dict_obj_deinit(struct object *o)
 {
 	dict_clear(&o->u.dict);
 	omap_free(&o->u.dict.map, NULL);
 }
 
+/* Number of keys. */
 uint64_t dict_obj_size(const struct object *o)
 {
 	return omap_count(&o->u.dict.map);
 }
 
+/* The whole dict as a map. */
 void dict_obj_dump(const struct object *o, msgpack_packer *pk)
 {
 	dict_pack(&o->u.dict, pk);
 }
 
+/* No options: an empty map. */
 void dict_obj_pack_options(const struct object *o, msgpack_packer *pk)
 {
 	msgpack_pack_map(pk, 0);
 }
 
-/* Dict ops never wait. */
+/* Dict ops never park, so there is no one to wake. */
 void dict_obj_cancel_waiters(struct object *o)
 {
 }
 
+/* Always 0: dict ops never park. */
 uint32_t dict_obj_waiting(const struct object *o)
 {
 	return 0;
 }
 
+/* Set up an empty dict; a dict takes no options. */
 static int dict_type_init(struct object *o, const msgpack_object *opts, const char **why)
 {
 	if (!dict_obj_no_options(opts)) {
@@ -323,6 +346,7 @@ const struct object_type dict_type = {
 
 /* ---- handlers ----------------------------------------------------------- */
 
+/* One message per error code the dict helpers return. */
 void dict_reply_error(struct request *rq, int code)
 {
 	if (code == IPCD_E_NOMEM && value_mem_limit)
@@ -335,6 +359,7 @@ void dict_reply_error(struct request *rq, int code)
 		reply_error(&rq->reply, code, "%s", proto_error_message(code));
 }
 
+/* The dict a request works on. */
 static struct dict *dict_of(struct request *rq)
 {
 	return &rq->obj->u.dict;

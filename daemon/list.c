@@ -25,6 +25,7 @@
 
 /* ---- pure helpers ------------------------------------------------------- */
 
+/* An int argument, clamped into int64. */
 int64_t list_arg_int(const msgpack_object *o)
 {
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -32,6 +33,7 @@ int64_t list_arg_int(const msgpack_object *o)
 	return o->via.i64;
 }
 
+/* Python item index: negative counts from the end, no clamping. */
 int list_norm_index(int64_t i, size_t len, size_t *out)
 {
 	if (i < 0) {
@@ -58,11 +60,13 @@ static size_t list_clamp_bound(int64_t b, size_t len)
 	return (uint64_t)b >= len ? len : (size_t)b;
 }
 
+/* Python insert position: clamped like a slice bound. */
 size_t list_insert_pos(int64_t i, size_t len)
 {
 	return list_clamp_bound(i, len);
 }
 
+/* Python slice bounds for step 1: clamp both, empty if stop < start. */
 void list_slice(const int64_t *start, const int64_t *stop, size_t len, size_t *lo, size_t *hi)
 {
 	*lo = start ? list_clamp_bound(*start, len) : 0;
@@ -80,6 +84,7 @@ struct list_needle {
 	const msgpack_object *o;
 };
 
+/* Encode o once; falls back to per-item encoding if malloc fails. */
 static void list_needle_init(struct list_needle *nd, const msgpack_object *o)
 {
 	nd->o = o;
@@ -89,6 +94,7 @@ static void list_needle_init(struct list_needle *nd, const msgpack_object *o)
 		codec_encode_into(o, nd->bytes);
 }
 
+/* True if v holds the needle's canonical bytes. */
 static int list_needle_match(const struct list_needle *nd, const struct value *v)
 {
 	if (!nd->bytes)   /* no memory for a copy: let value.c compare */
@@ -96,12 +102,14 @@ static int list_needle_match(const struct list_needle *nd, const struct value *v
 	return v->len == nd->len && memcmp(v->data, nd->bytes, nd->len) == 0;
 }
 
+/* Release the needle's heap copy, if any. */
 static void list_needle_free(struct list_needle *nd)
 {
 	if (nd->bytes != nd->small)
 		free(nd->bytes);
 }
 
+/* First equal item in [lo, hi). */
 int64_t list_find(const struct deque *items, const msgpack_object *o, size_t lo, size_t hi)
 {
 	struct list_needle nd;
@@ -114,6 +122,7 @@ int64_t list_find(const struct deque *items, const msgpack_object *o, size_t lo,
 	return at;
 }
 
+/* Number of items equal to o. */
 size_t list_count(const struct deque *items, const msgpack_object *o)
 {
 	struct list_needle nd;
@@ -133,6 +142,7 @@ static int list_no_options(const msgpack_object *opts)
 	return !opts || (opts->type == MSGPACK_OBJECT_MAP && opts->via.map.size == 0);
 }
 
+/* Set up an empty list; a list takes no options. */
 static int list_init(struct object *o, const msgpack_object *opts, const char **why)
 {
 	if (!list_no_options(opts)) {
@@ -144,6 +154,7 @@ static int list_init(struct object *o, const msgpack_object *opts, const char **
 	return 0;
 }
 
+/* Lists have no options, so only "none" matches. */
 static int list_same_options(const struct object *o, const msgpack_object *opts)
 {
 	return list_no_options(opts);
@@ -157,12 +168,14 @@ static void list_free_items(struct list *l)
 	deque_clear(&l->items);
 }
 
+/* Free every item and the slots. */
 static void list_deinit(struct object *o)
 {
 	list_free_items(&o->u.list);
 	deque_free(&o->u.list.items);
 }
 
+/* Number of items. */
 static uint64_t list_size(const struct object *o)
 {
 	return deque_len(&o->u.list.items);
@@ -176,21 +189,25 @@ static void list_pack_range(const struct list *l, size_t lo, size_t hi, msgpack_
 		pack_value(pk, deque_at(&l->items, i));
 }
 
+/* The items as an array. */
 static void list_dump(const struct object *o, msgpack_packer *pk)
 {
 	list_pack_range(&o->u.list, 0, deque_len(&o->u.list.items), pk);
 }
 
+/* No options: an empty map. */
 static void list_pack_options(const struct object *o, msgpack_packer *pk)
 {
 	msgpack_pack_map(pk, 0);
 }
 
+/* Answer parked blpop/brpop requests with DELETED. */
 static void list_cancel_waiters(struct object *o)
 {
 	waitq_fail_all(&o->u.list.poppers, IPCD_E_DELETED, "list deleted while waiting");
 }
 
+/* Parked blpop/brpop requests. */
 static uint32_t list_waiting(const struct object *o)
 {
 	return o->u.list.poppers.count;
@@ -209,6 +226,7 @@ const struct object_type list_type = {
 
 /* ---- handlers ----------------------------------------------------------- */
 
+/* The list a request works on. */
 static struct list *list_of(struct request *rq)
 {
 	return &rq->obj->u.list;
@@ -224,6 +242,7 @@ static const int64_t *list_opt_int(const struct request *rq, uint32_t i, int64_t
 	return buf;
 }
 
+/* Reply NOMEM for a failed deque allocation. */
 static void list_reply_nomem(struct request *rq)
 {
 	reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");

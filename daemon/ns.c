@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "server.h"
 
+/* Set up an empty namespace; it takes no options. */
 static int ns_init(struct object *o, const msgpack_object *opts, const char **why)
 {
 	if (!dict_obj_no_options(opts)) {
@@ -35,6 +36,7 @@ const struct object_type ns_type = {
 /* Longest part of an attribute name quoted in an error message. */
 #define NS_QUOTE_MAX 64
 
+/* The namespace a request works on. */
 static struct dict *ns_of(struct request *rq)
 {
 	return &rq->obj->u.dict;
@@ -49,6 +51,7 @@ static int ns_key_or_reply(struct request *rq, struct dict_key *k)
 	return err ? -1 : 0;
 }
 
+/* NOKEY naming the attribute, cut to NS_QUOTE_MAX bytes. */
 static void ns_reply_nokey(struct request *rq)
 {
 	const msgpack_object_str *a = &rq->args[1].via.str;

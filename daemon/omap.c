@@ -32,6 +32,7 @@
 /* A map this small is never shrunk. */
 #define OMAP_SHRINK_MIN 64
 
+/* An empty map; allocates nothing until the first insert. */
 void omap_init(struct omap *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -164,6 +165,7 @@ static void omap_release(struct omap *m, void (*free_val)(void *))
 	m->next_seq = seq;
 }
 
+/* Free keys, values (through free_val) and arrays; NULL is fine. */
 void omap_free(struct omap *m, void (*free_val)(void *))
 {
 	if (!m)
@@ -171,11 +173,13 @@ void omap_free(struct omap *m, void (*free_val)(void *))
 	omap_release(m, free_val);
 }
 
+/* Same as omap_free, but the map stays usable and seqs keep growing. */
 void omap_clear(struct omap *m, void (*free_val)(void *))
 {
 	omap_release(m, free_val);
 }
 
+/* Probe from the key's hash until its entry or a free cell. */
 struct omap_entry *omap_find(const struct omap *m, const void *key, size_t len)
 {
 	if (m->count == 0)
@@ -194,6 +198,7 @@ struct omap_entry *omap_find(const struct omap *m, const void *key, size_t len)
 	}
 }
 
+/* Find key, or append a new entry for it (key copied before anything changes). */
 struct omap_entry *omap_upsert(struct omap *m, const void *key, size_t len, int *created)
 {
 	struct omap_entry *e = omap_find(m, key, len);
@@ -231,6 +236,7 @@ struct omap_entry *omap_upsert(struct omap *m, const void *key, size_t len, int 
 	return e;
 }
 
+/* Tombstone e's index cell and turn its slot into a hole. */
 void *omap_remove(struct omap *m, struct omap_entry *e)
 {
 	size_t slot = (size_t)(e - m->entries);
@@ -247,6 +253,7 @@ void *omap_remove(struct omap *m, struct omap_entry *e)
 	return val;
 }
 
+/* Newest live entry: trailing holes are trimmed, so usually the last slot. */
 struct omap_entry *omap_last(const struct omap *m)
 {
 	for (size_t s = m->n_entries; s > 0; s--)
@@ -285,6 +292,7 @@ struct omap_entry *omap_seek(const struct omap *m, uint64_t cursor)
 	return omap_live_from(m, lo);
 }
 
+/* Live entry after e in insertion order, or NULL. */
 struct omap_entry *omap_next(const struct omap *m, const struct omap_entry *e)
 {
 	return omap_live_from(m, (size_t)(e - m->entries) + 1);

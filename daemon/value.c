@@ -60,18 +60,7 @@ void value_free(struct value *v)
 
 int value_equals_obj(const struct value *v, const msgpack_object *o)
 {
-	size_t n = codec_size(o);
-	if (n != v->len)
-		return 0;
-	char small[256];
-	char *p = n <= sizeof(small) ? small : malloc(n);
-	if (!p)
-		return 0;
-	codec_encode_into(o, p);
-	int eq = memcmp(p, v->data, n) == 0;
-	if (p != small)
-		free(p);
-	return eq;
+	return codec_equals(o, v->data, v->len);
 }
 
 int value_unpack(const struct value *v, msgpack_zone *z, msgpack_object *obj)

@@ -41,8 +41,7 @@ static inline int value_equal(const struct value *a, const struct value *b)
 	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
-/* Compare v with o's canonical encoding without allocating on the heap
- * for small values. */
+/* True if v holds o's canonical encoding (compared as it is encoded). */
 int value_equals_obj(const struct value *v, const msgpack_object *o);
 
 /* Decode v into obj using zone z (obj valid while z lives). 0 or -1. */

@@ -7,16 +7,22 @@
 #include "codec.h"
 #include "proto.h"
 
-/* Output cursor; with dst == NULL it only counts. */
+/* Output cursor: writes to dst, or compares with cmp (cmp_len bytes), or
+ * with neither only counts. */
 struct sink {
 	char *dst;
 	size_t n;
+	const char *cmp;
+	size_t cmp_len;
+	int differs;
 };
 
 static void put(struct sink *s, const void *p, size_t n)
 {
 	if (s->dst)
 		memcpy(s->dst + s->n, p, n);
+	else if (s->cmp && !s->differs)
+		s->differs = s->n + n > s->cmp_len || memcmp(s->cmp + s->n, p, n) != 0;
 	s->n += n;
 }
 
@@ -152,15 +158,22 @@ unsigned codec_depth(const msgpack_object *o, unsigned limit)
 
 size_t codec_size(const msgpack_object *o)
 {
-	struct sink s = { NULL, 0 };
+	struct sink s = { 0 };
 	write_value(&s, o);
 	return s.n;
 }
 
 void codec_encode_into(const msgpack_object *o, char *dst)
 {
-	struct sink s = { dst, 0 };
+	struct sink s = { .dst = dst };
 	write_value(&s, o);
+}
+
+int codec_equals(const msgpack_object *o, const void *bytes, size_t len)
+{
+	struct sink s = { .cmp = bytes, .cmp_len = len };
+	write_value(&s, o);
+	return !s.differs && s.n == len;
 }
 
 int codec_encode(const msgpack_object *o, unsigned max_depth, char **out, size_t *out_len)

@@ -30,6 +30,9 @@ size_t codec_size(const msgpack_object *o);
 /* Encode o canonically into dst, which holds codec_size(o) bytes. */
 void codec_encode_into(const msgpack_object *o, char *dst);
 
+/* True if o's canonical encoding is exactly bytes[0..len). Allocates nothing. */
+int codec_equals(const msgpack_object *o, const void *bytes, size_t len);
+
 /*
  * 0 if data[0..len) is exactly one well-formed msgpack value with arrays and
  * maps nested at most max_levels deep, else -1. Linear, allocates nothing:

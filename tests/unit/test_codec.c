@@ -229,6 +229,72 @@ static void test_round_trip(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* A frame of every kind of value validates; no strict prefix of it does. */
+static void test_validate_accepts_whole_values_only(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 9);
+	msgpack_pack_uint64(&pk, 1ull << 40);
+	msgpack_pack_int64(&pk, -70000);
+	msgpack_pack_double(&pk, 1.5);
+	msgpack_pack_float(&pk, 0.5f);
+	msgpack_pack_str_with_body(&pk, "abcdefghijklmnopqrstuvwxyz0123456789", 36);
+	msgpack_pack_bin_with_body(&pk, "xy", 2);
+	msgpack_pack_ext_with_body(&pk, "abcd", 4, 3);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_true(&pk);
+	msgpack_pack_array(&pk, 0);
+	assert_int_equal(codec_validate(sb.data, sb.size, PROTO_MAX_LEVELS), 0);
+	for (size_t cut = 0; cut < sb.size; cut++)
+		assert_int_equal(codec_validate(sb.data, cut, PROTO_MAX_LEVELS), -1);
+	/* trailing bytes after the value */
+	char more[512];
+	memcpy(more, sb.data, sb.size);
+	more[sb.size] = 0x01;
+	assert_int_equal(codec_validate(more, sb.size + 1, PROTO_MAX_LEVELS), -1);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Counts a frame cannot hold, the unused byte 0xc1 and over-deep nesting
+ * are refused before anything would be allocated for them. */
+static void test_validate_refuses_impossible_frames(void **state)
+{
+	static const unsigned char huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	static const unsigned char huge_map[] = { 0xdf, 0x7f, 0xff, 0xff, 0xff, 0x01, 0x01 };
+	static const unsigned char huge_str[] = { 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
+	static const unsigned char never_used[] = { 0x91, 0xc1 };
+	assert_int_equal(codec_validate(huge_array, sizeof(huge_array), 32), -1);
+	assert_int_equal(codec_validate(huge_map, sizeof(huge_map), 32), -1);
+	assert_int_equal(codec_validate(huge_str, sizeof(huge_str), 32), -1);
+	assert_int_equal(codec_validate(never_used, sizeof(never_used), 32), -1);
+	unsigned char deep[40];
+	memset(deep, 0x91, sizeof(deep)); /* [[[[...1...]]]] */
+	deep[32] = 0x01;
+	assert_int_equal(codec_validate(deep, 33, 32), 0);   /* 32 arrays */
+	deep[32] = 0x91;
+	deep[33] = 0x01;
+	assert_int_equal(codec_validate(deep, 34, 32), -1);  /* 33 arrays */
+}
+
+/* codec_equals compares against the canonical form without allocating. */
+static void test_equals(void **state)
+{
+	static const unsigned char u16_one[] = { 0xcd, 0x00, 0x01 };
+	msgpack_unpacked u;
+	size_t off = 0;
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)u16_one, sizeof(u16_one), &off), MSGPACK_UNPACK_SUCCESS);
+	assert_true(codec_equals(&u.data, "\x01", 1));
+	assert_false(codec_equals(&u.data, "\x02", 1));
+	assert_false(codec_equals(&u.data, "\x01\x01", 2));  /* longer */
+	assert_false(codec_equals(&u.data, "", 0));          /* shorter */
+	msgpack_unpacked_destroy(&u);
+}
+
 /* Equal bytes hash equal; the hash depends on every byte and the length. */
 static void test_hash(void **state)
 {
@@ -249,6 +315,9 @@ int main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_validate_accepts_whole_values_only),
+		cmocka_unit_test(test_validate_refuses_impossible_frames),
+		cmocka_unit_test(test_equals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
