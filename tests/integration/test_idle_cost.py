@@ -1,0 +1,37 @@
+"""A parked request costs no CPU: the daemon sleeps in its event loop until
+a put or a timer wakes a waiter. Measured from /proc/PID/stat (user+system
+CPU ticks) while 200 requests wait, the wait itself timed by the daemon (a
+blocking get with a timeout), never by sleeping in the test."""
+import os
+import time
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[11], fields[12] are utime and stime (fields 14 and 15 of stat(5))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_parked_requests_cost_no_cpu(daemon):
+    waiters = []
+    for i in range(200):
+        c = daemon.connect()
+        # half wait forever, half with a deadline far beyond the measurement
+        c.send("queue.get", f"idle.{i % 10}", None if i % 2 else 3600)
+        waiters.append(c)
+    probe = daemon.connect()
+    # The gets arrive on 200 sockets in any order: wait (bounded) until all park.
+    deadline = time.monotonic() + 10
+    while sum(probe.ok("stat", f"idle.{i}")["waiting"] for i in range(10)) < 200:
+        assert time.monotonic() < deadline, "requests did not park"
+
+    before = cpu_seconds(daemon.pid)
+    status, _ = probe.call("queue.get", "idle.clock", 1.0)  # one second, timed by the daemon
+    assert status == 11  # TIMEOUT
+    used = cpu_seconds(daemon.pid) - before
+    assert used < 0.05, f"daemon used {used:.3f} s of CPU in 1 s with 200 parked requests"
+
+    # and they are all still there, each waiting its turn
+    for i in range(10):
+        assert probe.ok("stat", f"idle.{i}")["waiting"] == 20
