@@ -395,6 +395,17 @@ struct value *dict_store_or_reply(struct request *rq, const struct dict_key *k,
 	return v;
 }
 
+/* Reply v, else the DEFAULT argument (args[2]) when given, else NOKEY. */
+static void dict_reply_found(struct request *rq, const struct value *v)
+{
+	if (v)
+		reply_value(&rq->reply, v);
+	else if (rq->nargs == 3)
+		dict_reply_obj(rq, &rq->args[2]);
+	else
+		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+}
+
 /* dict.set NAME KEY VALUE -> nil */
 void handle_DICT_SET(struct request *rq)
 {
@@ -412,13 +423,7 @@ void handle_DICT_GET(struct request *rq)
 	struct dict_key k;
 	if (dict_key_or_reply(rq, &rq->args[1], 0, &k) < 0)
 		return;
-	struct value *v = dict_find(dict_of(rq), k.bytes, k.len);
-	if (v)
-		reply_value(&rq->reply, v);
-	else if (rq->nargs == 3)
-		dict_reply_obj(rq, &rq->args[2]);
-	else
-		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+	dict_reply_found(rq, dict_find(dict_of(rq), k.bytes, k.len));
 	dict_key_deinit(&k);
 }
 
@@ -444,12 +449,7 @@ void handle_DICT_POP(struct request *rq)
 	if (dict_key_or_reply(rq, &rq->args[1], 0, &k) < 0)
 		return;
 	struct value *v = dict_del(dict_of(rq), k.bytes, k.len);
-	if (v)
-		reply_value(&rq->reply, v);
-	else if (rq->nargs == 3)
-		dict_reply_obj(rq, &rq->args[2]);
-	else
-		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+	dict_reply_found(rq, v);
 	value_free(v);
 	dict_key_deinit(&k);
 }
