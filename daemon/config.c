@@ -1,21 +1,29 @@
 /*
- * config.c: settings as a table of named keys. Command-line `-o key=value`
- * goes through config_set, and so will the config file, so a key is
- * parsed, checked and documented in exactly one place.
+ * config.c: settings as a table of named keys. The config file (read with
+ * libinih) and the command line's `-o key=value` both go through
+ * config_set, so a key is parsed, checked and documented in exactly one
+ * place. conf/ipcd.conf documents every key with the why of its default.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <ini.h>
 #include "config.h"
 #include "proto.h"
 
+#ifndef IPCD_SYSCONFDIR
+#define IPCD_SYSCONFDIR "/etc"
+#endif
+
 struct config config;
 
-enum key_kind { K_STR, K_MODE, K_SIZE, K_COUNT, K_LEVEL };
+enum key_kind { K_STR, K_MODE, K_GROUP, K_SIZE, K_COUNT, K_LEVEL, K_BOOL };
 
 struct config_key {
 	const char *name;
@@ -32,6 +40,8 @@ static const struct config_key keys[] = {
 	  "socket path; empty = $IPCD_SOCKET, else $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock" },
 	{ "socket_mode", K_MODE, OFF(socket_mode), 0, 0777, "0660",
 	  "permission bits of the socket file: who may connect" },
+	{ "socket_group", K_GROUP, OFF(socket_group), 0, 0, "",
+	  "group (name or number) that owns the socket file; empty = the daemon's group" },
 	{ "max_frame", K_SIZE, OFF(max_frame), 64, 1ull << 31, "16M",
 	  "largest request frame; bounds the memory one request can take" },
 	{ "max_name", K_COUNT, OFF(max_name), 1, 65535, "255",
@@ -44,9 +54,16 @@ static const struct config_key keys[] = {
 	  "unread reply bytes a client may accumulate before it is disconnected" },
 	{ "max_memory", K_SIZE, OFF(max_memory), 0, UINT64_MAX, "0",
 	  "bytes of stored values; writes past it fail with NOMEM, 0 = no limit" },
+	{ "queue_maxsize", K_COUNT, OFF(queue_maxsize), 0, UINT64_MAX, "0",
+	  "maxsize of a queue created without one; 0 = unbounded" },
 	{ "log_level", K_LEVEL, OFF(log_level), 0, 0, "info",
 	  "least severe message logged: error, warning, notice, info or debug" },
+	{ "watchdog", K_BOOL, OFF(watchdog), 0, 0, "yes",
+	  "yes: ping systemd's watchdog (WatchdogSec) from the event loop; no: never ping" },
+	{ "status_interval", K_COUNT, OFF(status_interval), 0, 86400, "5",
+	  "seconds between STATUS= updates to systemd (sent only when changed); 0 = none" },
 };
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
@@ -59,7 +76,7 @@ static int parse_size(const char *s, uint64_t *out)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s || *s == '-' || *s == '+' || *s == ' ')
 		return -1;
 	unsigned shift = 0;
 	switch (*end) {
@@ -73,11 +90,36 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "yes"/"no" and friends -> 1/0, or -1. */
+static int parse_bool(const char *s)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* A group name or number -> gid, or -1. */
+static int64_t parse_group(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*s >= '0' && *s <= '9' && !*end && !errno && v < (gid_t)-1)
+		return (int64_t)v;
+	struct group *g = getgrnam(s);
+	return g ? (int64_t)g->gr_gid : -1;
+}
+
 int config_set(struct config *c, const char *key, const char *value, const char **why)
 {
-	static char msg[160];
+	static char msg[200];
 	const struct config_key *k = NULL;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].name, key) == 0)
 			k = &keys[i];
 	if (!k) {
@@ -93,9 +135,22 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 		free(*(char **)field);
 		*(char **)field = *value ? strdup(value) : NULL;
 		return 0;
+	case K_GROUP: {
+		int64_t gid = *value ? parse_group(value) : -1;
+		if (*value && gid < 0) {
+			snprintf(msg, sizeof(msg), "no such group '%s' for %s", value, k->name);
+			*why = msg;
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = *value ? strdup(value) : NULL;
+		c->socket_gid = gid;
+		return 0;
+	}
 	case K_MODE:
+		errno = 0;
 		v = strtoul(value, &end, 8);
-		if (*value == '\0' || *end || v > k->max)
+		if (*value < '0' || *value > '7' || *end || errno || v > k->max)
 			goto bad;
 		*(unsigned *)field = (unsigned)v;
 		return 0;
@@ -118,9 +173,16 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 				return 0;
 			}
 		goto bad;
+	case K_BOOL: {
+		int b = parse_bool(value);
+		if (b < 0)
+			goto bad;
+		*(int *)field = b;
+		return 0;
+	}
 	}
 bad:
-	snprintf(msg, sizeof(msg), "bad value '%s' for %s", value, k->name);
+	snprintf(msg, sizeof(msg), "bad value '%.80s' for %s", value, k->name);
 	*why = msg;
 	return -1;
 }
@@ -129,14 +191,104 @@ void config_defaults(struct config *c)
 {
 	const char *why;
 	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < NKEYS; i++)
 		if (config_set(c, keys[i].name, keys[i].def, &why) < 0)
 			abort(); /* a bad built-in default is a programming error */
 }
 
+void config_free(struct config *c)
+{
+	free(c->socket);
+	free(c->socket_group);
+	c->socket = c->socket_group = NULL;
+}
+
+/* ---- the config file --------------------------------------------------- */
+
+/* Longest line of the file; inih's own buffer (Debian: 200 bytes) is bigger
+ * than any line we pass it, because the reader below cuts long lines off. */
+#define LINE_MAX_BYTES 190
+
+struct load {
+	struct config *c;
+	const char *path;
+	FILE *f;
+	int line;                /* number of the line inih is parsing */
+	int errors;
+	void (*report)(const char *msg);
+};
+
+static void load_error(struct load *l, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void load_error(struct load *l, int line, const char *fmt, ...)
+{
+	char msg[512], reason[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "%s:%d: %s", l->path, line, reason);
+	l->report(msg);
+	l->errors++;
+}
+
+/* inih's line reader: fgets that counts lines and refuses over-long ones. */
+static char *load_reader(char *str, int num, void *stream)
+{
+	struct load *l = stream;
+	if (num > LINE_MAX_BYTES + 3)
+		num = LINE_MAX_BYTES + 3;
+	if (!fgets(str, num, l->f))
+		return NULL;
+	l->line++;
+	size_t n = strlen(str);
+	if (n > 0 && str[n - 1] != '\n' && !feof(l->f)) {
+		int ch;
+		while ((ch = fgetc(l->f)) != EOF && ch != '\n')
+			;
+		load_error(l, l->line, "line longer than %d bytes", LINE_MAX_BYTES);
+		str[0] = '\0';       /* inih sees a blank line */
+	}
+	return str;
+}
+
+static int load_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load *l = user;
+	const char *why;
+	if (*section && strcmp(section, "ipcd") != 0)
+		load_error(l, l->line, "unknown section [%s] (keys go in [ipcd] or before any section)", section);
+	else if (config_set(l->c, name, value, &why) < 0)
+		load_error(l, l->line, "%s", why);
+	return 1;                /* go on: report every bad line */
+}
+
+int config_load(struct config *c, const char *path, void (*report)(const char *msg))
+{
+	struct load l = { .c = c, .path = path, .report = report };
+	l.f = fopen(path, "re");
+	if (!l.f) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s: cannot read: %s", path, strerror(errno));
+		report(msg);
+		return -1;
+	}
+	int r = ini_parse_stream(load_reader, &l, load_handler, &l);
+	fclose(l.f);
+	if (r > 0)               /* the handler never fails: r is inih's first syntax error */
+		load_error(&l, r, "syntax error (expected 'key = value' or '[section]')");
+	else if (r < 0)
+		load_error(&l, l.line, "cannot parse (out of memory)");
+	return l.errors;
+}
+
+const char *config_default_path(void)
+{
+	return IPCD_SYSCONFDIR "/ipcd/ipcd.conf";
+}
+
 void config_print_keys(void *f)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		fprintf(f, "  %-12s default %-6s %s\n", keys[i].name,
+	for (size_t i = 0; i < NKEYS; i++)
+		fprintf(f, "  %-15s default %-6s %s\n", keys[i].name,
 		        *keys[i].def ? keys[i].def : "\"\"", keys[i].help);
 }

@@ -1,7 +1,10 @@
 /*
- * config.h: the daemon's settings. Every limit is a named key with a
- * default here, settable with `-o key=value` (and later the config file);
- * conf/ipcd.conf documents each key.
+ * config.h: the daemon's settings. Every setting is a named key with a
+ * default and a line of help in config.c's table; the config file
+ * (conf/ipcd.conf, INI, parsed with libinih) and `-o key=value` both go
+ * through config_set, so a key is parsed and checked in exactly one place.
+ * A reload builds a whole new struct config and swaps it in only if the file
+ * had no error.
  */
 #ifndef IPCD_CONFIG_H
 #define IPCD_CONFIG_H
@@ -12,24 +15,40 @@
 struct config {
 	char *socket;            /* socket path; NULL = default resolution */
 	unsigned socket_mode;    /* permission bits of the socket file */
+	char *socket_group;      /* group owning the socket file; NULL = the daemon's */
+	int64_t socket_gid;      /* socket_group resolved, -1 = none */
 	uint64_t max_frame;      /* largest request frame, bytes */
 	uint64_t max_name;       /* longest object name, bytes */
 	uint64_t max_depth;      /* deepest nesting of a stored value */
 	uint64_t max_clients;    /* simultaneous connections */
 	uint64_t max_output;     /* unread reply bytes per client before it is dropped */
 	uint64_t max_memory;     /* bytes of stored values; 0 = no limit */
+	uint64_t queue_maxsize;  /* maxsize of a queue created without one; 0 = unbounded */
 	int log_level;           /* LOG_ERR .. LOG_DEBUG */
+	int watchdog;            /* 1: answer systemd's WatchdogSec with WATCHDOG=1 pings */
+	uint64_t status_interval; /* seconds between STATUS= updates to systemd; 0 = only at start */
 };
 
+/* The live settings, read by every part of the daemon. */
 extern struct config config;
 
-/* Set built-in defaults. */
+/* Set built-in defaults into c (which holds nothing to free). */
 void config_defaults(struct config *c);
+/* Free c's strings. */
+void config_free(struct config *c);
 /* Set key to value (text). 0, or -1 with a reason in *why (static). */
 int config_set(struct config *c, const char *key, const char *value, const char **why);
-/* Print every key with its default and help to f. */
+/*
+ * Read the INI file at path into c: keys in no section or in [ipcd].
+ * Every bad line (unknown key or section, bad value, syntax) is passed to
+ * report as "path:line: reason". Returns the number of bad lines (0 = the
+ * whole file applied), or -1 if the file cannot be read (reported too).
+ * On error c holds a partial result: load into a scratch config.
+ */
+int config_load(struct config *c, const char *path, void (*report)(const char *msg));
+/* The default config file: <sysconfdir>/ipcd/ipcd.conf. */
+const char *config_default_path(void);
+/* Print every key with its default and help to f (a FILE *). */
 void config_print_keys(void *f);
-/* The default socket path: $IPCD_SOCKET, $XDG_RUNTIME_DIR/ipcd.sock, /run/ipcd/ipcd.sock.
- * Shared rule with libipcd: lives in proto/. */
 
 #endif

@@ -1,6 +1,12 @@
 /*
- * main.c: ipcd's options, the listening socket (its own, or one handed over
- * by systemd socket activation), readiness, signals and the event loop.
+ * main.c: ipcd's options and config file, the listening socket (its own, or
+ * one handed over by systemd socket activation), signals (TERM/INT: stop;
+ * HUP: reload the config) and the event loop.
+ *
+ * Settings come from, last one winning: built-in defaults, the config file
+ * (--config PATH, else the default path when it exists), then the command
+ * line (-o KEY=VALUE, --socket). A reload repeats exactly that into a new
+ * struct config, and swaps it in only if the file had no error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "registry.h"
 #include "server.h"
 #include "value.h"
@@ -25,14 +32,20 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: ipcd [--socket PATH] [-o KEY=VALUE]...\n"
+	        "usage: ipcd [--config PATH] [--socket PATH] [-o KEY=VALUE]...\n"
+	        "       ipcd --check-config PATH\n"
 	        "Hosts named queues, lists, dicts and namespaces for the processes of this host.\n\n"
-	        "  -s, --socket PATH   listen on PATH (default: $IPCD_SOCKET, else\n"
-	        "                      $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock)\n"
-	        "  -o KEY=VALUE        set a config key (see below)\n"
-	        "  -h, --help          this help\n"
-	        "  -V, --version       print the version\n\n"
-	        "Config keys:\n");
+	        "  -c, --config PATH        read settings from PATH (default: %s\n"
+	        "                           when it exists, else built-in defaults)\n"
+	        "      --check-config PATH  check PATH, print each bad line as FILE:LINE: REASON;\n"
+	        "                           exit 0 if it is valid, 1 if not\n"
+	        "  -s, --socket PATH        listen on PATH (default: the socket key, else $IPCD_SOCKET,\n"
+	        "                           else $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock)\n"
+	        "  -o KEY=VALUE             set a config key, over the file (see below)\n"
+	        "  -h, --help               this help\n"
+	        "  -V, --version            print the version\n\n"
+	        "SIGHUP reloads the config file; SIGTERM or SIGINT stops.\n\n"
+	        "Config keys:\n", config_default_path());
 	config_print_keys(f);
 }
 
@@ -83,12 +96,109 @@ static int listen_on(const char *path)
 	mode_t old = umask(0777 & ~config.socket_mode);
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || chmod(path, config.socket_mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+	if (r < 0 || chmod(path, config.socket_mode) < 0 ||
+	    (config.socket_gid >= 0 && chown(path, (uid_t)-1, (gid_t)config.socket_gid) < 0) ||
+	    listen(fd, SOMAXCONN) < 0) {
 		log_err("cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+/* The command line's settings, applied over the file at start and at every
+ * reload: each -o as key and value, and --socket. */
+static struct override {
+	const char *key, *value;
+} *overrides;
+static size_t n_overrides;
+static const char *socket_opt;
+static const char *config_path;  /* the file in use, NULL = none */
+static int config_path_given;    /* --config: the file must exist */
+static char *listen_path;        /* the socket file we bound (owned), NULL if systemd's */
+
+static void report_stderr(const char *msg)
+{
+	fprintf(stderr, "ipcd: %s\n", msg);
+}
+
+static void report_log(const char *msg)
+{
+	log_err("%s", msg);
+}
+
+/* Build settings into c: defaults, the file, the command line. 0 or -1
+ * (each error reported). */
+static int settings_build(struct config *c, void (*report)(const char *))
+{
+	const char *why;
+	config_defaults(c);
+	if (config_path && config_load(c, config_path, report) != 0)
+		return -1;
+	for (size_t i = 0; i < n_overrides; i++)
+		if (config_set(c, overrides[i].key, overrides[i].value, &why) < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "-o %s: %s", overrides[i].key, why);
+			report(msg);
+			return -1;
+		}
+	if (socket_opt) {
+		free(c->socket);
+		c->socket = strdup(socket_opt);
+	}
+	return 0;
+}
+
+/* Make the settings in config live where the code reads copies of them. */
+static void settings_apply(void)
+{
+	value_mem_limit = config.max_memory;
+	value_max_depth = (unsigned)config.max_depth;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* SIGHUP: read the config again. A bad file changes nothing; a new socket
+ * path is logged and ignored; the rest applies at once. */
+static void settings_reload(void)
+{
+	struct config c;
+	notify_reloading();
+	if (!config_path_given) {
+		config_path = config_default_path();
+		if (access(config_path, F_OK) != 0)
+			config_path = NULL;
+	}
+	if (settings_build(&c, report_log) < 0) {
+		log_err("reload: config %s rejected; the settings in force are kept", config_path);
+		config_free(&c);
+		notify_reloaded();
+		return;
+	}
+	if (!str_eq(c.socket, config.socket)) {
+		log_warn("reload: the socket path cannot change while running (restart ipcd for it); still %s",
+		         listen_path ? listen_path : "the socket systemd passed");
+		free(c.socket);
+		c.socket = config.socket ? strdup(config.socket) : NULL;
+	}
+	if (c.socket_mode != config.socket_mode || c.socket_gid != config.socket_gid) {
+		if (!listen_path) {
+			log_warn("reload: socket_mode and socket_group of a socket systemd passed are systemd's; unchanged");
+		} else if (chmod(listen_path, c.socket_mode) < 0 ||
+		           (c.socket_gid >= 0 && chown(listen_path, (uid_t)-1, (gid_t)c.socket_gid) < 0)) {
+			log_warn("reload: cannot change %s's mode or group: %s", listen_path, strerror(errno));
+		}
+	}
+	config_free(&config);
+	config = c;
+	settings_apply();
+	log_info("config reloaded from %s", config_path ? config_path : "defaults and the command line");
+	notify_reloaded();
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *base)
@@ -97,19 +207,51 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *base)
 	event_base_loopbreak(base);
 }
 
+static void on_reload_signal(evutil_socket_t sig, short what, void *base)
+{
+	settings_reload();
+}
+
+/* --check-config PATH: 0 if valid, 1 if not (each bad line on stderr). */
+static int check_config(const char *path)
+{
+	struct config c;
+	config_defaults(&c);
+	int r = config_load(&c, path, report_stderr);
+	config_free(&c);
+	if (r != 0)
+		return 1;
+	printf("%s: ok\n", path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_CHECK = 256 };
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, OPT_CHECK },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	config_defaults(&config);
-	const char *socket_opt = NULL, *why;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "s:o:hV", longopts, NULL)) != -1) {
+	log_init();
+	const char *why;
+	int opt, rc = 1;
+	overrides = calloc((size_t)argc, sizeof(*overrides));
+	if (!overrides)
+		return 1;
+	while ((opt = getopt_long(argc, argv, "c:s:o:hV", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			config_path_given = 1;
+			break;
+		case OPT_CHECK:
+			rc = check_config(optarg);
+			goto out;
 		case 's':
 			socket_opt = optarg;
 			break;
@@ -117,76 +259,108 @@ int main(int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 			if (!eq) {
 				fprintf(stderr, "ipcd: -o takes KEY=VALUE, got '%s'\n", optarg);
-				return 2;
+				rc = 2;
+				goto out;
 			}
 			*eq = '\0';
 			if (config_set(&config, optarg, eq + 1, &why) < 0) {
 				fprintf(stderr, "ipcd: -o %s: %s\n", optarg, why);
-				return 2;
+				rc = 2;
+				goto out;
 			}
+			overrides[n_overrides++] = (struct override){ optarg, eq + 1 };
 			break;
 		}
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		case 'V':
 			printf("ipcd %s (protocol %d)\n", IPCD_VERSION, IPCD_PROTOCOL_VERSION);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ipcd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		rc = 2;
+		goto out;
 	}
-	value_mem_limit = config.max_memory;
-	value_max_depth = (unsigned)config.max_depth;
+	if (!config_path && access(config_default_path(), F_OK) == 0)
+		config_path = config_default_path();
+	config_free(&config);
+	if (settings_build(&config, report_stderr) < 0) {
+		fprintf(stderr, "ipcd: not starting: bad config\n");
+		goto out;
+	}
+	settings_apply();
 
 	char pathbuf[4096];
-	const char *path = socket_opt ? socket_opt : config.socket ? config.socket
-	                                           : proto_default_socket(pathbuf, sizeof(pathbuf));
+	const char *path = config.socket ? config.socket : proto_default_socket(pathbuf, sizeof(pathbuf));
 	int activated = sd_listen_fds(1);
 	int fd;
-	if (activated > 0) {
+	if (activated > 1) {
+		log_err("systemd passed %d sockets; ipcd takes exactly one", activated);
+		goto out;
+	} else if (activated == 1) {
 		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_err("the socket systemd passed is not a listening Unix stream socket");
+			goto out;
+		}
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
 		path = NULL; /* systemd owns the socket file */
 	} else if (!path || (fd = listen_on(path)) < 0) {
-		return 1;
+		goto out;
+	}
+	if (path && !(listen_path = strdup(path))) {
+		log_err("out of memory");
+		goto out;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	if (!base) {
 		log_err("cannot create the event loop");
-		return 1;
+		goto out;
 	}
 	struct event *ev_term = evsignal_new(base, SIGTERM, on_stop_signal, base);
 	struct event *ev_int = evsignal_new(base, SIGINT, on_stop_signal, base);
+	struct event *ev_hup = evsignal_new(base, SIGHUP, on_reload_signal, base);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
 
 	registry_init();
 	if (server_start(base, fd) < 0) {
 		log_err("cannot watch the listening socket");
-		return 1;
+		goto out;
 	}
-	log_info("ipcd %s listening on %s", IPCD_VERSION, path ? path : "the socket systemd passed");
-	sd_notify(0, "READY=1");
+	log_info("ipcd %s listening on %s%s%s", IPCD_VERSION, listen_path ? listen_path : "the socket systemd passed",
+	         config_path ? ", config " : "", config_path ? config_path : "");
+	notify_ready(base);
 
 	event_base_dispatch(base);
 
-	sd_notify(0, "STOPPING=1");
+	notify_stopping();
 	server_stop();
-	if (path)
-		unlink(path);
+	if (listen_path)
+		unlink(listen_path);
 	registry_free();
 	event_free(ev_term);
 	event_free(ev_int);
+	event_free(ev_hup);
 	event_base_free(base);
-	free(config.socket);
 	log_info("stopped");
-	return 0;
+	rc = 0;
+out:
+	config_free(&config);
+	free(listen_path);
+	free(overrides);
+	return rc;
 }

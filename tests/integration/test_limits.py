@@ -220,6 +220,26 @@ def test_max_output_drops_a_client_that_does_not_read(make_daemon):
     assert dropped or greedy.expect_closed()
     assert other.ok("ping") == "pong"
     wait_until(lambda: other.ok("info")["clients"] == 1, what="the greedy client to be dropped")
+    # Logged as a limit breach, and the daemon did not keep 16 MB of replies.
+    assert "warning: " in d.stderr() and "over max_output (65536); disconnecting" in d.stderr()
+    rss_kb = daemon_rss_kb(d.pid)
+    if not built_with_asan(d.pid):          # ASan's quarantine keeps freed memory
+        assert rss_kb < 12 * 1024, "ipcd holds %d kB after dropping a 16 MB reader" % rss_kb
+    assert other.ok("queue.put", "q", 1) == 1
+
+
+def daemon_rss_kb(pid):
+    """The high-water resident size of pid (VmHWM), in kB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM for pid %d" % pid)
+
+
+def built_with_asan(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
 
 
 @pytest.mark.parametrize("depth", [1, 5, 30])
