@@ -326,6 +326,77 @@ IPCD_EXPORT int ipcd_queue_get_many(ipcd *c, const char *name, uint64_t max, dou
 	return ipcd_call(c, IPCD_OP_QUEUE_GET_MANY, out, 3, name, max, timeout);
 }
 
+/* ---- queue: acknowledged delivery, tasks ---- */
+
+IPCD_EXPORT int ipcd_queue_get_ack(ipcd *c, const char *name, double timeout, double lease,
+                                   struct ipcd_delivery *out)
+{
+	struct ipcd_result res;
+	unsigned char buf[IPCD_SCALAR_SIZE];
+	int rc = lease > 0 ? ipcd_call(c, IPCD_OP_QUEUE_GET_ACK, &res, 3, name, timeout, ipcd_val_double(buf, lease))
+	                   : ipcd_call(c, IPCD_OP_QUEUE_GET_ACK, &res, 2, name, timeout);
+	if (rc || !out)
+		return rc;
+	const msgpack_object *m = &res.value;
+	int have = 0;
+	for (uint32_t i = 0; m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+		const char *p;
+		size_t n;
+		uint64_t u;
+		if (ipcd_obj_str(k, &p, &n))
+			continue;
+		if (n == 2 && memcmp(p, "id", 2) == 0 && !ipcd_obj_uint(v, &out->id))
+			have |= 1;
+		else if (n == 5 && memcmp(p, "value", 5) == 0)
+			out->value = *v, have |= 2;
+		else if (n == 10 && memcmp(p, "deliveries", 10) == 0 && !ipcd_obj_uint(v, &u) && u <= UINT32_MAX)
+			out->deliveries = (uint32_t)u, have |= 4;
+	}
+	if (have != 7)
+		return conn_fail(c, IPCD_EREPLY, "queue.get_ack: result is not {id, value, deliveries}");
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_queue_ack(ipcd *c, const char *name, uint64_t id)
+{
+	return ipcd_call(c, IPCD_OP_QUEUE_ACK, NULL, 2, name, id);
+}
+
+IPCD_EXPORT int ipcd_queue_nack(ipcd *c, const char *name, uint64_t id, double delay)
+{
+	unsigned char buf[IPCD_SCALAR_SIZE];
+	if (delay > 0)
+		return ipcd_call(c, IPCD_OP_QUEUE_NACK, NULL, 3, name, id, ipcd_val_double(buf, delay));
+	return ipcd_call(c, IPCD_OP_QUEUE_NACK, NULL, 2, name, id);
+}
+
+IPCD_EXPORT int ipcd_queue_touch(ipcd *c, const char *name, uint64_t id, double lease, double *left)
+{
+	struct ipcd_result res;
+	unsigned char buf[IPCD_SCALAR_SIZE];
+	int rc = lease > 0 ? ipcd_call(c, IPCD_OP_QUEUE_TOUCH, &res, 3, name, id, ipcd_val_double(buf, lease))
+	                   : ipcd_call(c, IPCD_OP_QUEUE_TOUCH, &res, 2, name, id);
+	if (rc || !left)
+		return rc;
+	if (res.value.type == MSGPACK_OBJECT_NIL)
+		*left = 0;
+	else if (ipcd_obj_double(&res.value, left))
+		return conn_fail(c, IPCD_EREPLY, "queue.touch: result is not a number");
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_queue_task_done(ipcd *c, const char *name, uint64_t count, uint64_t *left)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_QUEUE_TASK_DONE, &res, 2, name, count), &res, left);
+}
+
+IPCD_EXPORT int ipcd_queue_join(ipcd *c, const char *name, double timeout)
+{
+	return ipcd_call(c, IPCD_OP_QUEUE_JOIN, NULL, 2, name, timeout);
+}
+
 IPCD_EXPORT int ipcd_queue_qsize(ipcd *c, const char *name, uint64_t *size)
 {
 	struct ipcd_result res;

@@ -46,6 +46,9 @@ struct cli_opts {
 	double timeout;            /* seconds; < 0 forever */
 	int help;
 	int list;                  /* --list-commands */
+	int ack;                   /* --ack: queue get in ack mode */
+	int have_lease;            /* --lease given */
+	double lease;              /* seconds */
 };
 
 struct cmd;
@@ -75,6 +78,8 @@ static int cmd_op(struct cli *x, int argc, char **argv);
 static int cmd_ls(struct cli *x, int argc, char **argv);
 static int cmd_exists(struct cli *x, int argc, char **argv);
 static int cmd_dict_all(struct cli *x, int argc, char **argv);
+static int cmd_queue_get(struct cli *x, int argc, char **argv);
+static int cmd_queue_pending(struct cli *x, int argc, char **argv);
 
 /* Where ipcctl departs from the op as ops.def describes it. */
 static const struct cmd_special {
@@ -91,6 +96,10 @@ static const struct cmd_special {
 	{ IPCD_OP_DICT_KEYS, .usage = "NAME", .exec = cmd_dict_all, .help = "every key, as an array (all pages)" },
 	{ IPCD_OP_DICT_VALUES, .usage = "NAME", .exec = cmd_dict_all, .help = "every value, as an array (all pages)" },
 	{ IPCD_OP_DICT_ITEMS, .usage = "NAME", .exec = cmd_dict_all, .help = "every key and value, as a map (all pages)" },
+	{ IPCD_OP_QUEUE_GET, .usage = "NAME [TIMEOUT] [--ack [--lease SEC]]", .exec = cmd_queue_get,
+	  .help = "remove and return the oldest item; --ack: keep it pending until acked, print {id, value, deliveries}" },
+	{ IPCD_OP_QUEUE_PENDING, .exec = cmd_queue_pending,
+	  .help = "pending deliveries, one per line: ID PID LEASE-LEFT DELIVERIES (- = no lease)" },
 };
 
 /* The command table, built from ops.def by cmd_init. */
@@ -288,6 +297,10 @@ static void help_full(FILE *f)
 	      "                      may wait: without it they do not wait at all (EMPTY or\n"
 	      "                      FULL at once); a negative SEC waits forever\n"
 	      "  -w, --wait          wait forever (same as --timeout -1)\n"
+	      "      --ack           queue get: acknowledged get; the item stays pending until\n"
+	      "                      queue ack NAME ID (or nack, or its lease ends)\n"
+	      "      --lease SEC     with --ack: an explicit lease, so that the item stays pending\n"
+	      "                      after ipcctl exits (without it, it goes back at once)\n"
 	      "  -h, --help          this text; ipcctl TYPE --help lists one type's ops\n"
 	      "  -V, --version       print the version\n"
 	      "      --list-commands every command, one per line (for shell completion)\n"
@@ -670,6 +683,87 @@ static int cmd_dict_all(struct cli *x, int argc, char **argv)
 	return st;
 }
 
+/* The command of op code. */
+static const struct cmd *cmd_by_code(unsigned code)
+{
+	for (size_t i = 0; i < CMD_COUNT; i++)
+		if (cmds[i].op->code == code)
+			return &cmds[i];
+	return NULL;
+}
+
+/*
+ * queue get NAME [TIMEOUT] [--ack [--lease SEC]]: plain, it is queue.get;
+ * with --ack it is queue.get_ack, whose result {id, value, deliveries} is
+ * printed as JSON.
+ */
+static int cmd_queue_get(struct cli *x, int argc, char **argv)
+{
+	if (!x->o.ack) {
+		if (x->o.have_lease)
+			return cmd_usage(x, "--lease needs --ack");
+		return cmd_op(x, argc, argv);
+	}
+	x->cmd = cmd_by_code(IPCD_OP_QUEUE_GET_ACK);
+	if (!x->o.have_lease || argc < 1 || argc > 2)
+		return cmd_op(x, argc, argv);
+	/* NAME TIMEOUT LEASE, the timeout from the argument or the options */
+	char timeout[64], lease[64];
+	char *args[3] = { argv[0], timeout, lease };
+	if (argc == 2)
+		snprintf(timeout, sizeof(timeout), "%s", argv[1]);
+	else
+		snprintf(timeout, sizeof(timeout), "%.17g", x->o.have_timeout ? x->o.timeout : 0.0);
+	if (argc == 2 && x->o.have_timeout)
+		return cmd_usage(x, "TIMEOUT given both as an argument and as --timeout/--wait");
+	x->o.have_timeout = 0;
+	snprintf(lease, sizeof(lease), "%.17g", x->o.lease);
+	return cmd_op(x, 3, args);
+}
+
+/* queue pending NAME: one line per delivery (ID PID LEASE DELIVERIES), or the array with --json. */
+static int cmd_queue_pending(struct cli *x, int argc, char **argv)
+{
+	if (argc != 1 || x->o.json)
+		return cmd_op(x, argc, argv);
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	struct ipcd_result res;
+	int rc = ipcd_call(x->c, IPCD_OP_QUEUE_PENDING, &res, 1, argv[0]);
+	if (rc)
+		return cli_failed(x, rc);
+	if (res.value.type != MSGPACK_OBJECT_ARRAY)
+		return cli_error(EX_ERROR, "REPLY: queue pending: unexpected result");
+	for (uint32_t i = 0; i < res.value.via.array.size; i++) {
+		const msgpack_object *m = &res.value.via.array.ptr[i];
+		uint64_t id = 0, deliveries = 0;
+		int64_t pid = 0;
+		double lease = -1;
+		for (uint32_t k = 0; m->type == MSGPACK_OBJECT_MAP && k < m->via.map.size; k++) {
+			const msgpack_object *v = &m->via.map.ptr[k].val;
+			const char *p;
+			size_t n;
+			if (ipcd_obj_str(&m->via.map.ptr[k].key, &p, &n))
+				continue;
+			if (n == 2 && !memcmp(p, "id", 2))
+				ipcd_obj_uint(v, &id);
+			else if (n == 3 && !memcmp(p, "pid", 3))
+				ipcd_obj_int(v, &pid);
+			else if (n == 5 && !memcmp(p, "lease", 5) && v->type != MSGPACK_OBJECT_NIL)
+				ipcd_obj_double(v, &lease);
+			else if (n == 10 && !memcmp(p, "deliveries", 10))
+				ipcd_obj_uint(v, &deliveries);
+		}
+		if (lease < 0)
+			printf("%llu %lld - %llu\n", (unsigned long long)id, (long long)pid, (unsigned long long)deliveries);
+		else
+			printf("%llu %lld %.3f %llu\n", (unsigned long long)id, (long long)pid, lease,
+			       (unsigned long long)deliveries);
+	}
+	return EX_OK;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 /* True if s is an option word rather than a value such as -1 or -2.5e3. */
@@ -718,7 +812,7 @@ static int cli_parse(int argc, char **argv, struct cli_opts *o, char **pos, int 
 		if (eq)
 			*eq = '\0', val = eq + 1;
 		int takes = strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
-		            strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0;
+		            strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0 || strcmp(a, "--lease") == 0;
 		if (takes && !val) {
 			if (i + 1 >= argc)
 				return cli_error(EX_USAGE, "%s needs a value", a);
@@ -735,6 +829,12 @@ static int cli_parse(int argc, char **argv, struct cli_opts *o, char **pos, int 
 		} else if (strcmp(a, "-w") == 0 || strcmp(a, "--wait") == 0) {
 			o->have_timeout = 1;
 			o->timeout = -1;
+		} else if (strcmp(a, "--lease") == 0) {
+			if (cli_seconds(val, &o->lease) || !(o->lease > 0))
+				return cli_error(EX_USAGE, "--lease: not a number of seconds > 0: %s", val);
+			o->have_lease = 1;
+		} else if (strcmp(a, "--ack") == 0) {
+			o->ack = 1;
 		} else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
 			o->json = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -807,6 +907,10 @@ int main(int argc, char **argv)
 	}
 
 	x.cmd = cmd;
+	if ((x.o.ack || x.o.have_lease) && cmd->op->code != IPCD_OP_QUEUE_GET) {
+		st = cli_error(EX_USAGE, "--ack and --lease apply only to queue get");
+		goto out;
+	}
 	st = cmd->exec(&x, npos - used, pos + used);
 out:
 	ipcd_close(x.c);

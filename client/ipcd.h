@@ -345,6 +345,41 @@ IPCD_EXPORT int ipcd_queue_get_many(ipcd *c, const char *name, uint64_t max, dou
 /* queue.qsize NAME -> *size (0 for a missing queue). */
 IPCD_EXPORT int ipcd_queue_qsize(ipcd *c, const char *name, uint64_t *size);
 
+/*
+ * Acknowledged delivery (see PROTOCOL.md, "Delivery guarantees"): a
+ * delivered item stays pending, invisible to other getters, until it is
+ * acked, nacked, its lease ends, or (without an explicit lease) the
+ * connection that got it closes; then it goes back to the head of the queue.
+ */
+struct ipcd_delivery {
+	uint64_t id;            /* delivery id, for ack/nack/touch from any connection */
+	uint32_t deliveries;    /* 1 on the first delivery, more on redeliveries */
+	msgpack_object value;   /* the item; valid like a result (until the next call on c) */
+};
+/* queue.get_ack NAME TIMEOUT [LEASE] -> *out. lease > 0: an explicit lease of
+ * that many seconds, which outlives this connection; lease <= 0: the queue's
+ * default lease, and the item goes back if the connection closes first.
+ * IPCD_EEMPTY (timeout 0), IPCD_ETIMEOUT, IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_queue_get_ack(ipcd *c, const char *name, double timeout, double lease,
+                                   struct ipcd_delivery *out);
+/* queue.ack NAME ID: done (its task too). IPCD_ENOTPENDING if id is not
+ * pending (acked already, or returned after its lease or consumer ended).
+ * Not retried after a lost reply. */
+IPCD_EXPORT int ipcd_queue_ack(ipcd *c, const char *name, uint64_t id);
+/* queue.nack NAME ID [DELAY]: back at the head, after delay seconds if > 0.
+ * IPCD_ENOTPENDING. */
+IPCD_EXPORT int ipcd_queue_nack(ipcd *c, const char *name, uint64_t id, double delay);
+/* queue.touch NAME ID [LEASE]: renew the lease (to lease seconds if > 0,
+ * else its length so far) -> *left seconds (0: the delivery has no lease).
+ * IPCD_ENOTPENDING. */
+IPCD_EXPORT int ipcd_queue_touch(ipcd *c, const char *name, uint64_t id, double lease, double *left);
+/* queue.task_done NAME COUNT -> *left unfinished tasks. IPCD_ENOTASK if
+ * COUNT is more than the unfinished tasks (nothing changes). */
+IPCD_EXPORT int ipcd_queue_task_done(ipcd *c, const char *name, uint64_t count, uint64_t *left);
+/* queue.join NAME TIMEOUT: wait until every task put is done (task_done or
+ * ack). IPCD_ETIMEOUT (also for timeout 0 with tasks unfinished), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_queue_join(ipcd *c, const char *name, double timeout);
+
 /* list.append NAME VALUE -> *len, the new length. */
 IPCD_EXPORT int ipcd_list_append(ipcd *c, const char *name, struct ipcd_val v, uint64_t *len);
 /* list.pop NAME -> out->value is the last item. IPCD_EINDEX if empty. */

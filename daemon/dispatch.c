@@ -100,10 +100,16 @@ int dispatch_frame(struct client *c, const char *body, size_t len)
 			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op (a code from ops.def or its name)");
 	} else if ((err = proto_check_args(rq.op, rq.args, rq.nargs, config.max_name, &why))) {
 		reply_error(&rq.reply, err, "%s", why);
-	} else if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq) == 0) {
-		server_stats.ops_total++;
-		server_stats.ops_by_code[rq.op->code]++;
-		handlers[rq.op->code](&rq);
+	} else {
+		if (rq.op->flags & OPF_NAME) { /* names the object in this request's log lines */
+			rq.reply.name = rq.args[0].via.str.ptr;
+			rq.reply.name_len = rq.args[0].via.str.size;
+		}
+		if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq) == 0) {
+			server_stats.ops_total++;
+			server_stats.ops_by_code[rq.op->code]++;
+			handlers[rq.op->code](&rq);
+		}
 	}
 	msgpack_zone_clear(&zone);
 	return c->closing ? -1 : 0;

@@ -15,13 +15,28 @@
 
 struct value;
 
-/* queue: FIFO of values, optionally bounded, with parked getters and putters. */
+struct queue_ext;
+
+/*
+ * queue: FIFO of values, optionally bounded, with parked getters, putters
+ * and joiners. Plain items (priority 0, no delay, never delivered) are bare
+ * struct value * in items; everything else (priorities, delays, pending
+ * deliveries) lives in ext, allocated on first use (see queue.h).
+ */
 struct queue {
-	struct deque items;         /* struct value * */
+	struct deque items;         /* ready items of priority 0: struct value *, or a tagged struct qitem * */
+	struct deque ages;          /* put times of the bare values in items, run-length packed */
 	uint64_t maxsize;           /* 0 = unbounded */
-	struct waitq getters;       /* queue.get / get_many waiting for items */
+	uint64_t lease_ms;          /* option lease: default lease of an acknowledged get, 0 = none */
+	uint64_t max_deliveries;    /* option max_deliveries: 0 = redeliver forever */
+	char *dead_letter;          /* option dead_letter, NULL = NAME.dead */
+	struct waitq getters;       /* queue.get / get_many / get_ack waiting for items */
 	struct waitq putters;       /* queue.put / put_many waiting for room */
-	uint64_t total_put, total_got;
+	struct waitq joiners;       /* queue.join waiting for unfinished to reach 0 */
+	uint64_t unfinished;        /* tasks put and not yet done (task_done, ack) */
+	uint64_t total_put, total_got, total_acked, total_nacked, total_redelivered, total_dead;
+	struct queue_ext *ext;      /* NULL until a priority, delay or acknowledged get is used */
+	struct object *obj;         /* the object holding this queue */
 };
 
 /* list: values with O(1) index and O(1) push/pop at both ends. */
@@ -66,6 +81,9 @@ struct object_type {
 	void (*cancel_waiters)(struct object *o);
 	/* Number of parked requests. */
 	uint32_t (*waiting)(const struct object *o);
+	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
+	uint32_t stat_keys;
+	void (*pack_stat)(const struct object *o, msgpack_packer *pk);
 };
 
 extern const struct object_type queue_type, list_type, dict_type, ns_type;

@@ -1,82 +1,502 @@
 /*
- * queue.c: FIFO queues, optionally bounded, with blocking put and get.
+ * queue.c: FIFO queues, optionally bounded, with blocking put and get,
+ * priorities and delays, and Python's JoinableQueue task counting. The
+ * acknowledged gets (pending deliveries, leases) are in delivery.c; the
+ * layout both share is in queue.h.
  *
- * Data: a deque of stored values. Parked getters and putters wait in FIFO
- * order on the queue's two wait queues; queue_settle() runs after every
- * change and moves items between them until neither side can progress, so
- * an item put while a getter waits goes straight to that getter, and room
- * made by a get goes to the oldest waiting putter.
+ * Data: ready items of priority 0 in a deque, in FIFO order; items of
+ * another priority in a heap (lower first, FIFO within a priority); delayed
+ * items in a heap by due time, moved to the ready ones by one libevent timer.
+ * A put with neither priority nor delay appends a bare value to the deque and
+ * costs no more than a plain FIFO. Parked getters and putters wait in FIFO
+ * order on the queue's wait queues; queue_settle() runs after every change
+ * and moves items between them until neither side can progress, so an item
+ * put while a getter waits goes straight to that getter, and room made by a
+ * get goes to the oldest waiting putter.
  *
  * put_many is all or nothing: it waits until every item fits, and a waiting
  * putter keeps its place, so later puts (even small ones) queue behind it.
+ *
+ * Tasks: every put adds one unfinished task, task_done and ack remove them;
+ * a dead-lettered item and an item removed by clear count as done. Joiners
+ * wait until none are left, and all wake at once.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <event2/event.h>
+#include "queue.h"
+#include "config.h"
 #include "dispatch.h"
+#include "log.h"
 #include "registry.h"
 #include "value.h"
 
-/* ---- data structure ---------------------------------------------------- */
+/* ---- slots: bare values and tagged items ------------------------------- */
+
+/* A slot of q->items is a struct value * or, with the lowest bit set, a
+ * struct qitem * (both are malloc'd, so that bit is otherwise 0). */
+#define QSLOT_TAG ((uintptr_t)1)
+
+static inline int qslot_is_item(const void *p) { return ((uintptr_t)p & QSLOT_TAG) != 0; }
+static inline struct qitem *qslot_item(void *p) { return (struct qitem *)((uintptr_t)p & ~QSLOT_TAG); }
+static inline void *qslot_of(struct qitem *it) { return (void *)((uintptr_t)it | QSLOT_TAG); }
+static inline const struct value *qslot_value(void *p) { return qslot_is_item(p) ? qslot_item(p)->v : p; }
+
+static struct qitem *qitem_new(struct queue *q, struct value *v, uint64_t put_ms)
+{
+	struct qitem *it = calloc(1, sizeof(*it));
+	if (it) {
+		it->q = q;
+		it->v = v;
+		it->put_ms = put_ms;
+		it->pos = HEAP_NONE;
+	}
+	return it;
+}
+
+void qitem_free(struct qitem *it)
+{
+	if (it) {
+		value_free(it->v);
+		free(it);
+	}
+}
+
+/* ---- ages of bare values ------------------------------------------------ */
+
+/*
+ * q->ages holds the put times of the bare values in q->items, which are only
+ * ever appended and taken from the front, as runs: one word per run of
+ * values put in the same coarse millisecond, (ms << AGE_BITS) | count.
+ */
+#define AGE_BITS 20
+#define AGE_MAX ((uintptr_t)(1u << AGE_BITS) - 1)
+_Static_assert(sizeof(uintptr_t) >= 8, "age runs pack a millisecond time and a count in a pointer");
+
+uint64_t queue_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs needed at most to note n more values. */
+static size_t ages_need(size_t n)
+{
+	return n / AGE_MAX + 1;
+}
+
+/* Note n bare values put at now (room reserved with ages_need). */
+static void ages_note(struct queue *q, size_t n, uint64_t now)
+{
+	while (n > 0) {
+		size_t len = deque_len(&q->ages);
+		uintptr_t back = len ? (uintptr_t)deque_at(&q->ages, len - 1) : 0;
+		if (len && back >> AGE_BITS == now && (back & AGE_MAX) < AGE_MAX) {
+			uintptr_t add = AGE_MAX - (back & AGE_MAX) < n ? AGE_MAX - (back & AGE_MAX) : n;
+			deque_set(&q->ages, len - 1, (void *)(back + add));
+			n -= add;
+		} else {
+			uintptr_t add = n < AGE_MAX ? n : AGE_MAX;
+			deque_push_back(&q->ages, (void *)(((uintptr_t)now << AGE_BITS) | add));
+			n -= add;
+		}
+	}
+}
+
+/* Put time of the oldest bare value (there is one). */
+static uint64_t ages_front(const struct queue *q)
+{
+	return (uintptr_t)deque_at(&q->ages, 0) >> AGE_BITS;
+}
+
+/* The oldest bare value was taken. */
+static void ages_pop(struct queue *q)
+{
+	uintptr_t front = (uintptr_t)deque_at(&q->ages, 0);
+	if ((front & AGE_MAX) == 1)
+		deque_pop_front(&q->ages);
+	else
+		deque_set(&q->ages, 0, (void *)(front - 1));
+}
+
+/* ---- the extension: priorities, delays, deliveries ---------------------- */
+
+static int ready_less(const void *a, const void *b)
+{
+	const struct qitem *x = a, *y = b;
+	return x->priority != y->priority ? x->priority < y->priority : x->seq < y->seq;
+}
+
+static int delayed_less(const void *a, const void *b)
+{
+	const struct qitem *x = a, *y = b;
+	return x->due_ms != y->due_ms ? x->due_ms < y->due_ms : x->seq < y->seq;
+}
+
+static int lease_less(const void *a, const void *b)
+{
+	const struct qitem *x = a, *y = b;
+	return x->due_ms != y->due_ms ? x->due_ms < y->due_ms : x->id < y->id;
+}
+
+static void qitem_moved(void *p, size_t pos)
+{
+	((struct qitem *)p)->pos = pos;
+}
+
+static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg);
+
+struct queue_ext *queue_ext(struct queue *q)
+{
+	if (q->ext)
+		return q->ext;
+	struct queue_ext *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	heap_init(&x->ready, ready_less, qitem_moved);
+	heap_init(&x->delayed, delayed_less, qitem_moved);
+	heap_init(&x->leases, lease_less, qitem_moved);
+	omap_init(&x->pending);
+	event_assign(&x->delay_timer, server_base, -1, 0, queue_on_delay_due, q);
+	event_assign(&x->lease_timer, server_base, -1, 0, delivery_on_lease_end, q);
+	q->ext = x;
+	return x;
+}
+
+static size_t queue_delayed(const struct queue *q)
+{
+	return q->ext ? heap_len(&q->ext->delayed) : 0;
+}
+
+size_t queue_ready(const struct queue *q)
+{
+	return deque_len(&q->items) + (q->ext ? heap_len(&q->ext->ready) : 0);
+}
+
+/* Items in the queue (ready or delayed): what qsize tells and maxsize bounds. */
+static size_t queue_count(const struct queue *q)
+{
+	return queue_ready(q) + queue_delayed(q);
+}
 
 /* Free slots; SIZE_MAX when unbounded. */
 static size_t queue_room(const struct queue *q)
 {
 	if (!q->maxsize)
 		return SIZE_MAX;
-	return deque_len(&q->items) >= q->maxsize ? 0 : q->maxsize - deque_len(&q->items);
+	return queue_count(q) >= q->maxsize ? 0 : q->maxsize - queue_count(q);
 }
 
-/* Append n values (room and memory already checked). 0, or -1 on ENOMEM
- * with nothing appended. */
-static int queue_push(struct queue *q, struct value **vals, uint32_t n)
+/* True if the next ready item is the priority heap's top rather than the
+ * deque's front: its priority is below 0, or the deque is empty. */
+static int queue_next_in_heap(const struct queue *q)
 {
-	if (deque_reserve(&q->items, n) < 0)
+	const struct qitem *top = q->ext ? heap_top(&q->ext->ready) : NULL;
+	return top && (top->priority < 0 || deque_len(&q->items) == 0);
+}
+
+/* Take the next ready slot (queue_ready > 0): a bare value or a tagged item. */
+static void *queue_take_slot(struct queue *q)
+{
+	if (queue_next_in_heap(q))
+		return qslot_of(heap_pop(&q->ext->ready));
+	void *p = deque_pop_front(&q->items);
+	if (!qslot_is_item(p))
+		ages_pop(q);
+	return p;
+}
+
+struct qitem *queue_take_item(struct queue *q)
+{
+	if (queue_next_in_heap(q))
+		return heap_pop(&q->ext->ready);
+	void *p = deque_at(&q->items, 0);
+	if (qslot_is_item(p)) {
+		deque_pop_front(&q->items);
+		return qslot_item(p);
+	}
+	struct qitem *it = qitem_new(q, p, ages_front(q));
+	if (it) {
+		deque_pop_front(&q->items);
+		ages_pop(q);
+	}
+	return it;
+}
+
+/* Make room to place n items of priority prio (ready) without failing. */
+static int queue_reserve_ready(struct queue *q, int64_t prio, size_t n)
+{
+	return prio ? heap_reserve(&q->ext->ready, n) : deque_reserve(&q->items, n);
+}
+
+/* Place it among the ready items, at the head or the tail of its priority
+ * (room reserved, or -1 on ENOMEM). */
+static int queue_place(struct queue *q, struct qitem *it, int at_head)
+{
+	if (it->priority) {
+		it->seq = at_head ? --q->ext->seq_head : ++q->ext->seq_tail;
+		return heap_push(&q->ext->ready, it);
+	}
+	return at_head ? deque_push_front(&q->items, qslot_of(it)) : deque_push_back(&q->items, qslot_of(it));
+}
+
+/* Set the delay timer for the earliest delayed item, if any. */
+static void queue_arm_delay(struct queue *q)
+{
+	struct queue_ext *x = q->ext;
+	const struct qitem *top = heap_top(&x->delayed);
+	event_del(&x->delay_timer);
+	if (!top)
+		return;
+	uint64_t now = waiters_now_ms(), ms = top->due_ms > now ? top->due_ms - now : 0;
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	event_add(&x->delay_timer, &tv);
+}
+
+/* Delay it (not in any structure) until now + delay_ms; 0 or -1 on ENOMEM. */
+static int queue_delay(struct queue *q, struct qitem *it, uint64_t delay_ms, int to_head)
+{
+	it->due_ms = waiters_now_ms() + delay_ms;
+	it->seq = ++q->ext->seq_tail;
+	it->to_head = to_head != 0;
+	if (heap_push(&q->ext->delayed, it) < 0)
 		return -1;
-	for (uint32_t i = 0; i < n; i++)
-		deque_push_back(&q->items, vals[i]);
-	q->total_put += n;
+	if (heap_top(&q->ext->delayed) == it)
+		queue_arm_delay(q);
 	return 0;
 }
 
-/* Pack and free up to max items from the front, as an array if as_array. */
+/* Timer: delayed items that are due become ready, each at the tail of its
+ * priority (or at the head, for a nack with a delay), in due order. */
+static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+	struct queue_ext *x = q->ext;
+	uint64_t now = waiters_now_ms();
+	struct qitem *it;
+	while ((it = heap_top(&x->delayed)) && it->due_ms <= now) {
+		int to_head = it->to_head;
+		heap_pop(&x->delayed);
+		it->to_head = 0;
+		if (queue_place(q, it, to_head) < 0) {
+			log_warn("queue '%s': out of memory: a delayed item was lost", q->obj->name);
+			qitem_free(it);
+			queue_tasks_done(q, 1);
+		}
+	}
+	queue_arm_delay(q);
+	queue_settle(q);
+	server_flush_pending();
+}
+
+/* ---- tasks, returns, dead letters ---------------------------------------- */
+
+void queue_tasks_done(struct queue *q, uint64_t n)
+{
+	q->unfinished = n < q->unfinished ? q->unfinished - n : 0;
+	if (q->unfinished)
+		return;
+	struct waiter *w;
+	while ((w = waitq_first(&q->joiners))) {
+		struct reply r;
+		reply_init(&r, w->client, w->id);
+		reply_nil(&r);
+		waiter_done(w);
+	}
+}
+
+/* Append n bare values (room and memory already checked). 0, or -1 on
+ * ENOMEM with nothing appended. */
+static int queue_push(struct queue *q, struct value **vals, uint32_t n)
+{
+	if (deque_reserve(&q->items, n) < 0 || deque_reserve(&q->ages, ages_need(n)) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		deque_push_back(&q->items, vals[i]);
+	ages_note(q, n, queue_now_ms());
+	q->total_put += n;
+	q->unfinished += n;
+	return 0;
+}
+
+/* The dead-letter queue's name into buf. */
+static const char *queue_dead_name(const struct queue *q, char *buf, size_t size)
+{
+	if (q->dead_letter)
+		return q->dead_letter;
+	snprintf(buf, size, "%s.dead", q->obj->name);
+	return buf;
+}
+
+/* it used up its deliveries: its value moves to the dead-letter queue as a
+ * new item (made if missing; past any maxsize), and its task here is done. */
+static void queue_dead_letter(struct queue *q, struct qitem *it)
+{
+	char buf[PROTO_DEFAULT_MAX_NAME * 4 + 8];
+	const char *name = queue_dead_name(q, buf, sizeof(buf)), *why = "";
+	struct object *o = registry_find(name, strlen(name));
+	int err = 0;
+	if (!o)
+		err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why);
+	else if (o->type != PROTO_T_QUEUE)
+		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
+	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
+		err = IPCD_E_NOMEM, why = "out of memory";
+	if (err) {
+		log_warn("queue '%s': an item delivered %u times could not go to dead-letter queue '%s' (%s): dropped",
+		         q->obj->name, it->deliveries, name, why);
+	} else {
+		it->v = NULL;   /* now the dead-letter queue's */
+		queue_settle(&o->u.queue);
+	}
+	q->total_dead++;
+	qitem_free(it);
+	queue_tasks_done(q, 1);
+}
+
+void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms)
+{
+	if (q->max_deliveries && it->deliveries >= q->max_deliveries) {
+		queue_dead_letter(q, it);
+		return;
+	}
+	int failed = delay_ms ? queue_delay(q, it, delay_ms, 1) : queue_place(q, it, 1);
+	if (failed) {
+		log_warn("queue '%s': out of memory: a returned item was lost", q->obj->name);
+		qitem_free(it);
+		queue_tasks_done(q, 1);
+	}
+	queue_settle(q);
+}
+
+/* ---- put and get --------------------------------------------------------- */
+
+/* How a put places its items. */
+struct put_opts {
+	int64_t priority;
+	uint64_t delay_ms;
+};
+
+/* Parse a put's OPTIONS map (may be NULL). 0 or IPCD_E_BADARG with *why. */
+static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *po, const char **why)
+{
+	po->priority = 0;
+	po->delay_ms = 0;
+	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
+		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
+		int is_str = k->type == MSGPACK_OBJECT_STR;
+		if (is_str && k->via.str.size == 8 && memcmp(k->via.str.ptr, "priority", 8) == 0) {
+			if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+				po->priority = v->via.i64;
+			else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
+				po->priority = (int64_t)v->via.u64;
+			else {
+				*why = "put option priority must be a 64-bit integer (lower first)";
+				return IPCD_E_BADARG;
+			}
+		} else if (is_str && k->via.str.size == 5 && memcmp(k->via.str.ptr, "delay", 5) == 0) {
+			if (!proto_arg_fits('t', v) || v->type == MSGPACK_OBJECT_NIL) {
+				*why = "put option delay must be a number of seconds >= 0";
+				return IPCD_E_BADARG;
+			}
+			po->delay_ms = (uint64_t)proto_timeout_ms(v);
+		} else {
+			*why = "unknown put option (puts take: priority, delay)";
+			return IPCD_E_BADARG;
+		}
+	}
+	return 0;
+}
+
+/* Add n values (room checked) the way po says; values owned by the queue on
+ * success. 0, or -1 on ENOMEM with nothing added and the values still the
+ * caller's. */
+static int queue_add(struct queue *q, struct value **vals, uint32_t n, const struct put_opts *po)
+{
+	if (!po->priority && !po->delay_ms)
+		return queue_push(q, vals, n);
+	struct qitem **its = calloc(n ? n : 1, sizeof(*its));
+	int ok = its && queue_ext(q) &&
+	         (po->delay_ms ? heap_reserve(&q->ext->delayed, n) == 0 : queue_reserve_ready(q, po->priority, n) == 0);
+	uint64_t now = queue_now_ms();
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = (its[i] = qitem_new(q, vals[i], now)) != NULL;
+	if (!ok) {
+		for (uint32_t i = 0; its && i < n; i++)
+			if (its[i])
+				free(its[i]);   /* not qitem_free: the values stay the caller's */
+		free(its);
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		its[i]->priority = po->priority;
+		if (po->delay_ms)
+			queue_delay(q, its[i], po->delay_ms, 0);
+		else
+			queue_place(q, its[i], 0);
+	}
+	free(its);
+	q->total_put += n;
+	q->unfinished += n;
+	return 0;
+}
+
+/* Pack and free up to max ready items, as an array if as_array. */
 static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int as_array)
 {
 	msgpack_packer *pk = reply_ok(r);
-	uint64_t n = deque_len(&q->items) < max ? deque_len(&q->items) : max;
+	uint64_t n = queue_ready(q) < max ? queue_ready(q) : max;
 	if (as_array)
 		msgpack_pack_array(pk, (uint32_t)n);
 	for (uint64_t i = 0; i < n; i++) {
-		struct value *v = deque_pop_front(&q->items);
-		pack_value(pk, v);
-		value_free(v);
+		void *p = queue_take_slot(q);
+		pack_value(pk, qslot_value(p));
+		if (qslot_is_item(p)) {
+			if (qslot_item(p)->deliveries)
+				q->total_redelivered++;
+			qitem_free(qslot_item(p));
+		} else {
+			value_free(p);
+		}
 	}
 	q->total_got += n;
 	reply_end(r);
 }
 
-/* Match waiting putters with room and waiting getters with items until
- * neither can progress. */
-static void queue_settle(struct queue *q)
+/* A waiting putter's placement, kept in its waiter. */
+static struct put_opts waiter_put_opts(const struct waiter *w)
+{
+	return (struct put_opts){ .priority = w->priority, .delay_ms = (uint64_t)w->delay_ms };
+}
+
+void queue_settle(struct queue *q)
 {
 	for (;;) {
 		struct waiter *w = waitq_first(&q->putters);
 		if (w && queue_room(q) >= w->n_values) {
 			struct reply r;
+			struct put_opts po = waiter_put_opts(w);
 			reply_init(&r, w->client, w->id);
-			if (queue_push(q, w->values, w->n_values) < 0) {
+			if (queue_add(q, w->values, w->n_values, &po) < 0) {
 				waiter_fail(w, IPCD_E_NOMEM, "out of memory");
 				continue;
 			}
 			w->n_values = 0; /* now owned by the queue */
-			reply_uint(&r, deque_len(&q->items));
+			reply_uint(&r, queue_count(q));
 			waiter_done(w);
 			continue;
 		}
 		w = waitq_first(&q->getters);
-		if (w && deque_len(&q->items) > 0) {
+		if (w && queue_ready(q) > 0) {
 			struct reply r;
 			reply_init(&r, w->client, w->id);
-			if (w->op == IPCD_OP_QUEUE_GET_MANY)
+			if (w->op == IPCD_OP_QUEUE_GET_ACK)
+				delivery_give(q, w->client, w->id, w->lease_ms);
+			else if (w->op == IPCD_OP_QUEUE_GET_MANY)
 				queue_pop_into(q, &r, w->count, 1);
 			else
 				queue_pop_into(q, &r, 1, 0);
@@ -89,19 +509,54 @@ static void queue_settle(struct queue *q)
 
 /* ---- type operations --------------------------------------------------- */
 
-static int queue_parse_options(const msgpack_object *opts, uint64_t *maxsize, const char **why)
+/* A queue's create options. */
+struct queue_opts {
+	uint64_t maxsize, lease_ms, max_deliveries;
+	const char *dead_letter;   /* NULL = NAME.dead; points into the request */
+	size_t dead_len;
+};
+
+/* True if k is the str s. */
+static int key_is(const msgpack_object *k, const char *s)
 {
-	*maxsize = 0;
+	size_t n = strlen(s);
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+static int queue_parse_options(const msgpack_object *opts, struct queue_opts *qo, const char **why)
+{
+	memset(qo, 0, sizeof(*qo));
+	qo->maxsize = config.queue_maxsize; /* without the option: the configured default */
 	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
 		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 7 && memcmp(k->via.str.ptr, "maxsize", 7) == 0) {
+		if (key_is(k, "maxsize")) {
 			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 				*why = "queue option maxsize must be an integer >= 0";
 				return IPCD_E_BADARG;
 			}
-			*maxsize = v->via.u64;
+			qo->maxsize = v->via.u64;
+		} else if (key_is(k, "lease")) {
+			if (!proto_arg_fits('t', v) || v->type == MSGPACK_OBJECT_NIL) {
+				*why = "queue option lease must be a number of seconds >= 0 (0 = none)";
+				return IPCD_E_BADARG;
+			}
+			qo->lease_ms = (uint64_t)proto_timeout_ms(v);
+		} else if (key_is(k, "max_deliveries")) {
+			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX) {
+				*why = "queue option max_deliveries must be an integer >= 0 (0 = no limit)";
+				return IPCD_E_BADARG;
+			}
+			qo->max_deliveries = v->via.u64;
+		} else if (key_is(k, "dead_letter")) {
+			if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > PROTO_DEFAULT_MAX_NAME ||
+			    memchr(v->via.str.ptr, 0, v->via.str.size)) {
+				*why = "queue option dead_letter must be a queue name";
+				return IPCD_E_BADARG;
+			}
+			qo->dead_letter = v->via.str.ptr;
+			qo->dead_len = v->via.str.size;
 		} else {
-			*why = "unknown queue option (queues take: maxsize)";
+			*why = "unknown queue option (queues take: maxsize, lease, max_deliveries, dead_letter)";
 			return IPCD_E_BADARG;
 		}
 	}
@@ -111,63 +566,203 @@ static int queue_parse_options(const msgpack_object *opts, uint64_t *maxsize, co
 static int queue_init(struct object *o, const msgpack_object *opts, const char **why)
 {
 	struct queue *q = &o->u.queue;
+	struct queue_opts qo;
 	memset(q, 0, sizeof(*q));
 	deque_init(&q->items);
+	deque_init(&q->ages);
 	waitq_init(&q->getters);
 	waitq_init(&q->putters);
-	return queue_parse_options(opts, &q->maxsize, why);
+	waitq_init(&q->joiners);
+	q->obj = o;
+	int err = queue_parse_options(opts, &qo, why);
+	if (err)
+		return err;
+	q->maxsize = qo.maxsize;
+	q->lease_ms = qo.lease_ms;
+	q->max_deliveries = qo.max_deliveries;
+	if (qo.dead_letter && !(q->dead_letter = strndup(qo.dead_letter, qo.dead_len))) {
+		*why = "out of memory";
+		return IPCD_E_NOMEM;
+	}
+	return 0;
 }
 
 static int queue_same_options(const struct object *o, const msgpack_object *opts)
 {
-	uint64_t maxsize;
+	const struct queue *q = &o->u.queue;
+	struct queue_opts qo;
 	const char *why;
-	return queue_parse_options(opts, &maxsize, &why) == 0 && maxsize == o->u.queue.maxsize;
+	if (queue_parse_options(opts, &qo, &why))
+		return 0;
+	int same_dead = qo.dead_letter ? q->dead_letter && strlen(q->dead_letter) == qo.dead_len &&
+	                                         memcmp(q->dead_letter, qo.dead_letter, qo.dead_len) == 0
+	                               : !q->dead_letter;
+	return qo.maxsize == q->maxsize && qo.lease_ms == q->lease_ms && qo.max_deliveries == q->max_deliveries &&
+	       same_dead;
 }
 
-/* Free every item. */
-static void queue_free_items(struct queue *q)
+/* Free every ready and delayed item; returns how many. */
+static size_t queue_free_items(struct queue *q)
 {
-	struct value *v;
-	while ((v = deque_pop_front(&q->items)))
-		value_free(v);
+	size_t n = queue_count(q);
+	void *p;
+	while ((p = deque_pop_front(&q->items))) {
+		if (qslot_is_item(p))
+			qitem_free(qslot_item(p));
+		else
+			value_free(p);
+	}
+	deque_clear(&q->items);
+	deque_clear(&q->ages);
+	if (q->ext) {
+		struct qitem *it;
+		while ((it = heap_pop(&q->ext->ready)))
+			qitem_free(it);
+		while ((it = heap_pop(&q->ext->delayed)))
+			qitem_free(it);
+		event_del(&q->ext->delay_timer);
+	}
+	return n;
 }
 
 static void queue_deinit(struct object *o)
 {
-	queue_free_items(&o->u.queue);
-	deque_free(&o->u.queue.items);
+	struct queue *q = &o->u.queue;
+	queue_free_items(q);
+	deque_free(&q->items);
+	deque_free(&q->ages);
+	if (q->ext) {
+		delivery_free_all(q);
+		heap_free(&q->ext->ready);
+		heap_free(&q->ext->delayed);
+		heap_free(&q->ext->leases);
+		omap_free(&q->ext->pending, NULL);
+		free(q->ext);
+		q->ext = NULL;
+	}
+	free(q->dead_letter);
+	q->dead_letter = NULL;
 }
 
 static uint64_t queue_size(const struct object *o)
 {
-	return deque_len(&o->u.queue.items);
+	return queue_count(&o->u.queue);
 }
 
+static int qitem_cmp(const void *a, const void *b)
+{
+	const struct qitem *x = *(struct qitem *const *)a, *y = *(struct qitem *const *)b;
+	return ready_less(x, y) ? -1 : ready_less(y, x);
+}
+
+/* The ready items in the order gets would take them (delayed and pending
+ * items are not in it). */
 static void queue_dump(const struct object *o, msgpack_packer *pk)
 {
-	const struct deque *d = &o->u.queue.items;
-	msgpack_pack_array(pk, (uint32_t)deque_len(d));
+	const struct queue *q = &o->u.queue;
+	const struct deque *d = &q->items;
+	size_t nh = q->ext ? heap_len(&q->ext->ready) : 0, h = 0;
+	struct qitem **sorted = nh ? malloc(nh * sizeof(*sorted)) : NULL;
+	if (nh && !sorted)
+		nh = 0;   /* out of memory: the plain items at least */
+	if (nh) {
+		memcpy(sorted, q->ext->ready.slots, nh * sizeof(*sorted));
+		qsort(sorted, nh, sizeof(*sorted), qitem_cmp);
+	}
+	msgpack_pack_array(pk, (uint32_t)(deque_len(d) + nh));
+	for (; h < nh && sorted[h]->priority < 0; h++)
+		pack_value(pk, sorted[h]->v);
 	for (size_t i = 0; i < deque_len(d); i++)
-		pack_value(pk, deque_at(d, i));
+		pack_value(pk, qslot_value(deque_at(d, i)));
+	for (; h < nh; h++)
+		pack_value(pk, sorted[h]->v);
+	free(sorted);
+}
+
+/* A millisecond count as seconds: an integer when whole. */
+static void pack_seconds(msgpack_packer *pk, uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		msgpack_pack_uint64(pk, ms / 1000);
+	else
+		msgpack_pack_double(pk, (double)ms / 1000.0);
 }
 
 static void queue_pack_options(const struct object *o, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 1);
+	const struct queue *q = &o->u.queue;
+	msgpack_pack_map(pk, 1 + (q->lease_ms != 0) + (q->max_deliveries != 0) + (q->dead_letter != NULL));
 	pack_cstr(pk, "maxsize");
-	msgpack_pack_uint64(pk, o->u.queue.maxsize);
+	msgpack_pack_uint64(pk, q->maxsize);
+	if (q->lease_ms) {
+		pack_cstr(pk, "lease");
+		pack_seconds(pk, q->lease_ms);
+	}
+	if (q->max_deliveries) {
+		pack_cstr(pk, "max_deliveries");
+		msgpack_pack_uint64(pk, q->max_deliveries);
+	}
+	if (q->dead_letter) {
+		pack_cstr(pk, "dead_letter");
+		pack_cstr(pk, q->dead_letter);
+	}
+}
+
+/* Age in seconds of the oldest item at the head of the ready items (the
+ * deque's front or the priority heap's top), 0 when none is ready. */
+static double queue_oldest_age(const struct queue *q)
+{
+	uint64_t now = queue_now_ms(), oldest = now;
+	if (deque_len(&q->items)) {
+		void *p = deque_at(&q->items, 0);
+		oldest = qslot_is_item(p) ? qslot_item(p)->put_ms : ages_front(q);
+	}
+	const struct qitem *top = q->ext ? heap_top(&q->ext->ready) : NULL;
+	if (top && top->put_ms < oldest)
+		oldest = top->put_ms;
+	return oldest < now ? (double)(now - oldest) / 1000.0 : 0.0;
+}
+
+#define QUEUE_STAT_KEYS 15
+
+static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
+{
+	const struct queue *q = &o->u.queue;
+	const struct { const char *key; uint64_t n; } counts[] = {
+		{ "ready", queue_ready(q) },
+		{ "pending", delivery_count(q) },
+		{ "delayed", queue_delayed(q) },
+		{ "unfinished", q->unfinished },
+		{ "put", q->total_put },
+		{ "got", q->total_got },
+		{ "acked", q->total_acked },
+		{ "nacked", q->total_nacked },
+		{ "redelivered", q->total_redelivered },
+		{ "dead_lettered", q->total_dead },
+		{ "getters", q->getters.count },
+		{ "putters", q->putters.count },
+		{ "joiners", q->joiners.count },
+		{ "next_delivery_id", q->ext ? q->ext->next_id + 1 : 1 },
+	};
+	_Static_assert(sizeof(counts) / sizeof(counts[0]) + 1 == QUEUE_STAT_KEYS, "stat keys");
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		pack_cstr(pk, counts[i].key);
+		msgpack_pack_uint64(pk, counts[i].n);
+	}
+	pack_cstr(pk, "oldest_age");
+	msgpack_pack_double(pk, queue_oldest_age(q));
 }
 
 static void queue_cancel_waiters(struct object *o)
 {
 	waitq_fail_all(&o->u.queue.getters, IPCD_E_DELETED, "queue deleted while waiting");
 	waitq_fail_all(&o->u.queue.putters, IPCD_E_DELETED, "queue deleted while waiting");
+	waitq_fail_all(&o->u.queue.joiners, IPCD_E_DELETED, "queue deleted while waiting");
 }
 
 static uint32_t queue_waiting(const struct object *o)
 {
-	return o->u.queue.getters.count + o->u.queue.putters.count;
+	return o->u.queue.getters.count + o->u.queue.putters.count + o->u.queue.joiners.count;
 }
 
 const struct object_type queue_type = {
@@ -179,6 +774,8 @@ const struct object_type queue_type = {
 	.pack_options = queue_pack_options,
 	.cancel_waiters = queue_cancel_waiters,
 	.waiting = queue_waiting,
+	.stat_keys = QUEUE_STAT_KEYS,
+	.pack_stat = queue_pack_stat,
 };
 
 /* ---- ops ---------------------------------------------------------------- */
@@ -191,10 +788,17 @@ static void values_free(struct value **vals, uint32_t n)
 }
 
 /* Add the n values (owned) now if they fit and nobody waits ahead, else park
- * with a heap copy of the array. */
+ * with a heap copy of the array. The OPTIONS argument is at args[3]. */
 static void queue_put_values(struct request *rq, struct value **vals, uint32_t n, const msgpack_object *timeout)
 {
 	struct queue *q = &rq->obj->u.queue;
+	struct put_opts po;
+	const char *why;
+	if (queue_parse_put_options(request_arg(rq, 3), &po, &why)) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "%s", why);
+		values_free(vals, n);
+		return;
+	}
 	if (q->maxsize && n > q->maxsize) {
 		reply_error(&rq->reply, IPCD_E_FULL, "%u items can never fit a queue of maxsize %llu", n,
 		            (unsigned long long)q->maxsize);
@@ -202,13 +806,13 @@ static void queue_put_values(struct request *rq, struct value **vals, uint32_t n
 		return;
 	}
 	if (!waitq_first(&q->putters) && queue_room(q) >= n) {
-		if (queue_push(q, vals, n) < 0) {
+		if (queue_add(q, vals, n, &po) < 0) {
 			reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
 			values_free(vals, n);
 			return;
 		}
 		queue_settle(q);
-		reply_uint(&rq->reply, deque_len(&q->items));
+		reply_uint(&rq->reply, queue_count(q));
 		return;
 	}
 	struct value **held = malloc(n * sizeof(*held));
@@ -226,9 +830,11 @@ static void queue_put_values(struct request *rq, struct value **vals, uint32_t n
 	memcpy(held, vals, n * sizeof(*held));
 	w->values = held;
 	w->n_values = n;
+	w->priority = po.priority;
+	w->delay_ms = (int64_t)po.delay_ms;
 }
 
-/* queue.put NAME VALUE [TIMEOUT] -> size | FULL | TIMEOUT */
+/* queue.put NAME VALUE [TIMEOUT] [OPTIONS] -> size | FULL | TIMEOUT */
 void handle_QUEUE_PUT(struct request *rq)
 {
 	struct value *v = request_value_or_reply(rq, &rq->args[1]);
@@ -236,7 +842,7 @@ void handle_QUEUE_PUT(struct request *rq)
 		queue_put_values(rq, &v, 1, request_arg(rq, 2));
 }
 
-/* queue.put_many NAME VALUES [TIMEOUT] -> size | FULL | TIMEOUT */
+/* queue.put_many NAME VALUES [TIMEOUT] [OPTIONS] -> size | FULL | TIMEOUT */
 void handle_QUEUE_PUT_MANY(struct request *rq)
 {
 	const msgpack_object_array *a = &rq->args[1].via.array;
@@ -260,7 +866,7 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 void handle_QUEUE_GET(struct request *rq)
 {
 	struct queue *q = &rq->obj->u.queue;
-	if (deque_len(&q->items) > 0) {
+	if (queue_ready(q) > 0) {
 		queue_pop_into(q, &rq->reply, 1, 0);
 		queue_settle(q);
 		return;
@@ -277,7 +883,7 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "count must be at least 1");
 		return;
 	}
-	if (deque_len(&q->items) > 0) {
+	if (queue_ready(q) > 0) {
 		queue_pop_into(q, &rq->reply, count, 1);
 		queue_settle(q);
 		return;
@@ -287,19 +893,45 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 		w->count = count;
 }
 
-/* queue.qsize NAME -> int */
+/* queue.qsize NAME -> int (ready and delayed items) */
 void handle_QUEUE_QSIZE(struct request *rq)
 {
-	reply_uint(&rq->reply, deque_len(&rq->obj->u.queue.items));
+	reply_uint(&rq->reply, queue_count(&rq->obj->u.queue));
 }
 
-/* queue.clear NAME -> number of items removed */
+/* queue.clear NAME -> number of items removed (ready and delayed; their tasks are done) */
 void handle_QUEUE_CLEAR(struct request *rq)
 {
 	struct queue *q = &rq->obj->u.queue;
-	size_t n = deque_len(&q->items);
-	queue_free_items(q);
-	deque_clear(&q->items);
-	queue_settle(q);
+	size_t n = queue_free_items(q);
 	reply_uint(&rq->reply, n);
+	if (n)
+		queue_tasks_done(q, n);
+	queue_settle(q);
+}
+
+/* queue.task_done NAME [COUNT] -> unfinished tasks left | NOTASK */
+void handle_QUEUE_TASK_DONE(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	const msgpack_object *count = request_arg(rq, 1);
+	uint64_t n = count ? count->via.u64 : 1;
+	if (n > q->unfinished) {
+		reply_error(&rq->reply, IPCD_E_NOTASK, "task_done called too many times: %llu done, %llu unfinished",
+		            (unsigned long long)n, (unsigned long long)q->unfinished);
+		return;
+	}
+	reply_uint(&rq->reply, q->unfinished - n);
+	queue_tasks_done(q, n);
+}
+
+/* queue.join NAME [TIMEOUT] -> nil | TIMEOUT */
+void handle_QUEUE_JOIN(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	if (!q->unfinished) {
+		reply_nil(&rq->reply);
+		return;
+	}
+	request_park(rq, &q->joiners, request_arg(rq, 1), IPCD_E_TIMEOUT, "tasks are unfinished");
 }

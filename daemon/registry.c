@@ -205,7 +205,7 @@ void handle_TYPE(struct request *rq)
 	}
 }
 
-/* stat NAME -> {name, type, size, created, reads, writes, waiting, options} | NOTFOUND */
+/* stat NAME -> {name, type, size, created, reads, writes, waiting, options, per-type keys} | NOTFOUND */
 void handle_STAT(struct request *rq)
 {
 	struct object *o = find_or_reply(rq);
@@ -213,7 +213,7 @@ void handle_STAT(struct request *rq)
 		return;
 	const struct object_type *ot = object_type_of(o->type);
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 8 + ot->stat_keys);
 	pack_cstr(pk, "name");
 	msgpack_pack_str(pk, o->name_len);
 	msgpack_pack_str_body(pk, o->name, o->name_len);
@@ -231,6 +231,8 @@ void handle_STAT(struct request *rq)
 	msgpack_pack_uint32(pk, ot->waiting(o));
 	pack_cstr(pk, "options");
 	ot->pack_options(o, pk);
+	if (ot->pack_stat)
+		ot->pack_stat(o, pk);
 	reply_end(&rq->reply);
 }
 

@@ -23,6 +23,7 @@
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
+#include "queue.h"
 #include "value.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -71,6 +72,8 @@ void reply_init(struct reply *r, struct client *c, uint64_t id)
 	r->c = c;
 	r->id = id;
 	r->frame = -1;
+	r->name = NULL;
+	r->name_len = 0;
 	msgpack_packer_init(&r->pk, c, client_out_write);
 }
 
@@ -98,8 +101,9 @@ void reply_end(struct reply *r)
 		frame_end(&c->out, (size_t)r->frame);
 	r->frame = -1;
 	if (buf_used(&c->out) > config.max_output && c->closing != 2) {
-		log_warn("client %llu (pid %d): %zu bytes of unread replies, over max_output; disconnecting",
-		         (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out));
+		log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
+		        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu); disconnecting",
+		        (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out), (unsigned long long)config.max_output);
 		c->closing = 2;
 	}
 	client_schedule_flush(c);
@@ -128,6 +132,22 @@ void reply_value(struct reply *r, const struct value *v)
 	reply_end(r);
 }
 
+/* How loud an error reply is: a limit breach is a warning, a refused
+ * request is info, an outcome a client waits for (empty, timeout, ...) debug. */
+static int error_log_level(int code)
+{
+	switch (code) {
+	case IPCD_E_TOOBIG: case IPCD_E_NOMEM: case IPCD_E_MAXCLIENTS:
+		return LOG_WARNING;
+	case IPCD_E_PROTOCOL: case IPCD_E_VERSION: case IPCD_E_BADOP: case IPCD_E_BADARG:
+	case IPCD_E_BADNAME: case IPCD_E_WRONGTYPE: case IPCD_E_EXISTS: case IPCD_E_NOTNUMBER:
+	case IPCD_E_OVERFLOW: case IPCD_E_BADVALUE: case IPCD_E_INTERNAL:
+		return LOG_INFO;
+	default:
+		return LOG_DEBUG;
+	}
+}
+
 void reply_error(struct reply *r, int code, const char *fmt, ...)
 {
 	char msg[512];
@@ -140,16 +160,19 @@ void reply_error(struct reply *r, int code, const char *fmt, ...)
 	reply_end(r);
 	if (proto_error_closes(code) && !r->c->closing)
 		r->c->closing = 1;
-	log_debug("client %llu: %s: %s", (unsigned long long)r->c->cid, proto_error_name(code), msg);
+	log_ctx(error_log_level(code), r->c->pid, r->name, r->name_len, 0, "client %llu (pid %d): %s: %s",
+	        (unsigned long long)r->c->cid, (int)r->c->pid, proto_error_name(code), msg);
 }
 
 /* ---- connections ----------------------------------------------------- */
 
 void client_close(struct client *c, const char *why)
 {
-	log_debug("client %llu (pid %d) closed: %s", (unsigned long long)c->cid, (int)c->pid, why);
+	log_ctx(LOG_DEBUG, c->pid, NULL, 0, 0, "client %llu (pid %d) closed: %s", (unsigned long long)c->cid,
+	        (int)c->pid, why);
 	if (c->waiter.wq)
 		waiter_cancel(&c->waiter);
+	queue_client_gone(c);      /* the items it holds go back to their queues */
 	if (c->pending_flush)
 		TAILQ_REMOVE(&flush_list, c, flush_link);
 	event_del(&c->ev_read);
@@ -274,8 +297,6 @@ static void client_process(struct client *c)
 			reply_init(&r, c, 0);
 			reply_error(&r, IPCD_E_TOOBIG, "frame of %zu bytes is over max_frame (%llu)", len,
 			            (unsigned long long)config.max_frame);
-			log_info("client %llu (pid %d): frame of %zu bytes refused", (unsigned long long)c->cid,
-			         (int)c->pid, len);
 			goto done;
 		}
 		case FRAME_EMPTY: {
@@ -320,7 +341,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
+				log_ctx(LOG_WARNING, 0, NULL, 0, errno, "accept: %s", strerror(errno));
 			return;
 		}
 		if (server_stats.clients >= config.max_clients) {
@@ -353,7 +374,8 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		server_stats.clients++;
 		server_stats.clients_total++;
 		client_update_reading(c);
-		log_debug("client %llu connected: pid %d uid %d", (unsigned long long)c->cid, (int)c->pid, (int)c->uid);
+		log_ctx(LOG_DEBUG, c->pid, NULL, 0, 0, "client %llu connected: pid %d uid %d", (unsigned long long)c->cid,
+		        (int)c->pid, (int)c->uid);
 	}
 }
 

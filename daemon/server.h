@@ -31,6 +31,7 @@ struct client {
 	struct buf in, out;
 	struct event ev_read, ev_write, ev_resume;
 	struct waiter waiter;      /* the one parked request, if wq != NULL */
+	LIST_HEAD(, qitem) deliveries; /* acknowledged gets held, newest first (see queue.h) */
 	double connected;          /* unix time */
 	uint64_t ops, bytes_in, bytes_out;
 	TAILQ_ENTRY(client) link;
@@ -43,6 +44,8 @@ struct reply {
 	uint64_t id;
 	ssize_t frame;             /* frame position in c->out, -1 if not begun */
 	msgpack_packer pk;
+	const char *name;          /* the request's object name (not NUL-terminated), for logs; may be NULL */
+	size_t name_len;
 };
 
 void reply_init(struct reply *r, struct client *c, uint64_t id);

@@ -35,6 +35,8 @@ struct waiter {
 	struct event timer;
 	int has_timer;
 	uint64_t count;              /* queue.get_many: max items wanted */
+	int64_t lease_ms;            /* queue.get_ack: lease asked for, -1 = the queue's default */
+	int64_t priority, delay_ms;  /* queue.put / put_many: how the items are placed */
 	struct value **values;       /* queue.put / put_many: items to add, owned */
 	uint32_t n_values;
 	uint64_t since_ms;           /* monotonic time parked, for `clients` */

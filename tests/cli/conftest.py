@@ -33,8 +33,8 @@ CALL_TIMEOUT = 30.0      # one ipcctl run, generous for sanitizer builds
 TYPES = ("queue", "list", "dict", "ns")
 
 # Options of ipcctl, to find the command words in an argument list.
-_OPT_WITH_VALUE = {"-s", "--socket", "-t", "--timeout"}
-_OPT_FLAGS = {"-j", "--json", "-w", "--wait", "-h", "--help", "-V", "--version", "--list-commands"}
+_OPT_WITH_VALUE = {"-s", "--socket", "-t", "--timeout", "--lease"}
+_OPT_FLAGS = {"-j", "--json", "-w", "--wait", "-h", "--help", "-V", "--version", "--list-commands", "--ack"}
 
 
 def ipcctl_bin():

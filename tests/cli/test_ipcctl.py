@@ -755,6 +755,83 @@ def test_exit_statuses_summary(ctl):
     assert Ctl("/nonexistent/ipcd.sock").run("ping").rc == 5
 
 
+# ---- acknowledged delivery, tasks, priorities -----------------------------------------
+
+def test_queue_get_ack_then_ack_from_another_ipcctl(ctl):
+    ctl.ok("queue", "put", "jobs", '{"n":1}')
+    d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "30")
+    assert list(d) == ["id", "value", "deliveries"]
+    assert d["value"] == {"n": 1} and d["deliveries"] == 1
+    # ipcctl has exited; the explicit lease keeps the item pending
+    lines = ctl.ok("queue", "pending", "jobs").splitlines()
+    assert len(lines) == 1
+    i, pid, lease, deliveries = lines[0].split()
+    assert int(i) == d["id"] and int(pid) > 0 and 25 < float(lease) <= 30 and deliveries == "1"
+    p = ctl.json("queue", "pending", "jobs")
+    assert p[0]["id"] == d["id"] and p[0]["connected"] is False
+    ctl.fail(3, "queue", "get", "jobs", code="EMPTY")            # invisible to others
+    assert ctl.ok("queue", "ack", "jobs", str(d["id"])) == ""
+    assert ctl.ok("queue", "pending", "jobs") == ""
+    ctl.fail(1, "queue", "ack", "jobs", str(d["id"]), code="NOTPENDING")
+
+
+def test_queue_get_ack_without_a_lease_goes_back_when_ipcctl_exits(ctl):
+    ctl.ok("queue", "put", "jobs", "x")
+    d = ctl.json("queue", "get", "jobs", "--ack")
+    assert (d["value"], d["deliveries"]) == ("x", 1)
+    d = ctl.json("queue", "get_ack", "jobs", "1")               # the generated form
+    assert (d["value"], d["deliveries"]) == ("x", 2)
+    out = ctl.ok("queue", "get", "jobs", "--ack", "-t", "1", "--lease", "0.5")
+    assert json.loads(out)["deliveries"] == 3
+    r = ctl.run("--json", "queue", "get", "jobs", "--ack", "--lease", "5", "2")
+    assert r.rc == 0 and json.loads(r.out)["deliveries"] == 4, r
+    ctl.fail(3, "queue", "get", "jobs", "--ack", code="EMPTY")
+
+
+def test_queue_nack_touch_task_done_join(ctl):
+    ctl.ok("queue", "put_many", "jobs", "[1,2]")
+    d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "10")
+    assert ctl.json("queue", "touch", "jobs", str(d["id"])) == 10
+    assert ctl.json("queue", "touch", "jobs", str(d["id"]), "20") == 20
+    assert ctl.ok("queue", "nack", "jobs", str(d["id"])) == ""
+    d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "10")
+    assert (d["value"], d["deliveries"]) == (1, 2)
+    ctl.ok("queue", "nack", "jobs", str(d["id"]), "0.1")
+    ctl.fail(3, "queue", "join", "jobs", code="TIMEOUT")
+    assert ctl.json("queue", "get", "jobs", "-t", "2") == 2
+    assert ctl.json("queue", "get", "jobs", "-t", "2") == 1
+    assert ctl.json("queue", "task_done", "jobs", "2") == 0
+    ctl.fail(1, "queue", "task_done", "jobs", code="NOTASK")
+    assert ctl.ok("queue", "join", "jobs") == ""
+    assert ctl.ok("queue", "join", "jobs", "--timeout", "1") == ""
+
+
+def test_queue_put_with_priority_and_delay(ctl):
+    ctl.ok("queue", "put", "jobs", "low", "0", '{"priority":5}')
+    ctl.ok("queue", "put", "jobs", "high", "0", '{"priority":-5}')
+    ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":0.2}')
+    assert ctl.json("dump", "jobs") == ["high", "low"]
+    st = ctl.json("stat", "jobs")
+    assert (st["ready"], st["delayed"], st["size"]) == (2, 1, 3)
+    assert ctl.json("queue", "get_many", "jobs", "5") == ["high", "low"]
+    assert ctl.json("queue", "get", "jobs", "-t", "2") == "later"
+    ctl.fail(2, "queue", "put", "jobs", "x", "0", '{"priority":"high"}', code="BADARG")
+
+
+def test_ack_options_usage_errors(ctl):
+    assert "needs --ack" in ctl.fail(2, "queue", "get", "jobs", "--lease", "5")
+    assert "only to queue get" in ctl.fail(2, "queue", "put", "jobs", "1", "--ack")
+    assert "only to queue get" in ctl.fail(2, "dict", "get", "d", "k", "--lease", "1")
+    assert "--lease" in ctl.fail(2, "queue", "get", "jobs", "--ack", "--lease", "0")
+    assert "--lease" in ctl.fail(2, "queue", "get", "jobs", "--ack", "--lease", "soon")
+    ctl.fail(2, "queue", "get", "jobs", "--ack", "--lease", "5", "1", "--timeout", "1")
+    ctl.fail(2, "queue", "ack", "jobs", "-1")
+    ctl.fail(2, "queue", "ack", "jobs")
+    ctl.fail(2, "queue", "nack", "jobs", "1", "-2", code="BADARG")
+    ctl.fail(1, "queue", "touch", "jobs", "99", code="NOTPENDING")
+    assert "--ack" in ctl.ok("--help", sock=False)
+
+
 # ---- every op of ops.def ran ----------------------------------------------------------
 
 def test_every_op_of_ops_def_was_run_successfully(request):

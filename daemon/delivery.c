@@ -1,0 +1,290 @@
+/*
+ * delivery.c: acknowledged gets. queue.get_ack hands out the next ready
+ * item with a delivery id and keeps it pending, invisible to other getters,
+ * until one of these ends the delivery:
+ *   ack          done: the item is dropped and its task is done
+ *   nack         back at the head of the queue, at once or after a delay
+ *   lease end    back at the head (one libevent timer per queue, on the
+ *                earliest deadline of a heap of leases; touch renews)
+ *   disconnect   the consumer's connection closed: back at the head, oldest
+ *                first, unless its get asked for an explicit lease, which
+ *                then runs to its end so another process may ack by id
+ * Any connection may ack, nack or touch a delivery by its id. An item that
+ * comes back after max_deliveries deliveries goes to the dead-letter queue
+ * instead (queue_return in queue.c).
+ *
+ * A client's held deliveries are on its list c->deliveries (newest first),
+ * across queues; a delivery with an explicit lease leaves it when its
+ * consumer goes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include "queue.h"
+#include "dispatch.h"
+#include "value.h"
+
+/* Set q's lease timer for the earliest lease deadline, if any. */
+static void delivery_arm(struct queue *q)
+{
+	struct queue_ext *x = q->ext;
+	const struct qitem *top = heap_top(&x->leases);
+	event_del(&x->lease_timer);
+	if (!top)
+		return;
+	uint64_t now = waiters_now_ms(), ms = top->due_ms > now ? top->due_ms - now : 0;
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	event_add(&x->lease_timer, &tv);
+}
+
+/* The pending delivery id of q, or NULL. */
+static struct omap_entry *delivery_find(const struct queue *q, uint64_t id)
+{
+	return q->ext ? omap_find(&q->ext->pending, &id, sizeof(id)) : NULL;
+}
+
+/* Take a pending delivery out of every structure; it is no longer pending. */
+static struct qitem *delivery_take(struct queue *q, struct omap_entry *e)
+{
+	struct qitem *it = omap_remove(&q->ext->pending, e);
+	if (it->pos != HEAP_NONE)
+		heap_remove(&q->ext->leases, it->pos);
+	if (it->consumer)
+		LIST_REMOVE(it, by_client);
+	it->consumer = NULL;
+	it->id = 0;
+	return it;
+}
+
+int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lease_arg)
+{
+	struct reply r;
+	struct queue_ext *x = queue_ext(q);
+	uint64_t id = x ? x->next_id + 1 : 0;
+	struct omap_entry *e = NULL;
+	struct qitem *it = NULL;
+	reply_init(&r, c, reqid);
+	if (!x || heap_reserve(&x->leases, 1) < 0 || !(e = omap_upsert(&x->pending, &id, sizeof(id), &(int){ 0 })) ||
+	    !(it = queue_take_item(q))) {
+		if (e)
+			omap_remove(&x->pending, e);
+		reply_error(&r, IPCD_E_NOMEM, "out of memory");
+		return -1;
+	}
+	x->next_id = id;
+	e->val = it;
+	it->id = id;
+	it->deliveries++;
+	if (it->deliveries > 1)
+		q->total_redelivered++;
+	q->total_got++;
+	it->consumer = c;
+	it->pid = c->pid;
+	it->explicit_lease = lease_arg >= 0;
+	it->lease_ms = lease_arg >= 0 ? (uint64_t)lease_arg : q->lease_ms;
+	LIST_INSERT_HEAD(&c->deliveries, it, by_client);
+	if (it->lease_ms) {
+		it->due_ms = waiters_now_ms() + it->lease_ms;
+		heap_push(&x->leases, it);   /* reserved */
+		if (heap_top(&x->leases) == it)
+			delivery_arm(q);
+	}
+
+	msgpack_packer *pk = reply_ok(&r);
+	msgpack_pack_map(pk, 3);
+	pack_cstr(pk, "id");
+	msgpack_pack_uint64(pk, id);
+	pack_cstr(pk, "value");
+	pack_value(pk, it->v);
+	pack_cstr(pk, "deliveries");
+	msgpack_pack_uint32(pk, it->deliveries);
+	reply_end(&r);
+	return 0;
+}
+
+void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+	uint64_t now = waiters_now_ms();
+	struct qitem *it;
+	while ((it = heap_top(&q->ext->leases)) && it->due_ms <= now) {
+		uint64_t id = it->id;
+		delivery_take(q, omap_find(&q->ext->pending, &id, sizeof(id)));
+		queue_return(q, it, 0);
+	}
+	delivery_arm(q);
+	server_flush_pending();
+}
+
+void queue_client_gone(struct client *c)
+{
+	struct qitem *it;
+	/* Newest first, each to the head: the oldest ends up first. */
+	while ((it = LIST_FIRST(&c->deliveries))) {
+		if (it->explicit_lease) {
+			LIST_REMOVE(it, by_client);
+			it->consumer = NULL;
+			continue;
+		}
+		struct queue *q = it->q;
+		uint64_t id = it->id;
+		delivery_take(q, omap_find(&q->ext->pending, &id, sizeof(id)));
+		delivery_arm(q);
+		queue_return(q, it, 0);
+	}
+}
+
+void delivery_free_all(struct queue *q)
+{
+	struct omap_entry *e;
+	for (e = omap_seek(&q->ext->pending, 0); e; e = omap_next(&q->ext->pending, e)) {
+		struct qitem *it = e->val;
+		if (it->consumer)
+			LIST_REMOVE(it, by_client);
+		qitem_free(it);
+	}
+	omap_clear(&q->ext->pending, NULL);
+	heap_free(&q->ext->leases);
+	event_del(&q->ext->lease_timer);
+}
+
+size_t delivery_count(const struct queue *q)
+{
+	return q->ext ? omap_count(&q->ext->pending) : 0;
+}
+
+/* Seconds as milliseconds from a number argument o (NULL: absent -> dflt);
+ * -1 if negative. */
+static int64_t delivery_ms_arg(const msgpack_object *o, int64_t dflt)
+{
+	if (!o)
+		return dflt;
+	if (!proto_arg_fits('t', o) || o->type == MSGPACK_OBJECT_NIL)
+		return -1;
+	return proto_timeout_ms(o);
+}
+
+/* The pending delivery named by args[1], or reply NOTPENDING and NULL. */
+static struct omap_entry *delivery_find_or_reply(struct request *rq)
+{
+	uint64_t id = rq->args[1].via.u64;
+	struct omap_entry *e = delivery_find(&rq->obj->u.queue, id);
+	if (!e)
+		reply_error(&rq->reply, IPCD_E_NOTPENDING,
+		            "no pending delivery %llu in '%s' (acked, returned after its lease or consumer ended, or never given)",
+		            (unsigned long long)id, rq->obj->name);
+	return e;
+}
+
+/* queue.get_ack NAME [TIMEOUT] [LEASE] -> {id, value, deliveries} | EMPTY | TIMEOUT */
+void handle_QUEUE_GET_ACK(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	const msgpack_object *lease = request_arg(rq, 2);
+	int64_t lease_ms = delivery_ms_arg(lease, -1);
+	if (lease && lease_ms <= 0) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0");
+		return;
+	}
+	if (queue_ready(q) > 0) {
+		delivery_give(q, rq->client, rq->reply.id, lease_ms);
+		queue_settle(q);
+		return;
+	}
+	struct waiter *w = request_park(rq, &q->getters, request_arg(rq, 1), IPCD_E_EMPTY, "queue is empty");
+	if (w)
+		w->lease_ms = lease_ms;
+}
+
+/* queue.ack NAME ID -> nil | NOTPENDING */
+void handle_QUEUE_ACK(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	struct omap_entry *e = delivery_find_or_reply(rq);
+	if (!e)
+		return;
+	qitem_free(delivery_take(q, e));
+	delivery_arm(q);
+	q->total_acked++;
+	reply_nil(&rq->reply);
+	queue_tasks_done(q, 1);
+}
+
+/* queue.nack NAME ID [DELAY] -> nil | NOTPENDING */
+void handle_QUEUE_NACK(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	int64_t delay_ms = delivery_ms_arg(request_arg(rq, 2), 0);
+	if (delay_ms < 0) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "delay must be a number of seconds >= 0");
+		return;
+	}
+	struct omap_entry *e = delivery_find_or_reply(rq);
+	if (!e)
+		return;
+	struct qitem *it = delivery_take(q, e);
+	delivery_arm(q);
+	q->total_nacked++;
+	reply_nil(&rq->reply);
+	queue_return(q, it, (uint64_t)delay_ms);
+}
+
+/* queue.touch NAME ID [LEASE] -> seconds of lease left | nil (no lease) | NOTPENDING */
+void handle_QUEUE_TOUCH(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	const msgpack_object *lease = request_arg(rq, 2);
+	int64_t lease_ms = delivery_ms_arg(lease, 0);
+	if (lease && lease_ms <= 0) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0");
+		return;
+	}
+	struct omap_entry *e = delivery_find_or_reply(rq);
+	if (!e)
+		return;
+	struct qitem *it = e->val;
+	if (lease_ms > 0)
+		it->lease_ms = (uint64_t)lease_ms;
+	if (!it->lease_ms) {
+		reply_nil(&rq->reply);
+		return;
+	}
+	it->due_ms = waiters_now_ms() + it->lease_ms;
+	if (it->pos != HEAP_NONE) {
+		heap_fix(&q->ext->leases, it->pos);
+	} else if (heap_push(&q->ext->leases, it) < 0) {
+		reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
+		return;
+	}
+	delivery_arm(q);
+	msgpack_pack_double(reply_ok(&rq->reply), (double)it->lease_ms / 1000.0);
+	reply_end(&rq->reply);
+}
+
+/* queue.pending NAME -> [{id, pid, connected, lease, deliveries}, ...] in delivery order */
+void handle_QUEUE_PENDING(struct request *rq)
+{
+	const struct queue *q = &rq->obj->u.queue;
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	uint64_t now = waiters_now_ms();
+	msgpack_pack_array(pk, (uint32_t)delivery_count(q));
+	for (const struct omap_entry *e = q->ext ? omap_seek(&q->ext->pending, 0) : NULL; e;
+	     e = omap_next(&q->ext->pending, e)) {
+		const struct qitem *it = e->val;
+		msgpack_pack_map(pk, 5);
+		pack_cstr(pk, "id");
+		msgpack_pack_uint64(pk, it->id);
+		pack_cstr(pk, "pid");
+		msgpack_pack_int64(pk, it->pid);
+		pack_cstr(pk, "connected");
+		(it->consumer ? msgpack_pack_true : msgpack_pack_false)(pk);
+		pack_cstr(pk, "lease");
+		if (it->pos != HEAP_NONE)
+			msgpack_pack_double(pk, it->due_ms > now ? (double)(it->due_ms - now) / 1000.0 : 0.0);
+		else
+			msgpack_pack_nil(pk);
+		pack_cstr(pk, "deliveries");
+		msgpack_pack_uint32(pk, it->deliveries);
+	}
+	reply_end(&rq->reply);
+}
