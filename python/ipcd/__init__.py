@@ -1,0 +1,39 @@
+"""ipcd: named queues, lists, dicts and namespaces shared by the processes of
+one host, served by the ipcd daemon. Pure Python over msgpack.
+
+Proxies look like the standard types, so ``multiprocessing`` code moves to
+ipcd by changing its constructors::
+
+    import ipcd
+    jobs = ipcd.Queue("jobs")          # queue.Queue / JoinableQueue interface
+    stats = ipcd.Dict("stats")         # MutableMapping, plus incr() and cas()
+    log = ipcd.List("log")             # MutableSequence, plus a blocking pop
+    cfg = ipcd.Namespace("cfg")        # attributes, like SimpleNamespace
+
+They talk to the daemon on the default socket (``$IPCD_SOCKET``, else
+``$XDG_RUNTIME_DIR/ipcd.sock``, else ``/run/ipcd/ipcd.sock``) unless
+:func:`connect` named another first. Each process has its own connection,
+opened on first use and again after ``fork()``.
+
+Values map to msgpack naturally: None, bool, int (64-bit), float, str,
+bytes (also bytearray/memoryview, read back as bytes), list and tuple (read
+back as lists), dict, and ``msgpack.ExtType``. Anything else raises TypeError
+naming its type: ipcd never pickles.
+"""
+from .client import PROTOCOL_VERSION, Client, connect, default_client, default_socket
+from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,
+                     Empty, Error, Exists, Full, Index, Internal, MaxClients, NoKey, NoMem,
+                     NotFound, NotNumber, NoTask, NotPending, NoValue, Overflow, Protocol,
+                     Shutdown, Timeout, TooBig, Version, WrongType)
+from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "connect", "default_client", "default_socket", "Client", "PROTOCOL_VERSION",
+    "Queue", "JoinableQueue", "Delivery", "Dict", "List", "Namespace",
+    "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
+    "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",
+    "Overflow", "BadValue", "TooBig", "NoMem", "MaxClients", "Deleted", "Shutdown",
+    "Internal", "NoTask", "NotPending", "ConnectionLost", "BadReply",
+]

@@ -1,0 +1,54 @@
+"""The package's generated op and error tables match proto/ops.def and
+proto/errors.def (the package cannot read them once installed)."""
+import os
+import sys
+
+import ipcd
+from ipcd import _tables, errors
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+import gen_tables  # noqa: E402
+
+
+def test_generated_tables_match_def_files():
+    with open(os.path.join(os.path.dirname(HERE), "ipcd", "_tables.py")) as f:
+        assert f.read() == gen_tables.generate(), (
+            "python/ipcd/_tables.py is out of date with proto/ops.def or proto/errors.def: "
+            "run /usr/bin/python3 python/tools/gen_tables.py")
+
+
+def test_tables_parse_every_op_of_ops_def():
+    with open(os.path.join(gen_tables.ROOT, "proto", "ops.def")) as f:
+        n = sum(1 for line in f if line.startswith("IPCD_OP("))
+    assert len(_tables.OPS) == n > 40
+
+
+def test_write_flag_of_known_ops():
+    W = _tables.WRITE
+    assert not _tables.OPS["queue.qsize"][2] & W
+    assert not _tables.OPS["dict.get"][2] & W
+    assert _tables.OPS["queue.get"][2] & W
+    assert _tables.OPS["dict.incr"][2] & W
+
+
+def test_one_exception_class_per_wire_error():
+    for code, (wire, _closes, _msg) in _tables.ERRORS.items():
+        if code == 0 or code >= 100:
+            continue
+        e = errors.error_for(code, "m")
+        assert type(e) is not ipcd.Error, wire
+        assert isinstance(e, ipcd.Error) and e.code == code and e.wire_name == wire
+        assert getattr(ipcd, type(e).__name__) is type(e)
+        assert str(e) == "m"
+
+
+def test_stdlib_bases():
+    import queue
+    assert issubclass(ipcd.NoKey, KeyError)
+    assert issubclass(ipcd.Index, IndexError)
+    assert issubclass(ipcd.NoValue, ValueError)
+    assert issubclass(ipcd.Empty, queue.Empty)
+    assert issubclass(ipcd.Full, queue.Full)
+    assert issubclass(ipcd.ConnectionLost, ConnectionError)
+    assert type(errors.error_for(60, "new")) is ipcd.Error  # a code from a newer server
