@@ -1,0 +1,1202 @@
+/*
+ * bench.c: ipcd-bench, ipcd against Redis, Python's multiprocessing.Manager
+ * and multiprocessing.Queue, and the bare socket floor, in one run.
+ *
+ * It starts what it measures, each on a temporary Unix socket in a fresh
+ * directory and each with PR_SET_PDEATHSIG so nothing outlives it: ipcd and
+ * redis-server (told READY=1 through NOTIFY_SOCKET, as systemd would be) and
+ * a Manager server (peer_manager.py serve, which says READY=1 the same way).
+ * It stops only what it started, by pid. A peer that is not installed is
+ * skipped with a line saying so; nothing else is skipped.
+ *
+ * Every workload runs against every system that has it, workload by
+ * workload, so that the systems are measured side by side in time. ipcd and
+ * Redis are driven from C through a driver each (bench.h); the Python
+ * systems run their workloads in peer scripts (peer_manager.py) that print
+ * one JSON line. Adding a Python system (ipcd-py) is a line in `peers`
+ * below and a script with the same command line.
+ *
+ * Counting: ops are requests; a put and a get are two; a batch of 1,000 items
+ * counts 1,000. Latency is per request, from its send to its reply (for a
+ * batch, per batch call). taskqueue_4w is tasks/s of wall time; stream_16B
+ * counts each item's put and get (two ops per item).
+ *
+ * Output: a table on stdout (or --json: {"machine": ..., "results": [...]}),
+ * a progress line on stderr when it is a terminal. --quick: tiny counts, for
+ * `meson test --suite bench` (a check that everything runs, not a measure).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "bench.h"
+
+#ifndef BENCH_IPCD_BIN
+#define BENCH_IPCD_BIN "ipcd"
+#endif
+#ifndef BENCH_PEER_DIR
+#define BENCH_PEER_DIR "."
+#endif
+#define PYTHON "/usr/bin/python3" /* Debian's: its multiprocessing is the one users have */
+#define READY_TIMEOUT_MS 15000
+#define STOP_TIMEOUT_MS 5000
+
+static int quick;
+static int want_json;
+static const char *only; /* --only: run the workloads whose name contains this */
+static int progress;
+static char tmpdir[64];
+
+/* ---- small things ------------------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "\nipcd-bench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	FILE *f = want_json ? stderr : stdout;
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+	fflush(f);
+	va_end(ap);
+}
+
+long long bench_rss(long pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "r");
+	long long kb = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kb = atoll(line + 6);
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+/* Latency samples in ns, in a shared mapping so that children can fill them. */
+struct lat {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void lat_init(struct lat *l, size_t cap)
+{
+	l->v = mmap(NULL, (cap ? cap : 1) * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l->v == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	l->n = 0;
+	l->cap = cap;
+}
+
+static void lat_add(struct lat *l, uint64_t ns)
+{
+	if (l->n < l->cap)
+		l->v[l->n++] = ns;
+}
+
+static void lat_free(struct lat *l)
+{
+	munmap(l->v, (l->cap ? l->cap : 1) * sizeof(uint64_t));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct result {
+	int ok;
+	int mem;           /* a memory row: bytes_per_item */
+	double ops_per_s, p50_us, p99_us, bytes_per_item;
+};
+
+static struct result lat_result(struct lat *l, double ops, uint64_t elapsed_ns)
+{
+	struct result r = { .ok = 1, .ops_per_s = ops / (elapsed_ns / 1e9) };
+	if (l && l->n) {
+		qsort(l->v, l->n, sizeof(uint64_t), cmp_u64);
+		r.p50_us = l->v[l->n / 2] / 1e3;
+		r.p99_us = l->v[l->n * 99 / 100] / 1e3;
+	}
+	return r;
+}
+
+/* ---- processes we start -------------------------------------------------- */
+
+struct server {
+	const char *system;
+	pid_t pid;
+	char addr[128];
+};
+
+/* Fork and exec argv with NOTIFY_SOCKET set; wait for READY=1. 0 or -1. */
+static int spawn_ready(struct server *s, char *const argv[], int quiet)
+{
+	char notify[128];
+	snprintf(notify, sizeof(notify), "%s/notify-%s.sock", tmpdir, s->system);
+	unlink(notify);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, notify);
+	int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("notify socket: %s", strerror(errno));
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		setenv("NOTIFY_SOCKET", notify, 1);
+		if (quiet) {
+			int dn = open("/dev/null", O_WRONLY);
+			dup2(dn, 1);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	s->pid = pid;
+	uint64_t deadline = now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000u;
+	char msg[256];
+	for (;;) {
+		struct pollfd p = { .fd = nfd, .events = POLLIN };
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			s->pid = 0;
+			break;
+		}
+		if (now_ns() > deadline)
+			break;
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t n = recv(nfd, msg, sizeof(msg) - 1, 0);
+			if (n > 0) {
+				msg[n] = '\0';
+				if (strstr(msg, "READY=1")) {
+					close(nfd);
+					unlink(notify);
+					return 0;
+				}
+			}
+		}
+	}
+	close(nfd);
+	unlink(notify);
+	return -1;
+}
+
+static void server_stop(struct server *s)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGTERM);
+	uint64_t deadline = now_ns() + (uint64_t)STOP_TIMEOUT_MS * 1000000u;
+	int status;
+	while (waitpid(s->pid, &status, WNOHANG) != s->pid) {
+		if (now_ns() > deadline) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			break;
+		}
+		poll(NULL, 0, 5); /* a child's exit: bounded by the deadline */
+	}
+	s->pid = 0;
+	unlink(s->addr);
+}
+
+static int start_ipcd(struct server *s)
+{
+	const char *bin = getenv("IPCD_BIN") ? getenv("IPCD_BIN") : BENCH_IPCD_BIN;
+	snprintf(s->addr, sizeof(s->addr), "%s/ipcd.sock", tmpdir);
+	char *argv[] = { (char *)bin, "--socket", s->addr, "-o", "log_level=warning", NULL };
+	return spawn_ready(s, argv, 0);
+}
+
+static const char *redis_bin(void)
+{
+	static const char *const paths[] = { "/usr/bin/redis-server", "/usr/local/bin/redis-server" };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+static int start_redis(struct server *s)
+{
+	snprintf(s->addr, sizeof(s->addr), "%s/redis.sock", tmpdir);
+	char *argv[] = { (char *)redis_bin(), "--port", "0", "--unixsocket", s->addr, "--unixsocketperm", "700",
+		         "--save", "", "--appendonly", "no", "--dir", tmpdir, "--supervised", "systemd",
+		         "--daemonize", "no", "--loglevel", "warning", NULL };
+	return spawn_ready(s, argv, 1);
+}
+
+static int start_manager(struct server *s)
+{
+	char script[512];
+	snprintf(script, sizeof(script), "%s/peer_manager.py", BENCH_PEER_DIR);
+	snprintf(s->addr, sizeof(s->addr), "%s/manager.sock", tmpdir);
+	char *argv[] = { PYTHON, script, "serve", s->addr, NULL };
+	return spawn_ready(s, argv, 0);
+}
+
+/* ---- workloads on a native driver ------------------------------------------ */
+
+static char val16[16] = "0123456789abcdef";
+static char *val4k;
+
+static const void *val_of(size_t size)
+{
+	return size == 16 ? (const void *)val16 : (const void *)val4k;
+}
+
+static struct bench_conn *conn_or_die(const struct bench_driver *d, const char *addr)
+{
+	struct bench_conn *c = d->connect(addr);
+	if (!c)
+		die("%s: cannot connect to %s", d->system, addr);
+	return c;
+}
+
+static void call(const struct bench_driver *d, struct bench_conn *c, const struct bench_req *r,
+                 struct bench_reply *out)
+{
+	if (d->send(c, r) || d->recv(c, out))
+		die("%s: connection failed", d->system);
+	if (!out->ok)
+		die("%s: request %d on '%s' failed", d->system, (int)r->op, r->name);
+}
+
+/* rounds x the requests in reqs, one at a time. */
+static struct result run_1c(const struct bench_driver *d, const char *addr, const struct bench_req *reqs,
+                            size_t nreq, size_t rounds)
+{
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct lat l;
+	struct bench_reply rep;
+	lat_init(&l, rounds * nreq);
+	uint64_t t0 = now_ns();
+	for (size_t i = 0; i < rounds; i++)
+		for (size_t j = 0; j < nreq; j++) {
+			uint64_t a = now_ns();
+			call(d, c, &reqs[j], &rep);
+			lat_add(&l, now_ns() - a);
+		}
+	struct result r = lat_result(&l, (double)(rounds * nreq), now_ns() - t0);
+	lat_free(&l);
+	d->close(c);
+	return r;
+}
+
+static struct result w_put_get_1c(const struct bench_driver *d, const char *addr, size_t size, size_t rounds,
+                                  const char *name)
+{
+	struct bench_req reqs[2] = {
+		{ .op = B_PUT, .name = name, .val = val_of(size), .len = size },
+		{ .op = B_GET, .name = name },
+	};
+	return run_1c(d, addr, reqs, 2, rounds);
+}
+
+static struct result w_dict_1c(const struct bench_driver *d, const char *addr, size_t size, size_t rounds)
+{
+	struct bench_req reqs[2] = {
+		{ .op = B_DSET, .name = size == 16 ? "d16" : "d4k", .val = val_of(size), .len = size },
+		{ .op = B_DGET, .name = size == 16 ? "d16" : "d4k" },
+	};
+	return run_1c(d, addr, reqs, 2, rounds);
+}
+
+static struct result w_list_1c(const struct bench_driver *d, const char *addr, size_t size, size_t rounds)
+{
+	struct bench_req req = { .op = B_LAPPEND, .name = size == 16 ? "l16" : "l4k", .val = val_of(size), .len = size };
+	return run_1c(d, addr, &req, 1, rounds);
+}
+
+/* One connection, `depth` requests in flight, alternating put and get. */
+static struct result w_put_get_pipe(const struct bench_driver *d, const char *addr, size_t size, size_t rounds,
+                                    size_t depth)
+{
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_req put = { .op = B_PUT, .name = "qp", .val = val_of(size), .len = size };
+	struct bench_req get = { .op = B_GET, .name = "qp" };
+	size_t total = rounds * 2, sent = 0, done = 0;
+	uint64_t *stamp = calloc(depth, sizeof(uint64_t));
+	struct lat l;
+	struct bench_reply rep;
+	lat_init(&l, total);
+	uint64_t t0 = now_ns();
+	while (done < total) {
+		while (sent < total && sent - done < depth) {
+			if (d->send(c, sent % 2 ? &get : &put))
+				die("%s: send failed", d->system);
+			stamp[sent % depth] = now_ns();
+			sent++;
+		}
+		if (d->flush(c))
+			die("%s: flush failed", d->system);
+		long ready = d->ready(c);
+		if (ready < 0)
+			die("%s: read failed", d->system);
+		if (ready == 0)
+			ready = 1; /* wait for one */
+		for (long i = 0; i < ready; i++) {
+			if (d->recv(c, &rep) || !rep.ok)
+				die("%s: pipelined request failed", d->system);
+			lat_add(&l, now_ns() - stamp[done % depth]);
+			done++;
+		}
+	}
+	struct result r = lat_result(&l, (double)total, now_ns() - t0);
+	lat_free(&l);
+	free(stamp);
+	d->close(c);
+	return r;
+}
+
+/* nconn connections from this one process, one request in flight on each. */
+static struct result w_put_get_clients(const struct bench_driver *d, const char *addr, size_t size,
+                                       size_t rounds, size_t nconn)
+{
+	struct bench_conn **c = calloc(nconn, sizeof(*c));
+	struct pollfd *pf = calloc(nconn, sizeof(*pf));
+	uint64_t *stamp = calloc(nconn, sizeof(uint64_t));
+	size_t *sent = calloc(nconn, sizeof(size_t));
+	size_t per = rounds * 2 / nconn ? rounds * 2 / nconn : 2;
+	struct bench_req put = { .op = B_PUT, .name = "q50", .val = val_of(size), .len = size };
+	struct bench_req get = { .op = B_GET, .name = "q50" };
+	struct lat l;
+	struct bench_reply rep;
+	size_t active = nconn;
+	for (size_t i = 0; i < nconn; i++)
+		c[i] = conn_or_die(d, addr);
+	lat_init(&l, per * nconn);
+	uint64_t t0 = now_ns();
+	for (size_t i = 0; i < nconn; i++) {
+		pf[i].fd = d->fd(c[i]);
+		pf[i].events = POLLIN;
+		if (d->send(c[i], &put) || d->flush(c[i]))
+			die("%s: send failed", d->system);
+		stamp[i] = now_ns();
+		sent[i] = 1;
+	}
+	while (active) {
+		if (poll(pf, nconn, -1) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		for (size_t i = 0; i < nconn; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			long ready = d->ready(c[i]);
+			if (ready < 0)
+				die("%s: read failed", d->system);
+			if (ready == 0)
+				continue;
+			if (d->recv(c[i], &rep) || !rep.ok)
+				die("%s: request failed", d->system);
+			lat_add(&l, now_ns() - stamp[i]);
+			if (sent[i] == per) {
+				pf[i].fd = -1;
+				active--;
+				continue;
+			}
+			/* A put, then its get: the queue never runs dry under a get. */
+			if (d->send(c[i], sent[i] % 2 ? &get : &put) || d->flush(c[i]))
+				die("%s: send failed", d->system);
+			stamp[i] = now_ns();
+			sent[i]++;
+		}
+	}
+	struct result r = lat_result(&l, (double)(per * nconn), now_ns() - t0);
+	lat_free(&l);
+	for (size_t i = 0; i < nconn; i++)
+		d->close(c[i]);
+	free(c), free(pf), free(stamp), free(sent);
+	return r;
+}
+
+/* put_many of 1,000 items, then get_many of 1,000, `rounds` times. */
+static struct result w_batch(const struct bench_driver *d, const char *addr, size_t rounds)
+{
+	struct bench_req reqs[2] = {
+		{ .op = B_PUT_MANY, .name = "qb", .val = val16, .len = 16, .count = 1000 },
+		{ .op = B_GET_MANY, .name = "qb", .count = 1000 },
+	};
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct lat l;
+	struct bench_reply rep;
+	lat_init(&l, rounds * 2);
+	uint64_t t0 = now_ns();
+	for (size_t i = 0; i < rounds; i++)
+		for (int j = 0; j < 2; j++) {
+			uint64_t a = now_ns();
+			call(d, c, &reqs[j], &rep);
+			if (j == 1 && rep.count != 1000)
+				die("%s: get_many returned %llu items", d->system, (unsigned long long)rep.count);
+			lat_add(&l, now_ns() - a);
+		}
+	struct result r = lat_result(&l, (double)(rounds * 2000), now_ns() - t0);
+	lat_free(&l);
+	d->close(c);
+	return r;
+}
+
+/* Fork n children running fn(i); they start together when released. */
+struct team {
+	pid_t pid[16];
+	int n;
+	int go[2];
+};
+
+static void team_start(struct team *t, int n, void (*fn)(int i, void *arg), void *arg)
+{
+	t->n = n;
+	if (pipe(t->go) < 0)
+		die("pipe: %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			char x;
+			close(t->go[1]);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (read(t->go[0], &x, 1) < 0)
+				_exit(90);
+			fn(i, arg);
+			_exit(0);
+		}
+		t->pid[i] = pid;
+	}
+	close(t->go[0]);
+}
+
+static void team_go(struct team *t)
+{
+	close(t->go[1]); /* EOF releases every child */
+}
+
+static void team_wait(struct team *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		int status;
+		if (waitpid(t->pid[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			die("a benchmark child failed");
+	}
+}
+
+struct incr_args {
+	const struct bench_driver *d;
+	const char *addr;
+	size_t each;
+	struct lat *l;
+};
+
+static void incr_child(int i, void *arg)
+{
+	struct incr_args *a = arg;
+	struct bench_conn *c = conn_or_die(a->d, a->addr);
+	struct bench_req req = { .op = B_DINCR, .name = "counters" };
+	struct bench_reply rep;
+	for (size_t k = 0; k < a->each; k++) {
+		uint64_t t = now_ns();
+		call(a->d, c, &req, &rep);
+		a->l->v[i * a->each + k] = now_ns() - t;
+	}
+	a->d->close(c);
+}
+
+static struct result w_incr_8p(const struct bench_driver *d, const char *addr, size_t total)
+{
+	struct lat l;
+	struct incr_args a = { d, addr, total / 8 ? total / 8 : 1, &l };
+	lat_init(&l, a.each * 8);
+	struct team t;
+	team_start(&t, 8, incr_child, &a);
+	uint64_t t0 = now_ns();
+	team_go(&t);
+	team_wait(&t);
+	uint64_t el = now_ns() - t0;
+	l.n = a.each * 8;
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_req get = { .op = B_DGET_INT, .name = "counters" };
+	struct bench_reply rep;
+	call(d, c, &get, &rep);
+	if (rep.ival != (int64_t)(a.each * 8))
+		die("%s: incr_8p counted %lld, not %zu", d->system, (long long)rep.ival, a.each * 8);
+	d->close(c);
+	struct result r = lat_result(&l, (double)l.n, el);
+	lat_free(&l);
+	return r;
+}
+
+struct tq_args {
+	const struct bench_driver *d;
+	const char *addr;
+};
+
+/* The lesson's worker: get a task, put its square, until the sentinel. */
+static void tq_worker(int i, void *arg)
+{
+	struct tq_args *a = arg;
+	struct bench_conn *c = conn_or_die(a->d, a->addr);
+	struct bench_req get = { .op = B_BGET, .name = "tq.tasks" };
+	struct bench_req put = { .op = B_PUT_INT, .name = "tq.results" };
+	struct bench_reply rep;
+	for (;;) {
+		call(a->d, c, &get, &rep);
+		if (rep.nil)
+			break;
+		put.arg = rep.ival * rep.ival;
+		call(a->d, c, &put, &rep);
+	}
+	a->d->close(c);
+}
+
+static struct result w_taskqueue(const struct bench_driver *d, const char *addr, size_t tasks)
+{
+	struct tq_args a = { d, addr };
+	struct team t;
+	team_start(&t, 4, tq_worker, &a);
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_reply rep;
+	uint64_t t0 = now_ns();
+	team_go(&t);
+	for (size_t base = 0; base < tasks; base += 1000) {
+		struct bench_req put = { .op = B_PUT_MANY_INT, .name = "tq.tasks", .arg = (int64_t)base,
+			                 .count = (uint32_t)(tasks - base < 1000 ? tasks - base : 1000) };
+		call(d, c, &put, &rep);
+	}
+	struct bench_req stop = { .op = B_PUT_STOP, .name = "tq.tasks" };
+	for (int i = 0; i < 4; i++)
+		call(d, c, &stop, &rep);
+	size_t got = 0;
+	int64_t sum = 0;
+	struct bench_req get = { .op = B_BGET_MANY, .name = "tq.results", .count = 1000 };
+	while (got < tasks) {
+		call(d, c, &get, &rep);
+		got += rep.count;
+		sum += rep.sum;
+	}
+	uint64_t el = now_ns() - t0;
+	team_wait(&t);
+	d->close(c);
+	int64_t want = 0;
+	for (size_t i = 0; i < tasks; i++)
+		want += (int64_t)(i * i);
+	if (got != tasks || sum != want)
+		die("%s: taskqueue results are wrong", d->system);
+	return lat_result(NULL, (double)tasks, el);
+}
+
+struct stream_args {
+	const struct bench_driver *d;
+	const char *addr;
+	size_t items;
+};
+
+static void stream_producer(int i, void *arg)
+{
+	struct stream_args *a = arg;
+	struct bench_conn *c = conn_or_die(a->d, a->addr);
+	struct bench_reply rep;
+	for (size_t sent = 0; sent < a->items; sent += 1000) {
+		struct bench_req put = { .op = B_PUT_MANY, .name = "stream", .val = val16, .len = 16,
+			                 .count = (uint32_t)(a->items - sent < 1000 ? a->items - sent : 1000) };
+		call(a->d, c, &put, &rep);
+	}
+	a->d->close(c);
+}
+
+/* One producer process, one consumer, batches of 1,000 as a user would. */
+static struct result w_stream(const struct bench_driver *d, const char *addr, size_t items)
+{
+	struct stream_args a = { d, addr, items };
+	struct team t;
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_reply rep;
+	struct bench_req get = { .op = B_BGET_MANY, .name = "stream", .count = 1000 };
+	team_start(&t, 1, stream_producer, &a);
+	uint64_t t0 = now_ns();
+	team_go(&t);
+	size_t got = 0;
+	while (got < items) {
+		call(d, c, &get, &rep);
+		got += rep.count;
+	}
+	uint64_t el = now_ns() - t0;
+	team_wait(&t);
+	d->close(c);
+	return lat_result(NULL, 2.0 * (double)items, el);
+}
+
+/* Fill queue name with items 16-byte items, pipelined put_many of 1,000. */
+static void preload_queue(const struct bench_driver *d, struct bench_conn *c, const char *name, size_t items)
+{
+	struct bench_reply rep;
+	size_t inflight = 0;
+	for (size_t sent = 0; sent < items; sent += 1000) {
+		struct bench_req put = { .op = B_PUT_MANY, .name = name, .val = val16, .len = 16,
+			                 .count = (uint32_t)(items - sent < 1000 ? items - sent : 1000) };
+		if (d->send(c, &put))
+			die("%s: preload failed", d->system);
+		if (++inflight == 16) {
+			if (d->recv(c, &rep) || !rep.ok)
+				die("%s: preload failed", d->system);
+			inflight--;
+		}
+	}
+	while (inflight--)
+		if (d->recv(c, &rep) || !rep.ok)
+			die("%s: preload failed", d->system);
+}
+
+/* Memory per 16-byte item: the server's growth while 1,000,000 go into the
+ * queue "loaded" (which the loaded workload then uses). */
+static struct result w_mem(const struct bench_driver *d, const struct server *s, size_t items)
+{
+	struct bench_conn *c = conn_or_die(d, s->addr);
+	long long before = d->mem(c, s->pid);
+	preload_queue(d, c, "loaded", items);
+	long long after = d->mem(c, s->pid);
+	d->close(c);
+	struct result r = { .ok = before >= 0 && after >= 0, .mem = 1 };
+	r.bytes_per_item = (double)(after - before) / (double)items;
+	return r;
+}
+
+/* The 1c workload on "loaded" with `objects` more objects in the registry. */
+static struct result w_loaded(const struct bench_driver *d, const char *addr, size_t objects, size_t rounds)
+{
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_reply rep;
+	size_t inflight = 0;
+	for (size_t i = 0; i < objects; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "obj%zu", i);
+		struct bench_req set = { .op = B_DSET, .name = name, .val = val16, .len = 16 };
+		if (d->send(c, &set))
+			die("%s: creating objects failed", d->system);
+		if (++inflight == 256) {
+			if (d->recv(c, &rep) || !rep.ok)
+				die("%s: creating objects failed", d->system);
+			inflight--;
+		}
+	}
+	while (inflight--)
+		if (d->recv(c, &rep) || !rep.ok)
+			die("%s: creating objects failed", d->system);
+	d->close(c);
+	return w_put_get_1c(d, addr, 16, rounds, "loaded");
+}
+
+/* ---- the floor: a bare 32-byte ping-pong over a Unix socket --------------------- */
+
+static struct result w_floor(size_t rounds)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid == 0) {
+		char b[32];
+		close(sv[0]);
+		for (;;) {
+			size_t got = 0;
+			while (got < 32) {
+				ssize_t n = read(sv[1], b + got, 32 - got);
+				if (n <= 0)
+					_exit(0);
+				got += (size_t)n;
+			}
+			if (write(sv[1], b, 32) != 32)
+				_exit(1);
+		}
+	}
+	close(sv[1]);
+	char b[32] = { 0 };
+	struct lat l;
+	lat_init(&l, rounds);
+	uint64_t t0 = now_ns();
+	for (size_t i = 0; i < rounds; i++) {
+		uint64_t a = now_ns();
+		if (write(sv[0], b, 32) != 32)
+			die("floor: write");
+		size_t got = 0;
+		while (got < 32) {
+			ssize_t n = read(sv[0], b + got, 32 - got);
+			if (n <= 0)
+				die("floor: read");
+			got += (size_t)n;
+		}
+		lat_add(&l, now_ns() - a);
+	}
+	struct result r = lat_result(&l, (double)rounds, now_ns() - t0);
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	lat_free(&l);
+	return r;
+}
+
+/* ---- Python peers ------------------------------------------------------------ */
+
+/* A system measured by a peer script (peer_manager.py's command line). */
+struct peer {
+	const char *system;
+	const char *script;    /* in BENCH_PEER_DIR */
+	struct server *server; /* the server it talks to, or NULL */
+};
+
+static double json_num(const char *s, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = strstr(s, k);
+	return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+/* Run workload on a peer: 1 (row in *r), 0 (the peer does not run it). */
+static int run_peer(const struct peer *p, const char *workload, size_t n, size_t load, size_t objects,
+                    struct result *r)
+{
+	char script[512], ns[32], ls[32], os[32];
+	snprintf(script, sizeof(script), "%s/%s", BENCH_PEER_DIR, p->script);
+	snprintf(ns, sizeof(ns), "%zu", n);
+	snprintf(ls, sizeof(ls), "%zu", load);
+	snprintf(os, sizeof(os), "%zu", objects);
+	char *argv[] = { PYTHON, script, "run", (char *)p->system, (char *)workload, "--n", ns, "--load", ls,
+		         "--objects", os, "--address", p->server ? p->server->addr : "", NULL };
+	int out[2];
+	if (pipe(out) < 0)
+		die("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	char buf[4096];
+	size_t len = 0;
+	ssize_t k;
+	while ((k = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)k;
+	buf[len] = '\0';
+	close(out[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		return 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s: %s failed", p->system, workload);
+	memset(r, 0, sizeof(*r));
+	r->ok = 1;
+	if (strstr(buf, "\"bytes_per_item\"")) {
+		r->mem = 1;
+		r->bytes_per_item = json_num(buf, "bytes_per_item");
+	} else {
+		r->ops_per_s = json_num(buf, "ops_per_s");
+		r->p50_us = json_num(buf, "p50_us");
+		r->p99_us = json_num(buf, "p99_us");
+	}
+	return 1;
+}
+
+/* ---- the run ----------------------------------------------------------------- */
+
+enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM };
+
+struct workload {
+	const char *name;
+	enum wkind kind;
+	size_t size;
+	size_t n_native; /* rounds (or tasks, items) for ipcd and redis */
+	size_t n_python; /* for the Python peers */
+};
+
+/* Counts for the full run; --quick divides them. taskqueue_4w and stream_16B
+ * are defined by their counts, so every system gets the same. */
+static const struct workload workloads[] = {
+	{ "queue_put_get_16B_1c", W_1C, 16, 40000, 5000 },
+	{ "queue_put_get_4K_1c", W_1C, 4096, 40000, 5000 },
+	{ "queue_put_get_16B_p64", W_P64, 16, 300000, 5000 },
+	{ "queue_put_get_4K_p64", W_P64, 4096, 100000, 5000 },
+	{ "queue_put_get_16B_50c", W_50C, 16, 100000, 5000 },
+	{ "queue_put_get_4K_50c", W_50C, 4096, 50000, 5000 },
+	{ "dict_set_get_16B_1c", W_DICT, 16, 40000, 5000 },
+	{ "dict_set_get_4K_1c", W_DICT, 4096, 40000, 5000 },
+	{ "list_append_16B_1c", W_LIST, 16, 80000, 10000 },
+	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000 },
+	{ "queue_batch_16B", W_BATCH, 16, 300, 5 },
+	{ "incr_8p", W_INCR, 0, 80000, 8000 },
+	{ "taskqueue_4w", W_TASKQ, 0, 100000, 100000 },
+	{ "stream_16B", W_STREAM, 16, 1000000, 1000000 },
+	{ "floor_pingpong_32B", W_FLOOR, 32, 100000, 0 },
+	/* Scale: on freshly started servers; mem fills the queue loaded uses. */
+	{ "mem_per_item_16B", W_MEM, 16, 1000000, 1000000 },
+	{ "queue_put_get_16B_1c_loaded", W_LOADED, 16, 40000, 5000 },
+};
+#define NWORK (sizeof(workloads) / sizeof(workloads[0]))
+#define LOADED_OBJECTS 100000
+
+static struct server srv_ipcd = { .system = "ipcd" }, srv_redis = { .system = "redis" },
+		     srv_manager = { .system = "manager" };
+static int have_redis, have_python;
+
+static const struct peer peers[] = {
+	{ "manager", "peer_manager.py", &srv_manager },
+	{ "mpqueue", "peer_manager.py", NULL },
+	/* { "ipcd-py", "peer_ipcd.py", &srv_ipcd }, */
+};
+#define NPEERS (sizeof(peers) / sizeof(peers[0]))
+
+struct row {
+	const char *workload, *system;
+	struct result r;
+};
+static struct row rows[NWORK * 8];
+static size_t nrows;
+
+static void add_row(const char *workload, const char *system, struct result r)
+{
+	rows[nrows++] = (struct row){ workload, system, r };
+}
+
+static size_t scaled(size_t n, size_t div)
+{
+	if (!quick)
+		return n;
+	return n / div ? n / div : 1;
+}
+
+static struct result run_native(const struct workload *w, const struct bench_driver *d, const struct server *s)
+{
+	size_t n = scaled(w->n_native, 200);
+	switch (w->kind) {
+	case W_1C: return w_put_get_1c(d, s->addr, w->size, n / 2, "q1");
+	case W_P64: return w_put_get_pipe(d, s->addr, w->size, n / 2, 64);
+	case W_50C: return w_put_get_clients(d, s->addr, w->size, n / 2, 50);
+	case W_DICT: return w_dict_1c(d, s->addr, w->size, n / 2);
+	case W_LIST: return w_list_1c(d, s->addr, w->size, n);
+	case W_BATCH: return w_batch(d, s->addr, n);
+	case W_INCR: return w_incr_8p(d, s->addr, n);
+	case W_TASKQ: return w_taskqueue(d, s->addr, n);
+	case W_STREAM: return w_stream(d, s->addr, n);
+	case W_MEM: return w_mem(d, s, n);
+	case W_LOADED: return w_loaded(d, s->addr, scaled(LOADED_OBJECTS, 200), n / 2);
+	case W_FLOOR: break;
+	}
+	return (struct result){ 0 };
+}
+
+static void progress_line(size_t k, size_t total, const char *workload, const char *system)
+{
+	if (progress) {
+		fprintf(stderr, "\r\033[K[%zu/%zu] %s: %s", k, total, workload, system);
+		fflush(stderr);
+	}
+}
+
+static void start_servers(void)
+{
+	if (start_ipcd(&srv_ipcd) < 0)
+		die("ipcd did not start (IPCD_BIN=%s)", getenv("IPCD_BIN") ? getenv("IPCD_BIN") : BENCH_IPCD_BIN);
+	if (have_redis && start_redis(&srv_redis) < 0)
+		die("redis-server did not start");
+	if (have_python && start_manager(&srv_manager) < 0)
+		die("the Manager server (peer_manager.py serve) did not start");
+}
+
+static void stop_servers(void)
+{
+	server_stop(&srv_ipcd);
+	server_stop(&srv_redis);
+	server_stop(&srv_manager);
+}
+
+/* ---- report ------------------------------------------------------------------ */
+
+static const struct row *find_row(const char *workload, const char *system)
+{
+	for (size_t i = 0; i < nrows; i++)
+		if (!strcmp(rows[i].workload, workload) && !strcmp(rows[i].system, system))
+			return &rows[i];
+	return NULL;
+}
+
+static void machine(char *cpu, size_t cpulen, char *kernel, size_t klen)
+{
+	snprintf(cpu, cpulen, "unknown");
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "model name", 10)) {
+			char *p = strchr(line, ':');
+			if (p) {
+				p += 1 + strspn(p + 1, " \t");
+				p[strcspn(p, "\n")] = '\0';
+				snprintf(cpu, cpulen, "%s", p);
+			}
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	struct utsname u;
+	snprintf(kernel, klen, "%s", uname(&u) == 0 ? u.release : "unknown");
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_json(void)
+{
+	char cpu[256], kernel[256];
+	machine(cpu, sizeof(cpu), kernel, sizeof(kernel));
+	printf("{\"machine\": {\"cpu\": ");
+	json_str(cpu);
+	printf(", \"cores\": %ld, \"kernel\": ", sysconf(_SC_NPROCESSORS_ONLN));
+	json_str(kernel);
+	printf("}, \"results\": [");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *w = &rows[i];
+		printf("%s\n  {\"workload\": \"%s\", \"system\": \"%s\", ", i ? "," : "", w->workload, w->system);
+		if (w->r.mem)
+			printf("\"bytes_per_item\": %.1f}", w->r.bytes_per_item);
+		else
+			printf("\"ops_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f}", w->r.ops_per_s, w->r.p50_us,
+			       w->r.p99_us);
+	}
+	printf("\n]}\n");
+}
+
+/* ipcd's advantage over row w: > 1 means ipcd is better. 0 if none. */
+static double ratio(const struct row *w)
+{
+	const struct row *me = find_row(w->workload, "ipcd");
+	if (!me || me == w)
+		return 0;
+	if (w->r.mem)
+		return me->r.bytes_per_item > 0 ? w->r.bytes_per_item / me->r.bytes_per_item : 0;
+	return w->r.ops_per_s > 0 ? me->r.ops_per_s / w->r.ops_per_s : 0;
+}
+
+static void target(const char *what, double got, double want)
+{
+	if (got <= 0)
+		printf("  %-52s %8s  (want >= %.2f)  -\n", what, "n/a", want);
+	else
+		printf("  %-52s %7.2fx  (want >= %.2f)  %s\n", what, got, want, got >= want ? "met" : "MISSED");
+}
+
+static double ratio_of(const char *workload, const char *system)
+{
+	const struct row *w = find_row(workload, system);
+	return w ? ratio(w) : 0;
+}
+
+static void print_table(void)
+{
+	char cpu[256], kernel[256];
+	machine(cpu, sizeof(cpu), kernel, sizeof(kernel));
+	printf("machine: %s, %ld cores, Linux %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), kernel);
+	printf("%-28s %-8s %12s %10s %10s %9s\n", "workload", "system", "ops/s", "p50 us", "p99 us", "ipcd x");
+	const char *last = "";
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *w = &rows[i];
+		if (strcmp(last, w->workload) && i)
+			putchar('\n');
+		last = w->workload;
+		double x = ratio(w);
+		char xs[32] = "";
+		if (x > 0)
+			snprintf(xs, sizeof(xs), "%.2f", x);
+		if (w->r.mem)
+			printf("%-28s %-8s %12s %21.1f B/item %9s\n", w->workload, w->system, "", w->r.bytes_per_item, xs);
+		else if (w->r.p50_us > 0)
+			printf("%-28s %-8s %12.0f %10.1f %10.1f %9s\n", w->workload, w->system, w->r.ops_per_s,
+			       w->r.p50_us, w->r.p99_us, xs);
+		else
+			printf("%-28s %-8s %12.0f %10s %10s %9s\n", w->workload, w->system, w->r.ops_per_s, "-", "-", xs);
+	}
+	printf("\n\"ipcd x\": ipcd's ops/s over the row's (for memory: the row's bytes per item over ipcd's).\n");
+	printf("\ntargets (issue 6):\n");
+	static const char *const one[] = { "queue_put_get_16B_1c", "queue_put_get_4K_1c", "dict_set_get_16B_1c",
+		                           "dict_set_get_4K_1c", "list_append_16B_1c", "list_append_4K_1c" };
+	char what[128];
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		snprintf(what, sizeof(what), "%s vs redis", one[i]);
+		target(what, ratio_of(one[i], "redis"), 1.2);
+		snprintf(what, sizeof(what), "%s vs manager", one[i]);
+		target(what, ratio_of(one[i], "manager"), 1.2);
+	}
+	const struct row *me = find_row("queue_put_get_16B_1c", "ipcd"), *fl = find_row("floor_pingpong_32B", "floor");
+	if (me && fl && me->r.p50_us > 0)
+		printf("  %-52s %7.2fx  (want <= 1.50)  %s\n", "ipcd 16B round trip p50 / floor p50",
+		       me->r.p50_us / fl->r.p50_us, me->r.p50_us / fl->r.p50_us <= 1.5 ? "met" : "MISSED");
+	static const struct { const char *w, *s; double want; } t[] = {
+		{ "queue_put_get_16B_p64", "redis", 1.5 }, { "queue_put_get_4K_p64", "redis", 1.5 },
+		{ "queue_put_get_16B_p64", "manager", 20 }, { "queue_put_get_4K_p64", "manager", 20 },
+		{ "queue_batch_16B", "redis", 1.5 }, { "queue_batch_16B", "manager", 50 },
+		{ "queue_put_get_16B_50c", "redis", 1.2 }, { "queue_put_get_4K_50c", "redis", 1.2 },
+		{ "taskqueue_4w", "manager", 10 }, { "stream_16B", "mpqueue", 5 },
+		{ "mem_per_item_16B", "redis", 1.0 },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(what, sizeof(what), "%s vs %s", t[i].w, t[i].s);
+		target(what, ratio_of(t[i].w, t[i].s), t[i].want);
+	}
+	const struct row *ld = find_row("queue_put_get_16B_1c_loaded", "ipcd");
+	if (me && ld)
+		target("ipcd loaded / empty (1c 16B)", ld->r.ops_per_s / me->r.ops_per_s, 1 / 1.2);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ipcd-bench [--json] [--quick] [--only TEXT]\n"
+	           "  Starts ipcd, redis-server and a Python Manager on temporary Unix sockets,\n"
+	           "  runs every workload of issue 6 against each, and prints a table.\n"
+	           "  --json   one JSON document on stdout instead of the table\n"
+	           "  --quick  tiny counts: checks that everything runs (seconds), measures nothing\n"
+	           "  --only TEXT  only the workloads whose name contains TEXT (for profiling)\n"
+	           "  IPCD_BIN overrides the ipcd binary (default: the one built beside this).\n");
+}
+
+static void cleanup(void)
+{
+	stop_servers();
+	if (tmpdir[0])
+		rmdir(tmpdir);
+}
+
+static void on_signal(int sig)
+{
+	exit(1); /* atexit stops what we started */
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			want_json = 1;
+		else if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(stdout), 0;
+		else
+			return usage(stderr), 2;
+	}
+	progress = isatty(2);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	val4k = malloc(4096);
+	for (int i = 0; i < 4096; i++)
+		val4k[i] = (char)('a' + i % 26);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ipcd-bench-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		die("mkdtemp: %s", strerror(errno));
+	atexit(cleanup);
+
+	char script[512];
+	snprintf(script, sizeof(script), "%s/peer_manager.py", BENCH_PEER_DIR);
+	have_redis = redis_bin() != NULL;
+	have_python = access(PYTHON, X_OK) == 0 && access(script, R_OK) == 0;
+	if (!have_redis)
+		note("redis: skipped: redis-server is not installed (Debian: apt-get install redis-server)");
+	if (!have_python)
+		note("manager, mpqueue: skipped: %s is not installed", PYTHON);
+
+	start_servers();
+	size_t total = 0, k = 0;
+	for (size_t i = 0; i < NWORK; i++)
+		total += workloads[i].kind == W_FLOOR ? 1 : 2 + NPEERS;
+	for (size_t i = 0; i < NWORK; i++) {
+		const struct workload *w = &workloads[i];
+		if (only && !strstr(w->name, only))
+			continue;
+		if (w->kind == W_FLOOR) {
+			progress_line(++k, total, w->name, "floor");
+			add_row(w->name, "floor", w_floor(scaled(w->n_native, 200)));
+			continue;
+		}
+		if (w->kind == W_MEM) {
+			/* The scale section starts from fresh servers. */
+			stop_servers();
+			start_servers();
+		}
+		progress_line(++k, total, w->name, "ipcd");
+		add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &srv_ipcd));
+		progress_line(++k, total, w->name, "redis");
+		if (have_redis)
+			add_row(w->name, "redis", run_native(w, &bench_redis, &srv_redis));
+		for (size_t p = 0; p < NPEERS; p++) {
+			progress_line(++k, total, w->name, peers[p].system);
+			struct result r;
+			size_t n = w->kind == W_TASKQ || w->kind == W_STREAM || w->kind == W_MEM
+			                   ? scaled(w->n_python, 200)
+			                   : scaled(w->n_python, 50);
+			if (have_python && run_peer(&peers[p], w->name, n, scaled(1000000, 200),
+			                            scaled(LOADED_OBJECTS, 200), &r))
+				add_row(w->name, peers[p].system, r);
+		}
+	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	if (want_json)
+		print_json();
+	else
+		print_table();
+	return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * bench.h: ipcd-bench's parts. A native system (ipcd, redis) is a driver: a
+ * connection that can queue the benchmark's few requests (bench_op), flush
+ * them and receive their replies in order. Every workload is written once
+ * against that interface (bench.c), so a native system is added by writing
+ * one driver. Python systems run through peer scripts instead (see
+ * peer_manager.py for their command line).
+ */
+#ifndef IPCD_BENCH_H
+#define IPCD_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The requests a workload makes. NAME is the object; values are opaque bytes
+ * of the workload's size unless said otherwise. */
+enum bench_op {
+	B_PUT,          /* queue put VALUE */
+	B_GET,          /* queue get, not waiting (an empty queue is an error) */
+	B_BGET,         /* queue get, waiting; reply: int item or nil (sentinel) */
+	B_PUT_INT,      /* queue put the integer ARG */
+	B_PUT_STOP,     /* queue put the sentinel */
+	B_PUT_MANY,     /* queue put COUNT copies of VALUE at once */
+	B_PUT_MANY_INT, /* queue put the integers ARG..ARG+COUNT-1 at once */
+	B_GET_MANY,     /* queue get up to COUNT items, not waiting */
+	B_BGET_MANY,    /* queue get 1..COUNT items, waiting; reply: count and sum */
+	B_DSET,         /* dict NAME: key "k" = VALUE */
+	B_DGET,         /* dict NAME: key "k" */
+	B_DGET_INT,     /* dict NAME: key "k" as an int */
+	B_DINCR,        /* dict NAME: key "k" += 1 */
+	B_LAPPEND,      /* list NAME append VALUE */
+};
+
+struct bench_req {
+	enum bench_op op;
+	const char *name;
+	const void *val; /* VALUE bytes */
+	size_t len;
+	int64_t arg;
+	uint32_t count;
+};
+
+/* What a reply says, as far as the workloads need it. */
+struct bench_reply {
+	int ok;        /* the request succeeded */
+	int nil;       /* B_BGET: got the sentinel */
+	int64_t ival;  /* an int result or item */
+	uint64_t count; /* items in a *_MANY reply */
+	int64_t sum;   /* their sum, for int items */
+};
+
+struct bench_conn;
+
+struct bench_driver {
+	const char *system;
+	struct bench_conn *(*connect)(const char *addr);
+	void (*close)(struct bench_conn *c);
+	int (*fd)(struct bench_conn *c);
+	/* Queue one request; 0 or -1. */
+	int (*send)(struct bench_conn *c, const struct bench_req *r);
+	/* Write what is queued; 0 or -1. */
+	int (*flush)(struct bench_conn *c);
+	/* The next reply, waiting for it (flushes first); 0 or -1 on I/O failure. */
+	int (*recv)(struct bench_conn *c, struct bench_reply *out);
+	/* Read what the socket holds without waiting; the number of replies recv
+	 * returns without waiting, or -1. */
+	long (*ready)(struct bench_conn *c);
+	/* Memory of the server for mem_per_item: bytes, or -1. */
+	long long (*mem)(struct bench_conn *c, long server_pid);
+};
+
+extern const struct bench_driver bench_ipcd;
+extern const struct bench_driver bench_redis;
+
+/* Resident set size of pid in bytes, or -1. */
+long long bench_rss(long pid);
+
+#endif
