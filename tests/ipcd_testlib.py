@@ -75,7 +75,7 @@ class Daemon:
 
     tmp_prefix = "ipcd-test-"
 
-    def __init__(self, opts=(), workdir=None, sock_path=None):
+    def __init__(self, opts=(), workdir=None, sock_path=None, pass_socket=True):
         self._tmp = None
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=self.tmp_prefix)
@@ -83,6 +83,9 @@ class Daemon:
         self.dir = workdir
         self.sock_path = sock_path or os.path.join(workdir, "ipcd.sock")
         self.opts = list(opts)
+        # False: no --socket (the config file or the defaults decide; sock_path
+        # must then name the socket they give).
+        self.pass_socket = pass_socket
         self.proc = None
         self.clients = []
         self.returncode = None
@@ -101,7 +104,7 @@ class Daemon:
         sanitizer_env(env)
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [ipcd_bin(), "--socket", self.sock_path] + self.opts,
+            [ipcd_bin()] + (["--socket", self.sock_path] if self.pass_socket else []) + self.opts,
             stdin=subprocess.DEVNULL, stdout=self.stderr_file, stderr=self.stderr_file,
             env=env, preexec_fn=die_with_parent, close_fds=True)
         return self.proc
