@@ -30,14 +30,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <ipcd.h>
-#include "harness.h"
+#include "patterns.h"
 
 #define DEFAULT_TASKS 100000
 #define WORKERS 4
 #define MAX_KILLS 4096
 #define RUN_TIMEOUT_S 300.0
 
-static struct harness_daemon daemon_;
 static int tasks = DEFAULT_TASKS;
 
 static int group_setup(void **state)
@@ -45,29 +44,14 @@ static int group_setup(void **state)
 	const char *n = getenv("IPCD_ACK_TASKS");
 	if (n && atoi(n) > 0)
 		tasks = atoi(n);
-	return harness_start(&daemon_, NULL);
-}
-
-static int group_teardown(void **state)
-{
-	return harness_stop(&daemon_) == 0 ? 0 : -1;
-}
-
-static ipcd *connect_or_die(void)
-{
-	ipcd *c = NULL;
-	if (ipcd_connect(&c, daemon_.socket) != IPCD_OK) {
-		fprintf(stderr, "connect: %s\n", ipcd_errmsg(NULL));
-		_exit(90);
-	}
-	return c;
+	return patterns_setup(state);
 }
 
 /* Records [task, deliveries, pid] into ack.results, then acks; forever
  * (until killed). */
 static int worker(void)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	int64_t pid = getpid();
 	for (;;) {
 		struct ipcd_delivery d;
@@ -136,7 +120,7 @@ static int was_killed(const pid_t *killed, int nkilled, int64_t pid)
 
 static void test_killed_workers_lose_no_task(void **state)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	pid_t workers[WORKERS];
 	static pid_t killed[MAX_KILLS];
 	int nkilled = 0;
@@ -234,5 +218,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_killed_workers_lose_no_task),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, patterns_teardown);
 }

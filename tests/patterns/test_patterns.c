@@ -18,31 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <ipcd.h>
-#include "harness.h"
+#include "patterns.h"
 
 #define CHILD_TIMEOUT_MS 120000
-
-static struct harness_daemon daemon_;
-
-static int group_setup(void **state)
-{
-	return harness_start(&daemon_, NULL);
-}
-
-static int group_teardown(void **state)
-{
-	return harness_stop(&daemon_) == 0 ? 0 : -1;
-}
-
-static ipcd *connect_or_die(void)
-{
-	ipcd *c = NULL;
-	if (ipcd_connect(&c, daemon_.socket) != IPCD_OK) {
-		fprintf(stderr, "connect: %s\n", ipcd_errmsg(NULL));
-		_exit(90);
-	}
-	return c;
-}
 
 /* Fork a child running fn(arg); the child exits with fn's result. */
 static pid_t spawn(int (*fn)(int), int arg)
@@ -71,7 +49,7 @@ static int reap(pid_t pid)
 
 static int producer(int unused)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	for (int i = 0; i < PC_ITEMS; i++)
 		if (ipcd_queue_put_int(c, "pc.items", i, -1) != IPCD_OK)
 			return 1;
@@ -83,7 +61,7 @@ static int producer(int unused)
 /* Takes items until the sentinel; exits 0 only if they came in order. */
 static int consumer(int unused)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	struct ipcd_result r;
 	int64_t expect = 0, v;
 	for (;;) {
@@ -113,7 +91,7 @@ static void test_producer_consumer_sentinel(void **state)
 
 static int worker(int unused)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	struct ipcd_result r;
 	int64_t n;
 	for (;;) {
@@ -136,7 +114,7 @@ static void test_task_queue_four_workers(void **state)
 	for (int i = 0; i < WORKERS; i++)
 		workers[i] = spawn(worker, i);
 
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	unsigned char bufs[1000][IPCD_SCALAR_SIZE];
 	struct ipcd_val vals[1000];
 	for (int base = 0; base < TASKS; base += 1000) {
@@ -180,7 +158,7 @@ static void test_task_queue_four_workers(void **state)
 
 static int incrementer(int unused)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	int64_t v;
 	for (int i = 0; i < INCR_EACH; i++)
 		if (ipcd_dict_incr(c, "counters", "hits", 1, &v) != IPCD_OK)
@@ -196,7 +174,7 @@ static void test_concurrent_incr_loses_nothing(void **state)
 		kids[i] = spawn(incrementer, i);
 	for (int i = 0; i < INCR_PROCS; i++)
 		assert_int_equal(reap(kids[i]), 0);
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	struct ipcd_result r;
 	int64_t total;
 	assert_int_equal(ipcd_dict_get(c, "counters", "hits", &r), IPCD_OK);
@@ -209,7 +187,7 @@ static void test_concurrent_incr_loses_nothing(void **state)
 
 static int blocked_getter(int unused)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	struct ipcd_result r;
 	int64_t v;
 	if (ipcd_queue_get(c, "wake", 30, &r) != IPCD_OK || ipcd_obj_int(&r.value, &v) != IPCD_OK)
@@ -239,7 +217,7 @@ static void wait_for_waiters(ipcd *c, const char *name, uint64_t n)
 static void test_blocking_get_woken_by_other_process(void **state)
 {
 	pid_t kid = spawn(blocked_getter, 0);
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	wait_for_waiters(c, "wake", 1);
 	assert_int_equal(ipcd_queue_put_int(c, "wake", 42, -1), IPCD_OK);
 	assert_int_equal(reap(kid), 0);
@@ -250,7 +228,7 @@ static void test_blocking_get_woken_by_other_process(void **state)
 
 static void test_get_timeout_within_50ms(void **state)
 {
-	ipcd *c = connect_or_die();
+	ipcd *c = patterns_connect();
 	const double timeouts[] = { 0.05, 0.2, 0.5 };
 	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
 		struct ipcd_result r;
@@ -275,5 +253,5 @@ int main(void)
 		cmocka_unit_test(test_blocking_get_woken_by_other_process),
 		cmocka_unit_test(test_get_timeout_within_50ms),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, patterns_setup, patterns_teardown);
 }
