@@ -13,8 +13,10 @@
  * workload, so that the systems are measured side by side in time. ipcd and
  * Redis are driven from C through a driver each (bench.h); the Python
  * systems run their workloads in peer scripts (peer_manager.py) that print
- * one JSON line. Adding a Python system (ipcd-py) is a line in `peers`
- * below and a script with the same command line.
+ * one JSON line. A Python system is a line in `peers` below and a script
+ * with the same command line: ipcd-py (peer_ipcd_py.py) is the Python
+ * package `ipcd` against the same ipcd, so that the Manager is also compared
+ * Python against Python (the table's "ipcd-py x" column).
  *
  * Counting: ops are requests; a put and a get are two; a batch of 1,000 items
  * counts 1,000. Latency is per request, from its send to its reply (for a
@@ -780,6 +782,8 @@ struct peer {
 	const char *system;
 	const char *script;    /* in BENCH_PEER_DIR */
 	struct server *server; /* the server it talks to, or NULL */
+	const char *needs;     /* a Python module it imports (checked once), or NULL */
+	int native_counts;     /* run the C drivers' counts, not the Manager's */
 };
 
 static double json_num(const char *s, const char *key)
@@ -882,11 +886,12 @@ static struct server srv_ipcd = { .system = "ipcd" }, srv_redis = { .system = "r
 static int have_redis, have_python;
 
 static const struct peer peers[] = {
-	{ "manager", "peer_manager.py", &srv_manager },
-	{ "mpqueue", "peer_manager.py", NULL },
-	/* { "ipcd-py", "peer_ipcd.py", &srv_ipcd }, */
+	{ "manager", "peer_manager.py", &srv_manager, NULL, 0 },
+	{ "mpqueue", "peer_manager.py", NULL, NULL, 0 },
+	{ "ipcd-py", "peer_ipcd_py.py", &srv_ipcd, "msgpack", 1 },
 };
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))
+static int peer_ok[NPEERS]; /* installed: python3, its script and its module */
 
 struct row {
 	const char *workload, *system;
@@ -905,6 +910,37 @@ static size_t scaled(size_t n, size_t div)
 	if (!quick)
 		return n;
 	return n / div ? n / div : 1;
+}
+
+/* The count run_native gives a workload's driver (rounds, tasks or items):
+ * what a peer with native_counts gets as --n. */
+static size_t native_n(const struct workload *w)
+{
+	size_t n = scaled(w->n_native, 200);
+	switch (w->kind) {
+	case W_1C: case W_P64: case W_50C: case W_DICT: case W_LOADED: return n / 2;
+	default: return n;
+	}
+}
+
+/* Whether Debian's python3 can import module (run once per peer). */
+static int python_has(const char *module)
+{
+	char code[128];
+	snprintf(code, sizeof(code), "import %s", module);
+	char *argv[] = { PYTHON, "-c", code, NULL };
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int dn = open("/dev/null", O_WRONLY);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 static struct result run_native(const struct workload *w, const struct bench_driver *d, const struct server *s)
@@ -1030,6 +1066,19 @@ static double ratio(const struct row *w)
 	return w->r.ops_per_s > 0 ? me->r.ops_per_s / w->r.ops_per_s : 0;
 }
 
+/* ipcd-py's advantage over row w, for the other Python peers' rows (Python
+ * against Python): ipcd-py's ops/s over the row's. 0 if none. */
+static double py_ratio(const struct row *w)
+{
+	int python_peer = 0;
+	for (size_t p = 0; p < NPEERS; p++)
+		python_peer |= !strcmp(peers[p].system, w->system);
+	const struct row *py = find_row(w->workload, "ipcd-py");
+	if (!python_peer || !py || py == w || w->r.mem || py->r.mem)
+		return 0;
+	return w->r.ops_per_s > 0 ? py->r.ops_per_s / w->r.ops_per_s : 0;
+}
+
 static void target(const char *what, double got, double want)
 {
 	if (got <= 0)
@@ -1049,26 +1098,34 @@ static void print_table(void)
 	char cpu[256], kernel[256];
 	machine(cpu, sizeof(cpu), kernel, sizeof(kernel));
 	printf("machine: %s, %ld cores, Linux %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), kernel);
-	printf("%-28s %-8s %12s %10s %10s %9s\n", "workload", "system", "ops/s", "p50 us", "p99 us", "ipcd x");
+	printf("%-28s %-8s %12s %10s %10s %9s %10s\n", "workload", "system", "ops/s", "p50 us", "p99 us", "ipcd x",
+	       "ipcd-py x");
 	const char *last = "";
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *w = &rows[i];
 		if (strcmp(last, w->workload) && i)
 			putchar('\n');
 		last = w->workload;
-		double x = ratio(w);
-		char xs[32] = "";
+		double x = ratio(w), y = py_ratio(w);
+		char xs[32] = "", ys[32] = "";
 		if (x > 0)
 			snprintf(xs, sizeof(xs), "%.2f", x);
+		if (y > 0)
+			snprintf(ys, sizeof(ys), "%.2f", y);
 		if (w->r.mem)
-			printf("%-28s %-8s %12s %21.1f B/item %9s\n", w->workload, w->system, "", w->r.bytes_per_item, xs);
+			printf("%-28s %-8s %12s %21.1f B/item %9s %10s\n", w->workload, w->system, "", w->r.bytes_per_item,
+			       xs, ys);
 		else if (w->r.p50_us > 0)
-			printf("%-28s %-8s %12.0f %10.1f %10.1f %9s\n", w->workload, w->system, w->r.ops_per_s,
-			       w->r.p50_us, w->r.p99_us, xs);
+			printf("%-28s %-8s %12.0f %10.1f %10.1f %9s %10s\n", w->workload, w->system, w->r.ops_per_s,
+			       w->r.p50_us, w->r.p99_us, xs, ys);
 		else
-			printf("%-28s %-8s %12.0f %10s %10s %9s\n", w->workload, w->system, w->r.ops_per_s, "-", "-", xs);
+			printf("%-28s %-8s %12.0f %10s %10s %9s %10s\n", w->workload, w->system, w->r.ops_per_s, "-", "-",
+			       xs, ys);
 	}
 	printf("\n\"ipcd x\": ipcd's ops/s over the row's (for memory: the row's bytes per item over ipcd's).\n");
+	printf("\"ipcd-py x\": ipcd-py's (the Python package's) ops/s over the row's, for the other Python systems.\n");
+	printf("ipcd-py: p64 is Client.pipeline() of 64 requests (latency per pipeline call); batches use\n"
+	       "put_many/get_many; incr_8p uses Dict.incr; mem_per_item is the daemon's, measured by the ipcd row.\n");
 	printf("\ntargets (issue 6):\n");
 	static const char *const one[] = { "queue_put_get_16B_1c", "queue_put_get_4K_1c", "dict_set_get_16B_1c",
 		                           "dict_set_get_4K_1c", "list_append_16B_1c", "list_append_4K_1c" };
@@ -1104,7 +1161,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ipcd-bench [--json] [--quick] [--only TEXT]\n"
 	           "  Starts ipcd, redis-server and a Python Manager on temporary Unix sockets,\n"
-	           "  runs every workload of issue 6 against each, and prints a table.\n"
+	           "  runs every workload of issue 6 against each (and against ipcd through its\n"
+	           "  Python package, system ipcd-py), and prints a table.\n"
 	           "  --json   one JSON document on stdout instead of the table\n"
 	           "  --quick  tiny counts: checks that everything runs (seconds), measures nothing\n"
 	           "  --only TEXT  only the workloads whose name contains TEXT (for profiling)\n"
@@ -1156,7 +1214,17 @@ int main(int argc, char **argv)
 	if (!have_redis)
 		note("redis: skipped: redis-server is not installed (Debian: apt-get install redis-server)");
 	if (!have_python)
-		note("manager, mpqueue: skipped: %s is not installed", PYTHON);
+		note("manager, mpqueue, ipcd-py: skipped: %s is not installed", PYTHON);
+	for (size_t p = 0; p < NPEERS && have_python; p++) {
+		snprintf(script, sizeof(script), "%s/%s", BENCH_PEER_DIR, peers[p].script);
+		if (access(script, R_OK) < 0)
+			note("%s: skipped: %s is missing", peers[p].system, script);
+		else if (peers[p].needs && !python_has(peers[p].needs))
+			note("%s: skipped: %s cannot import %s (Debian: apt-get install python3-%s)", peers[p].system,
+			     PYTHON, peers[p].needs, peers[p].needs);
+		else
+			peer_ok[p] = 1;
+	}
 
 	start_servers();
 	size_t total = 0, k = 0;
@@ -1184,11 +1252,11 @@ int main(int argc, char **argv)
 		for (size_t p = 0; p < NPEERS; p++) {
 			progress_line(++k, total, w->name, peers[p].system);
 			struct result r;
-			size_t n = w->kind == W_TASKQ || w->kind == W_STREAM || w->kind == W_MEM
-			                   ? scaled(w->n_python, 200)
-			                   : scaled(w->n_python, 50);
-			if (have_python && run_peer(&peers[p], w->name, n, scaled(1000000, 200),
-			                            scaled(LOADED_OBJECTS, 200), &r))
+			size_t n = peers[p].native_counts                                    ? native_n(w)
+			           : w->kind == W_TASKQ || w->kind == W_STREAM || w->kind == W_MEM ? scaled(w->n_python, 200)
+			                                                                           : scaled(w->n_python, 50);
+			if (peer_ok[p] && run_peer(&peers[p], w->name, n, scaled(1000000, 200),
+			                           scaled(LOADED_OBJECTS, 200), &r))
 				add_row(w->name, peers[p].system, r);
 		}
 	}

@@ -16,6 +16,9 @@ WORKLOADS = [
 ]
 MANAGER = [w for w in WORKLOADS if w != "stream_16B"]
 MPQUEUE = ["taskqueue_4w", "stream_16B"]
+# ipcd through the Python package: every workload but memory (the daemon's,
+# measured by the ipcd row).
+IPCD_PY = [w for w in WORKLOADS if not w.startswith("mem_")]
 
 out = subprocess.run([sys.argv[1], "--quick", "--json"], stdout=subprocess.PIPE, check=True, timeout=280).stdout
 doc = json.loads(out)
@@ -28,6 +31,8 @@ if shutil.which("redis-server") or os.path.exists("/usr/bin/redis-server"):
     want += [(w, "redis") for w in WORKLOADS]
 if os.path.exists("/usr/bin/python3"):
     want += [(w, "manager") for w in MANAGER] + [(w, "mpqueue") for w in MPQUEUE]
+    if subprocess.run(["/usr/bin/python3", "-c", "import msgpack"], stderr=subprocess.DEVNULL).returncode == 0:
+        want += [(w, "ipcd-py") for w in IPCD_PY]
 missing = [k for k in want if k not in have]
 assert not missing, "missing rows: %r" % missing
 for (w, s), r in have.items():
