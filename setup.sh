@@ -17,6 +17,7 @@ PACKAGES=(
 	python3 python3-msgpack python3-pytest
 	python3-venv python3-pip python3-setuptools python3-wheel  # python/: pip install test
 	redis-server redis-tools  # tests/bench: ipcd-bench runs Redis beside ipcd
+	scdoc man-db  # man/: the man pages are built with scdoc; tests/docs renders them with man -l
 )
 
 missing_packages() {

@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "proto.h"
 #include "buf.h"
 #include "ipcd.h"
@@ -80,6 +82,8 @@ static int cmd_exists(struct cli *x, int argc, char **argv);
 static int cmd_dict_all(struct cli *x, int argc, char **argv);
 static int cmd_queue_get(struct cli *x, int argc, char **argv);
 static int cmd_queue_pending(struct cli *x, int argc, char **argv);
+static int cmd_clients(struct cli *x, int argc, char **argv);
+static int cmd_kill_client(struct cli *x, int argc, char **argv);
 
 /* Where ipcctl departs from the op as ops.def describes it. */
 static const struct cmd_special {
@@ -92,6 +96,10 @@ static const struct cmd_special {
 	{ IPCD_OP_LS, .usage = "[PATTERN]", .exec = cmd_ls,
 	  .help = "NAME TYPE of every object matching a glob (all pages)" },
 	{ IPCD_OP_DELETE, .name = "rm", .alias = "delete" },
+	{ IPCD_OP_CLIENTS, .usage = "", .exec = cmd_clients,
+	  .help = "connections: ID PID UID NAME COMMAND AGE OPS IN OUT BLOCKED-ON (all pages)" },
+	{ IPCD_OP_KILL_CLIENT, .name = "kill-client", .usage = "ID | pid PID", .exec = cmd_kill_client,
+	  .help = "close connection ID, or every connection of process PID; prints how many" },
 	{ IPCD_OP_EXISTS, .exec = cmd_exists, .help = "print true or false; exit status 0 or 4" },
 	{ IPCD_OP_DICT_KEYS, .usage = "NAME", .exec = cmd_dict_all, .help = "every key, as an array (all pages)" },
 	{ IPCD_OP_DICT_VALUES, .usage = "NAME", .exec = cmd_dict_all, .help = "every value, as an array (all pages)" },
@@ -319,6 +327,9 @@ static void help_full(FILE *f)
 	      "\nOutput: a string result prints as plain text, nil as nothing, anything else as\n"
 	      "indented JSON. With --json every result is one line of JSON (strings quoted,\n"
 	      "nil as null) and ls prints [{\"name\": ..., \"type\": ...}, ...].\n"
+	      "clients prints a table with a header: columns aligned on a terminal (sizes\n"
+	      "as 1.5K, 20M), tab-separated with exact byte counts when piped; with --json,\n"
+	      "the server's list of maps (see PROTOCOL.md).\n"
 	      "\nExit status:\n"
 	      "  0  success\n"
 	      "  1  error (the message is on stderr: ipcctl: CODE: message)\n"
@@ -761,6 +772,228 @@ static int cmd_queue_pending(struct cli *x, int argc, char **argv)
 			printf("%llu %lld %.3f %llu\n", (unsigned long long)id, (long long)pid, lease,
 			       (unsigned long long)deliveries);
 	}
+	return EX_OK;
+}
+
+/* ---- clients and kill-client ---------------------------------------------- */
+
+/* The value of key in map m, or NULL. */
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+	size_t kn = strlen(key);
+	for (uint32_t i = 0; m && m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kn && memcmp(k->via.str.ptr, key, kn) == 0)
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/* A table cell: a copy of text with tabs and control characters as '?'; "-" if empty. */
+static char *cell_text(const char *p, size_t n)
+{
+	if (!p || !n)
+		p = "-", n = 1;
+	char *s = malloc(n + 1);
+	if (!s)
+		cli_oom();
+	for (size_t i = 0; i < n; i++)
+		s[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+	s[n] = '\0';
+	return s;
+}
+
+static char *cell_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *cell_printf(const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	return cell_text(tmp, strlen(tmp));
+}
+
+/* A string field of m as a cell ("-" when absent, nil or empty). */
+static char *cell_str(const msgpack_object *m, const char *key)
+{
+	const char *p = NULL;
+	size_t n = 0;
+	const msgpack_object *v = map_get(m, key);
+	if (v && ipcd_obj_str(v, &p, &n))
+		p = NULL, n = 0;
+	return cell_text(p, n);
+}
+
+/* Seconds as a short duration: 45s, 12m03s, 3h04m, 2d03h. */
+static char *cell_age(double secs)
+{
+	long long s = secs > 0 ? (long long)secs : 0;
+	if (s < 60)
+		return cell_printf("%llds", s);
+	if (s < 3600)
+		return cell_printf("%lldm%02llds", s / 60, s % 60);
+	if (s < 86400)
+		return cell_printf("%lldh%02lldm", s / 3600, s % 3600 / 60);
+	return cell_printf("%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+/* A byte count: exact when piped, 1.5K / 20M / 3.0G on a terminal. */
+static char *cell_bytes(uint64_t n, int human)
+{
+	static const char units[] = "KMGTPE";
+	if (!human || n < 1024)
+		return cell_printf("%llu", (unsigned long long)n);
+	double v = (double)n;
+	int u = -1;
+	while (v >= 1024 && u < 5)
+		v /= 1024, u++;
+	return cell_printf(v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
+}
+
+/*
+ * Print rows of ncols cells under headers: on a terminal, columns aligned
+ * by spaces (those with right[i] set to the right); otherwise separated by
+ * one tab. The last column is never padded. Frees the cells.
+ */
+static void table_print(size_t ncols, const char *const *headers, const int *right, char **cells, size_t nrows,
+                        int aligned)
+{
+	size_t width[16] = { 0 };
+	for (size_t j = 0; j < ncols; j++) {
+		width[j] = strlen(headers[j]);
+		for (size_t i = 0; i < nrows; i++) {
+			size_t w = strlen(cells[i * ncols + j]);
+			width[j] = w > width[j] ? w : width[j];
+		}
+	}
+	for (size_t i = 0; i <= nrows; i++) {
+		for (size_t j = 0; j < ncols; j++) {
+			const char *t = i ? cells[(i - 1) * ncols + j] : headers[j];
+			int last = j + 1 == ncols;
+			if (!aligned)
+				printf("%s%s", t, last ? "\n" : "\t");
+			else if (last)
+				printf("%s\n", t);
+			else
+				printf(right[j] ? "%*s  " : "%-*s  ", (int)width[j], t);
+		}
+	}
+	for (size_t i = 0; i < nrows * ncols; i++)
+		free(cells[i]);
+}
+
+/*
+ * clients: every page of the clients op; a table (see table_print), or with
+ * --json one array of the server's maps.
+ */
+static int cmd_clients(struct cli *x, int argc, char **argv)
+{
+	enum { NCOLS = 10 };
+	static const char *const headers[NCOLS] = { "ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT",
+		                                    "BLOCKED-ON" };
+	static const int right[NCOLS] = { 1, 1, 1, 0, 0, 1, 1, 1, 1, 0 };
+	if (argc)
+		return cmd_usage(x, "too many arguments");
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	int human = isatty(STDOUT_FILENO);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	char **cells = NULL;
+	size_t nrows = 0, shown = 0;
+	uint64_t cursor = 0;
+	if (x->o.json)
+		putchar('[');
+	do {
+		struct ipcd_result res;
+		int rc = ipcd_call(x->c, IPCD_OP_CLIENTS, &res, 2, cursor, (uint64_t)PROTO_LS_MAX_COUNT);
+		const msgpack_object *r = &res.value, *page = NULL;
+		if (!rc && (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
+		            ipcd_obj_uint(&r->via.array.ptr[0], &cursor) ||
+		            (page = &r->via.array.ptr[1])->type != MSGPACK_OBJECT_ARRAY))
+			st = cli_error(EX_ERROR, "REPLY: clients: unexpected result");
+		else if (rc)
+			st = cli_failed(x, rc);
+		if (st) {
+			if (x->o.json)
+				puts("]");
+			for (size_t i = 0; i < nrows * NCOLS; i++)
+				free(cells[i]);
+			free(cells);
+			return st;
+		}
+		if (!x->o.json) {
+			char **more = realloc(cells, (nrows + page->via.array.size) * NCOLS * sizeof(*cells));
+			if (!more && page->via.array.size)
+				cli_oom();
+			cells = more ? more : cells;
+		}
+		for (uint32_t i = 0; i < page->via.array.size; i++) {
+			const msgpack_object *m = &page->via.array.ptr[i], *v, *b;
+			if (x->o.json) {
+				if (shown++)
+					putchar(',');
+				json_print(stdout, m, 0);
+				continue;
+			}
+			char **row = cells + nrows++ * NCOLS;
+			uint64_t u = 0;
+			int64_t k = 0;
+			double d = 0;
+			row[0] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(map_get(m, "id"), &u) ? 0 : u));
+			row[1] = cell_printf("%lld", (long long)(ipcd_obj_int(map_get(m, "pid"), &k) ? 0 : k));
+			row[2] = cell_printf("%lld", (long long)(ipcd_obj_int(map_get(m, "uid"), &k) ? 0 : k));
+			row[3] = cell_str(m, "name");
+			row[4] = cell_str(m, "comm");
+			row[5] = cell_age(ipcd_obj_double(map_get(m, "connected"), &d) ? 0 : now - d);
+			row[6] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(map_get(m, "ops"), &u) ? 0 : u));
+			row[7] = cell_bytes(ipcd_obj_uint(map_get(m, "bytes_in"), &u) ? 0 : u, human);
+			row[8] = cell_bytes(ipcd_obj_uint(map_get(m, "bytes_out"), &u) ? 0 : u, human);
+			if ((b = map_get(m, "blocked")) && b->type == MSGPACK_OBJECT_MAP) {
+				char *op = cell_str(b, "op"), *name = cell_str(b, "name");
+				char *age = cell_age((v = map_get(b, "since")) && !ipcd_obj_double(v, &d) ? now - d : 0);
+				row[9] = cell_printf("%s %s %s", op, name, age);
+				free(op), free(name), free(age);
+			} else {
+				row[9] = cell_text(NULL, 0);
+			}
+		}
+	} while (cursor != 0);
+	if (x->o.json)
+		puts("]");
+	else
+		table_print(NCOLS, headers, right, cells, nrows, human);
+	free(cells);
+	return EX_OK;
+}
+
+/* kill-client ID | pid PID (also: id ID): the kill_client op; prints how many were closed. */
+static int cmd_kill_client(struct cli *x, int argc, char **argv)
+{
+	const char *by = "id", *num;
+	if (argc == 2 && (strcmp(argv[0], "pid") == 0 || strcmp(argv[0], "id") == 0))
+		by = argv[0], num = argv[1];
+	else if (argc == 1)
+		num = argv[0];
+	else
+		return cmd_usage(x, argc > 2 || argc == 2 ? "expected ID, or pid PID" : "missing arguments");
+	char *end;
+	errno = 0;
+	unsigned long long id = strtoull(num, &end, 10);
+	if (!*num || *end || *num == '-' || errno || id == 0)
+		return cmd_usage(x, strcmp(by, "pid") ? "ID is a connection number (the ID column of clients)"
+		                                      : "PID is a process id");
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	struct ipcd_result res;
+	int rc = ipcd_call(x->c, IPCD_OP_KILL_CLIENT, &res, 2, (uint64_t)id, by);
+	if (rc)
+		return cli_failed(x, rc);
+	cli_print(x, &res.value);
 	return EX_OK;
 }
 

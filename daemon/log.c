@@ -8,10 +8,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include "log.h"
 #include "config.h"
+
+/* Where sd_journal_send writes (fixed in libsystemd). */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static int to_journal;
 
@@ -43,6 +47,11 @@ static int log_journal(int level, pid_t pid, const char *object, size_t object_l
 	char prio[32], pidf[32], errf[32], *msg, *obj = NULL;
 	struct iovec iov[6];
 	int n = 0, r;
+	/* libsystemd reports success when this socket does not exist ("no
+	 * journal": ENOENT is not an error to it); then the message would be
+	 * lost, so it goes to stderr instead. A socket nobody reads fails. */
+	if (access(JOURNAL_SOCKET, F_OK) != 0)
+		return -1;
 	if (asprintf(&msg, "MESSAGE=%s", text) < 0)
 		return -1;
 	snprintf(prio, sizeof(prio), "PRIORITY=%d", level);

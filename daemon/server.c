@@ -37,6 +37,7 @@ static struct event ev_accept;
 static uint64_t next_cid = 1;
 
 static void client_process(struct client *c);
+static void client_update_reading(struct client *c);
 
 static double now_unix(void)
 {
@@ -148,6 +149,51 @@ static int error_log_level(int code)
 	}
 }
 
+/*
+ * A client writing at max_memory gets NOMEM for every write, and one line
+ * each would flood the log. The first NOMEM is logged in full (warning);
+ * those after it are counted, and while they go on one summary line per
+ * NOMEM_LOG_INTERVAL seconds says how many there were. An interval without
+ * any ends the flood: the next NOMEM is logged in full again. server_stop
+ * logs what is still counted.
+ */
+#define NOMEM_LOG_INTERVAL 5
+static struct event ev_nomem;
+static int nomem_flood;         /* a NOMEM was logged in full; ev_nomem is pending */
+static unsigned long long nomem_more;   /* NOMEMs since the last line */
+
+static void nomem_summary(void)
+{
+	if (nomem_more)
+		log_warn("%llu more writes refused: %s", nomem_more,
+		         value_mem_limit ? "max_memory" : "out of memory");
+	nomem_more = 0;
+}
+
+static void on_nomem_interval(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval interval = { NOMEM_LOG_INTERVAL, 0 };
+	if (!nomem_more) {
+		nomem_flood = 0;
+		return;
+	}
+	nomem_summary();
+	evtimer_add(&ev_nomem, &interval);
+}
+
+/* A NOMEM refusal: 1 if it is to be logged, 0 if only counted. */
+static int nomem_log_this(void)
+{
+	static const struct timeval interval = { NOMEM_LOG_INTERVAL, 0 };
+	if (nomem_flood) {
+		nomem_more++;
+		return 0;
+	}
+	nomem_flood = 1;
+	evtimer_add(&ev_nomem, &interval);
+	return 1;
+}
+
 void reply_error(struct reply *r, int code, const char *fmt, ...)
 {
 	char msg[512];
@@ -160,6 +206,8 @@ void reply_error(struct reply *r, int code, const char *fmt, ...)
 	reply_end(r);
 	if (proto_error_closes(code) && !r->c->closing)
 		r->c->closing = 1;
+	if (code == IPCD_E_NOMEM && !nomem_log_this())
+		return;
 	log_ctx(error_log_level(code), r->c->pid, r->name, r->name_len, 0, "client %llu (pid %d): %s: %s",
 	        (unsigned long long)r->c->cid, (int)r->c->pid, proto_error_name(code), msg);
 }
@@ -184,6 +232,15 @@ void client_close(struct client *c, const char *why)
 	TAILQ_REMOVE(&server_clients, c, link);
 	server_stats.clients--;
 	free(c);
+}
+
+void client_kill(struct client *c)
+{
+	if (c->waiter.wq)
+		waiter_cancel(&c->waiter);  /* now, so that nothing is handed to it meanwhile */
+	c->closing = 2;
+	client_update_reading(c);
+	client_schedule_flush(c);
 }
 
 /* Write c's output; returns -1 if c was closed. */
@@ -384,6 +441,7 @@ int server_start(struct event_base *base, int fd)
 	server_base = base;
 	server_stats.started = now_unix();
 	listen_fd = fd;
+	evtimer_assign(&ev_nomem, base, on_nomem_interval, NULL);
 	event_assign(&ev_accept, base, fd, EV_READ | EV_PERSIST, server_on_accept, NULL);
 	return event_add(&ev_accept, NULL);
 }
@@ -426,5 +484,10 @@ void server_stop(void)
 	while ((c = TAILQ_FIRST(&server_clients))) {
 		client_drain(c, deadline);
 		client_close(c, "server stopping");
+	}
+	if (nomem_flood) {
+		event_del(&ev_nomem);
+		nomem_flood = 0;
+		nomem_summary();
 	}
 }

@@ -81,6 +81,11 @@ void server_flush_pending(void);
 /* Close c now (from a safe point: not inside its own dispatch). */
 void client_close(struct client *c, const char *why);
 
+/* Drop c (not the client whose request is running: it sets closing = 1
+ * after its reply instead): its parked request is cancelled at once, and it
+ * is closed, unread replies dropped, when this callback's output is flushed. */
+void client_kill(struct client *c);
+
 /* Server-wide counters for info. */
 struct server_stats {
 	uint64_t clients, clients_total, ops_total, errors_total;

@@ -15,6 +15,8 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'ping': (2, 'any', 0, '|v'),
     'info': (3, 'any', 0, ''),
     'ls': (4, 'any', 0, '|suu'),
+    'clients': (11, 'any', 0, '|uu'),
+    'kill_client': (12, 'any', 2, 'u|s'),
     'create': (5, 'any', 3, 'NS|o'),
     'delete': (6, 'any', 3, 'N'),
     'exists': (7, 'any', 1, 'N'),

@@ -85,7 +85,7 @@ def op_of_args(args):
         return None
     if words[0] in TYPES:
         return "%s.%s" % (words[0], words[1]) if len(words) > 1 else None
-    return {"rm": "delete"}.get(words[0], words[0])
+    return {"rm": "delete", "kill-client": "kill_client"}.get(words[0], words[0])
 
 
 class Result:

@@ -9,12 +9,14 @@ as "ipcctl: CODE: message" with stdout empty.
 """
 import json
 import os
+import re
 import socket
+import subprocess
 import time
 
 import pytest
 
-from conftest import COVERED, Ctl, TYPES, proto_define, read_ops, wire_client
+from conftest import COVERED, Ctl, TYPES, ipcctl_env, proto_define, read_ops, wire_client
 
 LS_PAGE = proto_define("PROTO_LS_MAX_COUNT")    # the page size ipcctl asks for
 
@@ -184,7 +186,7 @@ def test_help_and_command_list(ctl):
         if name == "hello":
             continue
         if typ == "ANY":
-            want |= {"rm", "delete"} if name == "delete" else {name}
+            want |= {"rm", "delete"} if name == "delete" else {{"kill_client": "kill-client"}.get(name, name)}
         else:
             want.add(name.replace(".", " "))
     listed = ctl.ok("--list-commands", sock=False).splitlines()
@@ -830,6 +832,128 @@ def test_ack_options_usage_errors(ctl):
     ctl.fail(2, "queue", "nack", "jobs", "1", "-2", code="BADARG")
     ctl.fail(1, "queue", "touch", "jobs", "99", code="NOTPENDING")
     assert "--ack" in ctl.ok("--help", sock=False)
+
+
+# ---- clients and kill-client ------------------------------------------------------------
+
+CLIENT_HEADERS = ["ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT", "BLOCKED-ON"]
+
+
+def parked_ipcctl(ctl, pid):
+    """clients --json until process pid's connection is parked; its entry."""
+    deadline = time.monotonic() + 10
+    while True:
+        es = [e for e in ctl.json("clients") if e["pid"] == pid]
+        if len(es) == 1 and es[0]["blocked"]:
+            return es[0]
+        assert time.monotonic() < deadline, "ipcctl %d never parked" % pid
+
+
+def on_a_terminal(ctl, *args):
+    """stdout of ipcctl ARGS run with a pseudo-terminal as its stdout."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(ctl.argv(args), stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                           timeout=30, env=ipcctl_env())
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:       # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert p.returncode == 0 and p.stderr == b"", p
+    return out.decode().replace("\r\n", "\n")
+
+
+def test_clients_json_human_and_kill_client(ctl):
+    ctl.ok("queue", "put", "other", "1")
+    waiter = ctl.spawn("-w", "queue", "get", "jobs")
+    try:
+        e = parked_ipcctl(ctl, waiter.pid)
+        with open("/proc/%d/comm" % waiter.pid) as f:
+            assert e["comm"] == f.read().strip() == "ipcctl"
+        assert e["name"] == "ipcctl" and e["uid"] == os.getuid() and e["gid"] == os.getgid()
+        assert e["blocked"]["op"] == "queue.get" and e["blocked"]["name"] == "jobs"
+        assert e["self"] is False and e["ops"] == 2 and e["bytes_in"] > 0 and e["bytes_out"] > 0
+        every = ctl.json("clients")
+        assert len(every) == 2 and sum(x["self"] for x in every) == 1
+        mine = [x for x in every if x["self"]][0]
+        assert mine["blocked"] is None and mine["id"] > e["id"]
+
+        # piped: a header, then one tab-separated line per connection
+        lines = ctl.ok("clients").splitlines()
+        assert lines[0].split("\t") == CLIENT_HEADERS
+        rows = [ln.split("\t") for ln in lines[1:]]
+        assert len(rows) == 2 and all(len(r) == len(CLIENT_HEADERS) for r in rows)
+        (row,) = [r for r in rows if r[1] == str(waiter.pid)]
+        assert row[0] == str(e["id"]) and row[3] == "ipcctl" and row[4] == "ipcctl"
+        assert row[9].startswith("queue.get jobs ") and row[9].endswith("s")
+        assert int(row[7]) > 0 and int(row[8]) > 0      # exact byte counts when piped
+        # on a terminal: columns aligned, numbers to the right, text to the left
+        table = on_a_terminal(ctl, "clients").splitlines()
+        assert table[0].split() == CLIENT_HEADERS and len(table) == 3
+        heads = [m.span() for m in re.finditer(r"\S+", table[0])]
+        for ln in table[1:]:
+            cells = [m.span() for m in re.finditer(r"\S+", ln)][:9]
+            for i, (h, c) in enumerate(zip(heads, cells)):
+                if CLIENT_HEADERS[i] in ("NAME", "COMMAND"):
+                    assert c[0] == h[0], (CLIENT_HEADERS[i], table)      # text: left-aligned
+                else:
+                    assert c[1] == h[1], (CLIENT_HEADERS[i], table)      # numbers: right-aligned
+            assert ln[heads[9][0]:] == "-" or ln[heads[9][0]:].startswith("queue.get jobs ")
+        assert sum(ln.endswith("-") for ln in table[1:]) == 1
+
+        # kill-client ID: the waiting ipcctl is disconnected, its get cancelled
+        assert ctl.ok("kill-client", e["id"]) == "1\n"
+        r = ctl.finish(waiter)
+        assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: IO: "), r
+        assert all(x["id"] != e["id"] for x in ctl.json("clients"))
+        assert ctl.json("stat", "jobs")["waiting"] == 0
+        ctl.ok("queue", "put", "jobs", "kept")
+        assert ctl.json("queue", "qsize", "jobs") == 1      # nothing went to the killed getter
+        ctl.fail(4, "kill-client", e["id"], code="NOTFOUND")
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.communicate()
+
+
+def test_kill_client_by_pid(ctl):
+    waiter = ctl.spawn("-w", "list", "blpop", "l")
+    try:
+        e = parked_ipcctl(ctl, waiter.pid)
+        assert e["blocked"] == {"op": "list.blpop", "name": "l", "since": e["blocked"]["since"]}
+        assert ctl.json("kill-client", "pid", waiter.pid) == 1
+        r = ctl.finish(waiter)
+        assert r.rc == 1 and r.err.startswith("ipcctl: IO: "), r
+        ctl.fail(4, "kill-client", "pid", waiter.pid, code="NOTFOUND")
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.communicate()
+    # id ID is the same as ID; ipcctl may kill its own connection
+    me = [x for x in ctl.json("clients") if x["self"]][0]
+    assert ctl.ok("kill-client", "id", me["id"] + 1) == "1\n"
+
+
+def test_clients_and_kill_client_usage(ctl):
+    ctl.fail(2, "clients", "x")
+    for args in ([], ["0"], ["-3"], ["x"], ["pid"], ["pid", "x"], ["name", "1"], ["1", "2"], ["pid", "1", "2"]):
+        ctl.fail(2, "kill-client", *args)
+    ctl.fail(4, "kill-client", "999999", code="NOTFOUND")
+    ctl.fail(4, "kill-client", "pid", "999999999", code="NOTFOUND")
+    assert ctl.ok("kill-client", "--help", sock=False).split()[:5] == ["kill-client", "ID", "|", "pid", "PID"]
+    assert ctl.ok("cl", "--help", sock=False).split()[0] == "clients"
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------

@@ -1,0 +1,163 @@
+# bash completion for ipcctl(1).
+#
+# Commands, types and ops come from `ipcctl --list-commands`, each command's
+# arguments from its help line (`ipcctl CMD --help`), so a new op in ops.def
+# completes with nothing to change here. Arguments named NAME complete to
+# the daemon's objects (`ipcctl ls`; for TYPE OP only objects of that type),
+# TYPE to the four types, and kill-client's ID and PID to the connections of
+# `ipcctl clients`. The daemon asked is the one the line names with
+# -s/--socket, else the default ($IPCD_SOCKET, ...).
+
+_ipcctl_opts='-s --socket -j --json -t --timeout -w --wait --ack --lease -h --help -V --version --list-commands'
+_ipcctl_types='queue list dict ns'
+
+# _ipcctl_match WORD CANDIDATE...: the candidate equal to WORD, else the only
+# one it is a prefix of (ipcctl's own rule); nothing if none or ambiguous.
+_ipcctl_match()
+{
+	local w=$1 c found= n=0
+	shift
+	for c in "$@"; do
+		[[ $c == "$w" ]] && { printf '%s\n' "$c"; return; }
+		[[ $c == "$w"* ]] && { found=$c; n=$((n + 1)); }
+	done
+	((n == 1)) && printf '%s\n' "$found"
+}
+
+# _ipcctl_add CUR WORD...: append to COMPREPLY each WORD starting with CUR,
+# quoted for the shell.
+_ipcctl_add()
+{
+	local cur=$1 w
+	shift
+	for w in "$@"; do
+		[[ $w == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$w")")
+	done
+}
+
+_ipcctl()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local prog=${COMP_WORDS[0]}
+	COMPREPLY=()
+
+	case $prev in
+	-s | --socket)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	-t | --timeout | --lease)
+		return
+		;;
+	esac
+
+	# The words before the cursor that are not options, and the socket.
+	local -a pos=() sock=()
+	local i w only_pos=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if [[ -z $only_pos ]]; then
+			case $w in
+			--) only_pos=1; continue ;;
+			-s | --socket) sock=(-s "${COMP_WORDS[i + 1]}"); i=$((i + 1)); continue ;;
+			--socket=*) sock=(-s "${w#--socket=}"); continue ;;
+			-t | --timeout | --lease) i=$((i + 1)); continue ;;
+			-[0-9]* | -.[0-9]*) ;;   # a negative number is a value
+			-*) continue ;;
+			esac
+		fi
+		pos+=("$w")
+	done
+
+	if [[ -z $only_pos && $cur == -* && $cur != -[0-9]* ]]; then
+		_ipcctl_add "$cur" $_ipcctl_opts
+		return
+	fi
+
+	local -a lines=() top=()
+	local line
+	while IFS= read -r line; do
+		lines+=("$line")
+		[[ $line != *' '* ]] && top+=("$line")
+	done < <("$prog" --list-commands 2>/dev/null)
+
+	if ((${#pos[@]} == 0)); then
+		_ipcctl_add "$cur" "${top[@]}" $_ipcctl_types help
+		return
+	fi
+
+	# The command: TYPE OP, or a top-level word.
+	local first type= cmd
+	first=$(_ipcctl_match "${pos[0]}" "${top[@]}" $_ipcctl_types help)
+	[[ -z $first ]] && return
+	local -a args=("${pos[@]:1}")
+	if [[ " $_ipcctl_types " == *" $first "* ]]; then
+		type=$first
+		local -a ops=()
+		for line in "${lines[@]}"; do
+			[[ $line == "$type "* ]] && ops+=("${line#"$type "}")
+		done
+		if ((${#args[@]} == 0)); then
+			_ipcctl_add "$cur" "${ops[@]}"
+			return
+		fi
+		cmd=$(_ipcctl_match "${args[0]}" "${ops[@]}")
+		[[ -z $cmd ]] && return
+		cmd="$type $cmd"
+		args=("${args[@]:1}")
+	elif [[ $first == help ]]; then
+		((${#args[@]} == 0)) && _ipcctl_add "$cur" $_ipcctl_types
+		return
+	else
+		cmd=$first
+	fi
+
+	# What the command's usage calls the argument under the cursor.
+	local what=
+	if [[ $cmd == kill-client ]]; then
+		case ${#args[@]}:${args[0]-} in
+		0:*) what=ID; _ipcctl_add "$cur" pid id ;;
+		1:pid) what=PID ;;
+		1:id) what=ID ;;
+		esac
+	else
+		local head
+		head=$("$prog" $cmd --help 2>/dev/null | head -n 1)
+		head=${head#  }
+		head=${head%%  *}
+		local -a usage=()
+		read -r -a usage <<<"${head//[\[\]]/}"
+		local nwords
+		read -r -a nwords <<<"$cmd"
+		what=${usage[${#nwords[@]} + ${#args[@]}]-}
+	fi
+
+	case $what in
+	NAME)
+		local name t
+		while IFS= read -r line; do
+			name=${line% *}
+			t=${line##* }
+			[[ -n $type && $t != "$type" ]] && continue
+			_ipcctl_add "$cur" "$name"
+		done < <("$prog" "${sock[@]}" ls 2>/dev/null)
+		;;
+	TYPE)
+		_ipcctl_add "$cur" $_ipcctl_types
+		;;
+	ID | PID)
+		local col=1
+		[[ $what == PID ]] && col=2
+		local -a vals=()
+		while IFS=$'\t' read -r -a line; do
+			[[ ${line[0]} == ID ]] && continue
+			vals+=("${line[col - 1]}")
+		done < <("$prog" "${sock[@]}" clients 2>/dev/null)
+		_ipcctl_add "$cur" "${vals[@]}"
+		;;
+	esac
+}
+
+complete -F _ipcctl ipcctl

@@ -1,0 +1,160 @@
+/*
+ * clients.c: the connection ops, clients and kill_client. Both walk the
+ * connection list (an operator's op, not a hot path); every figure they
+ * show is a counter struct client keeps in O(1) as requests pass.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "dispatch.h"
+#include "log.h"
+#include "object.h"
+#include "value.h"
+
+/* The process name of pid from /proc/PID/comm into buf; 0, or -1 if unreadable. */
+static int read_comm(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	if (buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* One connection as clients shows it. */
+static void pack_client(msgpack_packer *pk, const struct client *c, const struct client *self, double now,
+                        uint64_t now_ms)
+{
+	char comm[64];
+	const struct waiter *w = &c->waiter;
+	msgpack_pack_map(pk, 12);
+	pack_cstr(pk, "id");
+	msgpack_pack_uint64(pk, c->cid);
+	pack_cstr(pk, "pid");
+	msgpack_pack_int64(pk, c->pid);
+	pack_cstr(pk, "uid");
+	msgpack_pack_int64(pk, c->uid);
+	pack_cstr(pk, "gid");
+	msgpack_pack_int64(pk, c->gid);
+	pack_cstr(pk, "name");
+	pack_cstr(pk, c->name);
+	pack_cstr(pk, "comm");
+	if (read_comm(c->pid, comm, sizeof(comm)) == 0)
+		pack_cstr(pk, comm);
+	else
+		msgpack_pack_nil(pk);
+	pack_cstr(pk, "connected");
+	msgpack_pack_double(pk, c->connected);
+	pack_cstr(pk, "ops");
+	msgpack_pack_uint64(pk, c->ops);
+	pack_cstr(pk, "bytes_in");
+	msgpack_pack_uint64(pk, c->bytes_in);
+	pack_cstr(pk, "bytes_out");
+	msgpack_pack_uint64(pk, c->bytes_out);
+	pack_cstr(pk, "self");
+	(c == self ? msgpack_pack_true : msgpack_pack_false)(pk);
+	pack_cstr(pk, "blocked");
+	if (!w->wq) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	const struct proto_op_info *op = proto_op_by_code(w->op);
+	msgpack_pack_map(pk, 3);
+	pack_cstr(pk, "op");
+	pack_cstr(pk, op ? op->name : "?");
+	pack_cstr(pk, "name");
+	if (w->obj) {
+		msgpack_pack_str(pk, w->obj->name_len);
+		msgpack_pack_str_body(pk, w->obj->name, w->obj->name_len);
+	} else {
+		msgpack_pack_nil(pk);
+	}
+	pack_cstr(pk, "since");
+	msgpack_pack_double(pk, now - (double)(now_ms - w->since_ms) / 1000.0);
+}
+
+/* clients [CURSOR] [COUNT] -> [next_cursor, [{id, pid, ...}, ...]]: the
+ * connections with id >= CURSOR in id order (the list is kept in that order). */
+void handle_CLIENTS(struct request *rq)
+{
+	const msgpack_object *cur = request_arg(rq, 0), *cnt = request_arg(rq, 1);
+	uint64_t from = cur ? cur->via.u64 : 0;
+	uint64_t count = cnt ? cnt->via.u64 : PROTO_LS_DEFAULT_COUNT;
+	if (count == 0)
+		count = PROTO_LS_DEFAULT_COUNT;
+	if (count > PROTO_LS_MAX_COUNT)
+		count = PROTO_LS_MAX_COUNT;
+
+	struct client *first = TAILQ_FIRST(&server_clients), *c;
+	while (first && first->cid < from)
+		first = TAILQ_NEXT(first, link);
+	uint64_t n = 0;
+	for (c = first; c && n < count; c = TAILQ_NEXT(c, link))
+		n++;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
+	uint64_t now_ms = waiters_now_ms();
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, c ? c->cid : 0);
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (c = first; n > 0; c = TAILQ_NEXT(c, link), n--)
+		pack_client(pk, c, rq->client, now, now_ms);
+	reply_end(&rq->reply);
+}
+
+/* kill_client ID [BY] -> how many connections were closed. BY "id" (or nil):
+ * the connection numbered ID; "pid": every connection of process ID. The
+ * requester's own connection is closed after this reply. */
+void handle_KILL_CLIENT(struct request *rq)
+{
+	const msgpack_object *by = request_arg(rq, 1);
+	uint64_t id = rq->args[0].via.u64;
+	int by_pid = 0;
+	if (by && by->type == MSGPACK_OBJECT_STR) {
+		if (by->via.str.size == 3 && memcmp(by->via.str.ptr, "pid", 3) == 0) {
+			by_pid = 1;
+		} else if (!(by->via.str.size == 2 && memcmp(by->via.str.ptr, "id", 2) == 0)) {
+			reply_error(&rq->reply, IPCD_E_BADARG, "BY is \"id\" or \"pid\", not '%.*s'",
+			            (int)by->via.str.size, by->via.str.ptr);
+			return;
+		}
+	}
+	struct client *self = rq->client, *c;
+	uint64_t killed = 0;
+	int kill_self = 0;
+	TAILQ_FOREACH(c, &server_clients, link) {
+		if (by_pid ? (uint64_t)c->pid != id || c->pid <= 0 : c->cid != id)
+			continue;
+		if (c->closing == 2)
+			continue;          /* already going */
+		log_ctx(LOG_INFO, c->pid, NULL, 0, 0, "client %llu (pid %d) killed by client %llu (pid %d)",
+		        (unsigned long long)c->cid, (int)c->pid, (unsigned long long)self->cid, (int)self->pid);
+		killed++;
+		if (c == self)
+			kill_self = 1;
+		else
+			client_kill(c);    /* closed when this callback flushes, not under our feet */
+	}
+	if (!killed) {
+		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with %s %llu", by_pid ? "pid" : "id",
+		            (unsigned long long)id);
+		return;
+	}
+	reply_uint(&rq->reply, killed);
+	if (kill_self && !self->closing)
+		self->closing = 1;     /* after this reply is written */
+}
