@@ -155,6 +155,8 @@ void handle_KILL_CLIENT(struct request *rq)
 		return;
 	}
 	reply_uint(&rq->reply, killed);
-	if (kill_self && !self->closing)
+	if (kill_self && !self->closing) {
 		self->closing = 1;     /* after this reply is written */
+		self->close_reason = "killed by itself";
+	}
 }

@@ -262,7 +262,7 @@ static int client_flush(struct client *c)
 	}
 	event_del(&c->ev_write);
 	if (c->closing) {
-		client_close(c, "closed after error");
+		client_close(c, c->close_reason ? c->close_reason : "closed after error");
 		return -1;
 	}
 	return 0;
@@ -307,8 +307,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		if (c->waiter.wq) {
 			client_close(c, "hung up while waiting");
 		} else {
-			if (!c->closing)
+			if (!c->closing) {
 				c->closing = 1;
+				c->close_reason = "end of stream";
+			}
 			client_schedule_flush(c);
 		}
 		server_flush_pending();

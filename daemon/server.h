@@ -26,6 +26,7 @@ struct client {
 	char name[32];             /* from hello's options, may be empty */
 	int hello_done;
 	int closing;               /* 1: close once output is flushed; 2: drop now */
+	const char *close_reason;  /* for the log line when it closes; NULL = "closed after error" */
 	int pending_flush;         /* on the flush list */
 	int reading;               /* ev_read is added */
 	struct buf in, out;
