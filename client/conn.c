@@ -11,6 +11,13 @@
  * A lost connection is closed at once (fd = -1) but its unread replies stay
  * in c->in and are still returned in order; the requests after them get
  * IPCD_EIO. The next call that sends reconnects (conn_ready).
+ *
+ * A connection the server closed while we were idle is noticed by the first
+ * write after it failing (EPIPE) before any byte of the requests queued
+ * since went out (c->quiet): they are kept, the library reconnects and
+ * writes them on the new connection, as if the loss had been noticed
+ * before they were sent. No system call is spent checking an idle
+ * connection, so a call costs a send, a poll and a read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -165,23 +172,62 @@ static void conn_drain(struct ipcd *c)
 	}
 }
 
+static int conn_open(struct ipcd *c);
+
+/* The server closed the connection (send failed) while no byte of the
+ * requests pending on it had been written (c->quiet): they are all in c->out
+ * and anything the server said before closing answers none of them. Reconnect
+ * and keep them queued for the new connection. 0, or conn_open's error
+ * (then disconnected; they are lost unwritten and get IPCD_EIO). */
+static int conn_reopen_unsent(struct ipcd *c)
+{
+	uint64_t old = c->gen;
+	struct buf keep = c->out;
+	buf_init(&c->out);
+	int rc = conn_open(c);
+	buf_free(&c->out);
+	c->out = keep;
+	if (rc) {
+		buf_consume(&c->out, buf_used(&c->out));
+		c->lost_unsent = 1;
+		return rc;
+	}
+	for (size_t i = 0; i < c->pend_len; i++) {
+		struct pending *p = &c->pend[(c->pend_head + i) % c->pend_cap];
+		if (p->gen == old)
+			p->gen = c->gen;
+	}
+	return 0;
+}
+
 /* Write c->out until empty or deadline. */
 static int conn_write(struct ipcd *c, int64_t deadline)
 {
+	int reopened = 0;
 	while (buf_used(&c->out) > 0) {
 		if (c->fd < 0)
 			return conn_fail(c, IPCD_EIO, "connection lost");
 		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->quiet = 0;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			int err = errno;
+			if (c->quiet && c->reconnect && c->pend_len && !reopened &&
+			    (err == EPIPE || err == ECONNRESET || err == ENOTCONN)) {
+				/* Closed while we were idle (restart, shutdown). */
+				reopened = 1;
+				int rc = conn_reopen_unsent(c);
+				if (rc)
+					return rc;
+				continue;
+			}
 			/* The server closed us; what it said before is still to be read
 			 * (MAXCLIENTS, or replies before a closing error). */
-			int err = errno;
 			conn_drain(c);
 			return conn_lost(c, "send: %s", strerror(err));
 		}
@@ -222,9 +268,18 @@ static int conn_read_frame(struct ipcd *c, int64_t deadline, const char **body, 
 		}
 		if (c->fd < 0)
 			return c->errmsg[0] ? IPCD_EIO : conn_fail(c, IPCD_EIO, "connection lost before the reply");
+		/* Mid-frame or with more replies due, the rest is likely already
+		 * there: read before polling. A lone request's reply is not yet. */
+		int rc;
+		if (buf_used(&c->in) || c->pend_len > 1) {
+			size_t before = buf_used(&c->in);
+			if ((rc = conn_read_some(c)))
+				return rc;
+			if (buf_used(&c->in) > before || c->fd < 0)
+				continue;
+		}
 		short re;
-		int rc = conn_poll(c, POLLIN, deadline, &re);
-		if (rc || (rc = conn_read_some(c)))
+		if ((rc = conn_poll(c, POLLIN, deadline, &re)) || (rc = conn_read_some(c)))
 			return rc;
 	}
 }
@@ -317,6 +372,7 @@ static int conn_open(struct ipcd *c)
 		return conn_fail(c, IPCD_EINVAL, "socket path too long: %s", c->path);
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
 	conn_drop(c);
+	c->quiet = 0;   /* hello is not a pending request: a failed write of it is a failed connect */
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -367,8 +423,10 @@ static int conn_open(struct ipcd *c)
 		conn_hello_result(c, &res.value);
 	buf_consume(&c->in, total);
 	msgpack_zone_clear(&c->reply_zone);
-	if (!rc)
+	if (!rc) {
+		c->quiet = 1;
 		return 0;
+	}
 fail:
 	conn_drop(c);
 	if (rc == IPCD_EIO || rc == IPCD_EREPLY) {
@@ -381,13 +439,8 @@ fail:
 
 int conn_ready(struct ipcd *c)
 {
-	if (c->fd >= 0 && c->pend_len == 0) {
-		/* Idle: anything readable now is the server closing us (restart,
-		 * shutdown); reconnect before sending rather than lose a request. */
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		if (poll(&p, 1, 0) > 0)
-			conn_drop(c);
-	}
+	/* A connection the server closed while idle is noticed by the write
+	 * (conn_write, c->quiet), not here: checking costs a system call. */
 	if (c->fd >= 0)
 		return 0;
 	if (!c->reconnect)
@@ -442,7 +495,8 @@ static struct pending conn_pending_pop(struct ipcd *c)
 {
 	struct pending p = c->pend[c->pend_head];
 	c->pend_head = (c->pend_head + 1) % c->pend_cap;
-	c->pend_len--;
+	if (!--c->pend_len)
+		c->quiet = 1;   /* nothing of what comes next is written yet */
 	return p;
 }
 

@@ -57,6 +57,8 @@ struct ipcd {
 	size_t pend_head, pend_len, pend_cap;
 	int timed_out;            /* the last loss was the I/O timeout */
 	int lost_unsent;          /* the last loss left request bytes unwritten */
+	int quiet;                /* no byte of a request pending on this
+	                           * connection (gen) has been written yet */
 	char errmsg[512];
 };
 
@@ -71,8 +73,9 @@ struct conn_req {
 void conn_begin(struct ipcd *c);
 /* Set c's errmsg (printf-style) and return code. */
 int conn_fail(struct ipcd *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Make sure c is connected: notices a connection the server closed while
- * idle, reconnects (once) if lost. 0, IPCD_ECLOSED, or connect's errors. */
+/* Make sure c is connected: reconnects (once) if lost. 0, IPCD_ECLOSED, or
+ * connect's errors. (A connection the server closed while idle is noticed
+ * by the next write: see conn_write.) */
 int conn_ready(struct ipcd *c);
 
 /* Begin a request frame [id, op, <nargs arguments packed by the caller>].

@@ -33,10 +33,11 @@
  *
  * Reconnecting
  * A lost connection (daemon restarted, socket closed, I/O timeout) is noticed
- * either while waiting for a reply or, for an idle connection, just before
- * the next request is sent. The next call then reconnects once (with hello)
- * before sending; if that fails it returns IPCD_EIO and the call after tries
- * again. A request whose reply was lost is never resent silently, except by
+ * either while waiting for a reply or, for an idle connection, when the next
+ * request is written: the write fails before any of it went out, and the
+ * library reconnects once (with hello) and sends it on the new connection.
+ * Otherwise the next call reconnects once before sending. If reconnecting
+ * fails the call returns IPCD_EIO and the call after tries again. A request whose reply was lost is never resent silently, except by
  * ipcd_call (and the typed helpers) for the ops that are safe to repeat:
  * those without OPF_WRITE in ops.def and other than delete, that is hello,
  * ping, info, ls, create (idempotent), exists, type, stat, dump, and the
