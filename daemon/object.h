@@ -24,7 +24,10 @@ struct queue_ext;
  * deliveries) lives in ext, allocated on first use (see queue.h).
  */
 struct queue {
-	struct deque items;         /* ready items of priority 0: struct value *, or a tagged struct qitem * */
+	struct deque items;         /* ready items of priority 0: struct value *, a tagged struct qitem *,
+	                             * or a tagged run of small values packed back to back (queue.c) */
+	size_t nitems;              /* items in items (a packed run holds many) */
+	void *spare;                /* an empty small packed run kept for the next put */
 	struct deque ages;          /* put times of the bare values in items, run-length packed */
 	uint64_t maxsize;           /* 0 = unbounded */
 	uint64_t lease_ms;          /* option lease: default lease of an acknowledged get, 0 = none */

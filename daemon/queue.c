@@ -7,8 +7,9 @@
  * Data: ready items of priority 0 in a deque, in FIFO order; items of
  * another priority in a heap (lower first, FIFO within a priority); delayed
  * items in a heap by due time, moved to the ready ones by one libevent timer.
- * A put with neither priority nor delay appends a bare value to the deque and
- * costs no more than a plain FIFO. Parked getters and putters wait in FIFO
+ * A put with neither priority nor delay appends a bare value to the deque, or
+ * copies a small one into the packed run at its tail, and costs no more than
+ * a plain FIFO. Parked getters and putters wait in FIFO
  * order on the queue's wait queues; queue_settle() runs after every change
  * and moves items between them until neither side can progress, so an item
  * put while a getter waits goes straight to that getter, and room made by a
@@ -34,16 +35,187 @@
 #include "registry.h"
 #include "value.h"
 
-/* ---- slots: bare values and tagged items ------------------------------- */
+/* ---- slots: bare values, tagged items, packed runs ---------------------- */
 
-/* A slot of q->items is a struct value * or, with the lowest bit set, a
- * struct qitem * (both are malloc'd, so that bit is otherwise 0). */
+/* A slot of q->items is a struct value *; with the lowest bit set, a struct
+ * qitem *; with the next bit set, a struct qpack * (all are malloc'd, so
+ * those bits are otherwise 0). */
 #define QSLOT_TAG ((uintptr_t)1)
+#define QSLOT_PACK ((uintptr_t)2)
+
+static void ages_pop(struct queue *q);
 
 static inline int qslot_is_item(const void *p) { return ((uintptr_t)p & QSLOT_TAG) != 0; }
 static inline struct qitem *qslot_item(void *p) { return (struct qitem *)((uintptr_t)p & ~QSLOT_TAG); }
 static inline void *qslot_of(struct qitem *it) { return (void *)((uintptr_t)it | QSLOT_TAG); }
-static inline const struct value *qslot_value(void *p) { return qslot_is_item(p) ? qslot_item(p)->v : p; }
+
+/*
+ * Small plain values are not allocated one by one: consecutive ones are
+ * packed back to back in runs of about 4 KB, one slot per run, as Redis's
+ * quicklist does (a 16-byte string then costs its 17 msgpack bytes instead
+ * of a 32-byte allocation and a slot). Only scalars are packed (nil, bool,
+ * numbers, str, bin, ext), whose msgpack header tells their length, so a
+ * run needs no lengths of its own. Values are appended at the run's tail
+ * and taken from its head; the run is freed when its last value is taken.
+ * A value leaving a run for anything but a plain get (an acknowledged get)
+ * becomes a struct value again.
+ */
+#define QPACK_MAX 256               /* larger values stay bare */
+
+struct qpack {
+	uint32_t head, tail;        /* offsets in data of the first value and the end */
+	uint32_t cap;               /* bytes of data */
+	char data[];
+};
+/* A run starts small (a queue of a few items costs little) and grows by
+ * doubling up to one 4 KB allocation (the allocator's 8-byte header in). */
+#define QPACK_MIN_CAP 64u
+#define QPACK_MAX_CAP ((uint32_t)(4096 - 8 - sizeof(struct qpack)))
+
+static uint32_t qpack_cap_for(uint32_t want)
+{
+	uint32_t c = QPACK_MIN_CAP;
+	while (c < want && c < QPACK_MAX_CAP)
+		c *= 2;
+	return c < QPACK_MAX_CAP ? c : QPACK_MAX_CAP;
+}
+
+static inline int qslot_is_pack(const void *p) { return ((uintptr_t)p & QSLOT_PACK) != 0; }
+static inline struct qpack *qslot_pack(void *p) { return (struct qpack *)((uintptr_t)p & ~QSLOT_PACK); }
+static inline void *qslot_of_pack(struct qpack *k) { return (void *)((uintptr_t)k | QSLOT_PACK); }
+
+static uint32_t be16(const unsigned char *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* Length of the scalar msgpack value at p (well-formed, len bytes
+ * available), or 0 for a container (or anything not packable). */
+static size_t qpack_scalar_len(const unsigned char *p, size_t len)
+{
+	unsigned b = p[0];
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return 1;
+	if ((b & 0xe0) == 0xa0)
+		return 1 + (b & 0x1f);
+	switch (b) {
+	case 0xcc: case 0xd0: return 2;
+	case 0xcd: case 0xd1: return 3;
+	case 0xca: case 0xce: case 0xd2: return 5;
+	case 0xcb: case 0xcf: case 0xd3: return 9;
+	case 0xd4: return 3;
+	case 0xd5: return 4;
+	case 0xd6: return 6;
+	case 0xd7: return 10;
+	case 0xd8: return 18;
+	case 0xc4: case 0xd9: return len >= 2 ? 2 + (size_t)p[1] : 0;
+	case 0xc5: case 0xda: return len >= 3 ? 3 + (size_t)be16(p + 1) : 0;
+	case 0xc6: case 0xdb: return len >= 5 ? 5 + (size_t)be32(p + 1) : 0;
+	case 0xc7: return len >= 2 ? 3 + (size_t)p[1] : 0;
+	case 0xc8: return len >= 3 ? 4 + (size_t)be16(p + 1) : 0;
+	case 0xc9: return len >= 5 ? 6 + (size_t)be32(p + 1) : 0;
+	default: return 0;  /* arrays and maps */
+	}
+}
+
+/* True if v goes into a packed run. */
+static int qpack_fits(const struct value *v)
+{
+	return v->len && v->len <= QPACK_MAX && qpack_scalar_len((const unsigned char *)v->data, v->len) == v->len;
+}
+
+/* The first value of run k and its length. */
+static const char *qpack_front(const struct qpack *k, size_t *len)
+{
+	*len = qpack_scalar_len((const unsigned char *)k->data + k->head, k->tail - k->head);
+	return k->data + k->head;
+}
+
+/* value_mem_used counts the bytes of the values in a run, as it counts a
+ * bare value's bytes (not the allocator's rounding, nor a run's slack). */
+static struct qpack *qpack_new(uint32_t want)
+{
+	uint32_t cap = qpack_cap_for(want);
+	struct qpack *k = value_alloc(sizeof(*k) + cap);
+	if (k) {
+		k->head = k->tail = 0;
+		k->cap = cap;
+	}
+	return k;
+}
+
+static void qpack_free(struct qpack *k)
+{
+	value_mem_used -= k->tail - k->head;
+	free(k);
+}
+
+/* A bare or packed value in front of q->items was taken: note it, and free
+ * the front run if that was its last value (len: the value's length). A
+ * queue that empties keeps one small run for its next put, so that a put
+ * and a get on an empty queue allocate nothing more than before. */
+static void queue_front_taken(struct queue *q, void *p, size_t len)
+{
+	q->nitems--;
+	ages_pop(q);
+	if (qslot_is_pack(p)) {
+		struct qpack *k = qslot_pack(p);
+		k->head += (uint32_t)len;
+		value_mem_used -= len;
+		if (k->head < k->tail)
+			return;
+		if (!q->spare && k->cap == QPACK_MIN_CAP) {
+			k->head = k->tail = 0;
+			q->spare = k;
+		} else {
+			qpack_free(k);
+		}
+	}
+	deque_pop_front(&q->items);
+}
+
+/* A new run for want bytes: q's spare if it fits. */
+static struct qpack *queue_new_pack(struct queue *q, uint32_t want)
+{
+	struct qpack *k = q->spare;
+	if (k && qpack_cap_for(want) == k->cap) {
+		q->spare = NULL;
+		return k;
+	}
+	return qpack_new(want);
+}
+
+/* queue_push of one small value: append it to the back run, grown or new
+ * if needed. 0 or -1 on ENOMEM (nothing changed). */
+static int queue_push_packed(struct queue *q, struct value *v)
+{
+	size_t len = deque_len(&q->items);
+	void *back = len ? deque_at(&q->items, len - 1) : NULL;
+	struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
+	if (k && v->len > k->cap - k->tail) {
+		uint32_t want = k->tail + v->len;
+		if (want > QPACK_MAX_CAP) {
+			k = qpack_new(QPACK_MAX_CAP);   /* the queue fills whole runs */
+			if (!k)
+				return -1;
+			deque_push_back(&q->items, qslot_of_pack(k));
+		} else {
+			struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(want));
+			if (!g)
+				return -1;
+			k = g;
+			k->cap = qpack_cap_for(want);
+			deque_set(&q->items, len - 1, qslot_of_pack(k));
+		}
+	} else if (!k) {
+		if (!(k = queue_new_pack(q, v->len)))
+			return -1;
+		deque_push_back(&q->items, qslot_of_pack(k));
+	}
+	memcpy(k->data + k->tail, v->data, v->len);
+	k->tail += v->len;
+	value_mem_used += v->len;
+	value_free(v);
+	return 0;
+}
 
 static struct qitem *qitem_new(struct queue *q, struct value *v, uint64_t put_ms)
 {
@@ -174,7 +346,7 @@ static size_t queue_delayed(const struct queue *q)
 
 size_t queue_ready(const struct queue *q)
 {
-	return deque_len(&q->items) + (q->ext ? heap_len(&q->ext->ready) : 0);
+	return q->nitems + (q->ext ? heap_len(&q->ext->ready) : 0);
 }
 
 /* Items in the queue (ready or delayed): what qsize tells and maxsize bounds. */
@@ -199,17 +371,6 @@ static int queue_next_in_heap(const struct queue *q)
 	return top && (top->priority < 0 || deque_len(&q->items) == 0);
 }
 
-/* Take the next ready slot (queue_ready > 0): a bare value or a tagged item. */
-static void *queue_take_slot(struct queue *q)
-{
-	if (queue_next_in_heap(q))
-		return qslot_of(heap_pop(&q->ext->ready));
-	void *p = deque_pop_front(&q->items);
-	if (!qslot_is_item(p))
-		ages_pop(q);
-	return p;
-}
-
 struct qitem *queue_take_item(struct queue *q)
 {
 	if (queue_next_in_heap(q))
@@ -217,13 +378,23 @@ struct qitem *queue_take_item(struct queue *q)
 	void *p = deque_at(&q->items, 0);
 	if (qslot_is_item(p)) {
 		deque_pop_front(&q->items);
+		q->nitems--;
 		return qslot_item(p);
 	}
-	struct qitem *it = qitem_new(q, p, ages_front(q));
-	if (it) {
-		deque_pop_front(&q->items);
-		ages_pop(q);
+	struct value *v = p;
+	size_t len = 0;
+	if (qslot_is_pack(p)) {
+		const char *mp = qpack_front(qslot_pack(p), &len);
+		if (value_new_raw(mp, len, &v))
+			return NULL;
 	}
+	struct qitem *it = qitem_new(q, v, ages_front(q));
+	if (!it) {
+		if (v != p)
+			value_free(v);
+		return NULL;
+	}
+	queue_front_taken(q, p, len);
 	return it;
 }
 
@@ -241,7 +412,10 @@ static int queue_place(struct queue *q, struct qitem *it, int at_head)
 		it->seq = at_head ? --q->ext->seq_head : ++q->ext->seq_tail;
 		return heap_push(&q->ext->ready, it);
 	}
-	return at_head ? deque_push_front(&q->items, qslot_of(it)) : deque_push_back(&q->items, qslot_of(it));
+	int rc = at_head ? deque_push_front(&q->items, qslot_of(it)) : deque_push_back(&q->items, qslot_of(it));
+	if (rc == 0)
+		q->nitems++;
+	return rc;
 }
 
 /* Set the delay timer for the earliest delayed item, if any. */
@@ -309,18 +483,99 @@ void queue_tasks_done(struct queue *q, uint64_t n)
 	}
 }
 
-/* Append n bare values (room and memory already checked). 0, or -1 on
- * ENOMEM with nothing appended. */
+/* Append n plain values (room and memory already checked): small ones are
+ * copied into packed runs and freed, the others stored bare. 0, or -1 on
+ * ENOMEM with nothing appended (the values still the caller's). */
 static int queue_push(struct queue *q, struct value **vals, uint32_t n)
 {
 	if (deque_reserve(&q->items, n) < 0 || deque_reserve(&q->ages, ages_need(n)) < 0)
 		return -1;
-	for (uint32_t i = 0; i < n; i++)
-		deque_push_back(&q->items, vals[i]);
+	if (n == 1 && qpack_fits(vals[0])) {
+		if (queue_push_packed(q, vals[0]) < 0)
+			return -1;
+		vals[0] = NULL;
+		goto done;
+	}
+	/* Plan the runs first and make (or grow) them, so that nothing fails
+	 * halfway: the back run takes what fits, then new runs. */
+	size_t len = deque_len(&q->items);
+	void *back = len ? deque_at(&q->items, len - 1) : NULL;
+	struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
+	uint32_t want = k ? k->tail : 0, nnew = 0, cap = 4;
+	int open = k != NULL, in_back = open;   /* a run takes values; it is the back one */
+	int big = k && k->cap == QPACK_MAX_CAP;  /* the queue fills whole runs: make new ones whole */
+	struct qpack *one[4], **fresh = one;
+	for (uint32_t i = 0; i <= n; i++) {
+		int fits = i < n && qpack_fits(vals[i]);
+		if (open && (!fits || want + vals[i]->len > QPACK_MAX_CAP)) {
+			big |= fits;
+			/* close the current run: size it for want bytes */
+			if (in_back) {
+				if (qpack_cap_for(want) > k->cap) {
+					struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(want));
+					if (!g)
+						goto fail;
+					k = g;
+					k->cap = qpack_cap_for(want);
+					deque_set(&q->items, len - 1, qslot_of_pack(k));
+				}
+			} else {
+				if (nnew == cap) {
+					struct qpack **f = malloc(2 * cap * sizeof(*f));
+					if (!f)
+						goto fail;
+					memcpy(f, fresh, nnew * sizeof(*f));
+					if (fresh != one)
+						free(fresh);
+					fresh = f;
+					cap *= 2;
+				}
+				if (!(fresh[nnew] = big ? qpack_new(QPACK_MAX_CAP) : queue_new_pack(q, want)))
+					goto fail;
+				nnew++;
+			}
+			open = in_back = 0;
+		}
+		if (fits && !open) {
+			open = 1;
+			want = 0;
+		}
+		if (fits)
+			want += vals[i]->len;
+	}
+	uint32_t used = 0;
+	k = back && qslot_is_pack(back) ? qslot_pack(deque_at(&q->items, len - 1)) : NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		struct value *v = vals[i];
+		if (!qpack_fits(v)) {
+			deque_push_back(&q->items, v);
+			k = NULL;
+			continue;
+		}
+		if (!k || v->len > k->cap - k->tail) {
+			k = fresh[used++];
+			deque_push_back(&q->items, qslot_of_pack(k));
+		}
+		memcpy(k->data + k->tail, v->data, v->len);
+		k->tail += v->len;
+		value_mem_used += v->len;
+		value_free(v);
+		vals[i] = NULL;
+	}
+	if (fresh != one)
+		free(fresh);
+done:
+	q->nitems += n;
 	ages_note(q, n, queue_now_ms());
 	q->total_put += n;
 	q->unfinished += n;
 	return 0;
+fail:
+	for (uint32_t i = 0; i < nnew; i++)
+		qpack_free(fresh[i]);
+	if (fresh != one)
+		free(fresh);
+	return -1;
 }
 
 /* The dead-letter queue's name into buf. */
@@ -453,13 +708,30 @@ static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int a
 	if (as_array)
 		msgpack_pack_array(pk, (uint32_t)n);
 	for (uint64_t i = 0; i < n; i++) {
-		void *p = queue_take_slot(q);
-		pack_value(pk, qslot_value(p));
+		if (queue_next_in_heap(q)) {
+			struct qitem *it = heap_pop(&q->ext->ready);
+			pack_value(pk, it->v);
+			if (it->deliveries)
+				q->total_redelivered++;
+			qitem_free(it);
+			continue;
+		}
+		void *p = deque_at(&q->items, 0);
 		if (qslot_is_item(p)) {
+			deque_pop_front(&q->items);
+			q->nitems--;
+			pack_value(pk, qslot_item(p)->v);
 			if (qslot_item(p)->deliveries)
 				q->total_redelivered++;
 			qitem_free(qslot_item(p));
+		} else if (qslot_is_pack(p)) {
+			size_t len;
+			const char *mp = qpack_front(qslot_pack(p), &len);
+			pk->callback(pk->data, mp, len);
+			queue_front_taken(q, p, len);
 		} else {
+			pack_value(pk, p);
+			queue_front_taken(q, p, 0);
 			value_free(p);
 		}
 	}
@@ -609,10 +881,13 @@ static size_t queue_free_items(struct queue *q)
 	while ((p = deque_pop_front(&q->items))) {
 		if (qslot_is_item(p))
 			qitem_free(qslot_item(p));
+		else if (qslot_is_pack(p))
+			qpack_free(qslot_pack(p));
 		else
 			value_free(p);
 	}
 	deque_clear(&q->items);
+	q->nitems = 0;
 	deque_clear(&q->ages);
 	if (q->ext) {
 		struct qitem *it;
@@ -629,6 +904,9 @@ static void queue_deinit(struct object *o)
 {
 	struct queue *q = &o->u.queue;
 	queue_free_items(q);
+	if (q->spare)
+		qpack_free(q->spare);
+	q->spare = NULL;
 	deque_free(&q->items);
 	deque_free(&q->ages);
 	if (q->ext) {
@@ -669,11 +947,20 @@ static void queue_dump(const struct object *o, msgpack_packer *pk)
 		memcpy(sorted, q->ext->ready.slots, nh * sizeof(*sorted));
 		qsort(sorted, nh, sizeof(*sorted), qitem_cmp);
 	}
-	msgpack_pack_array(pk, (uint32_t)(deque_len(d) + nh));
+	msgpack_pack_array(pk, (uint32_t)(q->nitems + nh));
 	for (; h < nh && sorted[h]->priority < 0; h++)
 		pack_value(pk, sorted[h]->v);
-	for (size_t i = 0; i < deque_len(d); i++)
-		pack_value(pk, qslot_value(deque_at(d, i)));
+	for (size_t i = 0; i < deque_len(d); i++) {
+		void *p = deque_at(d, i);
+		if (qslot_is_item(p)) {
+			pack_value(pk, qslot_item(p)->v);
+		} else if (qslot_is_pack(p)) {
+			const struct qpack *k = qslot_pack(p);
+			pk->callback(pk->data, k->data + k->head, k->tail - k->head);   /* values back to back */
+		} else {
+			pack_value(pk, p);
+		}
+	}
 	for (; h < nh; h++)
 		pack_value(pk, sorted[h]->v);
 	free(sorted);

@@ -12,8 +12,10 @@
  *            ext->leases (a heap by deadline, one timer); also on its
  *            consumer's list while the consumer is connected
  * A plain item (never delivered in ack mode, priority 0, no delay) is a bare
- * struct value * in q->items: the fast path allocates nothing more. Any other
- * item is a struct qitem, stored in q->items tagged (lowest pointer bit set).
+ * struct value * in q->items, or, when it is a small scalar, packed with its
+ * neighbours in a run (one tagged slot for many items; see queue.c). Any
+ * other item is a struct qitem, stored in q->items tagged (lowest pointer
+ * bit set).
  */
 #ifndef IPCD_QUEUE_H
 #define IPCD_QUEUE_H

@@ -50,6 +50,38 @@ def test_fifo(client):
     assert client.err("queue.get", "q", 0) == E.EMPTY
 
 
+def test_fifo_across_packed_runs_and_bare_values(client):
+    """Small scalars are packed back to back in runs of about 4 KB, larger
+    values and containers stay apart; the order, dump, get_many, nack back
+    to the head and memory accounting must not see the difference."""
+    def val(i):
+        if i % 97 == 0:
+            return "L" * (300 + i % 7)            # too large for a run
+        if i % 89 == 0:
+            return [i, "c"]                       # containers stay bare
+        return [i, "s" * (i % 40), b"b" * (i % 5), -i, i * 1.5, None, True][i % 7]
+    items = [val(i) for i in range(3000)]
+    client.ok("queue.put_many", "q", items[:1000])
+    for v in items[1000:2000]:
+        client.ok("queue.put", "q", v)
+    client.ok("queue.put_many", "q", items[2000:])
+    assert client.ok("queue.qsize", "q") == 3000
+    assert client.ok("dump", "q") == items
+    assert client.ok("queue.get_many", "q", 500) == items[:500]
+    d = client.ok("queue.get_ack", "q", 0)          # a packed value leaves its run
+    assert d["value"] == items[500]
+    client.ok("queue.nack", "q", d["id"])           # and comes back at the head
+    assert client.ok("dump", "q") == items[500:]
+    got = [client.ok("queue.get", "q") for _ in range(1000)]
+    assert got == items[500:1500]
+    client.ok("queue.put", "q", "tail")
+    assert client.ok("queue.get_many", "q", 10000) == items[1500:] + ["tail"]
+    assert client.ok("info")["memory"] == 0
+    client.ok("queue.put_many", "q", items)
+    assert client.ok("queue.clear", "q") == 3000
+    assert client.ok("info")["memory"] == 0
+
+
 def test_put_and_get_by_code(client):
     assert client.ok(OPS["queue.put"].code, "q", {"id": 7}) == 1
     assert client.ok(OPS["queue.get"].code, "q", 0) == {"id": 7}
