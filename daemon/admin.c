@@ -31,14 +31,10 @@ void handle_HELLO(struct request *rq)
 	c->hello_done = 1;
 	msgpack_packer *pk = reply_ok(&rq->reply);
 	msgpack_pack_map(pk, 4);
-	pack_cstr(pk, "version");
-	msgpack_pack_int(pk, IPCD_PROTOCOL_VERSION);
-	pack_cstr(pk, "server");
-	pack_cstr(pk, "ipcd " IPCD_VERSION);
-	pack_cstr(pk, "max_frame");
-	msgpack_pack_uint64(pk, config.max_frame);
-	pack_cstr(pk, "max_name");
-	msgpack_pack_uint64(pk, config.max_name);
+	pack_key_int(pk, "version", IPCD_PROTOCOL_VERSION);
+	pack_key_str(pk, "server", "ipcd " IPCD_VERSION);
+	pack_key_uint(pk, "max_frame", config.max_frame);
+	pack_key_uint(pk, "max_name", config.max_name);
 	reply_end(&rq->reply);
 }
 
@@ -62,34 +58,23 @@ void handle_INFO(struct request *rq)
 	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
 	msgpack_packer *pk = reply_ok(&rq->reply);
 	msgpack_pack_map(pk, 13);
-	pack_cstr(pk, "version");
-	pack_cstr(pk, IPCD_VERSION);
-	pack_cstr(pk, "protocol");
-	msgpack_pack_int(pk, IPCD_PROTOCOL_VERSION);
-	pack_cstr(pk, "pid");
-	msgpack_pack_int(pk, (int)getpid());
-	pack_cstr(pk, "uptime");
-	msgpack_pack_double(pk, now - server_stats.started);
-	pack_cstr(pk, "clients");
-	msgpack_pack_uint64(pk, server_stats.clients);
-	pack_cstr(pk, "clients_total");
-	msgpack_pack_uint64(pk, server_stats.clients_total);
-	pack_cstr(pk, "objects");
-	msgpack_pack_uint64(pk, registry_count());
+	pack_key_str(pk, "version", IPCD_VERSION);
+	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
+	pack_key_int(pk, "pid", (int)getpid());
+	pack_key_double(pk, "uptime", now - server_stats.started);
+	pack_key_uint(pk, "clients", server_stats.clients);
+	pack_key_uint(pk, "clients_total", server_stats.clients_total);
+	pack_key_uint(pk, "objects", registry_count());
 	pack_cstr(pk, "objects_by_type");
 	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
 	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
 		pack_cstr(pk, proto_type_name(t));
 		msgpack_pack_uint64(pk, registry_count_type(t));
 	}
-	pack_cstr(pk, "memory");
-	msgpack_pack_uint64(pk, value_mem_used);
-	pack_cstr(pk, "max_memory");
-	msgpack_pack_uint64(pk, config.max_memory);
-	pack_cstr(pk, "ops");
-	msgpack_pack_uint64(pk, server_stats.ops_total);
-	pack_cstr(pk, "errors");
-	msgpack_pack_uint64(pk, server_stats.errors_total);
+	pack_key_uint(pk, "memory", value_mem_used);
+	pack_key_uint(pk, "max_memory", config.max_memory);
+	pack_key_uint(pk, "ops", server_stats.ops_total);
+	pack_key_uint(pk, "errors", server_stats.errors_total);
 	uint32_t used = 0;
 	for (size_t i = 0; i < proto_ops_count; i++)
 		used += server_stats.ops_by_code[proto_op_at(i)->code] != 0;

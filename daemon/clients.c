@@ -40,31 +40,21 @@ static void pack_client(msgpack_packer *pk, const struct client *c, const struct
 	char comm[64];
 	const struct waiter *w = &c->waiter;
 	msgpack_pack_map(pk, 12);
-	pack_cstr(pk, "id");
-	msgpack_pack_uint64(pk, c->cid);
-	pack_cstr(pk, "pid");
-	msgpack_pack_int64(pk, c->pid);
-	pack_cstr(pk, "uid");
-	msgpack_pack_int64(pk, c->uid);
-	pack_cstr(pk, "gid");
-	msgpack_pack_int64(pk, c->gid);
-	pack_cstr(pk, "name");
-	pack_cstr(pk, c->name);
+	pack_key_uint(pk, "id", c->cid);
+	pack_key_int(pk, "pid", c->pid);
+	pack_key_int(pk, "uid", c->uid);
+	pack_key_int(pk, "gid", c->gid);
+	pack_key_str(pk, "name", c->name);
 	pack_cstr(pk, "comm");
 	if (read_comm(c->pid, comm, sizeof(comm)) == 0)
 		pack_cstr(pk, comm);
 	else
 		msgpack_pack_nil(pk);
-	pack_cstr(pk, "connected");
-	msgpack_pack_double(pk, c->connected);
-	pack_cstr(pk, "ops");
-	msgpack_pack_uint64(pk, c->ops);
-	pack_cstr(pk, "bytes_in");
-	msgpack_pack_uint64(pk, c->bytes_in);
-	pack_cstr(pk, "bytes_out");
-	msgpack_pack_uint64(pk, c->bytes_out);
-	pack_cstr(pk, "self");
-	(c == self ? msgpack_pack_true : msgpack_pack_false)(pk);
+	pack_key_double(pk, "connected", c->connected);
+	pack_key_uint(pk, "ops", c->ops);
+	pack_key_uint(pk, "bytes_in", c->bytes_in);
+	pack_key_uint(pk, "bytes_out", c->bytes_out);
+	pack_key_bool(pk, "self", c == self);
 	pack_cstr(pk, "blocked");
 	if (!w->wq) {
 		msgpack_pack_nil(pk);
@@ -72,8 +62,7 @@ static void pack_client(msgpack_packer *pk, const struct client *c, const struct
 	}
 	const struct proto_op_info *op = proto_op_by_code(w->op);
 	msgpack_pack_map(pk, 3);
-	pack_cstr(pk, "op");
-	pack_cstr(pk, op ? op->name : "?");
+	pack_key_str(pk, "op", op ? op->name : "?");
 	pack_cstr(pk, "name");
 	if (w->obj) {
 		msgpack_pack_str(pk, w->obj->name_len);
@@ -81,8 +70,7 @@ static void pack_client(msgpack_packer *pk, const struct client *c, const struct
 	} else {
 		msgpack_pack_nil(pk);
 	}
-	pack_cstr(pk, "since");
-	msgpack_pack_double(pk, now - (double)(now_ms - w->since_ms) / 1000.0);
+	pack_key_double(pk, "since", now - (double)(now_ms - w->since_ms) / 1000.0);
 }
 
 /* clients [CURSOR] [COUNT] -> [next_cursor, [{id, pid, ...}, ...]]: the

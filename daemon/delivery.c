@@ -92,12 +92,10 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 
 	msgpack_packer *pk = reply_ok(&r);
 	msgpack_pack_map(pk, 3);
-	pack_cstr(pk, "id");
-	msgpack_pack_uint64(pk, id);
+	pack_key_uint(pk, "id", id);
 	pack_cstr(pk, "value");
 	pack_value(pk, it->v);
-	pack_cstr(pk, "deliveries");
-	msgpack_pack_uint32(pk, it->deliveries);
+	pack_key_uint(pk, "deliveries", it->deliveries);
 	reply_end(&r);
 	return 0;
 }
@@ -272,19 +270,15 @@ void handle_QUEUE_PENDING(struct request *rq)
 	     e = omap_next(&q->ext->pending, e)) {
 		const struct qitem *it = e->val;
 		msgpack_pack_map(pk, 5);
-		pack_cstr(pk, "id");
-		msgpack_pack_uint64(pk, it->id);
-		pack_cstr(pk, "pid");
-		msgpack_pack_int64(pk, it->pid);
-		pack_cstr(pk, "connected");
-		(it->consumer ? msgpack_pack_true : msgpack_pack_false)(pk);
+		pack_key_uint(pk, "id", it->id);
+		pack_key_int(pk, "pid", it->pid);
+		pack_key_bool(pk, "connected", it->consumer != NULL);
 		pack_cstr(pk, "lease");
 		if (it->pos != HEAP_NONE)
 			msgpack_pack_double(pk, it->due_ms > now ? (double)(it->due_ms - now) / 1000.0 : 0.0);
 		else
 			msgpack_pack_nil(pk);
-		pack_cstr(pk, "deliveries");
-		msgpack_pack_uint32(pk, it->deliveries);
+		pack_key_uint(pk, "deliveries", it->deliveries);
 	}
 	reply_end(&rq->reply);
 }

@@ -979,19 +979,16 @@ static void queue_pack_options(const struct object *o, msgpack_packer *pk)
 {
 	const struct queue *q = &o->u.queue;
 	msgpack_pack_map(pk, 1 + (q->lease_ms != 0) + (q->max_deliveries != 0) + (q->dead_letter != NULL));
-	pack_cstr(pk, "maxsize");
-	msgpack_pack_uint64(pk, q->maxsize);
+	pack_key_uint(pk, "maxsize", q->maxsize);
 	if (q->lease_ms) {
 		pack_cstr(pk, "lease");
 		pack_seconds(pk, q->lease_ms);
 	}
 	if (q->max_deliveries) {
-		pack_cstr(pk, "max_deliveries");
-		msgpack_pack_uint64(pk, q->max_deliveries);
+		pack_key_uint(pk, "max_deliveries", q->max_deliveries);
 	}
 	if (q->dead_letter) {
-		pack_cstr(pk, "dead_letter");
-		pack_cstr(pk, q->dead_letter);
+		pack_key_str(pk, "dead_letter", q->dead_letter);
 	}
 }
 
@@ -1036,8 +1033,7 @@ static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
 		pack_cstr(pk, counts[i].key);
 		msgpack_pack_uint64(pk, counts[i].n);
 	}
-	pack_cstr(pk, "oldest_age");
-	msgpack_pack_double(pk, queue_oldest_age(q));
+	pack_key_double(pk, "oldest_age", queue_oldest_age(q));
 }
 
 static void queue_cancel_waiters(struct object *o)

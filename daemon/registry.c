@@ -217,18 +217,12 @@ void handle_STAT(struct request *rq)
 	pack_cstr(pk, "name");
 	msgpack_pack_str(pk, o->name_len);
 	msgpack_pack_str_body(pk, o->name, o->name_len);
-	pack_cstr(pk, "type");
-	pack_cstr(pk, proto_type_name(o->type));
-	pack_cstr(pk, "size");
-	msgpack_pack_uint64(pk, ot->size(o));
-	pack_cstr(pk, "created");
-	msgpack_pack_double(pk, o->created);
-	pack_cstr(pk, "reads");
-	msgpack_pack_uint64(pk, o->reads);
-	pack_cstr(pk, "writes");
-	msgpack_pack_uint64(pk, o->writes);
-	pack_cstr(pk, "waiting");
-	msgpack_pack_uint32(pk, ot->waiting(o));
+	pack_key_str(pk, "type", proto_type_name(o->type));
+	pack_key_uint(pk, "size", ot->size(o));
+	pack_key_double(pk, "created", o->created);
+	pack_key_uint(pk, "reads", o->reads);
+	pack_key_uint(pk, "writes", o->writes);
+	pack_key_uint(pk, "waiting", ot->waiting(o));
 	pack_cstr(pk, "options");
 	ot->pack_options(o, pk);
 	if (ot->pack_stat)

@@ -127,6 +127,36 @@ void pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+void pack_key_uint(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	pack_cstr(pk, key);
+	msgpack_pack_uint64(pk, v);
+}
+
+void pack_key_int(msgpack_packer *pk, const char *key, int64_t v)
+{
+	pack_cstr(pk, key);
+	msgpack_pack_int64(pk, v);
+}
+
+void pack_key_double(msgpack_packer *pk, const char *key, double v)
+{
+	pack_cstr(pk, key);
+	msgpack_pack_double(pk, v);
+}
+
+void pack_key_bool(msgpack_packer *pk, const char *key, int b)
+{
+	pack_cstr(pk, key);
+	(b ? msgpack_pack_true : msgpack_pack_false)(pk);
+}
+
+void pack_key_str(msgpack_packer *pk, const char *key, const char *s)
+{
+	pack_cstr(pk, key);
+	pack_cstr(pk, s);
+}
+
 void reply_value(struct reply *r, const struct value *v)
 {
 	pack_value(reply_ok(r), v);

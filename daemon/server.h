@@ -69,6 +69,12 @@ void reply_error(struct reply *r, int code, const char *fmt, ...) __attribute__(
 void pack_value(msgpack_packer *pk, const struct value *v);
 /* Pack a C string as msgpack str. */
 void pack_cstr(msgpack_packer *pk, const char *s);
+/* One map entry "key": value, for the replies that are maps (info, stat, clients, ...). */
+void pack_key_uint(msgpack_packer *pk, const char *key, uint64_t v);
+void pack_key_int(msgpack_packer *pk, const char *key, int64_t v);
+void pack_key_double(msgpack_packer *pk, const char *key, double v);
+void pack_key_bool(msgpack_packer *pk, const char *key, int b);
+void pack_key_str(msgpack_packer *pk, const char *key, const char *s);
 
 /* Listen on fd (already bound and listening) with base. */
 int server_start(struct event_base *base, int listen_fd);
