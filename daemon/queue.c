@@ -578,24 +578,27 @@ fail:
 	return -1;
 }
 
-/* The dead-letter queue's name into buf. */
-static const char *queue_dead_name(const struct queue *q, char *buf, size_t size)
+/* The dead-letter queue's name: the dead_letter option, else NAME.dead
+ * (allocated: free it when it is not q->dead_letter). NULL on ENOMEM. */
+static char *queue_dead_name(const struct queue *q)
 {
+	char *name;
 	if (q->dead_letter)
 		return q->dead_letter;
-	snprintf(buf, size, "%s.dead", q->obj->name);
-	return buf;
+	return asprintf(&name, "%s.dead", q->obj->name) < 0 ? NULL : name;
 }
 
 /* it used up its deliveries: its value moves to the dead-letter queue as a
  * new item (made if missing; past any maxsize), and its task here is done. */
 static void queue_dead_letter(struct queue *q, struct qitem *it)
 {
-	char buf[PROTO_DEFAULT_MAX_NAME * 4 + 8];
-	const char *name = queue_dead_name(q, buf, sizeof(buf)), *why = "";
-	struct object *o = registry_find(name, strlen(name));
+	char *name = queue_dead_name(q);
+	const char *why = "";
+	struct object *o = name ? registry_find(name, strlen(name)) : NULL;
 	int err = 0;
-	if (!o)
+	if (!name)
+		err = IPCD_E_NOMEM, why = "out of memory";
+	else if (!o)
 		err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why);
 	else if (o->type != PROTO_T_QUEUE)
 		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
@@ -603,11 +606,13 @@ static void queue_dead_letter(struct queue *q, struct qitem *it)
 		err = IPCD_E_NOMEM, why = "out of memory";
 	if (err) {
 		log_warn("queue '%s': an item delivered %u times could not go to dead-letter queue '%s' (%s): dropped",
-		         q->obj->name, it->deliveries, name, why);
+		         q->obj->name, it->deliveries, name ? name : "?", why);
 	} else {
 		it->v = NULL;   /* now the dead-letter queue's */
 		queue_settle(&o->u.queue);
 	}
+	if (name != q->dead_letter)
+		free(name);
 	q->total_dead++;
 	qitem_free(it);
 	queue_tasks_done(q, 1);
@@ -820,7 +825,7 @@ static int queue_parse_options(const msgpack_object *opts, struct queue_opts *qo
 			}
 			qo->max_deliveries = v->via.u64;
 		} else if (key_is(k, "dead_letter")) {
-			if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > PROTO_DEFAULT_MAX_NAME ||
+			if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > config.max_name ||
 			    memchr(v->via.str.ptr, 0, v->via.str.size)) {
 				*why = "queue option dead_letter must be a queue name";
 				return IPCD_E_BADARG;
@@ -852,6 +857,11 @@ static int queue_init(struct object *o, const msgpack_object *opts, const char *
 	q->maxsize = qo.maxsize;
 	q->lease_ms = qo.lease_ms;
 	q->max_deliveries = qo.max_deliveries;
+	/* A dead-letter queue must be a name clients can reach. */
+	if (qo.max_deliveries && !qo.dead_letter && o->name_len + sizeof(".dead") - 1 > config.max_name) {
+		*why = "the dead-letter queue NAME.dead would be longer than max_name: give the dead_letter option";
+		return IPCD_E_BADARG;
+	}
 	if (qo.dead_letter && !(q->dead_letter = strndup(qo.dead_letter, qo.dead_len))) {
 		*why = "out of memory";
 		return IPCD_E_NOMEM;

@@ -185,6 +185,24 @@ def test_poison_message_reaches_the_dead_letter_queue_after_exactly_3_deliveries
     assert (st["dead_lettered"], st["redelivered"], st["unfinished"]) == (1, 2, 1)
 
 
+def test_dead_letter_names_stay_within_max_name(make_daemon):
+    """NAME.dead must be a name clients can reach: a queue whose default
+    dead-letter name would pass max_name is refused unless it names one, and
+    a long name works as long as max_name allows it."""
+    d = make_daemon("-o", "max_name=600")
+    c = d.connect()
+    long_name = "j" * 595                      # "j...j.dead" is 600 bytes: fits
+    c.ok("create", long_name, "queue", {"max_deliveries": 1})
+    c.ok("queue.put", long_name, "poison")
+    c.ok("queue.nack", long_name, c.ok("queue.get_ack", long_name, 0)["id"])
+    assert c.ok("queue.get", long_name + ".dead", 0) == "poison"
+
+    too_long = "k" * 596                       # its NAME.dead would be 601 bytes
+    assert c.err("create", too_long, "queue", {"max_deliveries": 1}) == E.BADARG
+    assert c.ok("create", too_long, "queue", {"max_deliveries": 1, "dead_letter": "graves"}) is True
+    assert c.err("create", "x", "queue", {"max_deliveries": 1, "dead_letter": "g" * 601}) == E.BADARG
+
+
 def test_dead_letter_by_lease_end_and_disconnect_into_a_named_queue(daemon, client):
     client.ok("create", "jobs", "queue", {"max_deliveries": 2, "dead_letter": "graveyard"})
     client.ok("queue.put", "jobs", "poison")
