@@ -137,13 +137,7 @@ class Client:
         of the descriptor) and any lock a parent thread held."""
         self._lock = threading.Lock()
         self._pid = os.getpid()
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            except OSError:
-                pass
-        self._sock = None
-        self._rbuf = bytearray()
+        self._drop()
         self.server_info = None
 
     def close(self) -> None:

@@ -126,13 +126,8 @@ class Ctl:
         t0 = time.monotonic()
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
                            env=ipcctl_env(env, drop_env), preexec_fn=die_with_parent)
-        r = Result(argv[1:], p.returncode, p.stdout.decode(), p.stderr.decode(), time.monotonic() - t0)
-        check_no_sanitizer(r.err)
-        if r.rc == 0:
-            op = op_of_args([str(a) for a in args])
-            if op:
-                COVERED.add(op)
-        return r
+        return self._checked(Result(argv[1:], p.returncode, p.stdout.decode(), p.stderr.decode(),
+                                    time.monotonic() - t0), args)
 
     def spawn(self, *args, env=None):
         """Start ipcctl [-s SOCK] ARGS without waiting; finish() it."""
@@ -147,7 +142,12 @@ class Ctl:
             proc.kill()
             proc.communicate()
             raise AssertionError("ipcctl %r did not finish within %.0f s" % (args, timeout))
-        r = Result(list(args), proc.returncode, out.decode(), err.decode(), None)
+        return self._checked(Result(list(args), proc.returncode, out.decode(), err.decode(), None), args)
+
+    @staticmethod
+    def _checked(r, args):
+        """r after the checks every run gets: no sanitizer report, and a
+        successful op counts as covered."""
         check_no_sanitizer(r.err)
         if r.rc == 0:
             op = op_of_args([str(a) for a in args])
