@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "dispatch.h"
 #include "config.h"
+#include "monitor.h"
 #include "registry.h"
 #include "value.h"
 
@@ -49,21 +50,36 @@ void handle_PING(struct request *rq)
 	reply_end(&rq->reply);
 }
 
-/* info -> {version, protocol, pid, uptime, clients, clients_total, objects,
- *          objects_by_type, memory, max_memory, ops, errors, ops_by_name} */
+/* A str, or nil for NULL. */
+static void pack_key_str_or_nil(msgpack_packer *pk, const char *key, const char *s)
+{
+	pack_cstr(pk, key);
+	if (s)
+		pack_cstr(pk, s);
+	else
+		msgpack_pack_nil(pk);
+}
+
+/* info -> {version, protocol, pid, uptime, socket, config_file, clients,
+ *          clients_total, max_clients, objects, objects_by_type, memory,
+ *          max_memory, ops, ops_per_sec, errors, ops_by_name,
+ *          errors_by_name, monitors, monitor_events, monitor_dropped} */
 void handle_INFO(struct request *rq)
 {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 21);
 	pack_key_str(pk, "version", IPCD_VERSION);
 	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
 	pack_key_int(pk, "pid", (int)getpid());
 	pack_key_double(pk, "uptime", now - server_stats.started);
+	pack_key_str_or_nil(pk, "socket", server_socket_path);
+	pack_key_str_or_nil(pk, "config_file", server_config_path);
 	pack_key_uint(pk, "clients", server_stats.clients);
 	pack_key_uint(pk, "clients_total", server_stats.clients_total);
+	pack_key_uint(pk, "max_clients", config.max_clients);
 	pack_key_uint(pk, "objects", registry_count());
 	pack_cstr(pk, "objects_by_type");
 	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
@@ -74,6 +90,7 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "memory", value_mem_used);
 	pack_key_uint(pk, "max_memory", config.max_memory);
 	pack_key_uint(pk, "ops", server_stats.ops_total);
+	pack_key_uint(pk, "ops_per_sec", rate_get(&server_stats.rate, rate_now()));
 	pack_key_uint(pk, "errors", server_stats.errors_total);
 	uint32_t used = 0;
 	for (size_t i = 0; i < proto_ops_count; i++)
@@ -88,5 +105,20 @@ void handle_INFO(struct request *rq)
 			msgpack_pack_uint64(pk, n);
 		}
 	}
+	const size_t ncodes = sizeof(server_stats.errors_by_code) / sizeof(server_stats.errors_by_code[0]);
+	used = 0;
+	for (size_t code = 1; code < ncodes; code++)
+		used += server_stats.errors_by_code[code] != 0;
+	pack_cstr(pk, "errors_by_name");
+	msgpack_pack_map(pk, used);
+	for (size_t code = 1; code < ncodes; code++) {
+		if (server_stats.errors_by_code[code]) {
+			pack_cstr(pk, proto_error_name((int)code));
+			msgpack_pack_uint64(pk, server_stats.errors_by_code[code]);
+		}
+	}
+	pack_key_uint(pk, "monitors", monitor_count());
+	pack_key_uint(pk, "monitor_events", monitor_events);
+	pack_key_uint(pk, "monitor_dropped", monitor_dropped);
 	reply_end(&rq->reply);
 }

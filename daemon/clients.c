@@ -79,11 +79,7 @@ void handle_CLIENTS(struct request *rq)
 {
 	const msgpack_object *cur = request_arg(rq, 0), *cnt = request_arg(rq, 1);
 	uint64_t from = cur ? cur->via.u64 : 0;
-	uint64_t count = cnt ? cnt->via.u64 : PROTO_LS_DEFAULT_COUNT;
-	if (count == 0)
-		count = PROTO_LS_DEFAULT_COUNT;
-	if (count > PROTO_LS_MAX_COUNT)
-		count = PROTO_LS_MAX_COUNT;
+	uint64_t count = request_page_count(cnt);
 
 	struct client *first = TAILQ_FIRST(&server_clients), *c;
 	while (first && first->cid < from)

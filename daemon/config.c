@@ -56,6 +56,8 @@ static const struct config_key keys[] = {
 	  "bytes of stored values; writes past it fail with NOMEM, 0 = no limit" },
 	{ "queue_maxsize", K_COUNT, OFF(queue_maxsize), 0, UINT64_MAX, "0",
 	  "maxsize of a queue created without one; 0 = unbounded" },
+	{ "monitor_buffer", K_SIZE, OFF(monitor_buffer), 4096, UINT64_MAX, "1M",
+	  "unsent event bytes a monitor may pile up; past it its events are dropped and counted" },
 	{ "log_level", K_LEVEL, OFF(log_level), 0, 0, "info",
 	  "least severe message logged: error, warning, notice, info or debug" },
 	{ "watchdog", K_BOOL, OFF(watchdog), 0, 0, "yes",

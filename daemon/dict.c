@@ -150,6 +150,30 @@ void dict_pack(const struct dict *d, msgpack_packer *pk)
 	}
 }
 
+/* One page of a scan from cursor (an omap seq, 0 = the start), at most
+ * count entries: [next cursor, keys | values | map], next cursor 0 at the end. */
+void dict_pack_page(const struct dict *d, uint64_t cursor, uint64_t count, enum dict_page_what what,
+                    msgpack_packer *pk)
+{
+	const struct omap *m = &d->map;
+	struct omap_entry *first = omap_seek(m, cursor), *last = NULL, *e;
+	uint32_t n = 0;
+	for (e = first; e && n < count; e = omap_next(m, e), n++)
+		last = e;
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, e ? last->seq + 1 : 0);
+	if (what == DICT_PAGE_ITEMS)
+		msgpack_pack_map(pk, n);
+	else
+		msgpack_pack_array(pk, n);
+	for (e = first; n > 0; e = omap_next(m, e), n--) {
+		if (what != DICT_PAGE_VALUES)
+			dict_pack_raw(pk, e->key, e->key_len);
+		if (what != DICT_PAGE_KEYS)
+			pack_value(pk, e->val);
+	}
+}
+
 /* ---- numbers (dict.incr) ------------------------------------------------ */
 
 /* Big-endian unsigned integer of n bytes. */
@@ -305,6 +329,12 @@ void dict_obj_dump(const struct object *o, msgpack_packer *pk)
 	dict_pack(&o->u.dict, pk);
 }
 
+/* One page of the dict as [next cursor, map], as dict.items pages it. */
+void dict_obj_dump_page(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk)
+{
+	dict_pack_page(&o->u.dict, cursor, count, DICT_PAGE_ITEMS, pk);
+}
+
 /* No options: an empty map. */
 void dict_obj_pack_options(const struct object *o, msgpack_packer *pk)
 {
@@ -339,6 +369,7 @@ const struct object_type dict_type = {
 	.deinit = dict_obj_deinit,
 	.size = dict_obj_size,
 	.dump = dict_obj_dump,
+	.dump_page = dict_obj_dump_page,
 	.pack_options = dict_obj_pack_options,
 	.cancel_waiters = dict_obj_cancel_waiters,
 	.waiting = dict_obj_waiting,
@@ -552,33 +583,12 @@ void handle_DICT_UPDATE(struct request *rq)
 	free(u);
 }
 
-enum dict_page_what { DICT_PAGE_KEYS, DICT_PAGE_VALUES, DICT_PAGE_ITEMS };
-
 /* Reply one page of a scan: [next cursor, keys | values | map]. */
 static void dict_page(struct request *rq, enum dict_page_what what)
 {
-	const struct omap *m = &dict_of(rq)->map;
-	const msgpack_object *co = request_arg(rq, 1), *no = request_arg(rq, 2);
-	uint64_t count = no && no->via.u64 ? no->via.u64 : PROTO_LS_DEFAULT_COUNT;
-	if (count > PROTO_LS_MAX_COUNT)
-		count = PROTO_LS_MAX_COUNT;
-	struct omap_entry *first = omap_seek(m, co ? co->via.u64 : 0), *last = NULL, *e;
-	uint32_t n = 0;
-	for (e = first; e && n < count; e = omap_next(m, e), n++)
-		last = e;
-	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint64(pk, e ? last->seq + 1 : 0);
-	if (what == DICT_PAGE_ITEMS)
-		msgpack_pack_map(pk, n);
-	else
-		msgpack_pack_array(pk, n);
-	for (e = first; n > 0; e = omap_next(m, e), n--) {
-		if (what != DICT_PAGE_VALUES)
-			dict_pack_raw(pk, e->key, e->key_len);
-		if (what != DICT_PAGE_KEYS)
-			pack_value(pk, e->val);
-	}
+	const msgpack_object *co = request_arg(rq, 1);
+	dict_pack_page(dict_of(rq), co ? co->via.u64 : 0, request_page_count(request_arg(rq, 2)), what,
+	               reply_ok(&rq->reply));
 	reply_end(&rq->reply);
 }
 

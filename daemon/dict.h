@@ -42,6 +42,12 @@ struct value *dict_del(struct dict *d, const void *key, size_t len);
 void dict_clear(struct dict *d);
 /* Pack the whole dict as a map, keys as stored. */
 void dict_pack(const struct dict *d, msgpack_packer *pk);
+/* What a page of a scan holds (dict.keys, dict.values, dict.items). */
+enum dict_page_what { DICT_PAGE_KEYS, DICT_PAGE_VALUES, DICT_PAGE_ITEMS };
+/* Pack one page of a scan, [next cursor, keys | values | map]: at most count
+ * entries with seq >= cursor (0 = the start); next cursor 0 at the end. */
+void dict_pack_page(const struct dict *d, uint64_t cursor, uint64_t count, enum dict_page_what what,
+                    msgpack_packer *pk);
 /* Pack stored canonical bytes as they are. */
 void dict_pack_raw(msgpack_packer *pk, const void *p, size_t n);
 
@@ -52,6 +58,7 @@ int dict_obj_same_options(const struct object *o, const msgpack_object *opts);
 void dict_obj_deinit(struct object *o);
 uint64_t dict_obj_size(const struct object *o);
 void dict_obj_dump(const struct object *o, msgpack_packer *pk);
+void dict_obj_dump_page(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
 void dict_obj_pack_options(const struct object *o, msgpack_packer *pk);
 void dict_obj_cancel_waiters(struct object *o);
 uint32_t dict_obj_waiting(const struct object *o);

@@ -9,6 +9,8 @@
 #include "codec.h"
 #include "config.h"
 #include "log.h"
+#include "monitor.h"
+#include "rate.h"
 #include "registry.h"
 #include "value.h"
 
@@ -25,7 +27,7 @@ static msgpack_zone zone;
 static int zone_ready;
 
 /* Resolve the object a typed op works on; replies and returns -1 on failure. */
-static int dispatch_find_object(struct request *rq)
+static int dispatch_find_object(struct request *rq, uint64_t sec)
 {
 	const msgpack_object *name = &rq->args[0];
 	struct object *o = registry_find(name->via.str.ptr, name->via.str.size);
@@ -52,6 +54,7 @@ static int dispatch_find_object(struct request *rq)
 		o->writes++;
 	else
 		o->reads++;
+	rate_tick(&o->rate, sec);
 	rq->obj = o;
 	return 0;
 }
@@ -87,6 +90,10 @@ int dispatch_frame(struct client *c, const char *body, size_t len)
 	rq.args = el + 2;
 	rq.nargs = req.via.array.size - 2;
 	c->ops++;
+	/* One predictable branch when nobody watches. Events are for hello and
+	 * what follows it: a request before hello is refused and closes. */
+	if (monitor_count() && rq.op && (c->hello_done || rq.op->code == IPCD_OP_HELLO))
+		monitor_request(c, rq.op, rq.args, rq.nargs, len + PROTO_HEADER_SIZE);
 
 	const char *why;
 	int err;
@@ -105,14 +112,24 @@ int dispatch_frame(struct client *c, const char *body, size_t len)
 			rq.reply.name = rq.args[0].via.str.ptr;
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
-		if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq) == 0) {
+		uint64_t sec = rate_now();
+		if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq, sec) == 0) {
 			server_stats.ops_total++;
+			rate_tick(&server_stats.rate, sec);
 			server_stats.ops_by_code[rq.op->code]++;
 			handlers[rq.op->code](&rq);
 		}
 	}
 	msgpack_zone_clear(&zone);
 	return c->closing ? -1 : 0;
+}
+
+uint64_t request_page_count(const msgpack_object *count)
+{
+	uint64_t n = count ? count->via.u64 : 0;
+	if (n == 0)
+		return PROTO_LS_DEFAULT_COUNT;
+	return n > PROTO_LS_MAX_COUNT ? PROTO_LS_MAX_COUNT : n;
 }
 
 struct value *request_value_or_reply(struct request *rq, const msgpack_object *o)

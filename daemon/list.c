@@ -195,6 +195,18 @@ static void list_dump(const struct object *o, msgpack_packer *pk)
 	list_pack_range(&o->u.list, 0, deque_len(&o->u.list.items), pk);
 }
 
+/* One page of the items as [next position, array]: at most count from
+ * position cursor. */
+static void list_dump_page(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk)
+{
+	size_t len = deque_len(&o->u.list.items);
+	size_t lo = cursor < len ? (size_t)cursor : len;
+	size_t hi = count < len - lo ? lo + (size_t)count : len;
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, hi < len ? hi : 0);
+	list_pack_range(&o->u.list, lo, hi, pk);
+}
+
 /* No options: an empty map. */
 static void list_pack_options(const struct object *o, msgpack_packer *pk)
 {
@@ -219,6 +231,7 @@ const struct object_type list_type = {
 	.deinit = list_deinit,
 	.size = list_size,
 	.dump = list_dump,
+	.dump_page = list_dump_page,
 	.pack_options = list_pack_options,
 	.cancel_waiters = list_cancel_waiters,
 	.waiting = list_waiting,

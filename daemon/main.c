@@ -197,6 +197,7 @@ static void settings_reload(void)
 	config_free(&config);
 	config = c;
 	settings_apply();
+	server_config_path = config_path;
 	log_info("config reloaded from %s", config_path ? config_path : "defaults and the command line");
 	notify_reloaded();
 }
@@ -322,6 +323,8 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
+	server_socket_path = listen_path;
+	server_config_path = config_path;
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();

@@ -28,6 +28,7 @@ const struct object_type ns_type = {
 	.deinit = dict_obj_deinit,
 	.size = dict_obj_size,
 	.dump = dict_obj_dump,
+	.dump_page = dict_obj_dump_page,
 	.pack_options = dict_obj_pack_options,
 	.cancel_waiters = dict_obj_cancel_waiters,
 	.waiting = dict_obj_waiting,

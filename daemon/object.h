@@ -12,6 +12,7 @@
 #include "omap.h"
 #include "waiters.h"
 #include "deque.h"
+#include "rate.h"
 
 struct value;
 
@@ -59,6 +60,7 @@ struct object {
 	uint32_t name_len;
 	double created;             /* unix time */
 	uint64_t reads, writes;     /* ops served, by flag OPF_WRITE */
+	struct rate rate;           /* ops per second, for ls's long entries */
 	union {
 		struct queue queue;
 		struct list list;
@@ -78,12 +80,18 @@ struct object_type {
 	uint64_t (*size)(const struct object *o);
 	/* Pack the whole content: array (queue, list) or map (dict, ns). */
 	void (*dump)(const struct object *o, msgpack_packer *pk);
+	/* Pack one page of it, [next_cursor, page], at most count items from
+	 * cursor (an item position for queue and list, an omap seq for dict
+	 * and ns); next_cursor 0 when the page reaches the end. */
+	void (*dump_page)(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
 	/* Pack the creation options as a map. */
 	void (*pack_options)(const struct object *o, msgpack_packer *pk);
 	/* Wake every parked request with IPCD_E_DELETED (object is going away). */
 	void (*cancel_waiters)(struct object *o);
 	/* Number of parked requests. */
 	uint32_t (*waiting)(const struct object *o);
+	/* Optional: deliveries handed out and not yet acked (queues). */
+	uint64_t (*pending)(const struct object *o);
 	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
 	uint32_t stat_keys;
 	void (*pack_stat)(const struct object *o, msgpack_packer *pk);

@@ -943,36 +943,93 @@ static int qitem_cmp(const void *a, const void *b)
 	return ready_less(x, y) ? -1 : ready_less(y, x);
 }
 
+/* The priority heap's items in get order (lowest priority first, FIFO
+ * within one), in a new array of *n; NULL with *n 0 when there are none or
+ * on ENOMEM (a dump then shows the plain items at least). */
+static struct qitem **queue_sorted_heap(const struct queue *q, size_t *n)
+{
+	*n = q->ext ? heap_len(&q->ext->ready) : 0;
+	struct qitem **sorted = *n ? malloc(*n * sizeof(*sorted)) : NULL;
+	if (!sorted) {
+		*n = 0;
+		return NULL;
+	}
+	memcpy(sorted, q->ext->ready.slots, *n * sizeof(*sorted));
+	qsort(sorted, *n, sizeof(*sorted), qitem_cmp);
+	return sorted;
+}
+
+/*
+ * Pack the ready items at positions [from, from + n) of get order: the
+ * heap's items of negative priority, then the deque (a packed run holds
+ * many items), then the heap's others. A packed run's values are copied
+ * back to back as they are stored.
+ */
+static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted, size_t nh, size_t from,
+                             size_t n, msgpack_packer *pk)
+{
+	const struct deque *d = &q->items;
+	size_t pos = 0, end = from + n, h = 0;
+	int to_end = end >= q->nitems + nh;
+	for (; h < nh && sorted[h]->priority < 0 && pos < end; h++, pos++)
+		if (pos >= from)
+			pack_value(pk, sorted[h]->v);
+	for (size_t i = 0; i < deque_len(d) && pos < end; i++) {
+		void *p = deque_at(d, i);
+		if (qslot_is_pack(p)) {
+			const struct qpack *k = qslot_pack(p);
+			const char *v = k->data + k->head, *z = k->data + k->tail, *first = NULL;
+			if (pos >= from && to_end) {
+				/* The whole run goes, and everything after it: one copy, and
+				 * no need to count its values (pos stays below end). */
+				pk->callback(pk->data, v, (size_t)(z - v));
+				continue;
+			}
+			for (; v < z && pos < end; pos++) {
+				if (pos >= from && !first)
+					first = v;
+				v += qpack_scalar_len((const unsigned char *)v, (size_t)(z - v));
+			}
+			if (first)
+				pk->callback(pk->data, first, (size_t)(v - first));   /* values back to back */
+		} else {
+			if (pos >= from)
+				pack_value(pk, qslot_is_item(p) ? qslot_item(p)->v : p);
+			pos++;
+		}
+	}
+	for (; h < nh && pos < end; h++, pos++)
+		if (pos >= from)
+			pack_value(pk, sorted[h]->v);
+}
+
 /* The ready items in the order gets would take them (delayed and pending
  * items are not in it). */
 static void queue_dump(const struct object *o, msgpack_packer *pk)
 {
 	const struct queue *q = &o->u.queue;
-	const struct deque *d = &q->items;
-	size_t nh = q->ext ? heap_len(&q->ext->ready) : 0, h = 0;
-	struct qitem **sorted = nh ? malloc(nh * sizeof(*sorted)) : NULL;
-	if (nh && !sorted)
-		nh = 0;   /* out of memory: the plain items at least */
-	if (nh) {
-		memcpy(sorted, q->ext->ready.slots, nh * sizeof(*sorted));
-		qsort(sorted, nh, sizeof(*sorted), qitem_cmp);
-	}
+	size_t nh;
+	struct qitem **sorted = queue_sorted_heap(q, &nh);
 	msgpack_pack_array(pk, (uint32_t)(q->nitems + nh));
-	for (; h < nh && sorted[h]->priority < 0; h++)
-		pack_value(pk, sorted[h]->v);
-	for (size_t i = 0; i < deque_len(d); i++) {
-		void *p = deque_at(d, i);
-		if (qslot_is_item(p)) {
-			pack_value(pk, qslot_item(p)->v);
-		} else if (qslot_is_pack(p)) {
-			const struct qpack *k = qslot_pack(p);
-			pk->callback(pk->data, k->data + k->head, k->tail - k->head);   /* values back to back */
-		} else {
-			pack_value(pk, p);
-		}
-	}
-	for (; h < nh; h++)
-		pack_value(pk, sorted[h]->v);
+	queue_pack_ready(q, sorted, nh, 0, q->nitems + nh, pk);
+	free(sorted);
+}
+
+/* One page of the dump as [next position, array]: at most count ready
+ * items from position cursor, in get order. Positions are those of this
+ * moment: a get between two pages moves every item one place up. */
+static void queue_dump_page(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk)
+{
+	const struct queue *q = &o->u.queue;
+	size_t nh;
+	struct qitem **sorted = queue_sorted_heap(q, &nh);
+	size_t total = q->nitems + nh;
+	size_t from = cursor < total ? (size_t)cursor : total;
+	size_t n = count < total - from ? (size_t)count : total - from;
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, from + n < total ? from + n : 0);
+	msgpack_pack_array(pk, (uint32_t)n);
+	queue_pack_ready(q, sorted, nh, from, n, pk);
 	free(sorted);
 }
 
@@ -1058,15 +1115,23 @@ static uint32_t queue_waiting(const struct object *o)
 	return o->u.queue.getters.count + o->u.queue.putters.count + o->u.queue.joiners.count;
 }
 
+/* Deliveries of acknowledged gets not yet acked. */
+static uint64_t queue_pending(const struct object *o)
+{
+	return delivery_count(&o->u.queue);
+}
+
 const struct object_type queue_type = {
 	.init = queue_init,
 	.same_options = queue_same_options,
 	.deinit = queue_deinit,
 	.size = queue_size,
 	.dump = queue_dump,
+	.dump_page = queue_dump_page,
 	.pack_options = queue_pack_options,
 	.cancel_waiters = queue_cancel_waiters,
 	.waiting = queue_waiting,
+	.pending = queue_pending,
 	.stat_keys = QUEUE_STAT_KEYS,
 	.pack_stat = queue_pack_stat,
 };

@@ -230,23 +230,97 @@ void handle_STAT(struct request *rq)
 	reply_end(&rq->reply);
 }
 
-/* dump NAME -> array (queue, list) | map (dict, ns) | NOTFOUND */
+/* dump NAME [CURSOR] [COUNT] -> array (queue, list) | map (dict, ns) | NOTFOUND;
+ * with COUNT, one page: [next_cursor, array | map] */
 void handle_DUMP(struct request *rq)
 {
-	struct object *o = find_or_reply(rq);
-	if (o) {
-		object_type_of(o->type)->dump(o, reply_ok(&rq->reply));
-		reply_end(&rq->reply);
+	const msgpack_object *cur = request_arg(rq, 1), *cnt = request_arg(rq, 2);
+	if (cur && !cnt) {   /* a cursor alone would read as "everything", silently */
+		reply_error(&rq->reply, IPCD_E_BADARG, "dump: CURSOR needs COUNT (usage: dump NAME [CURSOR] [COUNT])");
+		return;
 	}
+	struct object *o = find_or_reply(rq);
+	if (!o)
+		return;
+	const struct object_type *ot = object_type_of(o->type);
+	if (cnt)
+		ot->dump_page(o, cur->via.u64, request_page_count(cnt), reply_ok(&rq->reply));
+	else
+		ot->dump(o, reply_ok(&rq->reply));
+	reply_end(&rq->reply);
 }
 
-/* ls [PATTERN] [CURSOR] [COUNT] -> [next_cursor, [[name, type], ...]]
- * Looks at no more than 10 x COUNT names per call, so that a pattern that
- * matches little among a million names still answers promptly; a page may
- * be short or empty while the cursor is not 0. */
+/* What ls was asked for besides pattern and paging. */
+struct ls_options {
+	enum proto_type type;      /* PROTO_T_ANY = every type */
+	int long_entries;          /* maps with counters instead of [name, type] */
+};
+
+static int key_is(const msgpack_object *k, const char *s)
+{
+	size_t n = strlen(s);
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+/* ls's OPTIONS map (may be NULL) into lo; replies BADARG and returns -1 on a bad one. */
+static int ls_options_or_reply(struct request *rq, const msgpack_object *opts, struct ls_options *lo)
+{
+	lo->type = PROTO_T_ANY;
+	lo->long_entries = 0;
+	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
+		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
+		if (key_is(k, "type")) {
+			if (v->type == MSGPACK_OBJECT_STR)
+				lo->type = proto_type_by_name(v->via.str.ptr, v->via.str.size);
+			if (lo->type == PROTO_T_ANY) {
+				reply_error(&rq->reply, IPCD_E_BADARG, "ls: option type is \"queue\", \"list\", \"dict\" or \"ns\"");
+				return -1;
+			}
+		} else if (key_is(k, "long")) {
+			if (v->type != MSGPACK_OBJECT_BOOLEAN) {
+				reply_error(&rq->reply, IPCD_E_BADARG, "ls: option long is a bool");
+				return -1;
+			}
+			lo->long_entries = v->via.boolean;
+		} else {
+			reply_error(&rq->reply, IPCD_E_BADARG, "ls: unknown option (type, long)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One ls entry: [name, type], or with long a map of the object's counters. */
+static void ls_pack_entry(msgpack_packer *pk, const struct object *o, int long_entries, uint64_t sec)
+{
+	if (!long_entries) {
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_str(pk, o->name_len);
+		msgpack_pack_str_body(pk, o->name, o->name_len);
+		pack_cstr(pk, proto_type_name(o->type));
+		return;
+	}
+	const struct object_type *ot = object_type_of(o->type);
+	msgpack_pack_map(pk, 7);
+	pack_cstr(pk, "name");
+	msgpack_pack_str(pk, o->name_len);
+	msgpack_pack_str_body(pk, o->name, o->name_len);
+	pack_key_str(pk, "type", proto_type_name(o->type));
+	pack_key_uint(pk, "size", ot->size(o));
+	pack_key_uint(pk, "waiting", ot->waiting(o));
+	pack_key_uint(pk, "pending", ot->pending ? ot->pending(o) : 0);
+	pack_key_uint(pk, "ops", o->reads + o->writes);
+	pack_key_uint(pk, "rate", rate_get(&o->rate, sec));
+}
+
+/* ls [PATTERN] [CURSOR] [COUNT] [OPTIONS] -> [next_cursor, [[name, type] | {name, type, size, ...}, ...]]
+ * Looks at no more than 10 x COUNT names per call, so that a pattern or a
+ * type that matches little among a million names still answers promptly;
+ * a page may be short or empty while the cursor is not 0. */
 void handle_LS(struct request *rq)
 {
 	const msgpack_object *pat = request_arg(rq, 0), *cur = request_arg(rq, 1), *cnt = request_arg(rq, 2);
+	struct ls_options lo;
 	char pattern[512] = "";
 	if (pat && pat->type == MSGPACK_OBJECT_STR) {
 		if (pat->via.str.size >= sizeof(pattern)) {
@@ -260,11 +334,9 @@ void handle_LS(struct request *rq)
 		memcpy(pattern, pat->via.str.ptr, pat->via.str.size);
 		pattern[pat->via.str.size] = '\0';
 	}
-	uint64_t count = cnt ? cnt->via.u64 : PROTO_LS_DEFAULT_COUNT;
-	if (count == 0)
-		count = PROTO_LS_DEFAULT_COUNT;
-	if (count > PROTO_LS_MAX_COUNT)
-		count = PROTO_LS_MAX_COUNT;
+	if (ls_options_or_reply(rq, request_arg(rq, 3), &lo) < 0)
+		return;
+	uint64_t count = request_page_count(cnt);
 
 	struct object **found = malloc(count * sizeof(*found));
 	if (!found) {
@@ -275,19 +347,16 @@ void handle_LS(struct request *rq)
 	const struct omap_entry *e = omap_seek(&names, cur ? cur->via.u64 : 0);
 	for (; e && nfound < count && budget > 0; e = omap_next(&names, e), budget--) {
 		struct object *o = e->val;
-		if (!*pattern || fnmatch(pattern, o->name, 0) == 0)
+		if ((lo.type == PROTO_T_ANY || o->type == lo.type) && (!*pattern || fnmatch(pattern, o->name, 0) == 0))
 			found[nfound++] = o;
 	}
+	uint64_t sec = rate_now();
 	msgpack_packer *pk = reply_ok(&rq->reply);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, e ? e->seq : 0);
 	msgpack_pack_array(pk, (uint32_t)nfound);
-	for (size_t i = 0; i < nfound; i++) {
-		msgpack_pack_array(pk, 2);
-		msgpack_pack_str(pk, found[i]->name_len);
-		msgpack_pack_str_body(pk, found[i]->name, found[i]->name_len);
-		pack_cstr(pk, proto_type_name(found[i]->type));
-	}
+	for (size_t i = 0; i < nfound; i++)
+		ls_pack_entry(pk, found[i], lo.long_entries, sec);
 	reply_end(&rq->reply);
 	free(found);
 }

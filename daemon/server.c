@@ -30,6 +30,8 @@
 
 struct event_base *server_base;
 struct server_stats server_stats;
+const char *server_socket_path;
+const char *server_config_path;
 struct client_list server_clients = TAILQ_HEAD_INITIALIZER(server_clients);
 static TAILQ_HEAD(, client) flush_list = TAILQ_HEAD_INITIALIZER(flush_list);
 static int listen_fd = -1;
@@ -101,7 +103,7 @@ void reply_end(struct reply *r)
 	if (r->frame >= 0 && c->closing != 2)
 		frame_end(&c->out, (size_t)r->frame);
 	r->frame = -1;
-	if (buf_used(&c->out) > config.max_output && c->closing != 2) {
+	if (buf_used(&c->out) > config.max_output && !c->monitoring && c->closing != 2) {
 		log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
 		        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu); disconnecting",
 		        (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out), (unsigned long long)config.max_output);
@@ -232,6 +234,8 @@ void reply_error(struct reply *r, int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	server_stats.errors_total++;
+	if ((unsigned)code < sizeof(server_stats.errors_by_code) / sizeof(server_stats.errors_by_code[0]))
+		server_stats.errors_by_code[code]++;
 	pack_cstr(reply_begin(r, (unsigned)code), msg);
 	reply_end(r);
 	if (proto_error_closes(code) && !r->c->closing)

@@ -13,6 +13,7 @@
 #include <msgpack.h>
 #include <event2/event_struct.h>
 #include "buf.h"
+#include "rate.h"
 #include "waiters.h"
 
 struct event_base;
@@ -35,6 +36,9 @@ struct client {
 	LIST_HEAD(, qitem) deliveries; /* acknowledged gets held, newest first (see queue.h) */
 	double connected;          /* unix time */
 	uint64_t ops, bytes_in, bytes_out;
+	int monitoring;            /* attached by the monitor op: its output is bounded by
+	                            * monitor_buffer (events dropped), never by max_output */
+	uint64_t monitor_dropped;  /* monitor: events dropped since the last one sent */
 	TAILQ_ENTRY(client) link;
 	TAILQ_ENTRY(client) flush_link;
 };
@@ -97,9 +101,15 @@ void client_kill(struct client *c);
 struct server_stats {
 	uint64_t clients, clients_total, ops_total, errors_total;
 	uint64_t ops_by_code[128];
+	uint64_t errors_by_code[64]; /* wire error codes are below 64 (errors.def) */
+	struct rate rate;            /* requests per second */
 	double started;
 };
 extern struct server_stats server_stats;
+/* Where the daemon listens and what it read, for info; set by main.c.
+ * NULL: systemd passed the socket / no config file was loaded. */
+extern const char *server_socket_path;
+extern const char *server_config_path;
 extern struct event_base *server_base;
 extern TAILQ_HEAD(client_list, client) server_clients;
 

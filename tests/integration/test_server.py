@@ -73,8 +73,10 @@ def test_reply_echoes_request_id(client):
 def test_ops_by_code_and_by_name_are_the_same(client):
     # With no arguments every op either works (ping, info, ls) or wants
     # arguments (BADARG); by code and by name must agree, and never BADOP.
+    # monitor works too, but then the connection is parked for good
+    # (test_operator.py).
     for op in OPS.values():
-        if op.name == "hello":
+        if op.name in ("hello", "monitor"):
             continue
         by_name = client.call(op.name)
         by_code = client.call(op.code)
