@@ -548,6 +548,10 @@ int conn_recv(struct ipcd *c, struct ipcd_result *res)
 		res->id = p.id;
 		return rc;
 	}
+	c->last_id = p.id;
+	c->last_gen = c->gen;
+	c->last_op = p.op;
+	c->last_ok = !res->status;
 	if (!res->status)
 		c->errmsg[0] = '\0';
 	/* The server closes after these (VERSION, TOOBIG, SHUTDOWN, ...) and
@@ -698,6 +702,85 @@ IPCD_EXPORT int ipcd_recv(ipcd *c, struct ipcd_result *res)
 	}
 	conn_begin(c);
 	return conn_recv(c, res);
+}
+
+/*
+ * Wait for the next frame of the stream until deadline (-1 forever) without
+ * dropping the connection when the deadline passes. 0, IPCD_ETIMEOUT,
+ * IPCD_EIO, IPCD_EREPLY, IPCD_ENOMEMCLI.
+ */
+static int conn_next_frame(struct ipcd *c, int64_t deadline, const char **body, size_t *len, size_t *total)
+{
+	for (;;) {
+		switch (frame_peek(&c->in, CONN_MAX_REPLY, body, len, total)) {
+		case FRAME_OK:
+			return 0;
+		case FRAME_TOOBIG:
+		case FRAME_EMPTY:
+			conn_drop(c);
+			return conn_fail(c, IPCD_EREPLY, "reply frame of invalid length %zu; connection closed", *len);
+		case FRAME_PARTIAL:
+			break;
+		}
+		if (c->fd < 0)
+			return c->errmsg[0] ? IPCD_EIO : conn_fail(c, IPCD_EIO, "connection lost");
+		size_t before = buf_used(&c->in);
+		int rc = conn_read_some(c);
+		if (rc)
+			return rc;
+		if (buf_used(&c->in) > before || c->fd < 0)
+			continue;
+		int ms = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - conn_now_ms();
+			ms = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+		}
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		int n = poll(&pfd, 1, ms);
+		if (n == 0)
+			return conn_fail(c, IPCD_ETIMEOUT, "no frame of the stream within the timeout");
+		if (n < 0 && errno != EINTR)
+			return conn_lost(c, "poll: %s", strerror(errno));
+	}
+}
+
+IPCD_EXPORT int ipcd_next(ipcd *c, double timeout, struct ipcd_result *res)
+{
+	if (!c || !res || timeout != timeout) {
+		if (res)
+			conn_result_clear(res, 0, IPCD_EINVAL);
+		return c ? conn_fail(c, IPCD_EINVAL, "ipcd_next: res is NULL or timeout NaN") : IPCD_EINVAL;
+	}
+	conn_begin(c);
+	conn_result_clear(res, c->last_op, 0);
+	res->id = c->last_id;
+	if (c->pend_len || !c->last_id || !c->last_ok)
+		return res->status = conn_fail(c, IPCD_EINVAL, "ipcd_next: no stream (the last reply "
+		                                                      "was an error, or requests are pending)");
+	if (c->last_gen != c->gen)
+		return res->status = conn_fail(c, IPCD_EIO, "connection lost; the stream ended");
+	int64_t deadline = -1;
+	if (timeout >= 0)    /* at most a year: as good as forever, and no overflow */
+		deadline = conn_now_ms() + (timeout > 3.2e7 ? (int64_t)3.2e10 : (int64_t)(timeout * 1000));
+	const char *body;
+	size_t len, total;
+	int rc = conn_next_frame(c, deadline, &body, &len, &total);
+	if (rc)
+		return res->status = rc;
+	c->in_used = total;
+	if ((rc = conn_parse_reply(c, body, len, c->last_id, res))) {
+		conn_drop(c);
+		conn_result_clear(res, c->last_op, rc);
+		res->id = c->last_id;
+		return rc;
+	}
+	if (res->status) {
+		c->last_ok = 0;     /* an error ends the stream */
+		if (proto_error_closes(res->status) || res->id == 0)
+			conn_drop(c);
+	}
+	res->id = c->last_id;
+	return res->status;
 }
 
 IPCD_EXPORT size_t ipcd_pending(const ipcd *c)

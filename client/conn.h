@@ -57,6 +57,10 @@ struct ipcd {
 	size_t pend_head, pend_len, pend_cap;
 	int timed_out;            /* the last loss was the I/O timeout */
 	int lost_unsent;          /* the last loss left request bytes unwritten */
+	uint64_t last_id;         /* the request whose reply conn_recv returned last, */
+	uint64_t last_gen;        /* on this connection generation, */
+	unsigned last_op;         /* of this op: what ipcd_next reads more frames of */
+	int last_ok;              /* that reply was a success */
 	int quiet;                /* no byte of a request pending on this
 	                           * connection (gen) has been written yet */
 	char errmsg[512];

@@ -6,9 +6,11 @@
  *
  * The commands are one table built from ops.def: every op of type ANY is a
  * command under its wire name, every typed op "TYPE.OP" is the command
- * "TYPE OP"; cmd_specials changes the few that behave differently (ls and
- * dict keys/values/items page through everything, rm is delete, exists
- * answers through the exit status).
+ * "TYPE OP"; cmd_specials changes the few that behave differently (ls, dump
+ * and dict keys/values/items page through everything, rm is delete, exists
+ * answers through the exit status), and cmd_extras adds the commands that
+ * are not one op (watch, load). The operator tools live in their own files
+ * (see ipcctl.h): tables and colours, ls/info/watch/monitor, dump/load.
  * Each command runs as one function returning an exit status; arguments are
  * converted by the op's signature letters, so a new op in ops.def is a new
  * ipcctl command with its help line and nothing to write here.
@@ -29,40 +31,8 @@
 #include "buf.h"
 #include "ipcd.h"
 #include "json.h"
+#include "ipcctl.h"
 
-/* Exit statuses; the table in the help text says what each means. */
-enum {
-	EX_OK = 0,
-	EX_ERROR = 1,
-	EX_USAGE = 2,
-	EX_EMPTY = 3,
-	EX_NOTFOUND = 4,
-	EX_CONNECT = 5,
-};
-
-/* Options from the command line. */
-struct cli_opts {
-	const char *socket;        /* NULL: the default rule */
-	int json;                  /* machine output */
-	int have_timeout;          /* --timeout or --wait given */
-	double timeout;            /* seconds; < 0 forever */
-	int help;
-	int list;                  /* --list-commands */
-	int ack;                   /* --ack: queue get in ack mode */
-	int have_lease;            /* --lease given */
-	double lease;              /* seconds */
-};
-
-struct cmd;
-
-/* What a command runs with. */
-struct cli {
-	struct cli_opts o;
-	ipcd *c;
-	const struct cmd *cmd;
-};
-
-typedef int (*cmd_exec)(struct cli *x, int argc, char **argv);
 
 /* One command: an op of ops.def as ipcctl presents it. */
 struct cmd {
@@ -77,7 +47,6 @@ struct cmd {
 };
 
 static int cmd_op(struct cli *x, int argc, char **argv);
-static int cmd_ls(struct cli *x, int argc, char **argv);
 static int cmd_exists(struct cli *x, int argc, char **argv);
 static int cmd_dict_all(struct cli *x, int argc, char **argv);
 static int cmd_queue_get(struct cli *x, int argc, char **argv);
@@ -93,8 +62,14 @@ static const struct cmd_special {
 	int hidden;
 } cmd_specials[] = {
 	{ IPCD_OP_HELLO, .hidden = 1 },
-	{ IPCD_OP_LS, .usage = "[PATTERN]", .exec = cmd_ls,
-	  .help = "NAME TYPE of every object matching a glob (all pages)" },
+	{ IPCD_OP_LS, .usage = "[PATTERN] [--type TYPE] [--sort name|size|rate]", .exec = cmd_ls,
+	  .help = "objects matching a glob: NAME TYPE SIZE WAITING PENDING RATE (all pages)" },
+	{ IPCD_OP_INFO, .exec = cmd_info,
+	  .help = "the daemon's version, uptime, clients, objects, memory and op counts" },
+	{ IPCD_OP_DUMP, .usage = "NAME", .exec = cmd_dump,
+	  .help = "the object as JSON: {name, type, options, items} (all pages); load reads it back" },
+	{ IPCD_OP_MONITOR, .usage = "[--count N]", .exec = cmd_monitor,
+	  .help = "every request of other connections as it comes: TIME CLIENT PID OP NAME SIZE" },
 	{ IPCD_OP_DELETE, .name = "rm", .alias = "delete" },
 	{ IPCD_OP_CLIENTS, .usage = "", .exec = cmd_clients,
 	  .help = "connections: ID PID UID NAME COMMAND AGE OPS IN OUT BLOCKED-ON (all pages)" },
@@ -110,12 +85,22 @@ static const struct cmd_special {
 	  .help = "pending deliveries, one per line: ID PID LEASE-LEFT DELIVERIES (- = no lease)" },
 };
 
-/* The command table, built from ops.def by cmd_init. */
+/* Commands that are not one op: they run several, or none. */
+static const struct cmd cmd_extras[] = {
+	{ .name = "watch", .type = PROTO_T_ANY, .usage = "[PATTERN] [--interval SEC] [--count N]", .exec = cmd_watch,
+	  .help = "like top: the daemon's figures and the objects by rate, every SEC (1) seconds" },
+	{ .name = "load", .type = PROTO_T_ANY, .usage = "NAME [--replace] < FILE", .exec = cmd_load,
+	  .help = "create NAME from a dump's JSON on stdin; --replace deletes an existing NAME first" },
+};
+
+/* The command table, built from ops.def and cmd_extras by cmd_init. */
 enum {
-	CMD_COUNT = 0
+	CMD_OPS = 0
 #define IPCD_OP(ident, code, wire, type, flags, sig, usage, help) + 1
 #include "ops.def"
 #undef IPCD_OP
+	,
+	CMD_COUNT = CMD_OPS + sizeof(cmd_extras) / sizeof(cmd_extras[0])
 };
 static struct cmd cmds[CMD_COUNT];
 
@@ -123,29 +108,26 @@ static const char *const cmd_types[] = { "queue", "list", "dict", "ns" };
 
 /* ---- small utilities ----------------------------------------------------- */
 
-/* Print an error message and return status. */
-static int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cli_error(int status, const char *fmt, ...)
+int cli_error(int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ipcctl: ", stderr);
+	fputs(color_err() ? SGR_RED "ipcctl:" SGR_RESET " " : "ipcctl: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
 	return status;
 }
 
-/* Out of memory ends ipcctl. */
-static void cli_oom(void)
+void cli_oom(void)
 {
 	fputs("ipcctl: out of memory\n", stderr);
 	exit(EX_ERROR);
 }
 
-/* msgpack_packer callback into a struct buf. An empty str or bin may come
- * with p NULL: nothing to copy (memcpy must not see NULL). */
-static int cli_buf_write(void *data, const char *p, size_t n)
+/* An empty str or bin may come with p NULL: nothing to copy (memcpy must
+ * not see NULL). */
+int cli_buf_write(void *data, const char *p, size_t n)
 {
 	if (n && buf_append(data, p, n) < 0)
 		cli_oom();
@@ -179,6 +161,8 @@ static void cmd_init(void)
 			cmd->hidden = s->hidden;
 		}
 	}
+	for (size_t i = 0; i < CMD_COUNT - CMD_OPS; i++)
+		cmds[CMD_OPS + i] = cmd_extras[i];
 }
 
 /* The type named exactly t, or PROTO_T_ANY. */
@@ -241,6 +225,14 @@ static const struct cmd *cmd_find(enum proto_type t, const char *word, const cha
 	fputc('\n', stderr);
 	*status = EX_USAGE;
 	return NULL;
+}
+
+/* True if cmd is the op code (0: none), or the command without an op named extra. */
+static int cmd_is(const struct cmd *cmd, unsigned code, const char *extra)
+{
+	if (cmd->op)
+		return code && cmd->op->code == code;
+	return extra && strcmp(cmd->name, extra) == 0;
 }
 
 /* The words that name cmd ("queue put", "ls") in buf of size bytes. */
@@ -309,6 +301,14 @@ static void help_full(FILE *f)
 	      "                      queue ack NAME ID (or nack, or its lease ends)\n"
 	      "      --lease SEC     with --ack: an explicit lease, so that the item stays pending\n"
 	      "                      after ipcctl exits (without it, it goes back at once)\n"
+	      "      --type TYPE     ls, watch: only objects of TYPE (queue, list, dict, ns)\n"
+	      "      --sort KEY      ls, watch: order by name (ascending), size or rate (descending);\n"
+	      "                      default name for ls, rate for watch\n"
+	      "      --interval SEC  watch: seconds between refreshes (default 1)\n"
+	      "      --count N       watch: stop after N refreshes; monitor: after N events\n"
+	      "      --replace       load: delete an existing object of that name first\n"
+	      "      --color WHEN    colours: auto (on a terminal, unless NO_COLOR is set),\n"
+	      "                      always, never\n"
 	      "  -h, --help          this text; ipcctl TYPE --help lists one type's ops\n"
 	      "  -V, --version       print the version\n"
 	      "      --list-commands every command, one per line (for shell completion)\n"
@@ -323,13 +323,17 @@ static void help_full(FILE *f)
 	      "\nValues (VALUE, KEY, DEFAULT, ...) are read as JSON, or taken as a plain string\n"
 	      "when they are not valid JSON: 42 is a number, '\"42\"' and hello are strings.\n"
 	      "NAME, TYPE, ATTR and PATTERN are always plain strings. Binary values are written\n"
-	      "{\"$bin\": \"BASE64\"}, extension values {\"$ext\": [TYPE, \"BASE64\"]}, both ways.\n"
+	      "{\"$bin\": \"BASE64\"}, extension values {\"$ext\": [TYPE, \"BASE64\"]}, integers\n"
+	      "above 2^63-1 {\"$uint\": \"DIGITS\"}, maps with keys that are not all strings\n"
+	      "{\"$map\": [[KEY, VALUE], ...]}, both ways.\n"
 	      "\nOutput: a string result prints as plain text, nil as nothing, anything else as\n"
 	      "indented JSON. With --json every result is one line of JSON (strings quoted,\n"
-	      "nil as null) and ls prints [{\"name\": ..., \"type\": ...}, ...].\n"
-	      "clients prints a table with a header: columns aligned on a terminal (sizes\n"
-	      "as 1.5K, 20M), tab-separated with exact byte counts when piped; with --json,\n"
-	      "the server's list of maps (see PROTOCOL.md).\n"
+	      "nil as null).\n"
+	      "ls and clients print a table with a header: columns aligned on a terminal\n"
+	      "(sizes as 1.5K, 20M), tab-separated with exact numbers when piped; with\n"
+	      "--json, the server's list of maps (see PROTOCOL.md). info prints sections\n"
+	      "for people, its map with --json. dump prints {\"name\", \"type\", \"options\",\n"
+	      "\"items\"} (dict and ns items as [key, value] pairs), which load reads back.\n"
 	      "\nExit status:\n"
 	      "  0  success\n"
 	      "  1  error (the message is on stderr: ipcctl: CODE: message)\n"
@@ -451,15 +455,25 @@ static int exit_for(int code)
 	}
 }
 
-/* Report a failed call and return its exit status. */
-static int cli_failed(struct cli *x, int code)
+const msgpack_object *cli_page(const struct ipcd_result *res, msgpack_object_type want, uint64_t *cursor,
+                               const char *what)
+{
+	const msgpack_object *r = &res->value;
+	if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 || ipcd_obj_uint(&r->via.array.ptr[0], cursor) ||
+	    r->via.array.ptr[1].type != want) {
+		cli_error(EX_ERROR, "REPLY: %s: unexpected result", what);
+		return NULL;
+	}
+	return &r->via.array.ptr[1];
+}
+
+int cli_failed(struct cli *x, int code)
 {
 	const char *msg = ipcd_errmsg(x->c);
 	return cli_error(exit_for(code), "%s: %s", ipcd_errname(code), *msg ? msg : ipcd_strerror(code));
 }
 
-/* Print a result as the options ask. */
-static void cli_print(const struct cli *x, const msgpack_object *o)
+void cli_print(const struct cli *x, const msgpack_object *o)
 {
 	if (x->o.json) {
 		json_print(stdout, o, 0);
@@ -476,8 +490,7 @@ static void cli_print(const struct cli *x, const msgpack_object *o)
 
 /* ---- commands ------------------------------------------------------------ */
 
-/* Connect once the command line is known to be right. 0 or EX_CONNECT. */
-static int cli_connect(struct cli *x)
+int cli_connect(struct cli *x)
 {
 	int rc = ipcd_connect_as(&x->c, x->o.socket, "ipcctl");
 	if (!rc)
@@ -488,8 +501,7 @@ static int cli_connect(struct cli *x)
 	return cli_error(EX_CONNECT, "%s: %s", ipcd_errname(rc), *msg ? msg : ipcd_strerror(rc));
 }
 
-/* Usage error for the running command. */
-static int cmd_usage(const struct cli *x, const char *why)
+int cmd_usage(const struct cli *x, const char *why)
 {
 	char path[64];
 	fprintf(stderr, "ipcctl: %s\nusage: ipcctl %s %s\n", why, cmd_path(x->cmd, path, sizeof(path)), x->cmd->usage);
@@ -568,57 +580,6 @@ static int cmd_exists(struct cli *x, int argc, char **argv)
 	return yes ? EX_OK : EX_NOTFOUND;
 }
 
-/* ls [PATTERN]: every page, as NAME TYPE lines or one JSON array. */
-static int cmd_ls(struct cli *x, int argc, char **argv)
-{
-	if (argc > 1)
-		return cmd_usage(x, "too many arguments");
-	uint64_t cursor = 0;
-	size_t shown = 0;
-	int st = cli_connect(x);
-	if (st)
-		return st;
-	if (x->o.json)
-		putchar('[');
-	do {
-		struct ipcd_result res;
-		int rc = ipcd_call(x->c, IPCD_OP_LS, &res, 3, argc ? argv[0] : NULL, cursor, (uint64_t)PROTO_LS_MAX_COUNT);
-		if (rc) {
-			if (x->o.json)
-				puts("]");
-			return cli_failed(x, rc);
-		}
-		const msgpack_object *r = &res.value, *page;
-		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
-		    ipcd_obj_uint(&r->via.array.ptr[0], &cursor) ||
-		    (page = &r->via.array.ptr[1])->type != MSGPACK_OBJECT_ARRAY)
-			return cli_error(EX_ERROR, "REPLY: ls: unexpected result");
-		for (uint32_t i = 0; i < page->via.array.size; i++) {
-			const msgpack_object *e = &page->via.array.ptr[i];
-			if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2)
-				continue;
-			const msgpack_object *name = &e->via.array.ptr[0], *type = &e->via.array.ptr[1];
-			if (x->o.json) {
-				fputs(shown ? ",{\"name\":" : "{\"name\":", stdout);
-				json_print(stdout, name, 0);
-				fputs(",\"type\":", stdout);
-				json_print(stdout, type, 0);
-				putchar('}');
-			} else {
-				const char *p, *tp;
-				size_t pn, tn;
-				if (ipcd_obj_str(name, &p, &pn) || ipcd_obj_str(type, &tp, &tn))
-					continue;
-				printf("%.*s %.*s\n", (int)pn, p, (int)tn, tp);
-			}
-			shown++;
-		}
-	} while (cursor != 0);
-	if (x->o.json)
-		puts("]");
-	return EX_OK;
-}
-
 /*
  * dict keys/values/items NAME: every page, printed as one array (keys,
  * values) or one map (items), as if the op had returned everything at once.
@@ -646,12 +607,11 @@ static int cmd_dict_all(struct cli *x, int argc, char **argv)
 			buf_free(&body);
 			return cli_failed(x, rc);
 		}
-		const msgpack_object *r = &res.value, *page;
-		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
-		    ipcd_obj_uint(&r->via.array.ptr[0], &cursor) ||
-		    (page = &r->via.array.ptr[1])->type != (is_map ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY)) {
+		const msgpack_object *page = cli_page(&res, is_map ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY,
+		                                      &cursor, what);
+		if (!page) {
 			buf_free(&body);
-			return cli_error(EX_ERROR, "REPLY: %s: unexpected result", what);
+			return EX_ERROR;
 		}
 		uint32_t n = is_map ? page->via.map.size : page->via.array.size;
 		if (n > UINT32_MAX - count) {
@@ -698,7 +658,7 @@ static int cmd_dict_all(struct cli *x, int argc, char **argv)
 static const struct cmd *cmd_by_code(unsigned code)
 {
 	for (size_t i = 0; i < CMD_COUNT; i++)
-		if (cmds[i].op->code == code)
+		if (cmds[i].op && cmds[i].op->code == code)
 			return &cmds[i];
 	return NULL;
 }
@@ -777,8 +737,7 @@ static int cmd_queue_pending(struct cli *x, int argc, char **argv)
 
 /* ---- clients and kill-client ---------------------------------------------- */
 
-/* The value of key in map m, or NULL. */
-static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+const msgpack_object *map_get(const msgpack_object *m, const char *key)
 {
 	size_t kn = strlen(key);
 	for (uint32_t i = 0; m && m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
@@ -787,100 +746,6 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 			return &m->via.map.ptr[i].val;
 	}
 	return NULL;
-}
-
-/* A table cell: a copy of text with tabs and control characters as '?'; "-" if empty. */
-static char *cell_text(const char *p, size_t n)
-{
-	if (!p || !n)
-		p = "-", n = 1;
-	char *s = malloc(n + 1);
-	if (!s)
-		cli_oom();
-	for (size_t i = 0; i < n; i++)
-		s[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
-	s[n] = '\0';
-	return s;
-}
-
-static char *cell_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *cell_printf(const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	return cell_text(tmp, strlen(tmp));
-}
-
-/* A string field of m as a cell ("-" when absent, nil or empty). */
-static char *cell_str(const msgpack_object *m, const char *key)
-{
-	const char *p = NULL;
-	size_t n = 0;
-	const msgpack_object *v = map_get(m, key);
-	if (v && ipcd_obj_str(v, &p, &n))
-		p = NULL, n = 0;
-	return cell_text(p, n);
-}
-
-/* Seconds as a short duration: 45s, 12m03s, 3h04m, 2d03h. */
-static char *cell_age(double secs)
-{
-	long long s = secs > 0 ? (long long)secs : 0;
-	if (s < 60)
-		return cell_printf("%llds", s);
-	if (s < 3600)
-		return cell_printf("%lldm%02llds", s / 60, s % 60);
-	if (s < 86400)
-		return cell_printf("%lldh%02lldm", s / 3600, s % 3600 / 60);
-	return cell_printf("%lldd%02lldh", s / 86400, s % 86400 / 3600);
-}
-
-/* A byte count: exact when piped, 1.5K / 20M / 3.0G on a terminal. */
-static char *cell_bytes(uint64_t n, int human)
-{
-	static const char units[] = "KMGTPE";
-	if (!human || n < 1024)
-		return cell_printf("%llu", (unsigned long long)n);
-	double v = (double)n;
-	int u = -1;
-	while (v >= 1024 && u < 5)
-		v /= 1024, u++;
-	return cell_printf(v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
-}
-
-/*
- * Print rows of ncols cells under headers: on a terminal, columns aligned
- * by spaces (those with right[i] set to the right); otherwise separated by
- * one tab. The last column is never padded. Frees the cells.
- */
-static void table_print(size_t ncols, const char *const *headers, const int *right, char **cells, size_t nrows,
-                        int aligned)
-{
-	size_t width[16] = { 0 };
-	for (size_t j = 0; j < ncols; j++) {
-		width[j] = strlen(headers[j]);
-		for (size_t i = 0; i < nrows; i++) {
-			size_t w = strlen(cells[i * ncols + j]);
-			width[j] = w > width[j] ? w : width[j];
-		}
-	}
-	for (size_t i = 0; i <= nrows; i++) {
-		for (size_t j = 0; j < ncols; j++) {
-			const char *t = i ? cells[(i - 1) * ncols + j] : headers[j];
-			int last = j + 1 == ncols;
-			if (!aligned)
-				printf("%s%s", t, last ? "\n" : "\t");
-			else if (last)
-				printf("%s\n", t);
-			else
-				printf(right[j] ? "%*s  " : "%-*s  ", (int)width[j], t);
-		}
-	}
-	for (size_t i = 0; i < nrows * ncols; i++)
-		free(cells[i]);
 }
 
 /*
@@ -902,34 +767,25 @@ static int cmd_clients(struct cli *x, int argc, char **argv)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-	char **cells = NULL;
-	size_t nrows = 0, shown = 0;
+	struct table t;
+	table_init(&t, NCOLS, headers, right);
+	size_t shown = 0;
 	uint64_t cursor = 0;
 	if (x->o.json)
 		putchar('[');
 	do {
 		struct ipcd_result res;
 		int rc = ipcd_call(x->c, IPCD_OP_CLIENTS, &res, 2, cursor, (uint64_t)PROTO_LS_MAX_COUNT);
-		const msgpack_object *r = &res.value, *page = NULL;
-		if (!rc && (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 ||
-		            ipcd_obj_uint(&r->via.array.ptr[0], &cursor) ||
-		            (page = &r->via.array.ptr[1])->type != MSGPACK_OBJECT_ARRAY))
-			st = cli_error(EX_ERROR, "REPLY: clients: unexpected result");
-		else if (rc)
+		const msgpack_object *page = NULL;
+		if (rc)
 			st = cli_failed(x, rc);
+		else if (!(page = cli_page(&res, MSGPACK_OBJECT_ARRAY, &cursor, "clients")))
+			st = EX_ERROR;
 		if (st) {
 			if (x->o.json)
 				puts("]");
-			for (size_t i = 0; i < nrows * NCOLS; i++)
-				free(cells[i]);
-			free(cells);
+			table_free(&t);
 			return st;
-		}
-		if (!x->o.json) {
-			char **more = realloc(cells, (nrows + page->via.array.size) * NCOLS * sizeof(*cells));
-			if (!more && page->via.array.size)
-				cli_oom();
-			cells = more ? more : cells;
 		}
 		for (uint32_t i = 0; i < page->via.array.size; i++) {
 			const msgpack_object *m = &page->via.array.ptr[i], *v, *b;
@@ -939,7 +795,7 @@ static int cmd_clients(struct cli *x, int argc, char **argv)
 				json_print(stdout, m, 0);
 				continue;
 			}
-			char **row = cells + nrows++ * NCOLS;
+			char **row = table_row(&t);
 			uint64_t u = 0;
 			int64_t k = 0;
 			double d = 0;
@@ -965,8 +821,8 @@ static int cmd_clients(struct cli *x, int argc, char **argv)
 	if (x->o.json)
 		puts("]");
 	else
-		table_print(NCOLS, headers, right, cells, nrows, human);
-	free(cells);
+		table_print(stdout, &t, human, color_out(), 0);
+	table_free(&t);
 	return EX_OK;
 }
 
@@ -1044,8 +900,11 @@ static int cli_parse(int argc, char **argv, struct cli_opts *o, char **pos, int 
 		char *val = NULL, *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
 		if (eq)
 			*eq = '\0', val = eq + 1;
-		int takes = strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
-		            strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0 || strcmp(a, "--lease") == 0;
+		static const char *const with_value[] = { "-s", "--socket", "-t", "--timeout", "--lease", "--type",
+			                                  "--sort", "--interval", "--count", "--color" };
+		int takes = 0;
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			takes |= strcmp(a, with_value[k]) == 0;
 		if (takes && !val) {
 			if (i + 1 >= argc)
 				return cli_error(EX_USAGE, "%s needs a value", a);
@@ -1068,6 +927,36 @@ static int cli_parse(int argc, char **argv, struct cli_opts *o, char **pos, int 
 			o->have_lease = 1;
 		} else if (strcmp(a, "--ack") == 0) {
 			o->ack = 1;
+		} else if (strcmp(a, "--type") == 0) {
+			if (cmd_type_named(val) == PROTO_T_ANY)
+				return cli_error(EX_USAGE, "--type: not a type (queue, list, dict, ns): %s", val);
+			o->type = val;
+		} else if (strcmp(a, "--sort") == 0) {
+			if (strcmp(val, "name") && strcmp(val, "size") && strcmp(val, "rate"))
+				return cli_error(EX_USAGE, "--sort: expected name, size or rate, not %s", val);
+			o->sort = val;
+		} else if (strcmp(a, "--interval") == 0) {
+			if (cli_seconds(val, &o->interval) || !(o->interval > 0) || o->interval > 86400)
+				return cli_error(EX_USAGE, "--interval: not a number of seconds > 0: %s", val);
+			o->have_interval = 1;
+		} else if (strcmp(a, "--count") == 0) {
+			char *end;
+			errno = 0;
+			o->count = strtoull(val, &end, 10);
+			if (!*val || *end || *val == '-' || errno || o->count == 0)
+				return cli_error(EX_USAGE, "--count: not a number > 0: %s", val);
+			o->have_count = 1;
+		} else if (strcmp(a, "--replace") == 0) {
+			o->replace = 1;
+		} else if (strcmp(a, "--color") == 0) {
+			if (strcmp(val, "auto") == 0)
+				o->color = CLI_COLOR_AUTO;
+			else if (strcmp(val, "always") == 0)
+				o->color = CLI_COLOR_ALWAYS;
+			else if (strcmp(val, "never") == 0)
+				o->color = CLI_COLOR_NEVER;
+			else
+				return cli_error(EX_USAGE, "--color: expected auto, always or never, not %s", val);
 		} else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
 			o->json = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1092,8 +981,10 @@ int main(int argc, char **argv)
 	if (!pos)
 		return cli_error(EX_ERROR, "out of memory");
 	cmd_init();
+	color_init(CLI_COLOR_AUTO, 0);
 	if ((st = cli_parse(argc, argv, &x.o, pos, &npos)))
 		goto out;
+	color_init(x.o.color, x.o.json);
 	if (x.o.list) {
 		help_list(stdout);
 		goto out;
@@ -1140,8 +1031,24 @@ int main(int argc, char **argv)
 	}
 
 	x.cmd = cmd;
-	if ((x.o.ack || x.o.have_lease) && cmd->op->code != IPCD_OP_QUEUE_GET) {
+	if ((x.o.ack || x.o.have_lease) && !cmd_is(cmd, IPCD_OP_QUEUE_GET, NULL)) {
 		st = cli_error(EX_USAGE, "--ack and --lease apply only to queue get");
+		goto out;
+	}
+	if ((x.o.type || x.o.sort) && !cmd_is(cmd, IPCD_OP_LS, "watch")) {
+		st = cli_error(EX_USAGE, "--type and --sort apply only to ls and watch");
+		goto out;
+	}
+	if (x.o.have_interval && !cmd_is(cmd, 0, "watch")) {
+		st = cli_error(EX_USAGE, "--interval applies only to watch");
+		goto out;
+	}
+	if (x.o.have_count && !cmd_is(cmd, IPCD_OP_MONITOR, "watch")) {
+		st = cli_error(EX_USAGE, "--count applies only to watch and monitor");
+		goto out;
+	}
+	if (x.o.replace && !cmd_is(cmd, 0, "load")) {
+		st = cli_error(EX_USAGE, "--replace applies only to load");
 		goto out;
 	}
 	st = cmd->exec(&x, npos - used, pos + used);

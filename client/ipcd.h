@@ -265,6 +265,24 @@ IPCD_EXPORT int ipcd_flush(ipcd *c);
  */
 IPCD_EXPORT int ipcd_recv(ipcd *c, struct ipcd_result *res);
 
+/*
+ * Streams. A streaming op (monitor) answers its request with a first reply,
+ * then with more frames of the same id for as long as the connection stays
+ * open; the connection serves nothing else meanwhile (close it to end the
+ * stream). After ipcd_call (or ipcd_recv) returned the first reply with
+ * IPCD_OK, each ipcd_next returns the next frame into res: IPCD_OK with
+ * res->value the event, or the stream's error (which ends it). It waits up
+ * to timeout seconds (negative: forever; the I/O timeout does not apply, a
+ * stream may be quiet for long): IPCD_ETIMEOUT if nothing came, and the
+ * stream goes on. A signal does not interrupt the wait: use a timeout to
+ * look at a flag. res is valid like a result, until the next call on c.
+ * Errors: IPCD_ETIMEOUT, IPCD_EIO (the connection was lost: the stream is
+ * over; no reconnect), IPCD_EREPLY, IPCD_EINVAL (c or res NULL, timeout
+ * NaN, the last reply received was an error or requests are pending), the
+ * server's error codes.
+ */
+IPCD_EXPORT int ipcd_next(ipcd *c, double timeout, struct ipcd_result *res);
+
 /* Number of requests sent and not yet received with ipcd_recv. */
 IPCD_EXPORT size_t ipcd_pending(const ipcd *c);
 

@@ -4,6 +4,7 @@
  * msgpack integer (uint64 included) prints exactly and floats print in
  * their shortest form that reads back to the same double.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -71,7 +72,44 @@ static void json_b64_print(FILE *f, const unsigned char *p, size_t n)
 
 /* ---- input --------------------------------------------------------------- */
 
-/* If obj is {"$bin": B64} or {"$ext": [T, B64]}, pack that and return 1. */
+static void json_pack_any(json_t *j, msgpack_packer *pk);
+
+/* If obj is {"$map": [[K, V], ...]} (each pair an array of two), pack that
+ * map and return 1. */
+static int json_pack_map_form(json_t *pairs, msgpack_packer *pk)
+{
+	if (!json_is_array(pairs))
+		return 0;
+	for (size_t i = 0; i < json_array_size(pairs); i++) {
+		json_t *kv = json_array_get(pairs, i);
+		if (!json_is_array(kv) || json_array_size(kv) != 2)
+			return 0;
+	}
+	msgpack_pack_map(pk, (uint32_t)json_array_size(pairs));
+	for (size_t i = 0; i < json_array_size(pairs); i++) {
+		json_pack_any(json_array_get(json_array_get(pairs, i), 0), pk);
+		json_pack_any(json_array_get(json_array_get(pairs, i), 1), pk);
+	}
+	return 1;
+}
+
+/* If s is {"$uint": "DIGITS"} with DIGITS a uint64 in decimal, pack it and
+ * return 1. */
+static int json_pack_uint_form(json_t *s, msgpack_packer *pk)
+{
+	const char *p = json_string_value(s);
+	if (!p || !*p || json_string_length(s) > 20 || strspn(p, "0123456789") != json_string_length(s))
+		return 0;
+	errno = 0;
+	unsigned long long u = strtoull(p, NULL, 10);
+	if (errno)
+		return 0;
+	msgpack_pack_uint64(pk, u);
+	return 1;
+}
+
+/* If obj is one of the reserved forms of json.h ($bin, $ext, $uint, $map),
+ * pack the value it stands for and return 1. */
 static int json_pack_special(json_t *obj, msgpack_packer *pk)
 {
 	if (json_object_size(obj) != 1)
@@ -79,6 +117,10 @@ static int json_pack_special(json_t *obj, msgpack_packer *pk)
 	const char *key = json_object_iter_key(json_object_iter(obj));
 	json_t *v = json_object_iter_value(json_object_iter(obj));
 	json_t *data = NULL, *type = NULL;
+	if (strcmp(key, "$map") == 0)
+		return json_pack_map_form(v, pk);
+	if (strcmp(key, "$uint") == 0)
+		return json_pack_uint_form(v, pk);
 	if (strcmp(key, "$bin") == 0)
 		data = v;
 	else if (strcmp(key, "$ext") == 0 && json_is_array(v) && json_array_size(v) == 2) {
@@ -236,22 +278,38 @@ static void json_indent(FILE *f, int pretty, int depth)
 		fprintf(f, "\n%*s", depth * 2, "");
 }
 
-/* Print a map key: strings as they are, other keys as their JSON text. */
-static void json_print_key(FILE *f, const msgpack_object *k)
+/*
+ * True if map m prints as a JSON object: every key a str without a NUL byte
+ * (JSON has other keys, and jansson cuts keys at NUL), and not a single key
+ * starting with '$', which would read back as a reserved form.
+ */
+static int json_map_is_object(const msgpack_object *m)
 {
-	if (k->type == MSGPACK_OBJECT_STR) {
-		json_print_str(f, k->via.str.ptr, k->via.str.size);
-		return;
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR || (k->via.str.size && memchr(k->via.str.ptr, 0, k->via.str.size)))
+			return 0;
 	}
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	if (!m)
-		abort();
-	json_emit(m, k, 0, 0);
-	fclose(m);
-	json_print_str(f, text, len);
-	free(text);
+	const msgpack_object *k = &m->via.map.ptr[0].key;
+	return !(m->via.map.size == 1 && k->via.str.size && k->via.str.ptr[0] == '$');
+}
+
+/* Print map m as {"$map": [[K, V], ...]}. */
+static void json_print_map_form(FILE *f, const msgpack_object *m, int pretty, int depth)
+{
+	fputs(pretty ? "{\"$map\": [" : "{\"$map\":[", f);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		if (i)
+			putc(',', f);
+		json_indent(f, pretty, depth + 1);
+		putc('[', f);
+		json_emit(f, &m->via.map.ptr[i].key, pretty, depth + 1);
+		fputs(pretty ? ", " : ",", f);
+		json_emit(f, &m->via.map.ptr[i].val, pretty, depth + 1);
+		putc(']', f);
+	}
+	json_indent(f, pretty, depth);
+	fputs("]}", f);
 }
 
 /* Print o at nesting depth. */
@@ -260,7 +318,14 @@ static void json_emit(FILE *f, const msgpack_object *o, int pretty, int depth)
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL: fputs("null", f); break;
 	case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "true" : "false", f); break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER: fprintf(f, "%llu", (unsigned long long)o->via.u64); break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		/* Past int64, JSON readers (jansson among them) lose or refuse it. */
+		if (o->via.u64 > INT64_MAX)
+			fprintf(f, pretty ? "{\"$uint\": \"%llu\"}" : "{\"$uint\":\"%llu\"}",
+			        (unsigned long long)o->via.u64);
+		else
+			fprintf(f, "%llu", (unsigned long long)o->via.u64);
+		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(f, "%lld", (long long)o->via.i64); break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64: json_print_double(f, o->via.f64); break;
@@ -295,12 +360,16 @@ static void json_emit(FILE *f, const msgpack_object *o, int pretty, int depth)
 			fputs("{}", f);
 			break;
 		}
+		if (!json_map_is_object(o)) {
+			json_print_map_form(f, o, pretty, depth);
+			break;
+		}
 		putc('{', f);
 		for (uint32_t i = 0; i < o->via.map.size; i++) {
 			if (i)
 				putc(',', f);
 			json_indent(f, pretty, depth + 1);
-			json_print_key(f, &o->via.map.ptr[i].key);
+			json_print_str(f, o->via.map.ptr[i].key.via.str.ptr, o->via.map.ptr[i].key.via.str.size);
 			fputs(pretty ? ": " : ":", f);
 			json_emit(f, &o->via.map.ptr[i].val, pretty, depth + 1);
 		}

@@ -1,14 +1,24 @@
 /*
  * json.h: JSON <-> msgpack for ipcctl.
  *
- * Mapping, both ways: null/nil, true/false, integers (int64 range on input,
- * any msgpack integer on output), floats (float64; NaN and infinities print
- * as null), strings/str, arrays, objects/maps. Binary and extension values,
- * which JSON lacks, are objects of one reserved key:
- *   bin                {"$bin": "<base64>"}
- *   ext type T         {"$ext": [T, "<base64>"]}
- * and the same objects on input make bin and ext values. Map keys that are
- * not strings print as the JSON text of the key, as a string ({"1": ...}).
+ * Mapping, both ways, exact for every msgpack value but NaN and the
+ * infinities (so that ipcctl dump | ipcctl load restores an object bit for
+ * bit in the daemon's canonical encoding): null/nil, true/false, strings/str
+ * (invalid UTF-8 prints as U+FFFD), arrays, integers (int64 range as plain
+ * numbers), floats (float64, always printed with a fraction or an exponent,
+ * 1.0 not 1, in the shortest form that reads back to the same double, so
+ * that they read back as floats; NaN and infinities print as null), and
+ * objects/maps whose keys are all strings. What JSON lacks is an object of
+ * one reserved key:
+ *   bin                      {"$bin": "<base64>"}
+ *   ext type T               {"$ext": [T, "<base64>"]}
+ *   uint above INT64_MAX     {"$uint": "<decimal digits>"}
+ *   map with a key that is not a str (or holds a NUL byte), and a map of
+ *   one key starting with '$' (which would read as one of these forms)
+ *                            {"$map": [[KEY, VALUE], ...]}, in map order
+ * and the same objects on input make those values ({"$uint": "5"} too).
+ * An object of one such key whose value does not fit its form (say
+ * {"$bin": 5}) reads as a plain map.
  */
 #ifndef IPCD_JSON_H
 #define IPCD_JSON_H

@@ -3,12 +3,14 @@
 # Commands, types and ops come from `ipcctl --list-commands`, each command's
 # arguments from its help line (`ipcctl CMD --help`), so a new op in ops.def
 # completes with nothing to change here. Arguments named NAME complete to
-# the daemon's objects (`ipcctl ls`; for TYPE OP only objects of that type),
-# TYPE to the four types, and kill-client's ID and PID to the connections of
-# `ipcctl clients`. The daemon asked is the one the line names with
+# the daemon's objects (the NAME column of `ipcctl ls`, tab-separated when
+# piped; for TYPE OP only objects of that type), TYPE and --type to the four
+# types, --sort and --color to their values, and kill-client's ID and PID to
+# the connections of `ipcctl clients`. The daemon asked is the one the line names with
 # -s/--socket, else the default ($IPCD_SOCKET, ...).
 
-_ipcctl_opts='-s --socket -j --json -t --timeout -w --wait --ack --lease -h --help -V --version --list-commands'
+_ipcctl_opts='-s --socket -j --json -t --timeout -w --wait --ack --lease --type --sort --interval --count --replace
+--color -h --help -V --version --list-commands'
 _ipcctl_types='queue list dict ns'
 
 # _ipcctl_match WORD CANDIDATE...: the candidate equal to WORD, else the only
@@ -48,7 +50,19 @@ _ipcctl()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	-t | --timeout | --lease)
+	-t | --timeout | --lease | --interval | --count)
+		return
+		;;
+	--type)
+		_ipcctl_add "$cur" $_ipcctl_types
+		return
+		;;
+	--sort)
+		_ipcctl_add "$cur" name size rate
+		return
+		;;
+	--color)
+		_ipcctl_add "$cur" auto always never
 		return
 		;;
 	esac
@@ -63,7 +77,7 @@ _ipcctl()
 			--) only_pos=1; continue ;;
 			-s | --socket) sock=(-s "${COMP_WORDS[i + 1]}"); i=$((i + 1)); continue ;;
 			--socket=*) sock=(-s "${w#--socket=}"); continue ;;
-			-t | --timeout | --lease) i=$((i + 1)); continue ;;
+			-t | --timeout | --lease | --type | --sort | --interval | --count | --color) i=$((i + 1)); continue ;;
 			-[0-9]* | -.[0-9]*) ;;   # a negative number is a value
 			-*) continue ;;
 			esac
@@ -136,10 +150,9 @@ _ipcctl()
 
 	case $what in
 	NAME)
-		local name t
-		while IFS= read -r line; do
-			name=${line% *}
-			t=${line##* }
+		local name t rest header=1
+		while IFS=$'\t' read -r name t rest; do
+			((header)) && { header=0; continue; }
 			[[ -n $type && $t != "$type" ]] && continue
 			_ipcctl_add "$cur" "$name"
 		done < <("$prog" "${sock[@]}" ls 2>/dev/null)

@@ -37,6 +37,32 @@ def pretty(v):
     return json.dumps(v, indent=2, ensure_ascii=False) + "\n"
 
 
+def dumped(ctl, name):
+    """An object's content through `ipcctl --json dump`: the items of a queue
+    or list, a dict of the [key, value] pairs of a dict or ns (str keys)."""
+    d = ctl.json("dump", name)
+    assert d["name"] == name and set(d) == {"name", "type", "options", "items"}, d
+    return dict(d["items"]) if d["type"] in ("dict", "ns") else d["items"]
+
+
+LS_HEADERS = ["NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE"]
+
+
+def ls_pairs(ctl, *args):
+    """[(name, type)] of `ipcctl --json ls ARGS`, in its order."""
+    return [(e["name"], e["type"]) for e in ctl.json("ls", *args)]
+
+
+def ls_rows(ctl, *args):
+    """The rows of `ipcctl ls ARGS` piped: a tab-separated header, then one
+    tab-separated row per object."""
+    lines = ctl.ok("ls", *args).split("\n")
+    assert lines[-1] == "" and lines[0].split("\t") == LS_HEADERS, lines[:3]
+    rows = [ln.split("\t") for ln in lines[1:-1]]
+    assert all(len(r) == len(LS_HEADERS) for r in rows), rows
+    return rows
+
+
 def absent(ctl, name):
     """`exists NAME` of a missing name: prints false, exit 4, no message."""
     r = ctl.run("exists", name)
@@ -92,7 +118,7 @@ def test_values_round_trip_through_ping_and_storage(ctl, text, value):
     assert same(ctl.json("queue", "get", "vq"), value)
     assert ctl.ok("dict", "set", "vd", "k", text) == ""
     assert same(ctl.json("dict", "get", "vd", "k"), value)
-    assert same(ctl.json("dump", "vd"), {"k": value})
+    assert same(dumped(ctl, "vd"), {"k": value})
 
 
 @pytest.mark.parametrize("text,value", VALUES, ids=[t for t, _ in VALUES])
@@ -171,12 +197,30 @@ def test_info(daemon, ctl):
     assert info["objects_by_type"] == {"queue": 1, "list": 0, "dict": 1, "ns": 0}
     assert info["ops_by_name"]["create"] == 1 and info["ops_by_name"]["info"] == 1
     assert isinstance(info["uptime"], float) and info["uptime"] >= 0
-    # human output: the same map, indented
-    human = json.loads(ctl.ok("info"))
-    assert human["pid"] == daemon.pid and "\n  " in ctl.ok("info")
+    # human output: sections (tests/cli/test_operator.py checks them)
+    assert "  pid              %d\n" % daemon.pid in ctl.ok("info")
     # ipcctl --version names the same version and protocol
     assert ctl.ok("-V", sock=False) == "ipcctl %s (protocol %d)\n" % (info["version"], info["protocol"])
     assert ctl.ok("--version", sock=False) == ctl.ok("-V", sock=False)
+
+
+def test_monitor_sees_a_request(daemon, ctl):
+    # test_operator.py has the rest; this one runs the op for the check below.
+    # One connection polls: a new one per poll would be an event itself.
+    c = wire_client(daemon)
+    mon = ctl.spawn("--json", "monitor", "--count", "1")
+    try:
+        deadline = time.monotonic() + 10
+        while c.call("info").result["monitors"] != 1:
+            assert time.monotonic() < deadline, "the monitor never attached"
+        r = ctl.finish(mon, ("monitor",))
+        assert r.rc == 0 and r.err == "", r
+        e = json.loads(r.out)
+        assert e["op"] == "info" and e["pid"] == os.getpid()
+    finally:
+        if mon.poll() is None:
+            mon.kill()
+            mon.communicate()
 
 
 def test_help_and_command_list(ctl):
@@ -189,6 +233,7 @@ def test_help_and_command_list(ctl):
             want |= {"rm", "delete"} if name == "delete" else {{"kill_client": "kill-client"}.get(name, name)}
         else:
             want.add(name.replace(".", " "))
+    want |= {"watch", "load"}       # commands that are not one op
     listed = ctl.ok("--list-commands", sock=False).splitlines()
     assert len(listed) == len(set(listed))
     assert set(listed) == want
@@ -241,20 +286,21 @@ def test_ls(ctl):
         typ = TYPES[i % 4]
         ctl.ok("create", "n%03d" % i, typ)
         types.append(typ)
-    human = ctl.ok("ls").splitlines()
-    assert human == ["n%03d %s" % (i, types[i]) for i in range(250)]    # creation order
+    human = ls_rows(ctl)
+    assert [r[:3] for r in human] == [["n%03d" % i, types[i], "0"] for i in range(250)]    # by name
     listed = ctl.json("ls")
-    assert listed == [{"name": "n%03d" % i, "type": types[i]} for i in range(250)]
+    assert [(e["name"], e["type"]) for e in listed] == [("n%03d" % i, types[i]) for i in range(250)]
+    assert all(set(e) == {"name", "type", "size", "waiting", "pending", "ops", "rate"} for e in listed)
     # a glob
-    assert ctl.json("ls", "n1?0") == [{"name": "n1%d0" % j, "type": types[100 + j * 10]} for j in range(10)]
-    assert ctl.ok("ls", "n24*") == "".join("n24%d %s\n" % (j, types[240 + j]) for j in range(10))
-    assert ctl.ok("ls", "nomatch*") == ""
+    assert ls_pairs(ctl, "n1?0") == [("n1%d0" % j, types[100 + j * 10]) for j in range(10)]
+    assert [r[:2] for r in ls_rows(ctl, "n24*")] == [["n24%d" % j, types[240 + j]] for j in range(10)]
+    assert ls_rows(ctl, "nomatch*") == []
     assert ctl.json("ls", "nomatch*") == []
     ctl.fail(2, "ls", "a", "b")
 
 
 def test_ls_of_an_empty_daemon(ctl):
-    assert ctl.ok("ls") == ""
+    assert ctl.ok("ls") == "\t".join(LS_HEADERS) + "\n"      # the header alone
     assert ctl.json("ls") == []
 
 
@@ -275,10 +321,10 @@ def test_ls_pages_through_more_names_than_one_reply_holds(daemon, ctl):
     assert [e["name"] for e in listed] == names          # each exactly once, in order
     assert all(e["type"] == "dict" for e in listed)
     assert ops_calls(ctl, "ls") - calls >= 2, "one ls reply held every name: paging untested"
-    human = ctl.ok("ls").splitlines()
-    assert len(human) == len(names) and human[-1] == "zz-last dict"
+    human = ls_rows(ctl)
+    assert len(human) == len(names) and human[-1][:2] == ["zz-last", "dict"]
     # a glob that matches only the last name, past the first page
-    assert ctl.json("ls", "zz-*") == [{"name": "zz-last", "type": "dict"}]
+    assert ls_pairs(ctl, "zz-*") == [("zz-last", "dict")]
 
 
 # ---- registry: create, rm, exists, type, stat, dump -----------------------------------
@@ -299,7 +345,7 @@ def test_create_with_maxsize_then_put_past_it(ctl):
     # full with a timeout: TIMEOUT after it, exit 3
     r = ctl.run("queue", "put", "q2", "c", "--timeout", "0.2")
     assert r.rc == 3 and r.out == "" and r.err.startswith("ipcctl: TIMEOUT: ") and r.elapsed >= 0.2, r
-    assert ctl.json("dump", "q2") == ["a", "b"]
+    assert dumped(ctl, "q2") == ["a", "b"]
     # conflicts with the existing object: exit 1
     ctl.fail(1, "create", "q2", "list", code="WRONGTYPE")
     ctl.fail(1, "create", "q2", "queue", '{"maxsize":3}', code="EXISTS")
@@ -334,7 +380,7 @@ def test_create_exists_type_stat_rm(ctl, typ):
     assert isinstance(st["created"], float)
     assert abs(st["created"] - time.time()) < 60
     assert json.loads(ctl.ok("stat", "obj"))["type"] == typ
-    assert ctl.json("dump", "obj") == ({} if typ in ("dict", "ns") else [])
+    assert dumped(ctl, "obj") == ({} if typ in ("dict", "ns") else [])
 
     assert ctl.ok("rm", "obj") == ""                  # nil: nothing printed
     absent(ctl, "obj")
@@ -347,14 +393,16 @@ def test_create_exists_type_stat_rm(ctl, typ):
 
 def test_dump_of_each_type(ctl):
     ctl.ok("queue", "put_many", "q", '[1,"two",{"3":[4]}]')
-    assert ctl.json("dump", "q") == [1, "two", {"3": [4]}]
-    assert ctl.ok("dump", "q") == pretty([1, "two", {"3": [4]}])
+    assert dumped(ctl, "q") == [1, "two", {"3": [4]}]
+    human = ctl.ok("dump", "q")
+    assert json.loads(human) == ctl.json("dump", "q")
+    assert len(human.splitlines()) == 2 + 3          # one line per item
     ctl.ok("list", "extend", "l", "[3,2,1]")
-    assert ctl.json("dump", "l") == [3, 2, 1]
+    assert dumped(ctl, "l") == [3, 2, 1]
     ctl.ok("dict", "update", "d", '{"b":1,"a":2}')
-    assert list(ctl.json("dump", "d").items()) == [("b", 1), ("a", 2)]     # insertion order
+    assert list(dumped(ctl, "d").items()) == [("b", 1), ("a", 2)]     # insertion order
     ctl.ok("ns", "set", "n", "x", "1")
-    assert ctl.json("dump", "n") == {"x": 1}
+    assert dumped(ctl, "n") == {"x": 1}
 
 
 def test_reads_of_a_free_name_create_nothing(ctl):
@@ -376,7 +424,7 @@ def test_bad_names_are_usage_errors(make_daemon):
     ctl.fail(2, "type", "", code="BADNAME")
     ctl.fail(2, "dict", "get", "", "k", code="BADNAME")
     assert "name" in err
-    assert ctl.json("ls") == [{"name": "n" * 8, "type": "queue"}]
+    assert ls_pairs(ctl) == [("n" * 8, "queue")]
 
 
 # ---- queue ---------------------------------------------------------------------------
@@ -398,7 +446,7 @@ def test_queue_ops(ctl):
     assert ctl.json("queue", "put_many", "jobs", '["a","b","c"]') == 3
     assert ctl.json("queue", "clear", "jobs") == 3
     assert ctl.json("queue", "clear", "jobs") == 0
-    assert ctl.json("dump", "jobs") == []
+    assert dumped(ctl, "jobs") == []
 
 
 def test_queue_get_on_empty_does_not_wait(ctl):
@@ -462,7 +510,7 @@ def test_queue_put_wait_is_woken_by_a_get(ctl):
     assert ctl.json("queue", "get", "q") == "first"
     r = ctl.finish(putter, args)
     assert (r.rc, r.out, r.err) == (0, "1\n", "")
-    assert ctl.json("dump", "q") == ["second"]
+    assert dumped(ctl, "q") == ["second"]
 
 
 def test_waiting_ipcctl_gets_deleted(ctl):
@@ -518,7 +566,7 @@ def test_list_ops(ctl):
     assert ctl.json("list", "pop", "log", "-2") == {"x": 1}
     assert ctl.json("list", "range", "log", "1", "3") == ["c", 1]
     assert ctl.json("list", "reverse", "log") is None
-    assert ctl.json("dump", "log") == ["end", "before-last", 1, "c", "a"]
+    assert dumped(ctl, "log") == ["end", "before-last", 1, "c", "a"]
     assert ctl.json("list", "blpop", "log") == "end"
     assert ctl.json("list", "brpop", "log") == "a"
     assert ctl.ok("list", "blpop", "log", "--timeout", "1") == "before-last\n"
@@ -606,7 +654,8 @@ def test_dict_ops(ctl):
     assert ctl.json("dict", "keys", "e") == ["", {"$bin": ""}]
     assert ctl.json("dict", "values", "e") == ["", {"$bin": ""}]
     assert ctl.ok("dict", "get", "e", '""') == "\n"
-    assert ctl.json("dict", "items", "e") == {"": "", '{"$bin":""}': {"$bin": ""}}
+    # a map with a key that is not a string prints as its list of pairs
+    assert ctl.json("dict", "items", "e") == {"$map": [["", ""], [{"$bin": ""}, {"$bin": ""}]]}
     for op in ("keys", "values", "items"):
         assert "missing arguments" in ctl.fail(2, "dict", op)
         assert "too many arguments" in ctl.fail(2, "dict", op, "d", "0")
@@ -812,7 +861,7 @@ def test_queue_put_with_priority_and_delay(ctl):
     ctl.ok("queue", "put", "jobs", "low", "0", '{"priority":5}')
     ctl.ok("queue", "put", "jobs", "high", "0", '{"priority":-5}')
     ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":0.2}')
-    assert ctl.json("dump", "jobs") == ["high", "low"]
+    assert dumped(ctl, "jobs") == ["high", "low"]
     st = ctl.json("stat", "jobs")
     assert (st["ready"], st["delayed"], st["size"]) == (2, 1, 3)
     assert ctl.json("queue", "get_many", "jobs", "5") == ["high", "low"]
@@ -849,13 +898,13 @@ def parked_ipcctl(ctl, pid):
         assert time.monotonic() < deadline, "ipcctl %d never parked" % pid
 
 
-def on_a_terminal(ctl, *args):
+def on_a_terminal(ctl, *args, env=None):
     """stdout of ipcctl ARGS run with a pseudo-terminal as its stdout."""
     import pty
     master, slave = pty.openpty()
     try:
         p = subprocess.run(ctl.argv(args), stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
-                           timeout=30, env=ipcctl_env())
+                           timeout=30, env=ipcctl_env(env))
         os.close(slave)
         slave = -1
         out = b""
@@ -900,7 +949,7 @@ def test_clients_json_human_and_kill_client(ctl):
         assert row[9].startswith("queue.get jobs ") and row[9].endswith("s")
         assert int(row[7]) > 0 and int(row[8]) > 0      # exact byte counts when piped
         # on a terminal: columns aligned, numbers to the right, text to the left
-        table = on_a_terminal(ctl, "clients").splitlines()
+        table = on_a_terminal(ctl, "clients", env={"NO_COLOR": "1"}).splitlines()
         assert table[0].split() == CLIENT_HEADERS and len(table) == 3
         heads = [m.span() for m in re.finditer(r"\S+", table[0])]
         for ln in table[1:]:

@@ -164,6 +164,13 @@ def test_completion_of_commands_types_ops_and_options():
     assert complete(["create", "x", "d"]) == ["dict"]
     assert complete(["help", ""]) == ["queue", "list", "dict", "ns"]
     assert complete(["queue", "put", "jobs", ""]) == []      # a VALUE: nothing to offer
+    # the operator tools' options and their values
+    assert complete(["ls", "--sor"]) == ["--sort"]
+    assert complete(["ls", "--sort", ""]) == ["name", "size", "rate"]
+    assert complete(["watch", "--type", "d"]) == ["dict"]
+    assert complete(["--color", "a"]) == ["auto", "always"]
+    assert complete(["load", "x", "--rep"]) == ["--replace"]
+    assert complete(["--count", "3", "mon"]) == ["monitor"]
 
 
 def test_completion_of_live_object_names(daemon):
@@ -172,8 +179,9 @@ def test_completion_of_live_object_names(daemon):
                  ["list", "append", "journal", "1"]):
         assert run(ctl + args).returncode == 0
     sock = daemon.sock_path
-    # a command taking NAME: every object
-    assert complete(["stat", "j"], sock=sock) == ["jobs", "jobs.dead", "j\\ dict", "journal"]
+    # a command taking NAME: every object (ls sorts them by name)
+    assert complete(["stat", "j"], sock=sock) == ["j\\ dict", "jobs", "jobs.dead", "journal"]
+    assert complete(["load", "jou"], sock=sock) == ["journal"]
     assert complete(["rm", "jobs."], sock=sock) == ["jobs.dead"]
     # TYPE OP NAME: only objects of that type
     assert complete(["queue", "get", ""], sock=sock) == ["jobs", "jobs.dead"]
