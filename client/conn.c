@@ -3,10 +3,12 @@
  * reading reply frames with poll() timeouts, matching replies to pending
  * requests in order, noticing a lost connection and reconnecting.
  *
- * The socket is non-blocking; every wait is a poll() bounded by the reply's
- * deadline: the op's own wait plus the I/O timeout, or forever when either is
- * forever. While writing, replies are read as they come so that a long
- * pipeline never stalls both sides.
+ * The socket stays in blocking mode, and every send and every read that must
+ * not wait says MSG_DONTWAIT: so a reply awaited with no deadline (no I/O
+ * timeout) is one blocking recv, and a bounded wait is a poll() until the
+ * reply's deadline (the op's own wait plus the I/O timeout) and a recv.
+ * While writing, replies are read as they come so that a long pipeline never
+ * stalls both sides.
  *
  * A lost connection is closed at once (fd = -1) but its unread replies stay
  * in c->in and are still returned in order; the requests after them get
@@ -17,10 +19,10 @@
  * since went out (c->quiet): they are kept, the library reconnects and
  * writes them on the new connection, as if the loss had been noticed
  * before they were sent. No system call is spent checking an idle
- * connection, so a call costs a send, a poll and a read.
+ * connection, so a call costs a send and a recv (and a poll when an I/O
+ * timeout is set).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -106,8 +108,9 @@ static int conn_lost(struct ipcd *c, const char *fmt, ...)
 }
 
 /* Wait for events on the socket until deadline (-1 forever). 0 with
- * *revents, or IPCD_EIO (timeout or poll failure: connection dropped). */
-static int conn_poll(struct ipcd *c, short events, int64_t deadline, short *revents)
+ * *revents, IPCD_EIO (poll failure, or timeout unless keep: connection
+ * dropped), IPCD_ETIMEOUT (timeout with keep: the connection stays). */
+static int conn_poll(struct ipcd *c, short events, int64_t deadline, int keep, short *revents)
 {
 	for (;;) {
 		int ms = -1;
@@ -121,6 +124,8 @@ static int conn_poll(struct ipcd *c, short events, int64_t deadline, short *reve
 			*revents = p.revents;
 			return 0;
 		}
+		if (n == 0 && keep)
+			return conn_fail(c, IPCD_ETIMEOUT, "no frame of the stream within the timeout");
 		if (n == 0) {
 			c->timed_out = 1;
 			return conn_lost(c, "no reply within the I/O timeout (%.3f s); connection closed",
@@ -131,9 +136,10 @@ static int conn_poll(struct ipcd *c, short events, int64_t deadline, short *reve
 	}
 }
 
-/* Read what the socket has into c->in. 0 (also when nothing was there),
- * IPCD_EIO (closed or failed: dropped), IPCD_ENOMEMCLI (dropped). */
-static int conn_read_some(struct ipcd *c)
+/* Read into c->in what the socket has, or (wait) once something is there.
+ * 0 (also when nothing was there), IPCD_EIO (closed or failed: dropped),
+ * IPCD_ENOMEMCLI (dropped). */
+static int conn_read_some(struct ipcd *c, int wait)
 {
 	size_t want = 64u << 10, len = 0, total;
 	const char *body;
@@ -145,7 +151,7 @@ static int conn_read_some(struct ipcd *c)
 			want = len - have;
 	}
 	for (;;) {
-		ssize_t n = buf_read_fd(&c->in, c->fd, want);
+		ssize_t n = buf_recv_fd(&c->in, c->fd, want, wait ? 0 : MSG_DONTWAIT);
 		if (n > 0)
 			return 0;
 		if (n == 0)
@@ -167,7 +173,7 @@ static void conn_drain(struct ipcd *c)
 {
 	while (c->fd >= 0) {
 		size_t before = buf_used(&c->in);
-		if (conn_read_some(c) || buf_used(&c->in) == before)
+		if (conn_read_some(c, 0) || buf_used(&c->in) == before)
 			return;
 	}
 }
@@ -207,7 +213,7 @@ static int conn_write(struct ipcd *c, int64_t deadline)
 	while (buf_used(&c->out) > 0) {
 		if (c->fd < 0)
 			return conn_fail(c, IPCD_EIO, "connection lost");
-		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			c->quiet = 0;
@@ -232,12 +238,12 @@ static int conn_write(struct ipcd *c, int64_t deadline)
 			return conn_lost(c, "send: %s", strerror(err));
 		}
 		short re;
-		int rc = conn_poll(c, POLLOUT | POLLIN, deadline, &re);
+		int rc = conn_poll(c, POLLOUT | POLLIN, deadline, 0, &re);
 		if (rc)
 			return rc;
 		/* Take in replies while the server is sending them, or it may stop
 		 * reading us once its output limit for this client is reached. */
-		if (re & POLLIN && (rc = conn_read_some(c)))
+		if (re & POLLIN && (rc = conn_read_some(c, 0)))
 			return rc;
 	}
 	return 0;
@@ -250,9 +256,10 @@ int conn_flush(struct ipcd *c)
 	return conn_write(c, conn_deadline(c, 0));
 }
 
-/* The next whole frame at c->in's head, reading until deadline. 0,
+/* The next whole frame at c->in's head, reading until deadline (stream:
+ * a timeout keeps the connection, IPCD_ETIMEOUT). 0,
  * IPCD_EIO (lost, possibly earlier), IPCD_EREPLY (broken stream: dropped). */
-static int conn_read_frame(struct ipcd *c, int64_t deadline, const char **body, size_t *len,
+static int conn_read_frame(struct ipcd *c, int64_t deadline, int stream, const char **body, size_t *len,
                            size_t *total)
 {
 	for (;;) {
@@ -273,13 +280,18 @@ static int conn_read_frame(struct ipcd *c, int64_t deadline, const char **body, 
 		int rc;
 		if (buf_used(&c->in) || c->pend_len > 1) {
 			size_t before = buf_used(&c->in);
-			if ((rc = conn_read_some(c)))
+			if ((rc = conn_read_some(c, 0)))
 				return rc;
 			if (buf_used(&c->in) > before || c->fd < 0)
 				continue;
 		}
+		if (deadline < 0) {
+			if ((rc = conn_read_some(c, 1)))
+				return rc;
+			continue;
+		}
 		short re;
-		if ((rc = conn_poll(c, POLLIN, deadline, &re)) || (rc = conn_read_some(c)))
+		if ((rc = conn_poll(c, POLLIN, deadline, stream, &re)) || (rc = conn_read_some(c, 0)))
 			return rc;
 	}
 }
@@ -381,7 +393,7 @@ static int conn_open(struct ipcd *c)
 	do
 		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	while (rc < 0 && errno == EINTR);
-	if (rc < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+	if (rc < 0) {
 		rc = conn_fail(c, IPCD_EIO, "cannot connect to %s: %s", c->path, strerror(errno));
 		close(fd);
 		return rc;
@@ -416,7 +428,7 @@ static int conn_open(struct ipcd *c)
 	conn_result_clear(&res, IPCD_OP_HELLO, 0);
 	/* A failed write may leave the server's refusal (MAXCLIENTS) to read. */
 	conn_write(c, deadline);
-	if ((rc = conn_read_frame(c, deadline, &body, &len, &total)))
+	if ((rc = conn_read_frame(c, deadline, 0, &body, &len, &total)))
 		goto fail;
 	rc = conn_parse_reply(c, body, len, rq.id, &res);
 	if (!rc && !(rc = res.status))
@@ -535,7 +547,7 @@ int conn_recv(struct ipcd *c, struct ipcd_result *res)
 
 	const char *body;
 	size_t len, total;
-	int rc = conn_read_frame(c, conn_deadline(c, p.wait_ms), &body, &len, &total);
+	int rc = conn_read_frame(c, conn_deadline(c, p.wait_ms), 0, &body, &len, &total);
 	conn_pending_pop(c);
 	if (rc) {
 		res->status = rc;
@@ -704,46 +716,6 @@ IPCD_EXPORT int ipcd_recv(ipcd *c, struct ipcd_result *res)
 	return conn_recv(c, res);
 }
 
-/*
- * Wait for the next frame of the stream until deadline (-1 forever) without
- * dropping the connection when the deadline passes. 0, IPCD_ETIMEOUT,
- * IPCD_EIO, IPCD_EREPLY, IPCD_ENOMEMCLI.
- */
-static int conn_next_frame(struct ipcd *c, int64_t deadline, const char **body, size_t *len, size_t *total)
-{
-	for (;;) {
-		switch (frame_peek(&c->in, CONN_MAX_REPLY, body, len, total)) {
-		case FRAME_OK:
-			return 0;
-		case FRAME_TOOBIG:
-		case FRAME_EMPTY:
-			conn_drop(c);
-			return conn_fail(c, IPCD_EREPLY, "reply frame of invalid length %zu; connection closed", *len);
-		case FRAME_PARTIAL:
-			break;
-		}
-		if (c->fd < 0)
-			return c->errmsg[0] ? IPCD_EIO : conn_fail(c, IPCD_EIO, "connection lost");
-		size_t before = buf_used(&c->in);
-		int rc = conn_read_some(c);
-		if (rc)
-			return rc;
-		if (buf_used(&c->in) > before || c->fd < 0)
-			continue;
-		int ms = -1;
-		if (deadline >= 0) {
-			int64_t left = deadline - conn_now_ms();
-			ms = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-		}
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int n = poll(&pfd, 1, ms);
-		if (n == 0)
-			return conn_fail(c, IPCD_ETIMEOUT, "no frame of the stream within the timeout");
-		if (n < 0 && errno != EINTR)
-			return conn_lost(c, "poll: %s", strerror(errno));
-	}
-}
-
 IPCD_EXPORT int ipcd_next(ipcd *c, double timeout, struct ipcd_result *res)
 {
 	if (!c || !res || timeout != timeout) {
@@ -764,7 +736,7 @@ IPCD_EXPORT int ipcd_next(ipcd *c, double timeout, struct ipcd_result *res)
 		deadline = conn_now_ms() + (timeout > 3.2e7 ? (int64_t)3.2e10 : (int64_t)(timeout * 1000));
 	const char *body;
 	size_t len, total;
-	int rc = conn_next_frame(c, deadline, &body, &len, &total);
+	int rc = conn_read_frame(c, deadline, 1, &body, &len, &total);
 	if (rc)
 		return res->status = rc;
 	c->in_used = total;
@@ -800,7 +772,7 @@ IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
 		size_t before;
 		do {
 			before = buf_used(&c->in);
-			rc = conn_read_some(c);
+			rc = conn_read_some(c, 0);
 		} while (!rc && c->fd >= 0 && buf_used(&c->in) > before);
 	}
 	struct buf view = c->in;

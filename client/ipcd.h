@@ -158,9 +158,10 @@ IPCD_EXPORT int ipcd_connect_as(ipcd **out, const char *socket_path, const char 
 IPCD_EXPORT void ipcd_close(ipcd *c);
 
 /*
- * The socket's fd (non-blocking, close-on-exec), for poll() in the caller's
- * loop; -1 while disconnected. It changes when the library reconnects. Do
- * not read, write or close it.
+ * The socket's fd (close-on-exec), for poll() in the caller's loop; -1
+ * while disconnected. It changes when the library reconnects. Do not read,
+ * write, close it or change its flags: it is in blocking mode, and the
+ * library passes MSG_DONTWAIT wherever it must not wait.
  */
 IPCD_EXPORT int ipcd_fd(const ipcd *c);
 

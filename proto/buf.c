@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "buf.h"
 
@@ -70,13 +71,13 @@ void buf_consume(struct buf *b, size_t n)
 		b->off = b->len = 0;
 }
 
-ssize_t buf_read_fd(struct buf *b, int fd, size_t min)
+ssize_t buf_recv_fd(struct buf *b, int fd, size_t min, int flags)
 {
 	if (buf_reserve(b, min) < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
-	ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+	ssize_t n = recv(fd, b->data + b->len, b->cap - b->len, flags);
 	if (n > 0)
 		b->len += (size_t)n;
 	return n;

@@ -27,9 +27,9 @@ int buf_append(struct buf *b, const void *p, size_t n);
 void buf_consume(struct buf *b, size_t n);
 /* Move unconsumed data to the front when the head has drifted far. */
 void buf_compact(struct buf *b);
-/* read() once into the tail (growing by at least 'min' bytes of room).
- * Returns read()'s result. */
-ssize_t buf_read_fd(struct buf *b, int fd, size_t min);
+/* recv() once from socket fd into the tail (growing by at least 'min' bytes
+ * of room), with recv's flags. Returns recv()'s result. */
+ssize_t buf_recv_fd(struct buf *b, int fd, size_t min, int flags);
 /* write() as much of the head as the socket takes. Returns bytes written or -1. */
 ssize_t buf_write_fd(struct buf *b, int fd);
 /* msgpack_packer write callback: data is a struct buf *. */
