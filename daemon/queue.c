@@ -59,12 +59,23 @@ static inline void *qslot_of(struct qitem *it) { return (void *)((uintptr_t)it |
  * and taken from its head; the run is freed when its last value is taken.
  * A value leaving a run for anything but a plain get (an acknowledged get)
  * becomes a struct value again.
+ *
+ * A run whose values all share their msgpack header (the same type and
+ * length: fixed-size records, hashes, ids, numbers of one width) keeps that
+ * header once and only the bodies back to back, so a 16-byte bin costs 16
+ * bytes, not 18. A run takes this form for its first value; a value with
+ * another header makes it write the headers out (while it holds only a few
+ * values, so that mixed values never cost a run each) or closes it.
  */
 #define QPACK_MAX 256               /* larger values stay bare */
+#define QPACK_SHARED_MIN 8          /* values a shared-header run holds before a mismatch closes it */
 
 struct qpack {
-	uint32_t head, tail;        /* offsets in data of the first value and the end */
-	uint32_t cap;               /* bytes of data */
+	uint16_t head, tail;        /* offsets in data of the first value and the end */
+	uint16_t cap;               /* bytes of data */
+	uint8_t hlen;               /* 0: whole values; else each is hdr[0..hlen) + blen bytes of data */
+	uint8_t hdr[3];
+	uint16_t blen;
 	char data[];
 };
 /* A run starts small (a queue of a few items costs little) and grows by
@@ -122,11 +133,63 @@ static int qpack_fits(const struct value *v)
 	return v->len && v->len <= QPACK_MAX && qpack_scalar_len((const unsigned char *)v->data, v->len) == v->len;
 }
 
-/* The first value of run k and its length. */
-static const char *qpack_front(const struct qpack *k, size_t *len)
+/* Length of the header of packable value p (len bytes) that values like it
+ * share, or 0 if it has none worth sharing (one-byte values, empty strings). */
+static uint32_t qpack_header_len(const unsigned char *p, size_t len)
 {
-	*len = qpack_scalar_len((const unsigned char *)k->data + k->head, k->tail - k->head);
-	return k->data + k->head;
+	unsigned b = p[0];
+	uint32_t h;
+	if ((b & 0xe0) == 0xa0)
+		h = 1;
+	else if ((b >= 0xca && b <= 0xd3) || b == 0xc4 || b == 0xd9)
+		h = b == 0xc4 || b == 0xd9 ? 2 : 1;
+	else if (b >= 0xd4 && b <= 0xd8)
+		h = 2;                  /* fixext: the ext type is in the header */
+	else if (b == 0xc7)
+		h = 3;
+	else
+		return 0;
+	return len > h ? h : 0;
+}
+
+/* True if value p (len bytes) has run k's shared header. */
+static int qpack_same_header(const struct qpack *k, const unsigned char *p, size_t len)
+{
+	return len == (size_t)k->hlen + k->blen && memcmp(p, k->hdr, k->hlen) == 0;
+}
+
+/* Values in run k. */
+static uint32_t qpack_count(const struct qpack *k)
+{
+	if (k->hlen)
+		return (uint32_t)(k->tail - k->head) / k->blen;
+	uint32_t n = 0;
+	for (uint32_t off = k->head; off < k->tail; n++)
+		off += (uint32_t)qpack_scalar_len((const unsigned char *)k->data + off, k->tail - off);
+	return n;
+}
+
+/* The value at offset off of run k: its header (the shared one, or none)
+ * and its bytes in the run. Returns how many bytes of the run it takes. */
+static uint32_t qpack_at(const struct qpack *k, uint32_t off, const char **hdr, uint32_t *hlen,
+                         const char **body)
+{
+	*hdr = (const char *)k->hdr;
+	*hlen = k->hlen;
+	*body = k->data + off;
+	return k->hlen ? k->blen
+	               : (uint32_t)qpack_scalar_len((const unsigned char *)k->data + off, k->tail - off);
+}
+
+/* Pack the value at offset off of run k; returns the run bytes it takes. */
+static uint32_t qpack_pack_at(const struct qpack *k, uint32_t off, msgpack_packer *pk)
+{
+	const char *hdr, *body;
+	uint32_t hlen, n = qpack_at(k, off, &hdr, &hlen, &body);
+	if (hlen)
+		pk->callback(pk->data, hdr, hlen);
+	pk->callback(pk->data, body, n);
+	return n;
 }
 
 /* value_mem_used counts the bytes of the values in a run, as it counts a
@@ -137,7 +200,8 @@ static struct qpack *qpack_new(uint32_t want)
 	struct qpack *k = value_alloc(sizeof(*k) + cap);
 	if (k) {
 		k->head = k->tail = 0;
-		k->cap = cap;
+		k->cap = (uint16_t)cap;
+		k->hlen = 0;
 	}
 	return k;
 }
@@ -158,7 +222,7 @@ static void queue_front_taken(struct queue *q, void *p, size_t len)
 	ages_pop(q);
 	if (qslot_is_pack(p)) {
 		struct qpack *k = qslot_pack(p);
-		k->head += (uint32_t)len;
+		k->head = (uint16_t)(k->head + len);
 		value_mem_used -= len;
 		if (k->head < k->tail)
 			return;
@@ -183,18 +247,53 @@ static struct qpack *queue_new_pack(struct queue *q, uint32_t want)
 	return qpack_new(want);
 }
 
-/* queue_push of one small value: append it to the back run, grown or new
- * if needed. 0 or -1 on ENOMEM (nothing changed). */
-static int queue_push_packed(struct queue *q, struct value *v)
+/* Run k (slot i of q->items) shares a header and a value with another one
+ * comes: write the headers out in place, growing k for the value too. 0, or
+ * -1 on ENOMEM (k unchanged). */
+static int queue_unshare_pack(struct queue *q, struct qpack **kp, size_t i, uint32_t more)
 {
+	struct qpack *k = *kp;
+	uint32_t n = qpack_count(k), h = k->hlen, b = k->blen, need = n * (h + b) + more;
+	if (need > k->cap) {
+		struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(need));
+		if (!g)
+			return -1;
+		k = g;
+		k->cap = (uint16_t)qpack_cap_for(need);
+		deque_set(&q->items, i, qslot_of_pack(k));
+	}
+	memmove(k->data, k->data + k->head, (size_t)n * b);
+	for (uint32_t j = n; j-- > 0;) {   /* from the back: the values only move up */
+		memmove(k->data + j * (h + b) + h, k->data + j * b, b);
+		memcpy(k->data + j * (h + b), k->hdr, h);
+	}
+	k->head = 0;
+	k->tail = (uint16_t)(n * (h + b));
+	k->hlen = 0;
+	value_mem_used += (size_t)n * h;
+	*kp = k;
+	return 0;
+}
+
+/* Copy small value v to the back run, grown or new if needed (v stays the
+ * caller's). 0, or -1 on ENOMEM with the queue's content unchanged. */
+static int queue_append_packed(struct queue *q, const struct value *v)
+{
+	const unsigned char *p = (const unsigned char *)v->data;
 	size_t len = deque_len(&q->items);
 	void *back = len ? deque_at(&q->items, len - 1) : NULL;
 	struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
-	if (k && v->len > k->cap - k->tail) {
-		uint32_t want = k->tail + v->len;
+	if (k && k->hlen && !qpack_same_header(k, p, v->len)) {
+		if (qpack_count(k) > QPACK_SHARED_MIN)
+			k = NULL;   /* a long run of one shape: keep it, start another */
+		else if (queue_unshare_pack(q, &k, len - 1, (uint32_t)v->len) < 0)
+			return -1;
+	}
+	uint32_t need = k && k->hlen ? k->blen : (uint32_t)v->len;
+	if (k && need > (uint32_t)(k->cap - k->tail)) {
+		uint32_t want = k->tail + need;
 		if (want > QPACK_MAX_CAP) {
-			k = qpack_new(QPACK_MAX_CAP);   /* the queue fills whole runs */
-			if (!k)
+			if (!(k = qpack_new(QPACK_MAX_CAP)))   /* the queue fills whole runs */
 				return -1;
 			deque_push_back(&q->items, qslot_of_pack(k));
 		} else {
@@ -202,19 +301,62 @@ static int queue_push_packed(struct queue *q, struct value *v)
 			if (!g)
 				return -1;
 			k = g;
-			k->cap = qpack_cap_for(want);
+			k->cap = (uint16_t)qpack_cap_for(want);
 			deque_set(&q->items, len - 1, qslot_of_pack(k));
 		}
 	} else if (!k) {
-		if (!(k = queue_new_pack(q, v->len)))
+		if (!(k = queue_new_pack(q, (uint32_t)v->len)))
 			return -1;
 		deque_push_back(&q->items, qslot_of_pack(k));
 	}
-	memcpy(k->data + k->tail, v->data, v->len);
-	k->tail += v->len;
-	value_mem_used += v->len;
-	value_free(v);
+	if (k->tail == 0 && (k->hlen = (uint8_t)qpack_header_len(p, v->len))) {
+		memcpy(k->hdr, p, k->hlen);   /* an empty run: share this value's header */
+		k->blen = (uint16_t)(v->len - k->hlen);
+	}
+	need = (uint32_t)v->len - k->hlen;
+	memcpy(k->data + k->tail, p + k->hlen, need);
+	k->tail = (uint16_t)(k->tail + need);
+	value_mem_used += need;
 	return 0;
+}
+
+/* Where q->items ended before a queue_push, to undo it. */
+struct queue_mark {
+	size_t nslots;
+	uint16_t head, tail;        /* of the back run, if the back slot was one */
+	uint8_t hlen;
+	uint16_t blen;
+};
+
+static void queue_mark(const struct queue *q, struct queue_mark *m)
+{
+	m->nslots = deque_len(&q->items);
+	void *back = m->nslots ? deque_at(&q->items, m->nslots - 1) : NULL;
+	const struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
+	m->head = k ? k->head : 0;
+	m->tail = k ? k->tail : 0;
+	m->hlen = k ? k->hlen : 0;
+	m->blen = k ? k->blen : 0;
+}
+
+/* Drop what was appended to q->items since mark m: the undo of a failed
+ * queue_push. Bare values dropped are still the caller's. */
+static void queue_truncate(struct queue *q, const struct queue_mark *m)
+{
+	while (deque_len(&q->items) > m->nslots) {
+		void *p = deque_pop_back(&q->items);
+		if (qslot_is_pack(p))
+			qpack_free(qslot_pack(p));
+	}
+	void *back = m->nslots ? deque_at(&q->items, m->nslots - 1) : NULL;
+	if (back && qslot_is_pack(back)) {
+		struct qpack *k = qslot_pack(back);
+		uint32_t tail = m->tail;
+		if (m->hlen && !k->hlen)   /* its headers were written out since */
+			tail = (uint32_t)(m->tail - m->head) / m->blen * (m->hlen + m->blen);
+		value_mem_used -= k->tail - tail;
+		k->tail = (uint16_t)tail;
+	}
 }
 
 static struct qitem *qitem_new(struct queue *q, struct value *v, uint64_t put_ms)
@@ -384,8 +526,14 @@ struct qitem *queue_take_item(struct queue *q)
 	struct value *v = p;
 	size_t len = 0;
 	if (qslot_is_pack(p)) {
-		const char *mp = qpack_front(qslot_pack(p), &len);
-		if (value_new_raw(mp, len, &v))
+		const struct qpack *k = qslot_pack(p);
+		const char *hdr, *body;
+		uint32_t hlen;
+		char whole[3 + QPACK_MAX];
+		len = qpack_at(k, k->head, &hdr, &hlen, &body);
+		memcpy(whole, hdr, hlen);
+		memcpy(whole + hlen, body, len);
+		if (value_new_raw(whole, hlen + len, &v))
 			return NULL;
 	}
 	struct qitem *it = qitem_new(q, v, ages_front(q));
@@ -490,92 +638,27 @@ static int queue_push(struct queue *q, struct value **vals, uint32_t n)
 {
 	if (deque_reserve(&q->items, n) < 0 || deque_reserve(&q->ages, ages_need(n)) < 0)
 		return -1;
-	if (n == 1 && qpack_fits(vals[0])) {
-		if (queue_push_packed(q, vals[0]) < 0)
-			return -1;
-		vals[0] = NULL;
-		goto done;
-	}
-	/* Plan the runs first and make (or grow) them, so that nothing fails
-	 * halfway: the back run takes what fits, then new runs. */
-	size_t len = deque_len(&q->items);
-	void *back = len ? deque_at(&q->items, len - 1) : NULL;
-	struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
-	uint32_t want = k ? k->tail : 0, nnew = 0, cap = 4;
-	int open = k != NULL, in_back = open;   /* a run takes values; it is the back one */
-	int big = k && k->cap == QPACK_MAX_CAP;  /* the queue fills whole runs: make new ones whole */
-	struct qpack *one[4], **fresh = one;
-	for (uint32_t i = 0; i <= n; i++) {
-		int fits = i < n && qpack_fits(vals[i]);
-		if (open && (!fits || want + vals[i]->len > QPACK_MAX_CAP)) {
-			big |= fits;
-			/* close the current run: size it for want bytes */
-			if (in_back) {
-				if (qpack_cap_for(want) > k->cap) {
-					struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(want));
-					if (!g)
-						goto fail;
-					k = g;
-					k->cap = qpack_cap_for(want);
-					deque_set(&q->items, len - 1, qslot_of_pack(k));
-				}
-			} else {
-				if (nnew == cap) {
-					struct qpack **f = malloc(2 * cap * sizeof(*f));
-					if (!f)
-						goto fail;
-					memcpy(f, fresh, nnew * sizeof(*f));
-					if (fresh != one)
-						free(fresh);
-					fresh = f;
-					cap *= 2;
-				}
-				if (!(fresh[nnew] = big ? qpack_new(QPACK_MAX_CAP) : queue_new_pack(q, want)))
-					goto fail;
-				nnew++;
-			}
-			open = in_back = 0;
-		}
-		if (fits && !open) {
-			open = 1;
-			want = 0;
-		}
-		if (fits)
-			want += vals[i]->len;
-	}
-	uint32_t used = 0;
-	k = back && qslot_is_pack(back) ? qslot_pack(deque_at(&q->items, len - 1)) : NULL;
+	struct queue_mark mark;
+	queue_mark(q, &mark);
 	for (uint32_t i = 0; i < n; i++) {
-		struct value *v = vals[i];
-		if (!qpack_fits(v)) {
-			deque_push_back(&q->items, v);
-			k = NULL;
-			continue;
+		if (!qpack_fits(vals[i]))
+			deque_push_back(&q->items, vals[i]);
+		else if (queue_append_packed(q, vals[i]) < 0) {
+			queue_truncate(q, &mark);
+			return -1;
 		}
-		if (!k || v->len > k->cap - k->tail) {
-			k = fresh[used++];
-			deque_push_back(&q->items, qslot_of_pack(k));
-		}
-		memcpy(k->data + k->tail, v->data, v->len);
-		k->tail += v->len;
-		value_mem_used += v->len;
-		value_free(v);
-		vals[i] = NULL;
 	}
-	if (fresh != one)
-		free(fresh);
-done:
+	for (uint32_t i = 0; i < n; i++) {
+		if (qpack_fits(vals[i])) {
+			value_free(vals[i]);
+			vals[i] = NULL;
+		}
+	}
 	q->nitems += n;
 	ages_note(q, n, queue_now_ms());
 	q->total_put += n;
 	q->unfinished += n;
 	return 0;
-fail:
-	for (uint32_t i = 0; i < nnew; i++)
-		qpack_free(fresh[i]);
-	if (fresh != one)
-		free(fresh);
-	return -1;
 }
 
 /* The dead-letter queue's name: the dead_letter option, else NAME.dead
@@ -730,10 +813,8 @@ static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int a
 				q->total_redelivered++;
 			qitem_free(qslot_item(p));
 		} else if (qslot_is_pack(p)) {
-			size_t len;
-			const char *mp = qpack_front(qslot_pack(p), &len);
-			pk->callback(pk->data, mp, len);
-			queue_front_taken(q, p, len);
+			const struct qpack *k = qslot_pack(p);
+			queue_front_taken(q, p, qpack_pack_at(k, k->head, pk));
 		} else {
 			pack_value(pk, p);
 			queue_front_taken(q, p, 0);
@@ -963,7 +1044,7 @@ static struct qitem **queue_sorted_heap(const struct queue *q, size_t *n)
  * Pack the ready items at positions [from, from + n) of get order: the
  * heap's items of negative priority, then the deque (a packed run holds
  * many items), then the heap's others. A packed run's values are copied
- * back to back as they are stored.
+ * back to back as they are stored when its header is not shared.
  */
 static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted, size_t nh, size_t from,
                              size_t n, msgpack_packer *pk)
@@ -978,20 +1059,21 @@ static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted,
 		void *p = deque_at(d, i);
 		if (qslot_is_pack(p)) {
 			const struct qpack *k = qslot_pack(p);
-			const char *v = k->data + k->head, *z = k->data + k->tail, *first = NULL;
-			if (pos >= from && to_end) {
+			if (pos >= from && to_end && !k->hlen) {
 				/* The whole run goes, and everything after it: one copy, and
 				 * no need to count its values (pos stays below end). */
-				pk->callback(pk->data, v, (size_t)(z - v));
+				pk->callback(pk->data, k->data + k->head, k->tail - k->head);
 				continue;
 			}
-			for (; v < z && pos < end; pos++) {
-				if (pos >= from && !first)
-					first = v;
-				v += qpack_scalar_len((const unsigned char *)v, (size_t)(z - v));
+			if (k->hlen && pos + qpack_count(k) <= from) {
+				pos += qpack_count(k);   /* a shared-header run is skipped at once */
+				continue;
 			}
-			if (first)
-				pk->callback(pk->data, first, (size_t)(v - first));   /* values back to back */
+			for (uint32_t off = k->head; off < k->tail && pos < end; pos++) {
+				const char *hdr, *body;
+				uint32_t hlen;
+				off += pos >= from ? qpack_pack_at(k, off, pk) : qpack_at(k, off, &hdr, &hlen, &body);
+			}
 		} else {
 			if (pos >= from)
 				pack_value(pk, qslot_is_item(p) ? qslot_item(p)->v : p);
