@@ -58,6 +58,9 @@ static const struct config_key keys[] = {
 	  "maxsize of a queue created without one; 0 = unbounded" },
 	{ "monitor_buffer", K_SIZE, OFF(monitor_buffer), 4096, UINT64_MAX, "1M",
 	  "unsent event bytes a monitor may pile up; past it its events are dropped and counted" },
+	{ "busy_poll", K_COUNT, OFF(busy_poll), 0, 1000000, "50",
+	  "microseconds to keep polling the sockets after a read before sleeping (saves a wakeup per "
+	  "request for clients that send again soon; yields the CPU between polls); 0 = never" },
 	{ "log_level", K_LEVEL, OFF(log_level), 0, 0, "info",
 	  "least severe message logged: error, warning, notice, info or debug" },
 	{ "watchdog", K_BOOL, OFF(watchdog), 0, 0, "yes",

@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 #include "config.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "registry.h"
 #include "server.h"
@@ -205,7 +206,7 @@ static void settings_reload(void)
 static void on_stop_signal(evutil_socket_t sig, short what, void *base)
 {
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(base);
+	loop_stop(base);
 }
 
 static void on_reload_signal(evutil_socket_t sig, short what, void *base)
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
 	         config_path ? ", config " : "", config_path ? config_path : "");
 	notify_ready(base);
 
-	event_base_dispatch(base);
+	loop_run(base);
 
 	notify_stopping();
 	server_stop();

@@ -333,6 +333,7 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 	ssize_t n = buf_recv_fd(&c->in, c->fd, READ_CHUNK, 0);
+	server_stats.reads += n > 0;
 	if (n == 0) {
 		/* The peer may have only shut down its sending side: answer what it
 		 * sent, then close. A request still waiting has nobody to wait for. */

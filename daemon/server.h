@@ -100,6 +100,7 @@ void client_kill(struct client *c);
 /* Server-wide counters for info. */
 struct server_stats {
 	uint64_t clients, clients_total, ops_total, errors_total;
+	uint64_t reads;              /* socket reads that brought bytes: activity, for the busy poll */
 	uint64_t ops_by_code[128];
 	uint64_t errors_by_code[64]; /* wire error codes are below 64 (errors.def) */
 	struct rate rate;            /* requests per second */

@@ -18,7 +18,7 @@ from ipcwire import E, frame, nested, ping_body
 from test_limits import refused
 
 KEYS = ["socket", "socket_mode", "socket_group", "max_frame", "max_name", "max_depth",
-        "max_clients", "max_output", "max_memory", "queue_maxsize", "monitor_buffer", "log_level",
+        "max_clients", "max_output", "max_memory", "queue_maxsize", "monitor_buffer", "busy_poll", "log_level",
         "watchdog", "status_interval"]
 
 CONF_DIR = os.path.join(os.path.dirname(ipcd_testlib.TESTS_DIR), "conf")
@@ -121,6 +121,7 @@ max_output = 8K
 max_memory = 1M
 queue_maxsize = 2
 monitor_buffer = 8K
+busy_poll = 0
 log_level = debug
 watchdog = no
 status_interval = 0
@@ -202,6 +203,8 @@ BAD = [
     ("queue_maxsize = 1M", "bad value '1M' for queue_maxsize"),
     ("monitor_buffer = 1K", "monitor_buffer must be between 4096"),
     ("monitor_buffer = big", "bad value 'big' for monitor_buffer"),
+    ("busy_poll = 2000000", "busy_poll must be between 0 and 1000000"),
+    ("busy_poll = soon", "bad value 'soon' for busy_poll"),
     ("log_level = loud", "bad value 'loud' for log_level"),
     ("watchdog = maybe", "bad value 'maybe' for watchdog"),
     ("status_interval = 86401", "status_interval must be between 0 and 86400"),

@@ -1,5 +1,6 @@
 """A parked request costs no CPU: the daemon sleeps in its event loop until
-a put or a timer wakes a waiter. Measured from /proc/PID/stat (user+system
+a put or a timer wakes a waiter, once its busy poll (busy_poll after the
+last read) has ended. Measured from /proc/PID/stat (user+system
 CPU ticks) while 200 requests wait, the wait itself timed by the daemon (a
 blocking get with a timeout), never by sleeping in the test."""
 import os
@@ -41,3 +42,18 @@ def test_parked_requests_cost_no_cpu(daemon):
     # and they are all still there, each waiting its turn
     for i in range(10):
         assert probe.ok("stat", f"idle.{i}")["waiting"] == 20
+
+
+def test_busy_poll_ends(make_daemon):
+    """After a read the daemon polls for busy_poll microseconds, then sleeps:
+    with a 0.2 s window, a request that waits 1 s costs about 0.2 s of CPU
+    (less when other processes take the CPU it yields), not the whole
+    second; with busy_poll = 0 nothing."""
+    for window, low, high in ((200000, 0.02, 0.45), (0, 0.0, 0.05)):
+        d = make_daemon("-o", "busy_poll=%d" % window)
+        c = d.connect()
+        before = cpu_seconds(d.pid)
+        status, _ = c.call("queue.get", "clock", 1.0)  # one second, timed by the daemon
+        assert status == 11  # TIMEOUT
+        used = cpu_seconds(d.pid) - before
+        assert low <= used < high, f"busy_poll={window}: daemon used {used:.3f} s of CPU in 1 s"

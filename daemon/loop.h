@@ -1,0 +1,15 @@
+/*
+ * loop.h: the daemon's event loop (libevent's, with a bounded busy poll after
+ * each read; see loop.c).
+ */
+#ifndef IPCD_LOOP_H
+#define IPCD_LOOP_H
+
+#include <event2/event.h>
+
+/* Serve events until loop_stop. */
+void loop_run(struct event_base *base);
+/* Make loop_run return once the current callback is done. */
+void loop_stop(struct event_base *base);
+
+#endif
