@@ -36,6 +36,9 @@
 #include "frame.h"
 #include "conn.h"
 
+/* Room for each read: replies up to this size take one recv. */
+#define CONN_READ_ROOM ((size_t)64 << 10)
+
 /* Message of the last failed ipcd_connect in this thread (ipcd_errmsg(NULL)). */
 static __thread char conn_connect_err[512];
 
@@ -141,7 +144,7 @@ static int conn_poll(struct ipcd *c, short events, int64_t deadline, int keep, s
  * IPCD_ENOMEMCLI (dropped). */
 static int conn_read_some(struct ipcd *c, int wait)
 {
-	size_t want = 64u << 10, len = 0, total;
+	size_t want = CONN_READ_ROOM, len = 0, total;
 	const char *body;
 	/* Room for the rest of a large frame at the head, to read it in few calls. */
 	if (frame_peek(&c->in, CONN_MAX_REPLY, &body, &len, &total) == FRAME_PARTIAL &&
@@ -768,12 +771,15 @@ IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
 	*ready = 0;
 	int rc = 0;
 	if (c->fd >= 0) {
-		/* Drain the socket: conn_read_some stops at EAGAIN. */
+		/* Drain the socket. A read that did not fill the room it had took
+		 * all there was (a Unix stream recv copies until either runs
+		 * out), so only a full one needs another read: most calls are one
+		 * recv, not one and a second that says EAGAIN. */
 		size_t before;
 		do {
 			before = buf_used(&c->in);
 			rc = conn_read_some(c, 0);
-		} while (!rc && c->fd >= 0 && buf_used(&c->in) > before);
+		} while (!rc && c->fd >= 0 && buf_used(&c->in) - before >= CONN_READ_ROOM);
 	}
 	struct buf view = c->in;
 	for (size_t i = 0; i < c->pend_len; i++) {

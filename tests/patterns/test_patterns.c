@@ -2,10 +2,12 @@
  * test_patterns.c: the patterns of Python's multiprocessing lesson, run as
  * real processes against a real ipcd through libipcd: producer/consumer with
  * a sentinel, the task queue with four workers, concurrent counters that
- * must not lose an update, a blocking get woken by another process, and get
- * timeouts honoured within 50 ms.
+ * must not lose an update, a blocking get woken by another process, get
+ * timeouts honoured within 50 ms, and a pipeline driven from the caller's
+ * own poll loop (ipcd_fd, ipcd_read_available).
  */
 #include <math.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -244,6 +246,61 @@ static void test_get_timeout_within_50ms(void **state)
 	ipcd_close(c);
 }
 
+/* ---- a pipeline in the caller's poll loop -------------------------------- */
+
+#define LOOP_ITEMS 40
+#define LOOP_ITEM_SIZE 4000     /* 40 replies of 4 KB: more than one read's room */
+#define LOOP_BIG_SIZE 300000    /* and one reply that takes several reads */
+
+/* Item i of the loop test: LOOP_ITEM_SIZE bytes (the last LOOP_BIG_SIZE) of i. */
+static size_t loop_item(int i, char *buf)
+{
+	size_t n = i == LOOP_ITEMS ? LOOP_BIG_SIZE : LOOP_ITEM_SIZE;
+	memset(buf, 'a' + i % 26, n);
+	return n;
+}
+
+static void test_pipeline_in_callers_poll_loop(void **state)
+{
+	ipcd *c = patterns_connect();
+	char *buf = malloc(LOOP_BIG_SIZE);
+	assert_non_null(buf);
+	for (int i = 0; i <= LOOP_ITEMS; i++)
+		assert_int_equal(ipcd_queue_put_bytes(c, "loop", buf, loop_item(i, buf), -1), IPCD_OK);
+	for (int i = 0; i <= LOOP_ITEMS; i++)
+		assert_int_equal(ipcd_send(c, NULL, IPCD_OP_QUEUE_GET, 2, "loop", 0.0), IPCD_OK);
+	assert_int_equal(ipcd_flush(c), IPCD_OK);
+
+	/* Wait as an event loop would: poll the fd, then take what arrived,
+	 * until every reply is whole (bounded: the replies are all due). */
+	size_t ready = 0;
+	double deadline = harness_now() + 10;
+	while (ready < LOOP_ITEMS + 1) {
+		assert_true(harness_now() < deadline);
+		struct pollfd pfd = { .fd = ipcd_fd(c), .events = POLLIN };
+		assert_true(poll(&pfd, 1, 1000) >= 0);
+		assert_int_equal(ipcd_read_available(c, &ready), IPCD_OK);
+	}
+	assert_int_equal(ready, LOOP_ITEMS + 1);
+	assert_int_equal(ipcd_pending(c), LOOP_ITEMS + 1);
+
+	/* Every reply is in: ipcd_recv returns each at once, whole and in order. */
+	for (int i = 0; i <= LOOP_ITEMS; i++) {
+		struct ipcd_result r;
+		const char *p;
+		size_t n, want = loop_item(i, buf);
+		double t0 = harness_now();
+		assert_int_equal(ipcd_recv(c, &r), IPCD_OK);
+		assert_true(harness_now() - t0 < 0.05);
+		assert_int_equal(ipcd_obj_str(&r.value, &p, &n), IPCD_OK);
+		assert_int_equal(n, want);
+		assert_memory_equal(p, buf, want);
+	}
+	assert_int_equal(ipcd_pending(c), 0);
+	free(buf);
+	ipcd_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_incr_loses_nothing),
 		cmocka_unit_test(test_blocking_get_woken_by_other_process),
 		cmocka_unit_test(test_get_timeout_within_50ms),
+		cmocka_unit_test(test_pipeline_in_callers_poll_loop),
 	};
 	return cmocka_run_group_tests(tests, patterns_setup, patterns_teardown);
 }
