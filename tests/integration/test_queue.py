@@ -248,6 +248,16 @@ def test_get_many_timeout_is_honoured(client):
     assert 0.2 <= waited < 0.2 + SLACK, waited
 
 
+def test_timeouts_never_fire_early(client):
+    """A wait never ends before its timeout, whatever the phase of the
+    kernel's clock tick (a coarse clock made them end up to 4 ms early)."""
+    for i in range(30):
+        t = 0.004 * (1 + i % 5)    # whole ticks of a 250 Hz clock: the worst case
+        r, waited = timed(client, "queue.get", "q", t)
+        assert r.status == E.TIMEOUT
+        assert waited >= t, (t, waited)
+
+
 def test_get_with_timeout_woken_before_it_expires(daemon, client):
     getter = daemon.connect()
     t0 = time.monotonic()
