@@ -76,6 +76,7 @@ struct qpack {
 	uint8_t hlen;               /* 0: whole values; else each is hdr[0..hlen) + blen bytes of data */
 	uint8_t hdr[3];
 	uint16_t blen;
+	uint16_t nvals;             /* values in the run, so that a page of a dump skips it at once */
 	char data[];
 };
 /* A run starts small (a queue of a few items costs little) and grows by
@@ -158,16 +159,6 @@ static int qpack_same_header(const struct qpack *k, const unsigned char *p, size
 	return len == (size_t)k->hlen + k->blen && memcmp(p, k->hdr, k->hlen) == 0;
 }
 
-/* Values in run k. */
-static uint32_t qpack_count(const struct qpack *k)
-{
-	if (k->hlen)
-		return (uint32_t)(k->tail - k->head) / k->blen;
-	uint32_t n = 0;
-	for (uint32_t off = k->head; off < k->tail; n++)
-		off += (uint32_t)qpack_scalar_len((const unsigned char *)k->data + off, k->tail - off);
-	return n;
-}
 
 /* The value at offset off of run k: its header (the shared one, or none)
  * and its bytes in the run. Returns how many bytes of the run it takes. */
@@ -202,6 +193,7 @@ static struct qpack *qpack_new(uint32_t want)
 		k->head = k->tail = 0;
 		k->cap = (uint16_t)cap;
 		k->hlen = 0;
+		k->nvals = 0;
 	}
 	return k;
 }
@@ -223,6 +215,7 @@ static void queue_front_taken(struct queue *q, void *p, size_t len)
 	if (qslot_is_pack(p)) {
 		struct qpack *k = qslot_pack(p);
 		k->head = (uint16_t)(k->head + len);
+		k->nvals--;
 		value_mem_used -= len;
 		if (k->head < k->tail)
 			return;
@@ -253,7 +246,7 @@ static struct qpack *queue_new_pack(struct queue *q, uint32_t want)
 static int queue_unshare_pack(struct queue *q, struct qpack **kp, size_t i, uint32_t more)
 {
 	struct qpack *k = *kp;
-	uint32_t n = qpack_count(k), h = k->hlen, b = k->blen, need = n * (h + b) + more;
+	uint32_t n = k->nvals, h = k->hlen, b = k->blen, need = n * (h + b) + more;
 	if (need > k->cap) {
 		struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(need));
 		if (!g)
@@ -284,7 +277,7 @@ static int queue_append_packed(struct queue *q, const struct value *v)
 	void *back = len ? deque_at(&q->items, len - 1) : NULL;
 	struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
 	if (k && k->hlen && !qpack_same_header(k, p, v->len)) {
-		if (qpack_count(k) > QPACK_SHARED_MIN)
+		if (k->nvals > QPACK_SHARED_MIN)
 			k = NULL;   /* a long run of one shape: keep it, start another */
 		else if (queue_unshare_pack(q, &k, len - 1, (uint32_t)v->len) < 0)
 			return -1;
@@ -316,6 +309,7 @@ static int queue_append_packed(struct queue *q, const struct value *v)
 	need = (uint32_t)v->len - k->hlen;
 	memcpy(k->data + k->tail, p + k->hlen, need);
 	k->tail = (uint16_t)(k->tail + need);
+	k->nvals++;
 	value_mem_used += need;
 	return 0;
 }
@@ -323,7 +317,7 @@ static int queue_append_packed(struct queue *q, const struct value *v)
 /* Where q->items ended before a queue_push, to undo it. */
 struct queue_mark {
 	size_t nslots;
-	uint16_t head, tail;        /* of the back run, if the back slot was one */
+	uint16_t tail, nvals;       /* of the back run, if the back slot was one */
 	uint8_t hlen;
 	uint16_t blen;
 };
@@ -333,8 +327,8 @@ static void queue_mark(const struct queue *q, struct queue_mark *m)
 	m->nslots = deque_len(&q->items);
 	void *back = m->nslots ? deque_at(&q->items, m->nslots - 1) : NULL;
 	const struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
-	m->head = k ? k->head : 0;
 	m->tail = k ? k->tail : 0;
+	m->nvals = k ? k->nvals : 0;
 	m->hlen = k ? k->hlen : 0;
 	m->blen = k ? k->blen : 0;
 }
@@ -352,10 +346,11 @@ static void queue_truncate(struct queue *q, const struct queue_mark *m)
 	if (back && qslot_is_pack(back)) {
 		struct qpack *k = qslot_pack(back);
 		uint32_t tail = m->tail;
-		if (m->hlen && !k->hlen)   /* its headers were written out since */
-			tail = (uint32_t)(m->tail - m->head) / m->blen * (m->hlen + m->blen);
+		if (m->hlen && !k->hlen)   /* its headers were written out since (from head 0) */
+			tail = (uint32_t)m->nvals * (m->hlen + m->blen);
 		value_mem_used -= k->tail - tail;
 		k->tail = (uint16_t)tail;
+		k->nvals = m->nvals;
 	}
 }
 
@@ -1065,8 +1060,8 @@ static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted,
 				pk->callback(pk->data, k->data + k->head, k->tail - k->head);
 				continue;
 			}
-			if (k->hlen && pos + qpack_count(k) <= from) {
-				pos += qpack_count(k);   /* a shared-header run is skipped at once */
+			if (pos + k->nvals <= from) {
+				pos += k->nvals;   /* a run before the page is skipped at once */
 				continue;
 			}
 			for (uint32_t off = k->head; off < k->tail && pos < end; pos++) {
