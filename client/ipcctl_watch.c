@@ -328,19 +328,27 @@ static void info_print(const msgpack_object *m)
 	info_counters(map_get(m, "errors_by_name"));
 }
 
-/* info: sections for people, or with --json the daemon's map on one line. */
-int cmd_info(struct cli *x, int argc, char **argv)
+/* Connect and call op, which takes no arguments (nor does the command):
+ * EX_OK with its reply in *res, or the exit status of what went wrong. */
+static int call_without_args(struct cli *x, int argc, unsigned op, struct ipcd_result *res)
 {
-	(void)argv;
 	if (argc)
 		return cmd_usage(x, "too many arguments");
 	int st = cli_connect(x);
 	if (st)
 		return st;
+	int rc = ipcd_call(x->c, op, res, 0);
+	return rc ? cli_failed(x, rc) : EX_OK;
+}
+
+/* info: sections for people, or with --json the daemon's map on one line. */
+int cmd_info(struct cli *x, int argc, char **argv)
+{
+	(void)argv;
 	struct ipcd_result res;
-	int rc = ipcd_call(x->c, IPCD_OP_INFO, &res, 0);
-	if (rc)
-		return cli_failed(x, rc);
+	int st = call_without_args(x, argc, IPCD_OP_INFO, &res);
+	if (st)
+		return st;
 	if (res.value.type != MSGPACK_OBJECT_MAP)
 		return cli_error(EX_ERROR, "REPLY: info: unexpected result");
 	if (x->o.json)
@@ -467,16 +475,11 @@ static void monitor_print(const msgpack_object *e)
 int cmd_monitor(struct cli *x, int argc, char **argv)
 {
 	(void)argv;
-	if (argc)
-		return cmd_usage(x, "too many arguments");
-	int st = cli_connect(x);
+	struct ipcd_result res;
+	int rc, st = call_without_args(x, argc, IPCD_OP_MONITOR, &res);
 	if (st)
 		return st;
 	watch_catch_sigint();
-	struct ipcd_result res;
-	int rc = ipcd_call(x->c, IPCD_OP_MONITOR, &res, 0);
-	if (rc)
-		return cli_failed(x, rc);
 	for (uint64_t n = 0; !watch_stopped && !(x->o.have_count && n >= x->o.count);) {
 		/* Wake up now and then to see Ctrl-C: ipcd_next is not interrupted. */
 		rc = ipcd_next(x->c, 0.2, &res);
