@@ -2,8 +2,8 @@
  * admin.c: session and server ops: hello, ping, info.
  */
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "dispatch.h"
 #include "config.h"
 #include "monitor.h"
@@ -66,9 +66,7 @@ static void pack_key_str_or_nil(msgpack_packer *pk, const char *key, const char 
  *          errors_by_name, monitors, monitor_events, monitor_dropped} */
 void handle_INFO(struct request *rq)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
+	double now = clock_unix();
 	msgpack_packer *pk = reply_ok(&rq->reply);
 	msgpack_pack_map(pk, 21);
 	pack_key_str(pk, "version", IPCD_VERSION);

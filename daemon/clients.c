@@ -6,8 +6,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "dispatch.h"
 #include "log.h"
 #include "object.h"
@@ -87,10 +87,8 @@ void handle_CLIENTS(struct request *rq)
 	uint64_t n = 0;
 	for (c = first; c && n < count; c = TAILQ_NEXT(c, link))
 		n++;
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
-	uint64_t now_ms = waiters_now_ms();
+	double now = clock_unix();
+	uint64_t now_ms = clock_mono_ms();
 	msgpack_packer *pk = reply_ok(&rq->reply);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, c ? c->cid : 0);
@@ -130,8 +128,11 @@ void handle_KILL_CLIENT(struct request *rq)
 		killed++;
 		if (c == self)
 			kill_self = 1;
-		else
-			client_kill(c);    /* closed when this callback flushes, not under our feet */
+		else {
+			if (c->waiter.wq)   /* now, so that nothing is handed to it meanwhile */
+				waiter_cancel(&c->waiter);
+			client_kill(c);    /* closed at the flush, not under our feet */
+		}
 	}
 	if (!killed) {
 		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with %s %llu", by_pid ? "pid" : "id",

@@ -13,15 +13,18 @@
  * comes back after max_deliveries deliveries goes to the dead-letter queue
  * instead (queue_return in queue.c).
  *
- * A client's held deliveries are on its list c->deliveries (newest first),
- * across queues; a delivery with an explicit lease leaves it when its
- * consumer goes.
+ * A client's held deliveries are holds on its connection (newest first,
+ * across queues, beside whatever else it holds); a delivery with an
+ * explicit lease stays pending when its consumer goes.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "clock.h"
 #include "dispatch.h"
+#include "timer.h"
 #include "value.h"
 
 /* Set q's lease timer for the earliest lease deadline, if any. */
@@ -30,11 +33,8 @@ static void delivery_arm(struct queue *q)
 	struct queue_ext *x = q->ext;
 	const struct qitem *top = heap_top(&x->leases);
 	event_del(&x->lease_timer);
-	if (!top)
-		return;
-	uint64_t now = waiters_now_ms(), ms = top->due_ms > now ? top->due_ms - now : 0;
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
-	event_add(&x->lease_timer, &tv);
+	if (top)
+		timer_at(&x->lease_timer, top->due_ms);
 }
 
 /* The pending delivery id of q, or NULL. */
@@ -50,7 +50,7 @@ static struct qitem *delivery_take(struct queue *q, struct omap_entry *e)
 	if (it->pos != HEAP_NONE)
 		heap_remove(&q->ext->leases, it->pos);
 	if (it->consumer)
-		LIST_REMOVE(it, by_client);
+		LIST_REMOVE(&it->hold, link);
 	it->consumer = NULL;
 	it->id = 0;
 	return it;
@@ -68,7 +68,7 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 	    !(it = queue_take_item(q))) {
 		if (e)
 			omap_remove(&x->pending, e);
-		reply_error(&r, IPCD_E_NOMEM, "out of memory");
+		reply_nomem(&r);
 		return -1;
 	}
 	x->next_id = id;
@@ -82,9 +82,10 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 	it->pid = c->pid;
 	it->explicit_lease = lease_arg >= 0;
 	it->lease_ms = lease_arg >= 0 ? (uint64_t)lease_arg : q->lease_ms;
-	LIST_INSERT_HEAD(&c->deliveries, it, by_client);
+	it->hold.obj = q->obj;
+	LIST_INSERT_HEAD(&c->holds, &it->hold, link);
 	if (it->lease_ms) {
-		it->due_ms = waiters_now_ms() + it->lease_ms;
+		it->due_ms = clock_mono_ms() + it->lease_ms;
 		heap_push(&x->leases, it);   /* reserved */
 		if (heap_top(&x->leases) == it)
 			delivery_arm(q);
@@ -103,7 +104,7 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue *q = arg;
-	uint64_t now = waiters_now_ms();
+	uint64_t now = clock_mono_ms();
 	struct qitem *it;
 	while ((it = heap_top(&q->ext->leases)) && it->due_ms <= now) {
 		uint64_t id = it->id;
@@ -111,25 +112,20 @@ void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg)
 		queue_return(q, it, 0);
 	}
 	delivery_arm(q);
-	server_flush_pending();
 }
 
-void queue_client_gone(struct client *c)
+/* Holds are released newest first, each to the head: the oldest ends up first. */
+void delivery_release(struct object *o, struct hold *h)
 {
-	struct qitem *it;
-	/* Newest first, each to the head: the oldest ends up first. */
-	while ((it = LIST_FIRST(&c->deliveries))) {
-		if (it->explicit_lease) {
-			LIST_REMOVE(it, by_client);
-			it->consumer = NULL;
-			continue;
-		}
-		struct queue *q = it->q;
-		uint64_t id = it->id;
-		delivery_take(q, omap_find(&q->ext->pending, &id, sizeof(id)));
-		delivery_arm(q);
-		queue_return(q, it, 0);
-	}
+	struct qitem *it = (struct qitem *)((char *)h - offsetof(struct qitem, hold));
+	struct queue *q = &o->u.queue;
+	it->consumer = NULL;   /* off the client's holds already */
+	if (it->explicit_lease)
+		return;
+	uint64_t id = it->id;
+	delivery_take(q, omap_find(&q->ext->pending, &id, sizeof(id)));
+	delivery_arm(q);
+	queue_return(q, it, 0);
 }
 
 void delivery_free_all(struct queue *q)
@@ -138,7 +134,7 @@ void delivery_free_all(struct queue *q)
 	for (e = omap_seek(&q->ext->pending, 0); e; e = omap_next(&q->ext->pending, e)) {
 		struct qitem *it = e->val;
 		if (it->consumer)
-			LIST_REMOVE(it, by_client);
+			LIST_REMOVE(&it->hold, link);
 		qitem_free(it);
 	}
 	omap_clear(&q->ext->pending, NULL);
@@ -184,14 +180,12 @@ void handle_QUEUE_GET_ACK(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0");
 		return;
 	}
-	if (queue_ready(q) > 0) {
-		delivery_give(q, rq->client, rq->reply.id, lease_ms);
-		queue_settle(q);
+	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
+		if (delivery_give(q, rq->client, rq->reply.id, lease_ms) == 0)
+			queue_wake(q);
 		return;
 	}
-	struct waiter *w = request_park(rq, &q->getters, request_arg(rq, 1), IPCD_E_EMPTY, "queue is empty");
-	if (w)
-		w->lease_ms = lease_ms;
+	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_E_EMPTY, "queue is empty");
 }
 
 /* queue.ack NAME ID -> nil | NOTPENDING */
@@ -247,11 +241,11 @@ void handle_QUEUE_TOUCH(struct request *rq)
 		reply_nil(&rq->reply);
 		return;
 	}
-	it->due_ms = waiters_now_ms() + it->lease_ms;
+	it->due_ms = clock_mono_ms() + it->lease_ms;
 	if (it->pos != HEAP_NONE) {
 		heap_fix(&q->ext->leases, it->pos);
 	} else if (heap_push(&q->ext->leases, it) < 0) {
-		reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
+		reply_nomem(&rq->reply);
 		return;
 	}
 	delivery_arm(q);
@@ -264,7 +258,7 @@ void handle_QUEUE_PENDING(struct request *rq)
 {
 	const struct queue *q = &rq->obj->u.queue;
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	uint64_t now = waiters_now_ms();
+	uint64_t now = clock_mono_ms();
 	msgpack_pack_array(pk, (uint32_t)delivery_count(q));
 	for (const struct omap_entry *e = q->ext ? omap_seek(&q->ext->pending, 0) : NULL; e;
 	     e = omap_next(&q->ext->pending, e)) {

@@ -380,10 +380,8 @@ const struct object_type dict_type = {
 /* One message per error code the dict helpers return. */
 void dict_reply_error(struct request *rq, int code)
 {
-	if (code == IPCD_E_NOMEM && value_mem_limit)
-		reply_error(&rq->reply, code, "max_memory (%zu bytes) reached", value_mem_limit);
-	else if (code == IPCD_E_NOMEM)
-		reply_error(&rq->reply, code, "out of memory");
+	if (code == IPCD_E_NOMEM)
+		reply_nomem(&rq->reply);
 	else if (code == IPCD_E_BADVALUE)
 		reply_error(&rq->reply, code, "key nested deeper than max_depth (%u)", value_max_depth);
 	else

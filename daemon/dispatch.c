@@ -3,13 +3,18 @@
  * assume is checked here, once: the frame decodes to [id, op, args...], the
  * session said hello, the op exists, the arguments fit its signature, the
  * named object exists (or is created, or lent empty) and has the op's type.
+ * A parked request is dispatched again from its kept frame (dispatch_retry),
+ * straight to its handler: it was checked when it arrived.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "dispatch.h"
 #include "codec.h"
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
+#include "object.h"
 #include "rate.h"
 #include "registry.h"
 #include "value.h"
@@ -22,9 +27,20 @@ static handler_fn *const handlers[PROTO_OP_MAX] = {
 #undef IPCD_OP
 };
 
-/* Scratch zone for decoding; every request's objects die with its frame. */
-static msgpack_zone zone;
-static int zone_ready;
+/* Scratch zones for decoding; every request's objects die with its frame.
+ * Retries decode into their own: they run inside a handler (waitq_serve),
+ * whose request is still being read. */
+static msgpack_zone zone, retry_zone;
+static int zones_ready;
+
+static void zones_init(void)
+{
+	if (!zones_ready) {
+		msgpack_zone_init(&zone, 4096);
+		msgpack_zone_init(&retry_zone, 4096);
+		zones_ready = 1;
+	}
+}
 
 /* Resolve the object a typed op works on; replies and returns -1 on failure. */
 static int dispatch_find_object(struct request *rq, uint64_t sec)
@@ -59,16 +75,13 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 	return 0;
 }
 
-int dispatch_frame(struct client *c, const char *body, size_t len)
+static int dispatch_frame(struct client *c, const char *body, size_t len)
 {
-	struct request rq = { .client = c };
+	struct request rq = { .client = c, .frame = body, .frame_len = len };
 	msgpack_object req;
 	size_t off = 0;
 
-	if (!zone_ready) {
-		msgpack_zone_init(&zone, 4096);
-		zone_ready = 1;
-	}
+	zones_init();
 	reply_init(&rq.reply, c, 0);
 	int ret = codec_validate(body, len, PROTO_MAX_LEVELS) == 0 ? msgpack_unpack(body, len, &off, &zone, &req)
 	                                                          : MSGPACK_UNPACK_PARSE_ERROR;
@@ -124,6 +137,11 @@ int dispatch_frame(struct client *c, const char *body, size_t len)
 	return c->closing ? -1 : 0;
 }
 
+static void reply_too_deep(struct request *rq)
+{
+	reply_error(&rq->reply, IPCD_E_BADVALUE, "value nested deeper than max_depth (%u)", value_max_depth);
+}
+
 uint64_t request_page_count(const msgpack_object *count)
 {
 	uint64_t n = count ? count->via.u64 : 0;
@@ -139,26 +157,112 @@ struct value *request_value_or_reply(struct request *rq, const msgpack_object *o
 	if (!err)
 		return v;
 	if (err == IPCD_E_NOMEM)
-		reply_error(&rq->reply, err, value_mem_limit ? "max_memory (%zu bytes) reached" : "out of memory",
-		            value_mem_limit);
+		reply_nomem(&rq->reply);
 	else
-		reply_error(&rq->reply, err, "value nested deeper than max_depth (%u)", value_max_depth);
+		reply_too_deep(rq);
 	return NULL;
+}
+
+int request_values_storable(struct request *rq, const msgpack_object *o, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (codec_depth(&o[i], value_max_depth) > value_max_depth) {
+			reply_too_deep(rq);
+			return 0;
+		}
+	}
+	return 1;
 }
 
 struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_object *timeout,
                             int code_if_zero, const char *msg_if_zero)
 {
+	struct waiter *w = rq->retry;
+	if (w) {
+		if (rq->timed_out) {
+			reply_error(&rq->reply, IPCD_E_TIMEOUT, "timed out");
+			return NULL;
+		}
+		if (w->wq != q)
+			waiter_move(w, q);
+		rq->parked = 1;
+		return w;
+	}
 	int64_t ms = proto_timeout_ms(timeout);
 	if (ms == 0) {
 		reply_error(&rq->reply, code_if_zero, "%s", msg_if_zero);
 		return NULL;
 	}
-	struct waiter *w = &rq->client->waiter;
+	w = &rq->client->waiter;
+	if (!(w->frame = malloc(rq->frame_len ? rq->frame_len : 1))) {
+		reply_nomem(&rq->reply);
+		return NULL;
+	}
+	memcpy(w->frame, rq->frame, rq->frame_len);
+	w->frame_len = rq->frame_len;
 	w->id = rq->reply.id;
 	w->op = rq->op->code;
-	w->obj = rq->obj;
-	w->count = 0;
+	w->obj = rq->op->type == PROTO_T_ANY ? NULL : rq->obj;
 	waiter_park(w, q, ms);
+	rq->parked = 1;
 	return w;
+}
+
+/* Dispatch parked w again (waiters.h): answered, or left parked. */
+static int dispatch_retry(struct waiter *w, int timed_out)
+{
+	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj };
+	msgpack_object req;
+	size_t off = 0;
+	reply_init(&rq.reply, w->client, w->id);
+	rq.op = proto_op_by_code(w->op);
+	if (msgpack_unpack(w->frame, w->frame_len, &off, &retry_zone, &req) != MSGPACK_UNPACK_SUCCESS) {
+		/* It decoded when it arrived; only memory can fail now. */
+		reply_nomem(&rq.reply);
+	} else {
+		rq.args = req.via.array.ptr + 2;
+		rq.nargs = req.via.array.size - 2;
+		if (rq.op->flags & OPF_NAME) {
+			rq.reply.name = rq.args[0].via.str.ptr;
+			rq.reply.name_len = rq.args[0].via.str.size;
+		}
+		handlers[rq.op->code](&rq);
+	}
+	msgpack_zone_clear(&retry_zone);
+	if (rq.parked)
+		return 0;
+	waiter_done(w);
+	return 1;
+}
+
+/* A connection closed: its parked request loses its place, and what it
+ * holds goes back to its objects, newest first. */
+static void dispatch_client_gone(struct client *c)
+{
+	struct hold *h;
+	if (c->waiter.wq)
+		waiter_cancel(&c->waiter);
+	while ((h = LIST_FIRST(&c->holds))) {
+		LIST_REMOVE(h, link);
+		object_type_of(h->obj->type)->release(h->obj, h);
+	}
+}
+
+/* Shutting down: what waits is told so; the client's later requests run. */
+static void dispatch_unpark(struct client *c)
+{
+	waiter_fail(&c->waiter, IPCD_E_SHUTDOWN, "server is shutting down");
+}
+
+int dispatch_start(struct event_base *base, int listen_fd)
+{
+	zones_init();
+	waiters_set_retry(dispatch_retry);
+	server_on_close(dispatch_client_gone);
+	return server_start(base, listen_fd, dispatch_frame);
+}
+
+void dispatch_stop(void)
+{
+	server_stop(dispatch_unpark);
 }

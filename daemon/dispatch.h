@@ -1,10 +1,15 @@
 /*
- * dispatch.h: from a decoded request to its handler. The dispatcher checks
- * the op, the arity and argument types (proto_check_args), finds the object
- * (creating it with defaults for OPF_WRITE/OPF_BLOCK ops, or lending a
- * read-only empty one of the right type for reads of a missing name), checks
- * its type, then calls handle_<OP>. Handlers answer through rq->reply or park
- * the request; they never see a malformed request.
+ * dispatch.h: from a request frame to its handler, the first time and on
+ * every retry.
+ *
+ * The request path: a frame comes in (server.c), is decoded once and
+ * checked here (the op, the arity and argument types, the session's hello),
+ * its object is found (created with defaults for OPF_WRITE/OPF_BLOCK ops,
+ * or lent as a read-only empty one of the right type for reads of a missing
+ * name), and handle_<OP> runs. A handler answers through rq->reply or parks
+ * the request with request_park; when the object changes, the parked
+ * request is dispatched again, through the same handler (waiters.h). The
+ * reply goes out at the loop's flush point.
  */
 #ifndef IPCD_DISPATCH_H
 #define IPCD_DISPATCH_H
@@ -12,8 +17,10 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "proto.h"
+#include "reply.h"
 #include "server.h"
 
+struct event_base;
 struct object;
 
 struct request {
@@ -23,10 +30,18 @@ struct request {
 	uint32_t nargs;
 	struct object *obj;          /* for typed ops; a shared empty object on reads of a missing name */
 	struct client *client;
+	const char *frame;           /* the request body, kept by request_park */
+	size_t frame_len;
+	struct waiter *retry;        /* this request was parked and is dispatched again; else NULL */
+	int timed_out;               /* a retry: its deadline passed */
+	int parked;                  /* the handler parked it (or left it parked) */
 };
 
-/* Run one request frame body from c. Returns 0, or -1 if the connection must close. */
-int dispatch_frame(struct client *c, const char *body, size_t len);
+/* Serve on fd (bound and listening) with base: the connection layer with
+ * this dispatcher above it. dispatch_stop answers what is parked with
+ * SHUTDOWN, runs what was received, and closes every connection. */
+int dispatch_start(struct event_base *base, int listen_fd);
+void dispatch_stop(void);
 
 /* Optional argument i, or NULL when absent. */
 static inline const msgpack_object *request_arg(const struct request *rq, uint32_t i)
@@ -42,11 +57,29 @@ uint64_t request_page_count(const msgpack_object *count);
 /* Convert args[i] to a new stored value; on failure replies the error and returns NULL. */
 struct value *request_value_or_reply(struct request *rq, const msgpack_object *o);
 
-/* Park rq on q with the timeout argument at args[i] (absent = forever).
- * A zero timeout does not park: it replies code_if_zero instead. The waiter
- * is filled from rq; the caller may set w->count/values first via the return. */
+/* True if the n values at o can be stored (not nested too deep), else
+ * replies BADVALUE: checked before a request parks, so that it is refused
+ * now rather than after its wait. */
+int request_values_storable(struct request *rq, const msgpack_object *o, uint32_t n);
+
+/*
+ * Park rq on q, or leave it parked (a retry keeps its place and its
+ * deadline; a retry parked elsewhere moves to the tail of q). timeout is
+ * the TIMEOUT argument (NULL: absent, wait forever). A zero timeout does not
+ * park: it replies code_if_zero and msg_if_zero instead, and a retry whose
+ * deadline passed replies TIMEOUT. Returns the waiter, or NULL if it
+ * replied.
+ */
 struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_object *timeout,
                             int code_if_zero, const char *msg_if_zero);
+
+/* True if no older parked request waits on q ahead of rq, so rq may take
+ * its turn now. */
+static inline int request_is_next(const struct request *rq, struct waitq *q)
+{
+	struct waiter *first = waitq_first(q);
+	return !first || first == rq->retry;
+}
 
 /* One handler per op in ops.def. */
 #define IPCD_OP(ident, code, wire, type, flags, sig, usage, help) void handle_##ident(struct request *rq);

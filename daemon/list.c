@@ -10,8 +10,8 @@
  * equality of canonical bytes (codec.h): 1 and 1.0 are different items.
  *
  * Blocking: list.blpop/brpop on an empty list park on list->poppers. Every
- * op that adds items ends with list_serve_poppers, which hands items to the
- * parked requests in FIFO order, so a popper never waits while items exist.
+ * op that adds items ends by serving them (waitq_serve): the parked pops are
+ * retried in FIFO order, so a popper never waits while items exist.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -255,33 +255,12 @@ static const int64_t *list_opt_int(const struct request *rq, uint32_t i, int64_t
 	return buf;
 }
 
-/* Reply NOMEM for a failed deque allocation. */
-static void list_reply_nomem(struct request *rq)
-{
-	reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
-}
-
-/* Hand items to parked blpop/brpop requests, oldest first, while items last. */
-static void list_serve_poppers(struct list *l)
-{
-	struct waiter *w;
-	while (deque_len(&l->items) > 0 && (w = waitq_first(&l->poppers)) != NULL) {
-		struct value *v = w->op == IPCD_OP_LIST_BLPOP ? deque_pop_front(&l->items)
-		                                               : deque_pop_back(&l->items);
-		struct reply r;
-		reply_init(&r, w->client, w->id);
-		reply_value(&r, v);
-		value_free(v);
-		waiter_done(w);
-	}
-}
-
 /* Reply the length an adding op produced, then let poppers take items.
  * The length is counted before poppers take any, like Redis's RPUSH. */
 static void list_added(struct request *rq, struct list *l)
 {
 	reply_int(&rq->reply, (int64_t)deque_len(&l->items));
-	list_serve_poppers(l);
+	waitq_serve(&l->poppers);
 }
 
 /* list.append NAME VALUE -> length */
@@ -293,7 +272,7 @@ void handle_LIST_APPEND(struct request *rq)
 		return;
 	if (deque_push_back(&l->items, v) < 0) {
 		value_free(v);
-		list_reply_nomem(rq);
+		reply_nomem(&rq->reply);
 		return;
 	}
 	list_added(rq, l);
@@ -307,7 +286,7 @@ void handle_LIST_EXTEND(struct request *rq)
 	struct value **vs = malloc((a->size ? a->size : 1) * sizeof(*vs));
 	if (!vs || deque_reserve(&l->items, a->size) < 0) {
 		free(vs);
-		list_reply_nomem(rq);
+		reply_nomem(&rq->reply);
 		return;
 	}
 	for (uint32_t i = 0; i < a->size; i++) {
@@ -334,7 +313,7 @@ void handle_LIST_INSERT(struct request *rq)
 		return;
 	if (deque_insert(&l->items, at, v) < 0) {
 		value_free(v);
-		list_reply_nomem(rq);
+		reply_nomem(&rq->reply);
 		return;
 	}
 	list_added(rq, l);
@@ -363,7 +342,7 @@ void handle_LIST_POP(struct request *rq)
 static void list_blocking_pop(struct request *rq, int front)
 {
 	struct list *l = list_of(rq);
-	if (deque_len(&l->items) == 0) {
+	if (deque_len(&l->items) == 0 || !request_is_next(rq, &l->poppers)) {
 		(void)request_park(rq, &l->poppers, request_arg(rq, 1), IPCD_E_EMPTY, "list is empty");
 		return;
 	}

@@ -11,20 +11,24 @@
  * window opens only after a read. Between polls the daemon yields the CPU
  * (sched_yield), so that on a small machine its polling never keeps a
  * runnable client from running.
+ *
+ * Each iteration ends at the one flush point: every reply that its
+ * callbacks produced (requests, retries of parked ones, timers) is written
+ * out together.
  */
 #include <sched.h>
-#include <time.h>
 #include "loop.h"
+#include "clock.h"
 #include "config.h"
 #include "server.h"
 
 static int loop_stopping;
 
-static uint64_t loop_now_us(void)
+int loop_once(struct event_base *base, int flags)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	int rc = event_base_loop(base, flags);
+	server_flush_pending();
+	return rc;
 }
 
 void loop_run(struct event_base *base)
@@ -32,16 +36,16 @@ void loop_run(struct event_base *base)
 	loop_stopping = 0;
 	while (!loop_stopping) {
 		uint64_t reads = server_stats.reads;
-		if (event_base_loop(base, EVLOOP_ONCE) != 0)
+		if (loop_once(base, EVLOOP_ONCE) != 0)
 			break;   /* nothing left to wait for */
 		if (!config.busy_poll || server_stats.reads == reads)
 			continue;
-		uint64_t until = loop_now_us() + config.busy_poll;
+		uint64_t until = clock_mono_us() + config.busy_poll;
 		while (!loop_stopping) {
 			reads = server_stats.reads;
-			if (event_base_loop(base, EVLOOP_NONBLOCK) != 0)
+			if (loop_once(base, EVLOOP_NONBLOCK) != 0)
 				return;
-			uint64_t now = loop_now_us();
+			uint64_t now = clock_mono_us();
 			if (server_stats.reads != reads)
 				until = now + config.busy_poll;
 			else if (now >= until)

@@ -7,6 +7,9 @@
 
 #include <event2/event.h>
 
+/* One event_base_loop iteration with flags, then the flush point: every
+ * reply produced is written. Returns event_base_loop's result. */
+int loop_once(struct event_base *base, int flags);
 /* Serve events until loop_stop. */
 void loop_run(struct event_base *base);
 /* Make loop_run return once the current callback is done. */

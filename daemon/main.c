@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 #include "config.h"
+#include "dispatch.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
 	event_add(ev_hup, NULL);
 
 	registry_init();
-	if (server_start(base, fd) < 0) {
+	if (dispatch_start(base, fd) < 0) {
 		log_err("cannot watch the listening socket");
 		goto out;
 	}
@@ -359,7 +360,7 @@ int main(int argc, char **argv)
 	loop_run(base);
 
 	notify_stopping();
-	server_stop();
+	dispatch_stop();
 	if (listen_path)
 		unlink(listen_path);
 	registry_free();

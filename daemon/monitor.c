@@ -10,7 +10,7 @@
 #include "dispatch.h"
 #include "server.h"
 
-struct waitq monitor_waiters = { TAILQ_HEAD_INITIALIZER(monitor_waiters.head), 0 };
+struct waitq monitor_waiters = WAITQ_INITIALIZER(monitor_waiters);
 uint64_t monitor_events, monitor_dropped;
 
 /* One event into monitor m's output, as a reply to its monitor request. */

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 #include "notify.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "registry.h"
@@ -89,11 +90,8 @@ void notify_ready(struct event_base *b)
 
 void notify_reloading(void)
 {
-	struct timespec ts;
 	char msg[64];
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-	         (unsigned long long)ts.tv_sec * 1000000 + (unsigned long long)ts.tv_nsec / 1000);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)clock_mono_us());
 	sd_notify(0, msg);
 }
 

@@ -15,6 +15,7 @@
 #include "rate.h"
 
 struct value;
+struct hold;
 
 struct queue_ext;
 
@@ -90,6 +91,10 @@ struct object_type {
 	void (*cancel_waiters)(struct object *o);
 	/* Number of parked requests. */
 	uint32_t (*waiting)(const struct object *o);
+	/* Take back h, which a closing connection held in o (the hold is
+	 * already off the connection's list). Required of a type that hands
+	 * out holds. */
+	void (*release)(struct object *o, struct hold *h);
 	/* Optional: deliveries handed out and not yet acked (queues). */
 	uint64_t (*pending)(const struct object *o);
 	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */

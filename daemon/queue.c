@@ -10,10 +10,10 @@
  * A put with neither priority nor delay appends a bare value to the deque, or
  * copies a small one into the packed run at its tail, and costs no more than
  * a plain FIFO. Parked getters and putters wait in FIFO
- * order on the queue's wait queues; queue_settle() runs after every change
- * and moves items between them until neither side can progress, so an item
- * put while a getter waits goes straight to that getter, and room made by a
- * get goes to the oldest waiting putter.
+ * order on the queue's wait queues; every change ends with queue_wake(),
+ * which retries them until neither side can progress, so an item put while
+ * a getter waits goes straight to that getter, and room made by a get goes
+ * to the oldest waiting putter.
  *
  * put_many is all or nothing: it waits until every item fits, and a waiting
  * putter keeps its place, so later puts (even small ones) queue behind it.
@@ -29,10 +29,12 @@
 #include <time.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "clock.h"
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
 #include "registry.h"
+#include "timer.h"
 #include "value.h"
 
 /* ---- slots: bare values, tagged items, packed runs ---------------------- */
@@ -385,13 +387,6 @@ void qitem_free(struct qitem *it)
 #define AGE_MAX ((uintptr_t)(1u << AGE_BITS) - 1)
 _Static_assert(sizeof(uintptr_t) >= 8, "age runs pack a millisecond time and a count in a pointer");
 
-uint64_t queue_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs needed at most to note n more values. */
 static size_t ages_need(size_t n)
 {
@@ -567,17 +562,14 @@ static void queue_arm_delay(struct queue *q)
 	struct queue_ext *x = q->ext;
 	const struct qitem *top = heap_top(&x->delayed);
 	event_del(&x->delay_timer);
-	if (!top)
-		return;
-	uint64_t now = waiters_now_ms(), ms = top->due_ms > now ? top->due_ms - now : 0;
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
-	event_add(&x->delay_timer, &tv);
+	if (top)
+		timer_at(&x->delay_timer, top->due_ms);
 }
 
 /* Delay it (not in any structure) until now + delay_ms; 0 or -1 on ENOMEM. */
 static int queue_delay(struct queue *q, struct qitem *it, uint64_t delay_ms, int to_head)
 {
-	it->due_ms = waiters_now_ms() + delay_ms;
+	it->due_ms = clock_mono_ms() + delay_ms;
 	it->seq = ++q->ext->seq_tail;
 	it->to_head = to_head != 0;
 	if (heap_push(&q->ext->delayed, it) < 0)
@@ -593,7 +585,7 @@ static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue *q = arg;
 	struct queue_ext *x = q->ext;
-	uint64_t now = waiters_now_ms();
+	uint64_t now = clock_mono_ms();
 	struct qitem *it;
 	while ((it = heap_top(&x->delayed)) && it->due_ms <= now) {
 		int to_head = it->to_head;
@@ -606,8 +598,7 @@ static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	queue_arm_delay(q);
-	queue_settle(q);
-	server_flush_pending();
+	queue_wake(q);
 }
 
 /* ---- tasks, returns, dead letters ---------------------------------------- */
@@ -615,15 +606,8 @@ static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
 void queue_tasks_done(struct queue *q, uint64_t n)
 {
 	q->unfinished = n < q->unfinished ? q->unfinished - n : 0;
-	if (q->unfinished)
-		return;
-	struct waiter *w;
-	while ((w = waitq_first(&q->joiners))) {
-		struct reply r;
-		reply_init(&r, w->client, w->id);
-		reply_nil(&r);
-		waiter_done(w);
-	}
+	if (!q->unfinished)
+		waitq_serve(&q->joiners);
 }
 
 /* Append n plain values (room and memory already checked): small ones are
@@ -650,7 +634,7 @@ static int queue_push(struct queue *q, struct value **vals, uint32_t n)
 		}
 	}
 	q->nitems += n;
-	ages_note(q, n, queue_now_ms());
+	ages_note(q, n, clock_mono_ms());
 	q->total_put += n;
 	q->unfinished += n;
 	return 0;
@@ -687,7 +671,7 @@ static void queue_dead_letter(struct queue *q, struct qitem *it)
 		         q->obj->name, it->deliveries, name ? name : "?", why);
 	} else {
 		it->v = NULL;   /* now the dead-letter queue's */
-		queue_settle(&o->u.queue);
+		queue_wake(&o->u.queue);
 	}
 	if (name != q->dead_letter)
 		free(name);
@@ -708,7 +692,7 @@ void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms)
 		qitem_free(it);
 		queue_tasks_done(q, 1);
 	}
-	queue_settle(q);
+	queue_wake(q);
 }
 
 /* ---- put and get --------------------------------------------------------- */
@@ -760,7 +744,7 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	struct qitem **its = calloc(n ? n : 1, sizeof(*its));
 	int ok = its && queue_ext(q) &&
 	         (po->delay_ms ? heap_reserve(&q->ext->delayed, n) == 0 : queue_reserve_ready(q, po->priority, n) == 0);
-	uint64_t now = queue_now_ms();
+	uint64_t now = clock_mono_ms();
 	for (uint32_t i = 0; ok && i < n; i++)
 		ok = (its[i] = qitem_new(q, vals[i], now)) != NULL;
 	if (!ok) {
@@ -820,44 +804,10 @@ static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int a
 	reply_end(r);
 }
 
-/* A waiting putter's placement, kept in its waiter. */
-static struct put_opts waiter_put_opts(const struct waiter *w)
+void queue_wake(struct queue *q)
 {
-	return (struct put_opts){ .priority = w->priority, .delay_ms = (uint64_t)w->delay_ms };
-}
-
-void queue_settle(struct queue *q)
-{
-	for (;;) {
-		struct waiter *w = waitq_first(&q->putters);
-		if (w && queue_room(q) >= w->n_values) {
-			struct reply r;
-			struct put_opts po = waiter_put_opts(w);
-			reply_init(&r, w->client, w->id);
-			if (queue_add(q, w->values, w->n_values, &po) < 0) {
-				waiter_fail(w, IPCD_E_NOMEM, "out of memory");
-				continue;
-			}
-			w->n_values = 0; /* now owned by the queue */
-			reply_uint(&r, queue_count(q));
-			waiter_done(w);
-			continue;
-		}
-		w = waitq_first(&q->getters);
-		if (w && queue_ready(q) > 0) {
-			struct reply r;
-			reply_init(&r, w->client, w->id);
-			if (w->op == IPCD_OP_QUEUE_GET_ACK)
-				delivery_give(q, w->client, w->id, w->lease_ms);
-			else if (w->op == IPCD_OP_QUEUE_GET_MANY)
-				queue_pop_into(q, &r, w->count, 1);
-			else
-				queue_pop_into(q, &r, 1, 0);
-			waiter_done(w);
-			continue;
-		}
-		return;
-	}
+	waitq_serve(&q->putters);
+	waitq_serve(&q->getters);
 }
 
 /* ---- type operations --------------------------------------------------- */
@@ -1140,7 +1090,7 @@ static void queue_pack_options(const struct object *o, msgpack_packer *pk)
  * deque's front or the priority heap's top), 0 when none is ready. */
 static double queue_oldest_age(const struct queue *q)
 {
-	uint64_t now = queue_now_ms(), oldest = now;
+	uint64_t now = clock_mono_ms(), oldest = now;
 	if (deque_len(&q->items)) {
 		void *p = deque_at(&q->items, 0);
 		oldest = qslot_is_item(p) ? qslot_item(p)->put_ms : ages_front(q);
@@ -1207,6 +1157,7 @@ const struct object_type queue_type = {
 	.dump_page = queue_dump_page,
 	.pack_options = queue_pack_options,
 	.cancel_waiters = queue_cancel_waiters,
+	.release = delivery_release,
 	.waiting = queue_waiting,
 	.pending = queue_pending,
 	.stat_keys = QUEUE_STAT_KEYS,
@@ -1222,68 +1173,65 @@ static void values_free(struct value **vals, uint32_t n)
 		value_free(vals[i]);
 }
 
-/* Add the n values (owned) now if they fit and nobody waits ahead, else park
- * with a heap copy of the array. The OPTIONS argument is at args[3]. */
-static void queue_put_values(struct request *rq, struct value **vals, uint32_t n, const msgpack_object *timeout)
+/* Check a put of n items: 0 to go on, or replied (bad options, can never
+ * fit, or parked until there is room). */
+static int queue_put_turn(struct request *rq, const msgpack_object *vals, uint32_t n, struct put_opts *po,
+                          const msgpack_object *timeout)
 {
 	struct queue *q = &rq->obj->u.queue;
-	struct put_opts po;
 	const char *why;
-	if (queue_parse_put_options(request_arg(rq, 3), &po, &why)) {
+	if (queue_parse_put_options(request_arg(rq, 3), po, &why)) {
 		reply_error(&rq->reply, IPCD_E_BADARG, "%s", why);
-		values_free(vals, n);
-		return;
+		return -1;
 	}
 	if (q->maxsize && n > q->maxsize) {
 		reply_error(&rq->reply, IPCD_E_FULL, "%u items can never fit a queue of maxsize %llu", n,
 		            (unsigned long long)q->maxsize);
+		return -1;
+	}
+	if (!request_is_next(rq, &q->putters) || queue_room(q) < n) {
+		if (rq->retry || request_values_storable(rq, vals, n))
+			request_park(rq, &q->putters, timeout, IPCD_E_FULL, "queue is full");
+		return -1;
+	}
+	return 0;
+}
+
+/* Add the n values (owned, room checked), hand them to waiting getters and
+ * reply the size left. */
+static void queue_put_values(struct request *rq, struct value **vals, uint32_t n, const struct put_opts *po)
+{
+	struct queue *q = &rq->obj->u.queue;
+	if (queue_add(q, vals, n, po) < 0) {
+		reply_nomem(&rq->reply);
 		values_free(vals, n);
 		return;
 	}
-	if (!waitq_first(&q->putters) && queue_room(q) >= n) {
-		if (queue_add(q, vals, n, &po) < 0) {
-			reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
-			values_free(vals, n);
-			return;
-		}
-		queue_settle(q);
-		reply_uint(&rq->reply, queue_count(q));
-		return;
-	}
-	struct value **held = malloc(n * sizeof(*held));
-	if (!held) {
-		reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
-		values_free(vals, n);
-		return;
-	}
-	struct waiter *w = request_park(rq, &q->putters, timeout, IPCD_E_FULL, "queue is full");
-	if (!w) {
-		values_free(vals, n);
-		free(held);
-		return;
-	}
-	memcpy(held, vals, n * sizeof(*held));
-	w->values = held;
-	w->n_values = n;
-	w->priority = po.priority;
-	w->delay_ms = (int64_t)po.delay_ms;
+	queue_wake(q);
+	reply_uint(&rq->reply, queue_count(q));
 }
 
 /* queue.put NAME VALUE [TIMEOUT] [OPTIONS] -> size | FULL | TIMEOUT */
 void handle_QUEUE_PUT(struct request *rq)
 {
+	struct put_opts po;
+	if (queue_put_turn(rq, &rq->args[1], 1, &po, request_arg(rq, 2)))
+		return;
 	struct value *v = request_value_or_reply(rq, &rq->args[1]);
 	if (v)
-		queue_put_values(rq, &v, 1, request_arg(rq, 2));
+		queue_put_values(rq, &v, 1, &po);
 }
 
 /* queue.put_many NAME VALUES [TIMEOUT] [OPTIONS] -> size | FULL | TIMEOUT */
 void handle_QUEUE_PUT_MANY(struct request *rq)
 {
 	const msgpack_object_array *a = &rq->args[1].via.array;
+	struct put_opts po;
+	if (queue_put_turn(rq, a->ptr, a->size, &po, request_arg(rq, 2)))
+		return;
 	struct value **vals = malloc((a->size ? a->size : 1) * sizeof(*vals));
 	if (!vals) {
-		reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
+		reply_nomem(&rq->reply);
 		return;
 	}
 	for (uint32_t i = 0; i < a->size; i++) {
@@ -1293,7 +1241,7 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 			return;
 		}
 	}
-	queue_put_values(rq, vals, a->size, request_arg(rq, 2));
+	queue_put_values(rq, vals, a->size, &po);
 	free(vals);
 }
 
@@ -1301,9 +1249,9 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 void handle_QUEUE_GET(struct request *rq)
 {
 	struct queue *q = &rq->obj->u.queue;
-	if (queue_ready(q) > 0) {
+	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
 		queue_pop_into(q, &rq->reply, 1, 0);
-		queue_settle(q);
+		queue_wake(q);
 		return;
 	}
 	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_E_EMPTY, "queue is empty");
@@ -1318,14 +1266,12 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "count must be at least 1");
 		return;
 	}
-	if (queue_ready(q) > 0) {
+	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
 		queue_pop_into(q, &rq->reply, count, 1);
-		queue_settle(q);
+		queue_wake(q);
 		return;
 	}
-	struct waiter *w = request_park(rq, &q->getters, request_arg(rq, 2), IPCD_E_EMPTY, "queue is empty");
-	if (w)
-		w->count = count;
+	request_park(rq, &q->getters, request_arg(rq, 2), IPCD_E_EMPTY, "queue is empty");
 }
 
 /* queue.qsize NAME -> int (ready and delayed items) */
@@ -1342,7 +1288,7 @@ void handle_QUEUE_CLEAR(struct request *rq)
 	reply_uint(&rq->reply, n);
 	if (n)
 		queue_tasks_done(q, n);
-	queue_settle(q);
+	queue_wake(q);
 }
 
 /* queue.task_done NAME [COUNT] -> unfinished tasks left | NOTASK */

@@ -1,8 +1,7 @@
 /*
  * queue.h: what queue.c (the ready items, put/get, join) and delivery.c
  * (acknowledged gets: pending deliveries, leases, redelivery) share about
- * a queue's insides. Nothing outside those two files includes it, except
- * server.c for queue_client_gone.
+ * a queue's insides. Nothing outside those two files includes it.
  *
  * An item is in exactly one place at a time:
  *   ready    items (a deque; priority 0, FIFO) or ext->ready (a heap by
@@ -27,6 +26,7 @@
 #include <event2/util.h>
 #include "heap.h"
 #include "object.h"
+#include "server.h"
 
 struct client;
 
@@ -46,7 +46,7 @@ struct qitem {
 	uint64_t lease_ms;          /* lease length for touch, 0 = none (held until ack or disconnect) */
 	struct client *consumer;    /* NULL once it disconnected */
 	pid_t pid;                  /* consumer's pid, kept for queue.pending */
-	LIST_ENTRY(qitem) by_client;
+	struct hold hold;           /* on its consumer's holds while the consumer is connected */
 };
 
 struct queue_ext {
@@ -62,8 +62,6 @@ struct queue_ext {
 /* ---- queue.c ---- */
 /* The queue's ext, made on first use; NULL on ENOMEM. */
 struct queue_ext *queue_ext(struct queue *q);
-/* Coarse monotonic milliseconds (for ages). */
-uint64_t queue_now_ms(void);
 /* Ready items: what a get could take now. */
 size_t queue_ready(const struct queue *q);
 /* Take the next ready item (queue_ready > 0): the item as a qitem, made if
@@ -75,8 +73,9 @@ struct qitem *queue_take_item(struct queue *q);
 void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms);
 /* n tasks are done; joiners wake when none are left. */
 void queue_tasks_done(struct queue *q, uint64_t n);
-/* Serve waiting putters and getters until neither can progress. */
-void queue_settle(struct queue *q);
+/* q changed: parked putters and getters take their turn, oldest first,
+ * until neither can progress. */
+void queue_wake(struct queue *q);
 void qitem_free(struct qitem *it);
 
 /* ---- delivery.c ---- */
@@ -90,8 +89,9 @@ void delivery_free_all(struct queue *q);
 size_t delivery_count(const struct queue *q);
 /* Timer of q's lease deadlines (set up by queue_ext). */
 void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg);
-/* c disconnected: the deliveries it holds go back to the head of their
- * queues, oldest first, except those with an explicit lease. */
-void queue_client_gone(struct client *c);
+/* A closing consumer held delivery h of queue o: it goes back to the head
+ * of its queue, unless its get asked for an explicit lease (object_type's
+ * release). */
+void delivery_release(struct object *o, struct hold *h);
 
 #endif

@@ -9,8 +9,8 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include "registry.h"
+#include "clock.h"
 #include "dispatch.h"
 #include "log.h"
 
@@ -90,9 +90,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 	o->type = t;
 	o->name = copy;
 	o->name_len = (uint32_t)len;
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	o->created = (double)tv.tv_sec + tv.tv_usec / 1e6;
+	o->created = clock_unix();
 	int err = object_type_of(t)->init(o, opts, why);
 	if (err) {
 		free(copy);
@@ -340,7 +338,7 @@ void handle_LS(struct request *rq)
 
 	struct object **found = malloc(count * sizeof(*found));
 	if (!found) {
-		reply_error(&rq->reply, IPCD_E_NOMEM, "out of memory");
+		reply_nomem(&rq->reply);
 		return;
 	}
 	size_t nfound = 0, budget = count * 10;

@@ -1,9 +1,10 @@
 /*
  * server.c: the listening socket and the connections. One thread, one
  * libevent loop. A read callback takes every whole frame out of the input
- * buffer and dispatches it in order; replies go to the client's output buffer
- * and all output produced during a callback is written at its end
- * (server_flush_pending), so a pipelined batch costs one read and one write.
+ * buffer and hands it to the frame handler, in order; replies go to the
+ * client's output buffer and everything produced in a loop iteration is
+ * written once at its end (server_flush_pending, called by loop.c), so a
+ * pipelined batch costs one read and one write.
  * A client that lets unread replies pass max_output is dropped rather than
  * allowed to grow the daemon's memory.
  */
@@ -18,13 +19,11 @@
 #include <unistd.h>
 #include <event2/event.h>
 #include "server.h"
+#include "clock.h"
 #include "config.h"
-#include "dispatch.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
-#include "queue.h"
-#include "value.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -35,34 +34,15 @@ const char *server_config_path;
 struct client_list server_clients = TAILQ_HEAD_INITIALIZER(server_clients);
 static TAILQ_HEAD(, client) flush_list = TAILQ_HEAD_INITIALIZER(flush_list);
 static int listen_fd = -1;
+static server_frame_fn *frame_handler;
+static void (*close_hooks[SERVER_CLOSE_HOOKS])(struct client *c);
+static unsigned n_close_hooks;
 static struct event ev_accept;
 static uint64_t next_cid = 1;
 
 static void client_process(struct client *c);
-static void client_update_reading(struct client *c);
 
-static double now_unix(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
-/* ---- output ---------------------------------------------------------- */
-
-/* msgpack_packer sink: append to the client's output; a failed allocation
- * drops the client instead of sending a torn frame. */
-static int client_out_write(void *data, const char *p, size_t n)
-{
-	struct client *c = data;
-	if (buf_append(&c->out, p, n) < 0) {
-		c->closing = 2;
-		return -1;
-	}
-	return 0;
-}
-
-static void client_schedule_flush(struct client *c)
+void client_schedule_flush(struct client *c)
 {
 	if (!c->pending_flush) {
 		c->pending_flush = 1;
@@ -70,181 +50,7 @@ static void client_schedule_flush(struct client *c)
 	}
 }
 
-void reply_init(struct reply *r, struct client *c, uint64_t id)
-{
-	r->c = c;
-	r->id = id;
-	r->frame = -1;
-	r->name = NULL;
-	r->name_len = 0;
-	msgpack_packer_init(&r->pk, c, client_out_write);
-}
-
-/* Begin a reply frame [id, status, ...]. */
-static msgpack_packer *reply_begin(struct reply *r, unsigned status)
-{
-	r->frame = frame_begin(&r->c->out);
-	if (r->frame < 0)
-		r->c->closing = 2;
-	msgpack_pack_array(&r->pk, 3);
-	msgpack_pack_uint64(&r->pk, r->id);
-	msgpack_pack_uint32(&r->pk, status);
-	return &r->pk;
-}
-
-msgpack_packer *reply_ok(struct reply *r)
-{
-	return reply_begin(r, 0);
-}
-
-void reply_end(struct reply *r)
-{
-	struct client *c = r->c;
-	if (r->frame >= 0 && c->closing != 2)
-		frame_end(&c->out, (size_t)r->frame);
-	r->frame = -1;
-	if (buf_used(&c->out) > config.max_output && !c->monitoring && c->closing != 2) {
-		log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
-		        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu); disconnecting",
-		        (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out), (unsigned long long)config.max_output);
-		c->closing = 2;
-	}
-	client_schedule_flush(c);
-}
-
-void reply_nil(struct reply *r) { msgpack_pack_nil(reply_ok(r)); reply_end(r); }
-void reply_bool(struct reply *r, int b) { (b ? msgpack_pack_true : msgpack_pack_false)(reply_ok(r)); reply_end(r); }
-void reply_int(struct reply *r, int64_t v) { msgpack_pack_int64(reply_ok(r), v); reply_end(r); }
-void reply_uint(struct reply *r, uint64_t v) { msgpack_pack_uint64(reply_ok(r), v); reply_end(r); }
-
-void pack_value(msgpack_packer *pk, const struct value *v)
-{
-	pk->callback(pk->data, v->data, v->len);
-}
-
-void pack_cstr(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-void pack_key_uint(msgpack_packer *pk, const char *key, uint64_t v)
-{
-	pack_cstr(pk, key);
-	msgpack_pack_uint64(pk, v);
-}
-
-void pack_key_int(msgpack_packer *pk, const char *key, int64_t v)
-{
-	pack_cstr(pk, key);
-	msgpack_pack_int64(pk, v);
-}
-
-void pack_key_double(msgpack_packer *pk, const char *key, double v)
-{
-	pack_cstr(pk, key);
-	msgpack_pack_double(pk, v);
-}
-
-void pack_key_bool(msgpack_packer *pk, const char *key, int b)
-{
-	pack_cstr(pk, key);
-	(b ? msgpack_pack_true : msgpack_pack_false)(pk);
-}
-
-void pack_key_str(msgpack_packer *pk, const char *key, const char *s)
-{
-	pack_cstr(pk, key);
-	pack_cstr(pk, s);
-}
-
-void reply_value(struct reply *r, const struct value *v)
-{
-	pack_value(reply_ok(r), v);
-	reply_end(r);
-}
-
-/* How loud an error reply is: a limit breach is a warning, a refused
- * request is info, an outcome a client waits for (empty, timeout, ...) debug. */
-static int error_log_level(int code)
-{
-	switch (code) {
-	case IPCD_E_TOOBIG: case IPCD_E_NOMEM: case IPCD_E_MAXCLIENTS:
-		return LOG_WARNING;
-	case IPCD_E_PROTOCOL: case IPCD_E_VERSION: case IPCD_E_BADOP: case IPCD_E_BADARG:
-	case IPCD_E_BADNAME: case IPCD_E_WRONGTYPE: case IPCD_E_EXISTS: case IPCD_E_NOTNUMBER:
-	case IPCD_E_OVERFLOW: case IPCD_E_BADVALUE: case IPCD_E_INTERNAL:
-		return LOG_INFO;
-	default:
-		return LOG_DEBUG;
-	}
-}
-
-/*
- * A client writing at max_memory gets NOMEM for every write, and one line
- * each would flood the log. The first NOMEM is logged in full (warning);
- * those after it are counted, and while they go on one summary line per
- * NOMEM_LOG_INTERVAL seconds says how many there were. An interval without
- * any ends the flood: the next NOMEM is logged in full again. server_stop
- * logs what is still counted.
- */
-#define NOMEM_LOG_INTERVAL 5
-static struct event ev_nomem;
-static int nomem_flood;         /* a NOMEM was logged in full; ev_nomem is pending */
-static unsigned long long nomem_more;   /* NOMEMs since the last line */
-
-static void nomem_summary(void)
-{
-	if (nomem_more)
-		log_warn("%llu more writes refused: %s", nomem_more,
-		         value_mem_limit ? "max_memory" : "out of memory");
-	nomem_more = 0;
-}
-
-static void on_nomem_interval(evutil_socket_t fd, short what, void *arg)
-{
-	static const struct timeval interval = { NOMEM_LOG_INTERVAL, 0 };
-	if (!nomem_more) {
-		nomem_flood = 0;
-		return;
-	}
-	nomem_summary();
-	evtimer_add(&ev_nomem, &interval);
-}
-
-/* A NOMEM refusal: 1 if it is to be logged, 0 if only counted. */
-static int nomem_log_this(void)
-{
-	static const struct timeval interval = { NOMEM_LOG_INTERVAL, 0 };
-	if (nomem_flood) {
-		nomem_more++;
-		return 0;
-	}
-	nomem_flood = 1;
-	evtimer_add(&ev_nomem, &interval);
-	return 1;
-}
-
-void reply_error(struct reply *r, int code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	server_stats.errors_total++;
-	if ((unsigned)code < sizeof(server_stats.errors_by_code) / sizeof(server_stats.errors_by_code[0]))
-		server_stats.errors_by_code[code]++;
-	pack_cstr(reply_begin(r, (unsigned)code), msg);
-	reply_end(r);
-	if (proto_error_closes(code) && !r->c->closing)
-		r->c->closing = 1;
-	if (code == IPCD_E_NOMEM && !nomem_log_this())
-		return;
-	log_ctx(error_log_level(code), r->c->pid, r->name, r->name_len, 0, "client %llu (pid %d): %s: %s",
-	        (unsigned long long)r->c->cid, (int)r->c->pid, proto_error_name(code), msg);
-}
+static void client_update_reading(struct client *c);
 
 /* ---- connections ----------------------------------------------------- */
 
@@ -252,9 +58,8 @@ void client_close(struct client *c, const char *why)
 {
 	log_ctx(LOG_DEBUG, c->pid, NULL, 0, 0, "client %llu (pid %d) closed: %s", (unsigned long long)c->cid,
 	        (int)c->pid, why);
-	if (c->waiter.wq)
-		waiter_cancel(&c->waiter);
-	queue_client_gone(c);      /* the items it holds go back to their queues */
+	for (unsigned i = 0; i < n_close_hooks; i++)
+		close_hooks[i](c);
 	if (c->pending_flush)
 		TAILQ_REMOVE(&flush_list, c, flush_link);
 	event_del(&c->ev_read);
@@ -268,10 +73,14 @@ void client_close(struct client *c, const char *why)
 	free(c);
 }
 
+void server_on_close(void (*fn)(struct client *c))
+{
+	if (n_close_hooks < SERVER_CLOSE_HOOKS)
+		close_hooks[n_close_hooks++] = fn;
+}
+
 void client_kill(struct client *c)
 {
-	if (c->waiter.wq)
-		waiter_cancel(&c->waiter);  /* now, so that nothing is handed to it meanwhile */
 	c->closing = 2;
 	client_update_reading(c);
 	client_schedule_flush(c);
@@ -348,12 +157,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 			}
 			client_schedule_flush(c);
 		}
-		server_flush_pending();
 		return;
 	}
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		client_close(c, strerror(errno));
-		server_flush_pending();
 		return;
 	}
 	if (n > 0)
@@ -362,14 +169,12 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		client_process(c);
 	else
 		client_update_reading(c);
-	server_flush_pending();
 }
 
 static void client_on_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 	client_process(c);
-	server_flush_pending();
 }
 
 void client_resume(struct client *c)
@@ -400,7 +205,7 @@ static void client_process(struct client *c)
 			goto done;
 		}
 		case FRAME_OK:
-			dispatch_frame(c, body, len);
+			frame_handler(c, body, len);
 			buf_consume(&c->in, total);
 			break;
 		}
@@ -450,7 +255,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		c->cid = next_cid++;
 		c->fd = fd;
-		c->connected = now_unix();
+		c->connected = clock_unix();
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -473,12 +278,12 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-int server_start(struct event_base *base, int fd)
+int server_start(struct event_base *base, int fd, server_frame_fn *on_frame)
 {
 	server_base = base;
-	server_stats.started = now_unix();
+	frame_handler = on_frame;
+	server_stats.started = clock_unix();
 	listen_fd = fd;
-	evtimer_assign(&ev_nomem, base, on_nomem_interval, NULL);
 	event_assign(&ev_accept, base, fd, EV_READ | EV_PERSIST, server_on_accept, NULL);
 	return event_add(&ev_accept, NULL);
 }
@@ -487,7 +292,7 @@ int server_start(struct event_base *base, int fd)
 static void client_drain(struct client *c, uint64_t deadline_ms)
 {
 	while (buf_used(&c->out) > 0 && c->closing != 2) {
-		uint64_t now = waiters_now_ms();
+		uint64_t now = clock_mono_ms();
 		if (now >= deadline_ms)
 			return;
 		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
@@ -498,7 +303,7 @@ static void client_drain(struct client *c, uint64_t deadline_ms)
 	}
 }
 
-void server_stop(void)
+void server_stop(void (*unpark)(struct client *c))
 {
 	if (listen_fd >= 0) {
 		event_del(&ev_accept);
@@ -511,20 +316,16 @@ void server_stop(void)
 	TAILQ_FOREACH(c, &server_clients, link) {
 		for (;;) {
 			if (c->waiter.wq)
-				waiter_fail(&c->waiter, IPCD_E_SHUTDOWN, "server is shutting down");
+				unpark(c);
 			client_process(c);
 			if (!c->waiter.wq)
 				break;
 		}
 	}
-	uint64_t deadline = waiters_now_ms() + 2000;
+	uint64_t deadline = clock_mono_ms() + 2000;
 	while ((c = TAILQ_FIRST(&server_clients))) {
 		client_drain(c, deadline);
 		client_close(c, "server stopping");
 	}
-	if (nomem_flood) {
-		event_del(&ev_nomem);
-		nomem_flood = 0;
-		nomem_summary();
-	}
+	reply_log_flush();
 }

@@ -1,8 +1,11 @@
 /*
- * server.h: connections. Each client has an input buffer from which whole
- * frames are taken and dispatched in order, and an output buffer that
- * replies are appended to and flushed at the end of each read batch. A
- * client with a parked request stops dispatching until it is answered.
+ * server.h: connections, the bottom layer. Each client has an input buffer
+ * from which whole frames are taken and handed, in order, to the frame
+ * handler given to server_start, and an output buffer that replies are
+ * appended to and written out at the loop's one flush point. A client with
+ * a parked request stops dispatching until it is answered. This layer knows
+ * no op and no type: what must happen when a connection goes is registered
+ * with server_on_close by the layers above.
  */
 #ifndef IPCD_SERVER_H
 #define IPCD_SERVER_H
@@ -13,10 +16,19 @@
 #include <msgpack.h>
 #include <event2/event_struct.h>
 #include "buf.h"
+#include "reply.h"
 #include "rate.h"
 #include "waiters.h"
 
 struct event_base;
+struct object;
+
+/* Something a connection holds in an object (an unacknowledged delivery, a
+ * lock), given back by the object's type when the connection closes. */
+struct hold {
+	LIST_ENTRY(hold) link;
+	struct object *obj;
+};
 
 struct client {
 	uint64_t cid;              /* connection number, from 1 */
@@ -33,7 +45,7 @@ struct client {
 	struct buf in, out;
 	struct event ev_read, ev_write, ev_resume;
 	struct waiter waiter;      /* the one parked request, if wq != NULL */
-	LIST_HEAD(, qitem) deliveries; /* acknowledged gets held, newest first (see queue.h) */
+	LIST_HEAD(, hold) holds;   /* what it holds in objects, newest first */
 	double connected;          /* unix time */
 	uint64_t ops, bytes_in, bytes_out;
 	int monitoring;            /* attached by the monitor op: its output is bounded by
@@ -43,58 +55,31 @@ struct client {
 	TAILQ_ENTRY(client) flush_link;
 };
 
-/* A reply under construction: to c, for request id. */
-struct reply {
-	struct client *c;
-	uint64_t id;
-	ssize_t frame;             /* frame position in c->out, -1 if not begun */
-	msgpack_packer pk;
-	const char *name;          /* the request's object name (not NUL-terminated), for logs; may be NULL */
-	size_t name_len;
-};
+/* Run one request frame body from c; -1 if the connection must close. */
+typedef int server_frame_fn(struct client *c, const char *body, size_t len);
 
-void reply_init(struct reply *r, struct client *c, uint64_t id);
-/* Start a success reply: the caller packs exactly one value, then reply_end. */
-msgpack_packer *reply_ok(struct reply *r);
-/* Finish a begun reply and schedule the flush. */
-void reply_end(struct reply *r);
-/* Whole success replies. */
-void reply_nil(struct reply *r);
-void reply_bool(struct reply *r, int b);
-void reply_int(struct reply *r, int64_t v);
-void reply_uint(struct reply *r, uint64_t v);
-/* A stored value as the result. */
-void reply_value(struct reply *r, const struct value *v);
-/* An error reply: code from errors.def, message printf-style. If the code
- * closes the connection, the client is closed once it is flushed. */
-void reply_error(struct reply *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Pack a stored value's bytes into pk as-is. */
-void pack_value(msgpack_packer *pk, const struct value *v);
-/* Pack a C string as msgpack str. */
-void pack_cstr(msgpack_packer *pk, const char *s);
-/* One map entry "key": value, for the replies that are maps (info, stat, clients, ...). */
-void pack_key_uint(msgpack_packer *pk, const char *key, uint64_t v);
-void pack_key_int(msgpack_packer *pk, const char *key, int64_t v);
-void pack_key_double(msgpack_packer *pk, const char *key, double v);
-void pack_key_bool(msgpack_packer *pk, const char *key, int b);
-void pack_key_str(msgpack_packer *pk, const char *key, const char *s);
-
-/* Listen on fd (already bound and listening) with base. */
-int server_start(struct event_base *base, int listen_fd);
-/* Stop accepting, answer waiters with SHUTDOWN, flush and close clients. */
-void server_stop(void);
+/* Listen on fd (already bound and listening) with base, handing frames to on_frame. */
+int server_start(struct event_base *base, int listen_fd, server_frame_fn *on_frame);
+/* fn(c) runs for every connection that closes, before it is freed, in
+ * the order registered (at most SERVER_CLOSE_HOOKS). */
+#define SERVER_CLOSE_HOOKS 4
+void server_on_close(void (*fn)(struct client *c));
+/* c has new output: write it at the next flush. */
+void client_schedule_flush(struct client *c);
+/* Stop accepting, run what clients already sent (unpark(c) answers c's
+ * parked request, the layers above say how), flush and close them all. */
+void server_stop(void (*unpark)(struct client *c));
 /* A parked client was answered: continue with its buffered requests. */
 void client_resume(struct client *c);
-/* Write out every reply produced since the last flush. Called at the end of
- * every event callback that can produce replies. */
+/* Write out every reply produced since the last flush: the loop's one
+ * flush point, after each iteration's callbacks (loop.c). */
 void server_flush_pending(void);
 /* Close c now (from a safe point: not inside its own dispatch). */
 void client_close(struct client *c, const char *why);
 
 /* Drop c (not the client whose request is running: it sets closing = 1
- * after its reply instead): its parked request is cancelled at once, and it
- * is closed, unread replies dropped, when this callback's output is flushed. */
+ * after its reply instead): it reads no more, and it is closed, unread
+ * replies dropped, at the next flush. */
 void client_kill(struct client *c);
 
 /* Server-wide counters for info. */

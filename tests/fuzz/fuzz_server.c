@@ -20,6 +20,8 @@
 #include "config.h"
 #include "log.h"
 #include "frame.h"
+#include "dispatch.h"
+#include "loop.h"
 #include "registry.h"
 #include "server.h"
 #include "value.h"
@@ -53,7 +55,7 @@ static void fuzz_init(void)
 	base = event_base_new();
 	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(lfd, 16) < 0 ||
-	    server_start(base, lfd) < 0)
+	    dispatch_start(base, lfd) < 0)
 		abort();
 	atexit(fuzz_cleanup);
 }
@@ -86,7 +88,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		abort();
-	event_base_loop(base, EVLOOP_NONBLOCK); /* accept */
+	loop_once(base, EVLOOP_NONBLOCK); /* accept */
 	if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello))
 		abort();
 	/* Feed the input while reading replies, so neither side's buffer fills. */
@@ -105,7 +107,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 			shutdown(fd, SHUT_WR);
 			shut = 1;
 		}
-		event_base_loop(base, EVLOOP_NONBLOCK);
+		loop_once(base, EVLOOP_NONBLOCK);
 		for (;;) {
 			if (buf_reserve(&replies, 65536) < 0)
 				abort();
@@ -124,7 +126,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 	check_replies(replies.data, replies.len);
 	buf_free(&replies);
 	close(fd);
-	event_base_loop(base, EVLOOP_NONBLOCK);
+	loop_once(base, EVLOOP_NONBLOCK);
 	/* Keep the registry small so that long runs stay fast. */
 	if (++inputs_run % 256 == 0) {
 		registry_free();

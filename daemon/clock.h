@@ -1,0 +1,34 @@
+/*
+ * clock.h: the daemon's two clocks. Deadlines, timers, ages and the busy
+ * poll use the monotonic clock (it never jumps); what clients see as a
+ * point in time (created, connected, monitor events) is unix time.
+ */
+#ifndef IPCD_CLOCK_H
+#define IPCD_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Monotonic microseconds. */
+static inline uint64_t clock_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Monotonic milliseconds. */
+static inline uint64_t clock_mono_ms(void)
+{
+	return clock_mono_us() / 1000;
+}
+
+/* Unix time in seconds. */
+static inline double clock_unix(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#endif
