@@ -24,6 +24,12 @@ double harness_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double harness_not_late(void)
+{
+	const char *s = getenv("IPCD_TEST_NOT_LATE");
+	return s && *s ? strtod(s, NULL) : 1.0;
+}
+
 int harness_wait_pid(pid_t pid, int timeout_ms)
 {
 	double deadline = harness_now() + timeout_ms / 1000.0;

@@ -27,5 +27,9 @@ int harness_stop(struct harness_daemon *d);
 int harness_wait_pid(pid_t pid, int timeout_ms);
 /* Monotonic time in seconds. */
 double harness_now(void);
+/* How late a timer or timeout may fire before a test calls it a bug, in
+ * seconds: $IPCD_TEST_NOT_LATE, else 1.0, the bound of tests/ipcd_testlib.py
+ * (NOT_LATE). Generous for sanitizers and load; "never early" stays strict. */
+double harness_not_late(void);
 
 #endif

@@ -3,6 +3,8 @@ proto/errors.def (the package cannot read them once installed)."""
 import os
 import sys
 
+import pytest
+
 import ipcd
 from ipcd import _tables, errors
 
@@ -19,9 +21,26 @@ def test_generated_tables_match_def_files():
 
 
 def test_tables_parse_every_op_of_ops_def():
-    with open(os.path.join(gen_tables.ROOT, "proto", "ops.def")) as f:
+    with open(gen_tables.def_path("ops.def")) as f:
         n = sum(1 for line in f if line.startswith("IPCD_OP("))
     assert len(_tables.OPS) == n > 40
+
+
+def test_parser_reads_every_field_with_escapes():
+    ping = {op.name: op for op in gen_tables.read_ops(gen_tables.def_path("ops.def"))}["ping"]
+    assert (ping.ident, ping.code, ping.usage, ping.help) == ("PING", 2, "[VALUE]", 'echo VALUE, or "pong"')
+
+
+@pytest.mark.parametrize("line", [
+    'IPCD_OP(PING, 2, "ping", ANY, 0, "|v", "[VALUE]")\n',             # a field missing
+    'IPCD_OP(PING, 2, "ping", ANY, 0, "|v", "[VALUE]", "echo"\n',      # no closing parenthesis
+    'IPCD_OP(PING, 2, "ping", ANY, OPF_FAST, "|v", "[VALUE]", "echo")\n',  # unknown flag
+])
+def test_parser_refuses_a_malformed_line(tmp_path, line):
+    path = tmp_path / "ops.def"
+    path.write_text(line)
+    with pytest.raises((ValueError, KeyError)):
+        gen_tables.read_ops(str(path))
 
 
 def test_write_flag_of_known_ops():

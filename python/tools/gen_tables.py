@@ -3,10 +3,13 @@
 
 The installed package must not read the .def files (they are not installed),
 so it carries this generated copy; python/tests/test_tables.py fails when the
-copy and the .def files differ. After changing either .def file run:
+copy and the .def files differ. read_ops and read_errors are also the one
+parser of the .def files for the tests (tests/integration/ipcwire.py,
+tests/proto/test_protocol_doc.py). After changing either .def file run:
 
     /usr/bin/python3 python/tools/gen_tables.py
 """
+import collections
 import os
 import re
 import sys
@@ -15,34 +18,64 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(os.path.dirname(HERE), "ipcd", "_tables.py")
 
-OP_RE = re.compile(r'^IPCD_OP\(\s*(\w+)\s*,\s*(\d+)\s*,\s*"([\w.]+)"\s*,\s*(\w+)\s*,\s*([\w|]+)\s*,\s*"([^"]*)"')
-ERR_RE = re.compile(r'^IPCD_ERR\(\s*(\w+)\s*,\s*(\d+)\s*,\s*"(\w+)"\s*,\s*(\d)\s*,\s*"([^"]*)"')
 FLAGS = {"0": 0, "OPF_NAME": 1, "OPF_WRITE": 2, "OPF_BLOCK": 4}
+# One macro argument: a C string literal (escapes allowed) or a bare token.
+ARG_RE = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[^,"]+?)\s*(?:,|$)')
+
+Op = collections.namedtuple("Op", "ident code name type flags sig usage help")
+Err = collections.namedtuple("Err", "ident code name closes message")
+
+
+def _unquote(tok):
+    return tok[1:-1].encode().decode("unicode_escape") if tok.startswith('"') else tok
+
+
+def _macro_lines(path, macro, nargs):
+    """The arguments of every `macro(...)` line of path, strings unquoted.
+    A line that starts with the macro but does not parse is an error, so
+    that a malformed entry can never be skipped silently."""
+    rows = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.startswith(macro + "("):
+                continue
+            body = line.strip()
+            if not body.endswith(")"):
+                raise ValueError("%s:%d: %s line does not end with ')'" % (path, lineno, macro))
+            body = body[len(macro) + 1:-1]
+            args, pos = [], 0
+            while pos < len(body):
+                m = ARG_RE.match(body, pos)
+                if not m:
+                    raise ValueError("%s:%d: cannot parse %s" % (path, lineno, macro))
+                args.append(_unquote(m.group(1)))
+                pos = m.end()
+            if len(args) != nargs:
+                raise ValueError("%s:%d: %s has %d arguments, not %d" % (path, lineno, macro, len(args), nargs))
+            rows.append(args)
+    return rows
 
 
 def read_ops(path):
-    """[(code, wire name, type, flags, signature)] from ops.def."""
+    """Every line of ops.def as an Op, in file order; flags as a bit mask."""
     ops = []
-    with open(path) as f:
-        for line in f:
-            m = OP_RE.match(line)
-            if m:
-                flags = 0
-                for flag in m.group(5).split("|"):
-                    flags |= FLAGS[flag.strip()]
-                ops.append((int(m.group(2)), m.group(3), m.group(4).lower(), flags, m.group(6)))
+    for ident, code, name, typ, flags, sig, usage, help_ in _macro_lines(path, "IPCD_OP", 8):
+        mask = 0
+        for flag in flags.split("|"):
+            mask |= FLAGS[flag.strip()]
+        ops.append(Op(ident, int(code), name, typ.lower(), mask, sig, usage, help_))
     return ops
 
 
 def read_errors(path):
-    """[(code, wire name, closes, message)] from errors.def."""
-    errs = []
-    with open(path) as f:
-        for line in f:
-            m = ERR_RE.match(line)
-            if m:
-                errs.append((int(m.group(2)), m.group(3), m.group(4) == "1", m.group(5)))
-    return errs
+    """Every line of errors.def as an Err, in file order."""
+    return [Err(ident, int(code), name, closes == "1", msg)
+            for ident, code, name, closes, msg in _macro_lines(path, "IPCD_ERR", 5)]
+
+
+def def_path(name):
+    """Path of proto/<name> (ops.def, errors.def)."""
+    return os.path.join(ROOT, "proto", name)
 
 
 def render(ops, errs):
@@ -59,21 +92,19 @@ def render(ops, errs):
            "",
            "# wire name -> (code, object type, flags, signature)",
            "OPS: Dict[str, Tuple[int, str, int, str]] = {"]
-    for code, name, typ, flags, sig in ops:
-        out.append("    %r: (%d, %r, %d, %r)," % (name, code, typ, flags, sig))
+    for op in ops:
+        out.append("    %r: (%d, %r, %d, %r)," % (op.name, op.code, op.type, op.flags, op.sig))
     out += ["}", "",
             "# code -> (wire name, closes the connection, message)",
             "ERRORS: Dict[int, Tuple[str, bool, str]] = {"]
-    for code, name, closes, msg in errs:
-        out.append("    %d: (%r, %r, %r)," % (code, name, closes, msg))
+    for e in errs:
+        out.append("    %d: (%r, %r, %r)," % (e.code, e.name, e.closes, e.message))
     out += ["}", ""]
     return "\n".join(out)
 
 
 def generate():
-    proto = os.path.join(ROOT, "proto")
-    return render(read_ops(os.path.join(proto, "ops.def")),
-                  read_errors(os.path.join(proto, "errors.def")))
+    return render(read_ops(def_path("ops.def")), read_errors(def_path("errors.def")))
 
 
 def main():

@@ -13,15 +13,13 @@
 #include "buf.h"
 #include "frame.h"
 #include "proto.h"
+#include "rand.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_rand(&rng_state);
 }
 
 /* Pack one plausible argument for signature letter l of an op on type t:

@@ -14,9 +14,9 @@ twice: E.NOTFOUND, E["NOTFOUND"], OPS["queue.put"].code.
 Every socket has a timeout (default 10 s): a test never waits unbounded.
 """
 import os
-import re
 import socket
 import struct
+import sys
 import time
 
 import msgpack
@@ -27,19 +27,18 @@ DEFAULT_TIMEOUT = 10.0
 
 # ---- the tables ------------------------------------------------------------
 
+sys.path.insert(0, os.path.join(PROTO_DIR, "..", "python", "tools"))
+import gen_tables  # noqa: E402  (the one parser of ops.def and errors.def)
+
+
 class _Errors:
     """Error codes by wire name, from errors.def: E.NOTFOUND == 6."""
 
     def __init__(self, path):
-        self.by_name, self.closes = {}, {}
-        pat = re.compile(r'^IPCD_ERR\(\s*\w+\s*,\s*(\d+)\s*,\s*"(\w+)"\s*,\s*(\d)\s*,')
-        with open(path) as f:
-            for line in f:
-                m = pat.match(line)
-                if m:
-                    self.by_name[m.group(2)] = int(m.group(1))
-                    self.closes[int(m.group(1))] = m.group(3) == "1"
-        self.by_code = {v: k for k, v in self.by_name.items()}
+        errs = gen_tables.read_errors(path)
+        self.by_name = {e.name: e.code for e in errs}
+        self.closes = {e.code: e.closes for e in errs}
+        self.by_code = {e.code: e.name for e in errs}
 
     def __getattr__(self, name):
         try:
@@ -55,6 +54,9 @@ class _Errors:
 
 
 class Op:
+    """One op of ops.def: code, wire name, type ("QUEUE", "ANY", ...), flags
+    (bit mask, gen_tables.FLAGS), signature and its arity."""
+
     def __init__(self, code, name, type_, flags, sig):
         self.code, self.name, self.type, self.flags, self.sig = code, name, type_, flags, sig
         required, _, optional = sig.partition("|")
@@ -65,19 +67,9 @@ class Op:
         return "Op(%d, %r, %r)" % (self.code, self.name, self.sig)
 
 
-def _read_ops(path):
-    pat = re.compile(r'^IPCD_OP\(\s*\w+\s*,\s*(\d+)\s*,\s*"([\w.]+)"\s*,\s*(\w+)\s*,\s*([\w|]+)\s*,\s*"([^"]*)"')
-    ops = {}
-    with open(path) as f:
-        for line in f:
-            m = pat.match(line)
-            if m:
-                ops[m.group(2)] = Op(int(m.group(1)), m.group(2), m.group(3), m.group(4), m.group(5))
-    return ops
-
-
 E = _Errors(os.path.join(PROTO_DIR, "errors.def"))
-OPS = _read_ops(os.path.join(PROTO_DIR, "ops.def"))
+OPS = {op.name: Op(op.code, op.name, op.type.upper(), op.flags, op.sig)
+       for op in gen_tables.read_ops(os.path.join(PROTO_DIR, "ops.def"))}
 
 
 # ---- encoding ----------------------------------------------------------------

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from ipcwire import E, frame, nested, pack, wait_until
+from ipcd_testlib import NOT_LATE
 
-SLACK = 0.05
 BIG = 2**63 - 1
 SMALL = -2**63
 
@@ -372,7 +372,7 @@ def test_blocking_pop_timeout_is_honoured(client, op):
     r = client.call(op, "l", 0.15)
     waited = time.monotonic() - t0
     assert r.status == E.TIMEOUT
-    assert 0.15 <= waited < 0.15 + SLACK, waited
+    assert 0.15 <= waited < 0.15 + NOT_LATE, waited
     assert client.ok("ping") == "pong"
 
 

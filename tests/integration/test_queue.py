@@ -7,8 +7,8 @@ import time
 import pytest
 
 from ipcwire import E, OPS, frame, nested, pack, wait_until
+from ipcd_testlib import NOT_LATE
 
-SLACK = 0.05  # how late a timeout may fire
 
 
 def timed(c, op, *args):
@@ -238,14 +238,14 @@ def test_get_with_huge_timeout_waits(daemon, client):
 def test_get_timeout_is_honoured(client, timeout):
     r, waited = timed(client, "queue.get", "q", timeout)
     assert r.status == E.TIMEOUT
-    assert timeout <= waited < timeout + SLACK, waited
+    assert timeout <= waited < timeout + NOT_LATE, waited
     assert client.ok("ping") == "pong"
 
 
 def test_get_many_timeout_is_honoured(client):
     r, waited = timed(client, "queue.get_many", "q", 5, 0.2)
     assert r.status == E.TIMEOUT
-    assert 0.2 <= waited < 0.2 + SLACK, waited
+    assert 0.2 <= waited < 0.2 + NOT_LATE, waited
 
 
 def test_timeouts_never_fire_early(client):
@@ -268,7 +268,7 @@ def test_get_with_timeout_woken_before_it_expires(daemon, client):
     assert time.monotonic() - t0 < 5
     # The cancelled timer must not fire later into the next request.
     r, waited = timed(getter, "queue.get", "q", 0.1)
-    assert r.status == E.TIMEOUT and waited < 0.1 + SLACK
+    assert r.status == E.TIMEOUT and waited < 0.1 + NOT_LATE
 
 
 def test_parked_connection_processes_nothing_else(daemon, client):
@@ -362,11 +362,11 @@ def test_put_timeout_is_honoured(client):
     client.ok("queue.put_many", "q", ["a", "b"])
     r, waited = timed(client, "queue.put", "q", "c", 0.2)
     assert r.status == E.TIMEOUT
-    assert 0.2 <= waited < 0.2 + SLACK, waited
+    assert 0.2 <= waited < 0.2 + NOT_LATE, waited
     client.ok("queue.get", "q")
     r, waited = timed(client, "queue.put_many", "q", ["c", "d"], 0.1)  # room for 1 of 2
     assert r.status == E.TIMEOUT
-    assert 0.1 <= waited < 0.1 + SLACK, waited
+    assert 0.1 <= waited < 0.1 + NOT_LATE, waited
     assert client.ok("dump", "q") == ["b"]
 
 

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 #include <ipcd.h>
 #include "patterns.h"
+#include "rand.h"
 
 #define DEFAULT_TASKS 100000
 #define WORKERS 4
@@ -88,12 +89,10 @@ static pid_t spawn_worker(void)
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return test_rand(&rng_state);
 }
 
 /* The uint of key in the map m, or UINT64_MAX. */

@@ -3,7 +3,7 @@
  * real processes against a real ipcd through libipcd: producer/consumer with
  * a sentinel, the task queue with four workers, concurrent counters that
  * must not lose an update, a blocking get woken by another process, get
- * timeouts honoured within 50 ms, and a pipeline driven from the caller's
+ * timeouts honoured, never early and not late, and a pipeline driven from the caller's
  * own poll loop (ipcd_fd, ipcd_read_available).
  */
 #include <math.h>
@@ -228,7 +228,7 @@ static void test_blocking_get_woken_by_other_process(void **state)
 
 /* ---- get timeouts -------------------------------------------------------- */
 
-static void test_get_timeout_within_50ms(void **state)
+static void test_get_timeout_on_time(void **state)
 {
 	ipcd *c = patterns_connect();
 	const double timeouts[] = { 0.05, 0.2, 0.5 };
@@ -238,7 +238,7 @@ static void test_get_timeout_within_50ms(void **state)
 		assert_int_equal(ipcd_queue_get(c, "never", timeouts[i], &r), IPCD_ETIMEOUT);
 		double waited = harness_now() - t0;
 		assert_true(waited >= timeouts[i]);
-		assert_true(waited < timeouts[i] + 0.05);
+		assert_true(waited < timeouts[i] + harness_not_late());
 	}
 	/* timeout 0 does not wait at all */
 	struct ipcd_result r;
@@ -291,7 +291,7 @@ static void test_pipeline_in_callers_poll_loop(void **state)
 		size_t n, want = loop_item(i, buf);
 		double t0 = harness_now();
 		assert_int_equal(ipcd_recv(c, &r), IPCD_OK);
-		assert_true(harness_now() - t0 < 0.05);
+		assert_true(harness_now() - t0 < harness_not_late());
 		assert_int_equal(ipcd_obj_str(&r.value, &p, &n), IPCD_OK);
 		assert_int_equal(n, want);
 		assert_memory_equal(p, buf, want);
@@ -308,7 +308,7 @@ int main(void)
 		cmocka_unit_test(test_task_queue_four_workers),
 		cmocka_unit_test(test_concurrent_incr_loses_nothing),
 		cmocka_unit_test(test_blocking_get_woken_by_other_process),
-		cmocka_unit_test(test_get_timeout_within_50ms),
+		cmocka_unit_test(test_get_timeout_on_time),
 		cmocka_unit_test(test_pipeline_in_callers_poll_loop),
 	};
 	return cmocka_run_group_tests(tests, patterns_setup, patterns_teardown);

@@ -10,15 +10,13 @@
 #include <string.h>
 #include <cmocka.h>
 #include "deque.h"
+#include "rand.h"
 
-/* Deterministic xorshift, so a failure replays. */
 static uint64_t rng_state = 88172645463325252ull;
+
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return test_rand(&rng_state);
 }
 
 /* Items are small integers stored as pointers. */

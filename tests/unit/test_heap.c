@@ -11,14 +11,13 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "heap.h"
+#include "rand.h"
 
 static uint64_t rng_state = 88172645463325252ull;
+
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return test_rand(&rng_state);
 }
 
 struct el {

@@ -11,14 +11,13 @@
 #include <string.h>
 #include <cmocka.h>
 #include "omap.h"
+#include "rand.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return test_rand(&rng_state);
 }
 
 /* Key text for number i; values are i + 1 as a pointer (never NULL). */
