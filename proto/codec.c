@@ -6,6 +6,7 @@
 #include <string.h>
 #include "codec.h"
 #include "proto.h"
+#include "wire.h"
 
 /* Output cursor: writes to dst, or compares with cmp (cmp_len bytes), or
  * with neither only counts. */
@@ -79,7 +80,7 @@ static void put_int(struct sink *s, int64_t v)
 		put_be(s, 0xd3, (uint64_t)v, 8);
 }
 
-static void put_ext(struct sink *s, const msgpack_object_ext *e)
+static void put_ext_head(struct sink *s, const msgpack_object_ext *e)
 {
 	unsigned char fix = 0;
 	switch (e->size) {
@@ -94,7 +95,24 @@ static void put_ext(struct sink *s, const msgpack_object_ext *e)
 	else
 		put_len(s, e->size, 0, 0, 1, 0xc7);
 	put(s, &e->type, 1);
-	put(s, e->ptr, e->size);
+}
+
+static void put_container_head(struct sink *s, const msgpack_object *o)
+{
+	if (o->type == MSGPACK_OBJECT_ARRAY)
+		put_len(s, o->via.array.size, 0x90, 16, 0, 0xdc);
+	else
+		put_len(s, o->via.map.size, 0x80, 16, 0, 0xde);
+}
+
+/* A str, bin or ext header (an ext's type byte included). */
+static void put_blob_head(struct sink *s, const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR: put_len(s, o->via.str.size, 0xa0, 32, 1, 0xd9); break;
+	case MSGPACK_OBJECT_BIN: put_len(s, o->via.bin.size, 0, 0, 1, 0xc4); break;
+	default: put_ext_head(s, &o->via.ext); break;
+	}
 }
 
 static void write_value(struct sink *s, const msgpack_object *o)
@@ -111,29 +129,46 @@ static void write_value(struct sink *s, const msgpack_object *o)
 		put_be(s, 0xcb, f.u, 8);
 		break;
 	case MSGPACK_OBJECT_STR:
-		put_len(s, o->via.str.size, 0xa0, 32, 1, 0xd9);
+		put_blob_head(s, o);
 		put(s, o->via.str.ptr, o->via.str.size);
 		break;
 	case MSGPACK_OBJECT_BIN:
-		put_len(s, o->via.bin.size, 0, 0, 1, 0xc4);
+		put_blob_head(s, o);
 		put(s, o->via.bin.ptr, o->via.bin.size);
 		break;
 	case MSGPACK_OBJECT_EXT:
-		put_ext(s, &o->via.ext);
+		put_blob_head(s, o);
+		put(s, o->via.ext.ptr, o->via.ext.size);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
-		put_len(s, o->via.array.size, 0x90, 16, 0, 0xdc);
+		put_container_head(s, o);
 		for (uint32_t i = 0; i < o->via.array.size; i++)
 			write_value(s, &o->via.array.ptr[i]);
 		break;
 	case MSGPACK_OBJECT_MAP:
-		put_len(s, o->via.map.size, 0x80, 16, 0, 0xde);
+		put_container_head(s, o);
 		for (uint32_t i = 0; i < o->via.map.size; i++) {
 			write_value(s, &o->via.map.ptr[i].key);
 			write_value(s, &o->via.map.ptr[i].val);
 		}
 		break;
 	}
+}
+
+size_t codec_head(const msgpack_object *o, unsigned char out[CODEC_HEAD_MAX])
+{
+	struct sink s = { .dst = (char *)out };
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR: case MSGPACK_OBJECT_BIN: case MSGPACK_OBJECT_EXT:
+		put_blob_head(&s, o);
+		break;
+	case MSGPACK_OBJECT_ARRAY: case MSGPACK_OBJECT_MAP:
+		put_container_head(&s, o);
+		break;
+	default:
+		write_value(&s, o);
+	}
+	return s.n;
 }
 
 unsigned codec_depth(const msgpack_object *o, unsigned limit)
@@ -211,15 +246,6 @@ uint64_t codec_hash(const void *p, size_t n)
 	return h;
 }
 
-/* Big-endian unsigned of n bytes at p. */
-static uint64_t read_be(const unsigned char *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int codec_validate(const void *data, size_t len, unsigned max_levels)
 {
 	const unsigned char *p = data;
@@ -236,56 +262,17 @@ int codec_validate(const void *data, size_t len, unsigned max_levels)
 			continue;
 		}
 		rem--;
-		if (off >= len)
+		struct wire_head h;
+		if (wire_head(p + off, len - off, &h))
 			return -1;
-		unsigned char b = p[off++];
-		uint64_t skip = 0, children = 0;
-		unsigned lenbytes = 0, extra = 0;
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-			/* fixint, nil, bool: the byte is the value */
-		} else if (b <= 0x8f) {
-			children = 2u * (b & 0x0f);
-		} else if (b <= 0x9f) {
-			children = b & 0x0f;
-		} else if (b <= 0xbf) {
-			skip = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc4: case 0xd9: lenbytes = 1; break;            /* bin8, str8 */
-			case 0xc5: case 0xda: lenbytes = 2; break;            /* bin16, str16 */
-			case 0xc6: case 0xdb: lenbytes = 4; break;            /* bin32, str32 */
-			case 0xc7: lenbytes = 1; extra = 1; break;            /* ext8 */
-			case 0xc8: lenbytes = 2; extra = 1; break;            /* ext16 */
-			case 0xc9: lenbytes = 4; extra = 1; break;            /* ext32 */
-			case 0xca: skip = 4; break;                           /* float32 */
-			case 0xcb: skip = 8; break;                           /* float64 */
-			case 0xcc: case 0xd0: skip = 1; break;
-			case 0xcd: case 0xd1: skip = 2; break;
-			case 0xce: case 0xd2: skip = 4; break;
-			case 0xcf: case 0xd3: skip = 8; break;
-			case 0xd4: skip = 2; break;                           /* fixext: type + data */
-			case 0xd5: skip = 3; break;
-			case 0xd6: skip = 5; break;
-			case 0xd7: skip = 9; break;
-			case 0xd8: skip = 17; break;
-			case 0xdc: case 0xde: lenbytes = 2; break;            /* array16, map16 */
-			case 0xdd: case 0xdf: lenbytes = 4; break;            /* array32, map32 */
-			default: return -1;                                   /* 0xc1: never used */
-			}
-			if (lenbytes) {
-				if (len - off < lenbytes)
-					return -1;
-				uint64_t n = read_be(p + off, lenbytes);
-				off += lenbytes;
-				if (b >= 0xdc)
-					children = b >= 0xde ? 2 * n : n;
-				else
-					skip = n + extra;
-			}
+		off += h.hlen;
+		if (h.kind != WIRE_ARRAY && h.kind != WIRE_MAP) {
+			if (h.n > len - off)
+				return -1;
+			off += h.n;
+			continue;
 		}
-		if (skip > len - off)
-			return -1;
-		off += skip;
+		uint64_t children = h.kind == WIRE_MAP ? 2 * (uint64_t)h.n : h.n;
 		if (children) {
 			/* Each child takes at least a byte: a count the frame cannot hold
 			 * is refused before anyone allocates for it. */

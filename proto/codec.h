@@ -30,6 +30,15 @@ size_t codec_size(const msgpack_object *o);
 /* Encode o canonically into dst, which holds codec_size(o) bytes. */
 void codec_encode_into(const msgpack_object *o, char *dst);
 
+/*
+ * o's canonical header into out, returning its length: for a str, bin or
+ * ext the bytes before its payload (an ext's type included), for an array
+ * or map the bytes before its elements, for any other value its whole
+ * encoding. Shared with decode.c, so that both apply one set of rules.
+ */
+#define CODEC_HEAD_MAX 9
+size_t codec_head(const msgpack_object *o, unsigned char out[CODEC_HEAD_MAX]);
+
 /* True if o's canonical encoding is exactly bytes[0..len). Allocates nothing. */
 int codec_equals(const msgpack_object *o, const void *bytes, size_t len);
 
