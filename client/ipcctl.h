@@ -1,11 +1,20 @@
 /*
  * ipcctl.h: what the files of ipcctl share. Not installed.
  *
- *   ipcctl.c         the command table, options, plain ops, clients
- *   ipcctl_table.c   terminal output: table cells and columns, colours,
- *                    the progress bar
- *   ipcctl_watch.c   the live views: ls (long), info, watch, monitor
- *   ipcctl_dump.c    dump and load of one object as a JSON file
+ *   ipcctl.c           main: the command table, finding a command, results
+ *                      and exit statuses
+ *   ipcctl_options.c   the option table, parsing it, and every listing made
+ *                      from the two tables: --help, --list-commands,
+ *                      --describe (what man/ and completion/ read)
+ *   ipcctl_args.c      command-line words to msgpack arguments, by the op's
+ *                      signature letters
+ *   ipcctl_commands.c  the commands that are one op (and its variants):
+ *                      plain ops, exists, dict keys/values/items, queue get
+ *                      and pending, clients, kill-client
+ *   ipcctl_views.c     the operator's views: ls (long), info, watch, monitor
+ *   ipcctl_dump.c      dump and load of one object as a JSON file
+ *   ipcctl_table.c     terminal output: table cells and columns, colours,
+ *                      the progress bar
  *
  * Every command is a cmd_exec returning an exit status (EX_*); messages go
  * to stderr through cli_error, results to stdout.
@@ -19,6 +28,7 @@
 #include <msgpack.h>
 #include "proto.h"
 #include "ipcd.h"
+#include "buf.h"
 
 /* Exit statuses; the table in the help text says what each means. */
 enum {
@@ -33,14 +43,41 @@ enum {
 /* --color: when to colour the output. */
 enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
 
+/* Every option, in the order of the option table (ipcctl_options.c). */
+enum cli_option_id {
+	OPT_SOCKET, OPT_JSON, OPT_TIMEOUT, OPT_WAIT, OPT_ACK, OPT_LEASE, OPT_TYPE, OPT_SORT, OPT_INTERVAL,
+	OPT_COUNT, OPT_REPLACE, OPT_COLOR, OPT_HELP, OPT_VERSION, OPT_LIST_COMMANDS, OPT_DESCRIBE,
+	OPT_COUNT_
+};
+
+/*
+ * One option, as the table holds it: everything that parses it, prints it
+ * in --help and --describe, and refuses it where it does not apply (the way
+ * tmux's cmd_entry carries its option template).
+ */
+struct cli_option {
+	enum cli_option_id id;
+	char short_name;           /* 'j' for -j; 0: none */
+	const char *long_name;     /* "json" for --json */
+	const char *arg;           /* the value's placeholder ("SEC"); NULL: a flag */
+	const char *values;        /* the words the value may be, space-separated; NULL: any */
+	/* The commands it applies to ("queue get"), NULL-terminated; NULL: any.
+	 * Given to another command it is a usage error. */
+	const char *const *commands;
+	const char *help;          /* one line of --help, without the commands */
+	const char *detail;        /* more for the man page, or NULL */
+	int hidden;                /* not in --help nor the man page (--describe) */
+};
+
+extern const struct cli_option cli_options[OPT_COUNT_];
+
 /* Options from the command line. */
 struct cli_opts {
+	unsigned given;            /* 1u << id for each option on the line */
 	const char *socket;        /* NULL: the default rule */
 	int json;                  /* machine output */
 	int have_timeout;          /* --timeout or --wait given */
 	double timeout;            /* seconds; < 0 forever */
-	int help;
-	int list;                  /* --list-commands */
 	int ack;                   /* --ack: queue get in ack mode */
 	int have_lease;            /* --lease given */
 	double lease;              /* seconds */
@@ -54,7 +91,24 @@ struct cli_opts {
 	enum cli_color color;      /* --color */
 };
 
-struct cmd;
+struct cli;
+typedef int (*cmd_exec)(struct cli *x, int argc, char **argv);
+
+/* One command: an op of ops.def as ipcctl presents it, or a command of its own. */
+struct cmd {
+	const char *name;          /* word after the type, or the top-level word */
+	const char *alias;         /* another word for it, or NULL */
+	enum proto_type type;      /* PROTO_T_ANY: top-level command */
+	const struct proto_op_info *op;   /* NULL: not one op (watch, load) */
+	const char *usage;         /* its arguments as ipcctl takes them, options not included */
+	const char *help;
+	cmd_exec exec;
+	int hidden;                /* not a command (hello) */
+};
+
+/* The command table (ipcctl.c), complete once main has started. */
+extern const struct cmd *const cli_cmds;
+extern const size_t cli_ncmds;
 
 /* What a command runs with. */
 struct cli {
@@ -62,8 +116,6 @@ struct cli {
 	ipcd *c;
 	const struct cmd *cmd;
 };
-
-typedef int (*cmd_exec)(struct cli *x, int argc, char **argv);
 
 /* ---- ipcctl.c ------------------------------------------------------------- */
 
@@ -86,8 +138,57 @@ void cli_print(const struct cli *x, const msgpack_object *o);
 int cli_connect(struct cli *x);
 /* Usage error for the running command: message, its usage line, EX_USAGE. */
 int cmd_usage(const struct cli *x, const char *why);
+/* The words that name cmd ("queue put", "ls") in buf of size bytes. */
+const char *cmd_path(const struct cmd *cmd, char *buf, size_t size);
+/* The command of op code, or NULL. */
+const struct cmd *cmd_by_code(unsigned code);
 /* The value of string key in map m, or NULL (also when m is not a map). */
 const msgpack_object *map_get(const msgpack_object *m, const char *key);
+
+/* ---- ipcctl_options.c -------------------------------------------------------- */
+
+/*
+ * Take the options out of argv[1..argc) wherever they are; the other words
+ * stay in order in pos[0..*npos). Returns 0, or an exit status after a
+ * message (or after --version).
+ */
+int options_parse(int argc, char **argv, struct cli_opts *o, char **pos, int *npos);
+/* Usage error unless every option given applies to cmd. 0 or EX_USAGE. */
+int options_check(const struct cli_opts *o, const struct cmd *cmd);
+/* The command's synopsis: its words, its usage and the options that apply
+ * to it only ("ls [PATTERN] [--type TYPE] [--sort name|size|rate]"). */
+const char *cmd_synopsis(const struct cmd *cmd, char *buf, size_t size);
+
+void help_usage(FILE *f);
+/* The full help: usage, options, every command, values, output, exit statuses. */
+void help_full(FILE *f);
+/* The commands of type t, one help line each. */
+void help_type(FILE *f, enum proto_type t);
+/* One command's help line. */
+void help_line(FILE *f, const struct cmd *cmd);
+/* --list-commands: every command's words, one per line. */
+void help_list(FILE *f);
+/* --describe: the option and command tables as tab-separated lines. */
+void help_describe(FILE *f);
+
+/* ---- ipcctl_args.c ----------------------------------------------------------- */
+
+/*
+ * The arguments of x->cmd's op from the words argv[0..argc), by its
+ * signature: as a msgpack array appended to out. The timeout is always sent
+ * (--timeout/--wait, else 0). 0, or EX_USAGE after a message.
+ */
+int args_pack(const struct cli *x, int argc, char **argv, struct buf *out);
+
+/* ---- ipcctl_commands.c -------------------------------------------------------- */
+
+int cmd_op(struct cli *x, int argc, char **argv);
+int cmd_exists(struct cli *x, int argc, char **argv);
+int cmd_dict_all(struct cli *x, int argc, char **argv);
+int cmd_queue_get(struct cli *x, int argc, char **argv);
+int cmd_queue_pending(struct cli *x, int argc, char **argv);
+int cmd_clients(struct cli *x, int argc, char **argv);
+int cmd_kill_client(struct cli *x, int argc, char **argv);
 
 /* ---- ipcctl_table.c --------------------------------------------------------- */
 
@@ -156,7 +257,7 @@ void progress_start(struct progress *p, const char *what, uint64_t total, int al
 void progress_add(struct progress *p, uint64_t n);
 void progress_end(struct progress *p);
 
-/* ---- ipcctl_watch.c ---------------------------------------------------------- */
+/* ---- ipcctl_views.c ---------------------------------------------------------- */
 
 int cmd_ls(struct cli *x, int argc, char **argv);
 int cmd_info(struct cli *x, int argc, char **argv);

@@ -1,17 +1,15 @@
 #!/usr/bin/python3
-"""Fill ipcctl(1)'s command list from `ipcctl --help`.
+"""Fill ipcctl(1)'s option and command lists from `ipcctl --describe`.
 
     ipcctl-commands.py IPCCTL IN.scd OUT.scd
 
-Copies IN.scd to OUT.scd with the line %%COMMANDS%% replaced by the commands
-of `IPCCTL --help` (the "Commands:" section and each "TYPE ops:" section)
-as scdoc, so that the man page lists exactly the commands of ipcctl's
-table, with the same usage and help as the help text.
-
-help_line() in client/ipcctl.c prints each command as "  HEAD HELP" with
-HEAD padded to 34 columns, or "  HEAD" then the help on the next line
-indented by 37 when HEAD is longer.
+Copies IN.scd to OUT.scd with the line %%OPTIONS%% replaced by ipcctl's
+option table and %%COMMANDS%% by its command table, as scdoc. Both come
+from `IPCCTL --describe` (client/ipcctl_options.c says its format: one
+tab-separated line per option and per command, "-" for an empty field), so
+the man page lists exactly what ipcctl parses, with the texts of --help.
 """
+import re
 import subprocess
 import sys
 
@@ -21,45 +19,73 @@ def scd_escape(text):
     return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
 
 
-def commands(help_text):
-    """[(section title, [(head, help)])] from ipcctl --help."""
-    sections, cur, pending = [], None, None
-    for line in help_text.splitlines():
-        if line == "Commands:" or line.endswith(" ops:"):
-            title = "Server and registry" if line == "Commands:" else line[:-len(" ops:")]
-            cur = (title, [])
-            sections.append(cur)
-            continue
-        if cur is None:
-            continue
-        if not line.startswith("  "):
-            if line.strip():
-                cur = None      # past the last section
-            continue
-        if pending is not None:
-            cur[1].append((pending, line.strip()))
-            pending = None
-        elif len(line) > 37 and line[36] == " " and line[2:36].strip():
-            cur[1].append((line[2:36].strip(), line[37:].strip()))
-        else:
-            pending = line.strip()
-    return sections
+def describe(ipcctl):
+    """(options, commands): lists of dicts from ipcctl --describe."""
+    out = subprocess.run([ipcctl, "--describe"], check=True, capture_output=True, text=True).stdout
+    fields = {"option": ["short", "long", "arg", "values", "commands", "help", "detail"],
+              "command": ["words", "alias", "usage", "synopsis", "help"]}
+    rows = {"option": [], "command": []}
+    for line in out.splitlines():
+        kind, *vals = line.split("\t")
+        assert len(vals) == len(fields[kind]), line
+        rows[kind].append({k: (None if v == "-" else v) for k, v in zip(fields[kind], vals)})
+    return rows["option"], rows["command"]
+
+
+def sentence(text):
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def option_entry(o, longs):
+    head = ("*%s*, " % o["short"] if o["short"] else "") + "*%s*" % o["long"]
+    if o["arg"]:
+        head += " _%s_" % o["arg"]
+    text = sentence(o["help"])
+    if o["commands"]:
+        cmds = ["*%s*" % c for c in o["commands"].split(",")]
+        text = "With %s: %s" % (" and ".join(cmds), text[0].lower() + text[1:])
+    if o["values"]:
+        text += " One of: %s." % ", ".join(o["values"].split())
+    if o["detail"]:
+        text += " " + o["detail"]
+    text = scd_escape(text).replace("\\*", "*")
+    # option names bold (the escaped form of --x is unchanged)
+    text = re.sub(r"(?<![\w*-])(%s)(?![\w-])" % "|".join(re.escape(l) for l in longs), r"*\1*", text)
+    if o["arg"]:
+        text = re.sub(r"\b%s\b" % re.escape(o["arg"]), "_%s_" % o["arg"], text)
+    return "%s\n\t%s\n" % (head, text)
+
+
+def command_sections(cmds):
+    sections = []
+    for c in cmds:
+        words = c["words"].split(" ")
+        title = "Server and registry" if len(words) == 1 else words[0] + " ops"
+        if not sections or sections[-1][0] != title:
+            sections.append((title, []))
+        sections[-1][1].append(c)
+    out = []
+    for title, entries in sections:
+        out.append("## %s\n" % title)
+        for c in entries:
+            rest = c["synopsis"][len(c["words"]):]
+            out.append("*%s*%s\n\t%s\n" % (c["words"], scd_escape(rest), scd_escape(c["help"])))
+    return out
 
 
 def main():
     ipcctl, src, dst = sys.argv[1:4]
-    text = subprocess.run([ipcctl, "--help"], check=True, capture_output=True, text=True).stdout
-    out = []
-    for title, cmds in commands(text):
-        assert cmds, title
-        out.append("## %s\n" % (title if title == "Server and registry" else title + " ops"))
-        for head, hlp in cmds:
-            out.append("*%s*\n\t%s\n" % (scd_escape(head), scd_escape(hlp)))
+    options, cmds = describe(ipcctl)
+    longs = [o["long"] for o in options]
     with open(src) as f:
         page = f.read()
-    assert page.count("%%COMMANDS%%\n") == 1
+    for mark in ("%%OPTIONS%%\n", "%%COMMANDS%%\n"):
+        assert page.count(mark) == 1, mark
+    page = page.replace("%%OPTIONS%%\n", "\n".join(option_entry(o, longs) for o in options))
+    page = page.replace("%%COMMANDS%%\n", "\n".join(command_sections(cmds)))
     with open(dst, "w") as f:
-        f.write(page.replace("%%COMMANDS%%\n", "\n".join(out)))
+        f.write(page)
 
 
 if __name__ == "__main__":

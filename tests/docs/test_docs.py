@@ -3,7 +3,7 @@
 Each man page renders with man-db (`man -l --warnings`) without a warning,
 and says what the code does: ipcd(8) every option of `ipcd --help`,
 ipcd.conf(5) every config key, ipcctl(1) every option and command of
-`ipcctl --help`, libipcd(3) every function ipcd.h exports. The completion
+`ipcctl --describe`, each command as one entry, libipcd(3) every function ipcd.h exports. The completion
 script loads in bash, registers itself, and completes commands, a type's
 ops and the names of objects a live daemon holds.
 """
@@ -104,8 +104,43 @@ def test_ipcctl_1_has_every_option_and_command():
         if line == "delete":
             continue            # rm's alias
         assert re.search(r"(^| )%s( |$)" % re.escape(line), commands), "ipcctl(1) lacks the command %s" % line
+    # each command is one entry: its synopsis as the head, its help below
+    # (as --describe lists them), not a line cut where --help wraps
+    entries = man_command_entries(raw.split("\nCOMMANDS\n")[1].split("\nVALUES\n")[0])
+    described = [(c[4], c[5]) for c in describe() if c[0] == "command"]
+    assert entries == [(plain(h).strip(), plain(t).strip()) for h, t in described]
+    # every option of the table has its entry in OPTIONS
+    options = raw.split("\nOPTIONS\n")[1].split("\nCOMMANDS\n")[0]
+    for o in (c for c in describe() if c[0] == "option"):
+        head = ("%s, %s" % (o[1], o[2]) if o[1] != "-" else o[2]) + ("" if o[3] == "-" else " " + o[3])
+        assert re.search(r"(?m)^ {7}%s$" % re.escape(head), options), "ipcctl(1) OPTIONS lacks %s" % head
     for code in range(6):
         assert " %d " % code in plain(raw.split("\nEXIT STATUS\n")[1].split("\nENVIRONMENT\n")[0])
+
+
+def describe():
+    """ipcctl --describe: one list of tab-separated fields per line."""
+    r = run([ipcctl_bin(), "--describe"])
+    assert r.returncode == 0 and r.stderr == "", r
+    return [line.split("\t") for line in r.stdout.splitlines()]
+
+
+def man_command_entries(section):
+    """[(head, text)] of the rendered COMMANDS section: a head at indent 7
+    (under a subsection title at 3), its text at indent 11, whitespace
+    folded."""
+    entries, started = [], False
+    for line in section.splitlines():
+        started = started or bool(re.match(r"^ {3}\S", line))     # past the intro paragraph
+        if not started:
+            continue
+        if re.match(r"^ {7}\S", line) and entries and not entries[-1][1] and line.strip():
+            entries[-1][0] += " " + line.strip()       # a long head wrapped by man
+        elif re.match(r"^ {7}\S", line):
+            entries.append([line.strip(), ""])
+        elif re.match(r"^ {11}\S", line) and entries:
+            entries[-1][1] += "\n" + line
+    return [(plain(h).strip(), plain(t).strip()) for h, t in entries if t]     # not the intro paragraph
 
 
 @needs_man

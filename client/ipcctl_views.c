@@ -1,5 +1,5 @@
 /*
- * ipcctl_watch.c: the operator's views of a running daemon.
+ * ipcctl_views.c: the operator's views of a running daemon.
  *
  *   ls [PATTERN] [--type T] [--sort name|size|rate]   one table of objects
  *   info                                              the daemon's figures

@@ -1,0 +1,310 @@
+/*
+ * ipcctl_commands.c: the commands that are one op, or one op page by page.
+ *
+ * cmd_op serves every op that ipcctl shows as it is: its words converted by
+ * ipcctl_args.c, one call, the result printed (cli_print). The others differ
+ * in how they print or which op they pick: exists answers through the exit
+ * status, dict keys/values/items and clients page through everything, queue
+ * get is get_ack with --ack, queue pending and clients print tables.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "proto.h"
+#include "buf.h"
+#include "ipcd.h"
+#include "json.h"
+#include "ipcctl.h"
+
+/* ---- plain ops -------------------------------------------------------------- */
+
+/* Any op: arguments by its signature, one call, the result printed. */
+int cmd_op(struct cli *x, int argc, char **argv)
+{
+	struct buf args;
+	buf_init(&args);
+	int st = args_pack(x, argc, argv, &args);
+	if (st || (st = cli_connect(x))) {
+		buf_free(&args);
+		return st;
+	}
+	struct ipcd_result res;
+	int rc = ipcd_call_raw(x->c, x->cmd->op->code, args.data, args.len, &res);
+	buf_free(&args);
+	if (rc)
+		return cli_failed(x, rc);
+	cli_print(x, &res.value);
+	return EX_OK;
+}
+
+/* exists NAME: true/false, exit 0/4. */
+int cmd_exists(struct cli *x, int argc, char **argv)
+{
+	if (argc != 1)
+		return cmd_usage(x, argc ? "too many arguments" : "missing arguments");
+	int yes = 0, rc = cli_connect(x);
+	if (rc)
+		return rc;
+	rc = ipcd_exists(x->c, argv[0], &yes);
+	if (rc)
+		return cli_failed(x, rc);
+	puts(yes ? "true" : "false");
+	return yes ? EX_OK : EX_NOTFOUND;
+}
+
+/*
+ * dict keys/values/items NAME: every page, printed as one array (keys,
+ * values) or one map (items), as if the op had returned everything at once.
+ */
+int cmd_dict_all(struct cli *x, int argc, char **argv)
+{
+	if (argc != 1)
+		return cmd_usage(x, argc ? "too many arguments" : "missing arguments");
+	unsigned code = x->cmd->op->code;
+	const char *what = x->cmd->op->name;
+	int is_map = code == IPCD_OP_DICT_ITEMS;
+	uint64_t cursor = 0;
+	uint32_t count = 0;
+	struct buf body;
+	msgpack_packer pk;
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	buf_init(&body);
+	msgpack_packer_init(&pk, &body, cli_buf_write);
+	do {
+		struct ipcd_result res;
+		int rc = ipcd_call(x->c, code, &res, 3, argv[0], cursor, (uint64_t)PROTO_LS_MAX_COUNT);
+		if (rc) {
+			buf_free(&body);
+			return cli_failed(x, rc);
+		}
+		const msgpack_object *page = cli_page(&res, is_map ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY,
+		                                      &cursor, what);
+		if (!page) {
+			buf_free(&body);
+			return EX_ERROR;
+		}
+		uint32_t n = is_map ? page->via.map.size : page->via.array.size;
+		if (n > UINT32_MAX - count) {
+			buf_free(&body);
+			return cli_error(EX_ERROR, "REPLY: %s: too many entries", what);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (is_map) {
+				msgpack_pack_object(&pk, page->via.map.ptr[i].key);
+				msgpack_pack_object(&pk, page->via.map.ptr[i].val);
+			} else {
+				msgpack_pack_object(&pk, page->via.array.ptr[i]);
+			}
+		}
+		count += n;
+	} while (cursor != 0);
+
+	/* The header, then the entries: one msgpack value to print. */
+	struct buf all;
+	msgpack_packer apk;
+	buf_init(&all);
+	msgpack_packer_init(&apk, &all, cli_buf_write);
+	if (is_map)
+		msgpack_pack_map(&apk, count);
+	else
+		msgpack_pack_array(&apk, count);
+	cli_buf_write(&all, buf_head(&body), buf_used(&body));
+	buf_free(&body);
+	msgpack_zone zone;
+	msgpack_object o;
+	size_t off = 0;
+	if (!msgpack_zone_init(&zone, 4096))
+		cli_oom();
+	if (msgpack_unpack(buf_head(&all), buf_used(&all), &off, &zone, &o) != MSGPACK_UNPACK_SUCCESS)
+		st = cli_error(EX_ERROR, "REPLY: %s: cannot decode the result", what);
+	else
+		cli_print(x, &o);
+	msgpack_zone_destroy(&zone);
+	buf_free(&all);
+	return st;
+}
+
+/*
+ * queue get NAME [TIMEOUT] [--ack [--lease SEC]]: plain, it is queue.get;
+ * with --ack it is queue.get_ack, whose result {id, value, deliveries} is
+ * printed as JSON.
+ */
+int cmd_queue_get(struct cli *x, int argc, char **argv)
+{
+	if (!x->o.ack) {
+		if (x->o.have_lease)
+			return cmd_usage(x, "--lease needs --ack");
+		return cmd_op(x, argc, argv);
+	}
+	x->cmd = cmd_by_code(IPCD_OP_QUEUE_GET_ACK);
+	if (!x->o.have_lease || argc < 1 || argc > 2)
+		return cmd_op(x, argc, argv);
+	/* NAME TIMEOUT LEASE, the timeout from the argument or the options */
+	char timeout[64], lease[64];
+	char *args[3] = { argv[0], timeout, lease };
+	if (argc == 2)
+		snprintf(timeout, sizeof(timeout), "%s", argv[1]);
+	else
+		snprintf(timeout, sizeof(timeout), "%.17g", x->o.have_timeout ? x->o.timeout : 0.0);
+	if (argc == 2 && x->o.have_timeout)
+		return cmd_usage(x, "TIMEOUT given both as an argument and as --timeout/--wait");
+	x->o.have_timeout = 0;
+	snprintf(lease, sizeof(lease), "%.17g", x->o.lease);
+	return cmd_op(x, 3, args);
+}
+
+/* queue pending NAME: one line per delivery (ID PID LEASE DELIVERIES), or the array with --json. */
+int cmd_queue_pending(struct cli *x, int argc, char **argv)
+{
+	if (argc != 1 || x->o.json)
+		return cmd_op(x, argc, argv);
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	struct ipcd_result res;
+	int rc = ipcd_call(x->c, IPCD_OP_QUEUE_PENDING, &res, 1, argv[0]);
+	if (rc)
+		return cli_failed(x, rc);
+	if (res.value.type != MSGPACK_OBJECT_ARRAY)
+		return cli_error(EX_ERROR, "REPLY: queue pending: unexpected result");
+	for (uint32_t i = 0; i < res.value.via.array.size; i++) {
+		const msgpack_object *m = &res.value.via.array.ptr[i];
+		uint64_t id = 0, deliveries = 0;
+		int64_t pid = 0;
+		double lease = -1;
+		for (uint32_t k = 0; m->type == MSGPACK_OBJECT_MAP && k < m->via.map.size; k++) {
+			const msgpack_object *v = &m->via.map.ptr[k].val;
+			const char *p;
+			size_t n;
+			if (ipcd_obj_str(&m->via.map.ptr[k].key, &p, &n))
+				continue;
+			if (n == 2 && !memcmp(p, "id", 2))
+				ipcd_obj_uint(v, &id);
+			else if (n == 3 && !memcmp(p, "pid", 3))
+				ipcd_obj_int(v, &pid);
+			else if (n == 5 && !memcmp(p, "lease", 5) && v->type != MSGPACK_OBJECT_NIL)
+				ipcd_obj_double(v, &lease);
+			else if (n == 10 && !memcmp(p, "deliveries", 10))
+				ipcd_obj_uint(v, &deliveries);
+		}
+		if (lease < 0)
+			printf("%llu %lld - %llu\n", (unsigned long long)id, (long long)pid, (unsigned long long)deliveries);
+		else
+			printf("%llu %lld %.3f %llu\n", (unsigned long long)id, (long long)pid, lease,
+			       (unsigned long long)deliveries);
+	}
+	return EX_OK;
+}
+
+/* ---- clients and kill-client ---------------------------------------------- */
+
+/*
+ * clients: every page of the clients op; a table (see table_print), or with
+ * --json one array of the server's maps.
+ */
+int cmd_clients(struct cli *x, int argc, char **argv)
+{
+	enum { NCOLS = 10 };
+	static const char *const headers[NCOLS] = { "ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT",
+		                                    "BLOCKED-ON" };
+	static const int right[NCOLS] = { 1, 1, 1, 0, 0, 1, 1, 1, 1, 0 };
+	if (argc)
+		return cmd_usage(x, "too many arguments");
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	int human = isatty(STDOUT_FILENO);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	struct table t;
+	table_init(&t, NCOLS, headers, right);
+	size_t shown = 0;
+	uint64_t cursor = 0;
+	if (x->o.json)
+		putchar('[');
+	do {
+		struct ipcd_result res;
+		int rc = ipcd_call(x->c, IPCD_OP_CLIENTS, &res, 2, cursor, (uint64_t)PROTO_LS_MAX_COUNT);
+		const msgpack_object *page = NULL;
+		if (rc)
+			st = cli_failed(x, rc);
+		else if (!(page = cli_page(&res, MSGPACK_OBJECT_ARRAY, &cursor, "clients")))
+			st = EX_ERROR;
+		if (st) {
+			if (x->o.json)
+				puts("]");
+			table_free(&t);
+			return st;
+		}
+		for (uint32_t i = 0; i < page->via.array.size; i++) {
+			const msgpack_object *m = &page->via.array.ptr[i], *v, *b;
+			if (x->o.json) {
+				if (shown++)
+					putchar(',');
+				json_print(stdout, m, 0);
+				continue;
+			}
+			char **row = table_row(&t);
+			uint64_t u = 0;
+			int64_t k = 0;
+			double d = 0;
+			row[0] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(map_get(m, "id"), &u) ? 0 : u));
+			row[1] = cell_printf("%lld", (long long)(ipcd_obj_int(map_get(m, "pid"), &k) ? 0 : k));
+			row[2] = cell_printf("%lld", (long long)(ipcd_obj_int(map_get(m, "uid"), &k) ? 0 : k));
+			row[3] = cell_str(m, "name");
+			row[4] = cell_str(m, "comm");
+			row[5] = cell_age(ipcd_obj_double(map_get(m, "connected"), &d) ? 0 : now - d);
+			row[6] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(map_get(m, "ops"), &u) ? 0 : u));
+			row[7] = cell_bytes(ipcd_obj_uint(map_get(m, "bytes_in"), &u) ? 0 : u, human);
+			row[8] = cell_bytes(ipcd_obj_uint(map_get(m, "bytes_out"), &u) ? 0 : u, human);
+			if ((b = map_get(m, "blocked")) && b->type == MSGPACK_OBJECT_MAP) {
+				char *op = cell_str(b, "op"), *name = cell_str(b, "name");
+				char *age = cell_age((v = map_get(b, "since")) && !ipcd_obj_double(v, &d) ? now - d : 0);
+				row[9] = cell_printf("%s %s %s", op, name, age);
+				free(op), free(name), free(age);
+			} else {
+				row[9] = cell_text(NULL, 0);
+			}
+		}
+	} while (cursor != 0);
+	if (x->o.json)
+		puts("]");
+	else
+		table_print(stdout, &t, human, color_out(), 0);
+	table_free(&t);
+	return EX_OK;
+}
+
+/* kill-client ID | pid PID (also: id ID): the kill_client op; prints how many were closed. */
+int cmd_kill_client(struct cli *x, int argc, char **argv)
+{
+	const char *by = "id", *num;
+	if (argc == 2 && (strcmp(argv[0], "pid") == 0 || strcmp(argv[0], "id") == 0))
+		by = argv[0], num = argv[1];
+	else if (argc == 1)
+		num = argv[0];
+	else
+		return cmd_usage(x, argc > 2 || argc == 2 ? "expected ID, or pid PID" : "missing arguments");
+	char *end;
+	errno = 0;
+	unsigned long long id = strtoull(num, &end, 10);
+	if (!*num || *end || *num == '-' || errno || id == 0)
+		return cmd_usage(x, strcmp(by, "pid") ? "ID is a connection number (the ID column of clients)"
+		                                      : "PID is a process id");
+	int st = cli_connect(x);
+	if (st)
+		return st;
+	struct ipcd_result res;
+	int rc = ipcd_call(x->c, IPCD_OP_KILL_CLIENT, &res, 2, (uint64_t)id, by);
+	if (rc)
+		return cli_failed(x, rc);
+	cli_print(x, &res.value);
+	return EX_OK;
+}
+
