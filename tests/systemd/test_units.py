@@ -11,7 +11,7 @@ binary exists and is executable. The installed units name the installed
 ipcd (PREFIX/sbin/ipcd), which is not on this machine, only in the destdir;
 so each unit is copied to a temp dir with that path pointed into the
 destdir, which is "the installed paths substituted into a temp tree".
-`--root=DESTDIR` does not do it: then /bin/kill (ExecReload) and
+`--root=DESTDIR` does not do it: then /bin/sh (ExecReload) and
 sysinit.target are looked for inside the destdir too. `--user verify` needs
 $XDG_RUNTIME_DIR to exist (it resolves %t); a temp dir does.
 """
@@ -148,3 +148,19 @@ def test_system_service_is_hardened(installed, tmp_path):
     sock = (d / "ipcd.socket").read_text()
     for must in ("ListenStream=/run/ipcd/ipcd.sock", "SocketMode=0660", "SocketGroup=ipcd"):
         assert must in sock, must
+
+
+# What a minimal Debian (debootstrap --variant=minbase) has: the Essential
+# set. /bin/kill is not in it (procps), /bin/sh is.
+MINIMAL_SYSTEM = {"/bin/sh"}
+
+
+def test_units_run_only_what_a_minimal_system_has(installed):
+    dest, o = installed
+    sbin = under(o, "sbindir", "sbin")
+    for key, sub in (("systemdsystemunitdir", "system"), ("systemduserunitdir", "user")):
+        path = dest + under(o, key, o["prefix"] + "/lib/systemd/" + sub) + "/ipcd.service"
+        for line in open(path):
+            m = re.match(r"Exec\w+=[-@:+!]*(\S+)", line)
+            if m:
+                assert m.group(1) in MINIMAL_SYSTEM | {sbin + "/ipcd"}, "%s: %s" % (path, line.strip())
