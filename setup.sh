@@ -18,6 +18,8 @@ PACKAGES=(
 	python3-venv python3-pip python3-setuptools python3-wheel  # python/: pip install test
 	redis-server redis-tools  # tests/bench: ipcd-bench runs Redis beside ipcd
 	scdoc man-db  # man/: the man pages are built with scdoc; tests/docs renders them with man -l
+	debhelper dh-python python3-all fakeroot dpkg-dev lintian  # tests/packaging: dpkg-buildpackage
+	debootstrap systemd-container  # tests/systemd: boots a minimal Debian under systemd-nspawn
 )
 
 missing_packages() {
