@@ -50,15 +50,22 @@ static void usage(FILE *f)
 	config_print_keys(f);
 }
 
-/* True if something accepts connections on path. */
+/* 1 if something accepts connections on path, 0 if the socket is stale
+ * (nobody listens: ECONNREFUSED), -1 if connect() failed otherwise (errno
+ * says why): then whether a daemon lives there is unknown, and the socket
+ * must not be touched. */
 static int socket_is_live(const struct sockaddr_un *sa)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 0;
-	int live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+		return -1;
+	int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	int err = errno;
 	close(fd);
-	return live;
+	if (r == 0)
+		return 1;
+	errno = err;
+	return err == ECONNREFUSED ? 0 : -1;
 }
 
 /* Bind and listen on path; refuses a path a live daemon owns, removes a stale one. */
@@ -76,7 +83,12 @@ static int listen_on(const char *path)
 			log_err("%s exists and is not a socket; not touching it", path);
 			return -1;
 		}
-		if (socket_is_live(&sa)) {
+		int live = socket_is_live(&sa);
+		if (live < 0) {
+			log_err("cannot tell whether %s is in use (connect: %s); not touching it", path, strerror(errno));
+			return -1;
+		}
+		if (live) {
 			log_err("another ipcd is already listening on %s", path);
 			return -1;
 		}
