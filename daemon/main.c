@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -164,11 +165,40 @@ static int settings_build(struct config *c, void (*report)(const char *))
 	return 0;
 }
 
+/* Descriptors the daemon holds besides its clients' (stdio, the listener,
+ * the spare one for refusing clients, the event loop's, the journal's,
+ * systemd's notify socket), with some room. */
+#define FDS_BESIDES_CLIENTS 32
+
+/* Give max_clients the descriptors it needs: raise the soft RLIMIT_NOFILE
+ * up to the hard limit, and warn if that is not enough (the clients past
+ * it are refused with MAXCLIENTS). */
+static void fd_limit_fit(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)config.max_clients + FDS_BESIDES_CLIENTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit raised = rl;
+		raised.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("max_clients is %llu, but RLIMIT_NOFILE allows only %llu descriptors (hard limit %llu): "
+		         "about %llu clients can connect, the others get MAXCLIENTS; raise the limit (LimitNOFILE=) "
+		         "or lower max_clients", (unsigned long long)config.max_clients,
+		         (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+		         rl.rlim_cur > FDS_BESIDES_CLIENTS ? (unsigned long long)(rl.rlim_cur - FDS_BESIDES_CLIENTS) : 0ull);
+}
+
 /* Make the settings in config live where the code reads copies of them. */
 static void settings_apply(void)
 {
 	value_mem_limit = config.max_memory;
 	value_max_depth = (unsigned)config.max_depth;
+	fd_limit_fit();
 }
 
 static int str_eq(const char *a, const char *b)

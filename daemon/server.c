@@ -8,6 +8,7 @@
  * allowed to grow the daemon's memory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ static uint64_t next_cid = 1;
 
 static void client_process(struct client *c);
 static void client_update_reading(struct client *c);
+static void server_fds_freed(void);
 
 static double now_unix(void)
 {
@@ -261,6 +263,7 @@ void client_close(struct client *c, const char *why)
 	event_del(&c->ev_write);
 	event_del(&c->ev_resume);
 	close(c->fd);
+	server_fds_freed();
 	buf_free(&c->in);
 	buf_free(&c->out);
 	TAILQ_REMOVE(&server_clients, c, link);
@@ -412,7 +415,7 @@ done:
 }
 
 /* Refuse a connection past max_clients with an error frame, then close. */
-static void refuse_client(int fd)
+static void refuse_client(int fd, const char *why)
 {
 	char frame[64];
 	struct buf b = { frame, 0, 0, sizeof(frame) };
@@ -422,11 +425,64 @@ static void refuse_client(int fd)
 	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint64(&pk, 0);
 	msgpack_pack_uint32(&pk, IPCD_E_MAXCLIENTS);
-	pack_cstr(&pk, "too many clients");
+	pack_cstr(&pk, why);
 	frame_end(&b, pos);
 	if (write(fd, b.data, b.len) < 0)
 		log_debug("refused client: %s", strerror(errno));
 	close(fd);
+}
+
+/*
+ * Out of descriptors (EMFILE, ENFILE), a pending connection cannot be
+ * accepted, the listener stays readable and the loop would spin on it. A
+ * descriptor is kept in reserve for that: it is closed to accept one
+ * connection, which gets MAXCLIENTS and is closed, and is opened again.
+ * One warning per episode; the episode ends at the next accepted client.
+ * If the reserve cannot be had back, accepting pauses until a client
+ * closes (server_fds_freed).
+ */
+static int reserve_fd = -1;
+static int fds_exhausted;       /* an episode is going on: it was logged */
+static int accept_paused;       /* ev_accept is deleted until a client closes */
+
+static void reserve_open(void)
+{
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Accept and refuse one connection with the reserve descriptor; 0 to go on
+ * accepting, -1 to stop (nothing pending, or accepting paused). */
+static int accept_without_fds(int lfd, int err)
+{
+	if (!fds_exhausted) {
+		fds_exhausted = 1;
+		log_ctx(LOG_WARNING, 0, NULL, 0, err, "accept: %s: refusing clients with MAXCLIENTS until descriptors "
+		        "are free (RLIMIT_NOFILE is below what max_clients needs?)", strerror(err));
+	}
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		reserve_fd = -1;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			refuse_client(fd, "too many clients: the server is out of file descriptors");
+		reserve_open();
+		if (fd >= 0)
+			return 0;
+		if (errno == EAGAIN)
+			return -1;
+	}
+	event_del(&ev_accept);
+	accept_paused = 1;
+	return -1;
+}
+
+static void server_fds_freed(void)
+{
+	if (accept_paused && listen_fd >= 0) {
+		accept_paused = 0;
+		event_add(&ev_accept, NULL);
+	}
 }
 
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -434,15 +490,21 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				if (accept_without_fds(lfd, errno) == 0)
+					continue;
+				return;
+			}
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_ctx(LOG_WARNING, 0, NULL, 0, errno, "accept: %s", strerror(errno));
 			return;
 		}
 		if (server_stats.clients >= config.max_clients) {
 			log_warn("refusing a client: max_clients (%llu) reached", (unsigned long long)config.max_clients);
-			refuse_client(fd);
+			refuse_client(fd, "too many clients");
 			continue;
 		}
+		fds_exhausted = 0;
 		struct client *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -478,6 +540,7 @@ int server_start(struct event_base *base, int fd)
 	server_base = base;
 	server_stats.started = now_unix();
 	listen_fd = fd;
+	reserve_open();
 	evtimer_assign(&ev_nomem, base, on_nomem_interval, NULL);
 	event_assign(&ev_accept, base, fd, EV_READ | EV_PERSIST, server_on_accept, NULL);
 	return event_add(&ev_accept, NULL);
@@ -504,6 +567,10 @@ void server_stop(void)
 		event_del(&ev_accept);
 		close(listen_fd);
 		listen_fd = -1;
+	}
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		reserve_fd = -1;
 	}
 	/* Answer what is in flight: requests already received run; what would
 	 * wait is told the server is going away. */
