@@ -102,14 +102,22 @@ msgpack_packer *reply_ok(struct reply *r)
 void reply_end(struct reply *r)
 {
 	struct client *c = r->c;
-	if (r->frame >= 0 && c->closing != 2)
-		frame_end(&c->out, (size_t)r->frame);
+	size_t pos = (size_t)r->frame;
+	int begun = r->frame >= 0 && c->closing != 2;
+	if (begun)
+		frame_end(&c->out, pos);
 	r->frame = -1;
-	if (buf_used(&c->out) > config.max_output && !c->monitoring && c->closing != 2) {
-		log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
-		        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu); disconnecting",
-		        (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out), (unsigned long long)config.max_output);
-		c->closing = 2;
+	if (begun && !c->monitoring && buf_used(&c->out) - pos > config.max_output) {
+		/* A reply that alone is over max_output could never be sent
+		 * within it: it is taken back and the client told, and the
+		 * connection stays (TOOBIG for a request frame closes it). */
+		size_t size = buf_used(&c->out) - pos;
+		int closing = c->closing;
+		c->out.len = c->out.off + pos;
+		reply_error(r, IPCD_E_TOOBIG, "reply of %zu bytes is over max_output (%llu)", size,
+		            (unsigned long long)config.max_output);
+		c->closing = closing;
+		return;
 	}
 	client_schedule_flush(c);
 }
@@ -262,6 +270,7 @@ void client_close(struct client *c, const char *why)
 	event_del(&c->ev_read);
 	event_del(&c->ev_write);
 	event_del(&c->ev_resume);
+	event_del(&c->ev_output_timer);
 	close(c->fd);
 	server_fds_freed();
 	buf_free(&c->in);
@@ -280,6 +289,45 @@ void client_kill(struct client *c)
 	client_schedule_flush(c);
 }
 
+/*
+ * Unread output is bounded by max_output: while a client's unsent replies
+ * are over it, its next requests wait (client_process stops, and reading
+ * stops past a frame's worth of input, as for a parked request). A client that reads goes on as soon as
+ * it is under max_output again; one that reads nothing for output_timeout
+ * seconds is disconnected.
+ */
+static int client_output_full(const struct client *c)
+{
+	return !c->monitoring && buf_used(&c->out) >= config.max_output;
+}
+
+static void client_on_output_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
+	        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu), none read for "
+	        "output_timeout (%llu s); disconnecting", (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out),
+	        (unsigned long long)config.max_output, (unsigned long long)config.output_timeout);
+	client_close(c, "not reading its replies");
+	server_flush_pending();
+}
+
+/* After a write of n bytes to a client held back by client_output_full. */
+static void client_output_progress(struct client *c, size_t n)
+{
+	if (!c->output_blocked)
+		return;
+	if (!client_output_full(c)) {
+		c->output_blocked = 0;
+		event_del(&c->ev_output_timer);
+		client_update_reading(c);
+		client_resume(c);
+	} else if (n > 0 || !evtimer_pending(&c->ev_output_timer, NULL)) {
+		struct timeval tv = { (time_t)config.output_timeout, 0 };
+		evtimer_add(&c->ev_output_timer, &tv);
+	}
+}
+
 /* Write c's output; returns -1 if c was closed. */
 static int client_flush(struct client *c)
 {
@@ -293,6 +341,7 @@ static int client_flush(struct client *c)
 		return -1;
 	}
 	c->bytes_out += before - buf_used(&c->out);
+	client_output_progress(c, before - buf_used(&c->out));
 	if (buf_used(&c->out) > 0) {
 		event_add(&c->ev_write, NULL);
 		return 0;
@@ -324,7 +373,8 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
  * while requests are not being processed. */
 static void client_update_reading(struct client *c)
 {
-	int want = !c->closing && (!c->waiter.wq || buf_used(&c->in) < config.max_frame + PROTO_HEADER_SIZE);
+	int want = !c->closing && ((!c->waiter.wq && !c->output_blocked) ||
+	                           buf_used(&c->in) < config.max_frame + PROTO_HEADER_SIZE);
 	if (want && !c->reading)
 		event_add(&c->ev_read, NULL);
 	else if (!want && c->reading)
@@ -384,6 +434,10 @@ void client_resume(struct client *c)
 static void client_process(struct client *c)
 {
 	while (!c->closing && !c->waiter.wq) {
+		if (client_output_full(c)) {
+			c->output_blocked = 1;
+			goto done;
+		}
 		const char *body;
 		size_t len, total;
 		switch (frame_peek(&c->in, config.max_frame, &body, &len, &total)) {
@@ -526,6 +580,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		event_assign(&c->ev_read, server_base, fd, EV_READ | EV_PERSIST, client_on_read, c);
 		event_assign(&c->ev_write, server_base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
 		event_assign(&c->ev_resume, server_base, -1, 0, client_on_resume, c);
+		evtimer_assign(&c->ev_output_timer, server_base, client_on_output_timeout, c);
 		TAILQ_INSERT_TAIL(&server_clients, c, link);
 		server_stats.clients++;
 		server_stats.clients_total++;

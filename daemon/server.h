@@ -32,6 +32,8 @@ struct client {
 	int reading;               /* ev_read is added */
 	struct buf in, out;
 	struct event ev_read, ev_write, ev_resume;
+	int output_blocked;        /* requests wait: unsent output is over max_output */
+	struct event ev_output_timer; /* output_timeout while output_blocked */
 	struct waiter waiter;      /* the one parked request, if wq != NULL */
 	LIST_HEAD(, qitem) deliveries; /* acknowledged gets held, newest first (see queue.h) */
 	double connected;          /* unix time */
