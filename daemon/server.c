@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include "server.h"
 #include "config.h"
+#include "deadline.h"
 #include "dispatch.h"
 #include "frame.h"
 #include "log.h"
@@ -271,6 +272,7 @@ void client_close(struct client *c, const char *why)
 	event_del(&c->ev_write);
 	event_del(&c->ev_resume);
 	event_del(&c->ev_output_timer);
+	deadline_stop(c);
 	close(c->fd);
 	server_fds_freed();
 	buf_free(&c->in);
@@ -409,8 +411,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		server_flush_pending();
 		return;
 	}
-	if (n > 0)
+	if (n > 0) {
 		c->bytes_in += (uint64_t)n;
+		deadline_touch(c);
+	}
 	if (!c->waiter.wq)
 		client_process(c);
 	else
@@ -581,6 +585,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		event_assign(&c->ev_write, server_base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
 		event_assign(&c->ev_resume, server_base, -1, 0, client_on_resume, c);
 		evtimer_assign(&c->ev_output_timer, server_base, client_on_output_timeout, c);
+		deadline_start(c);
 		TAILQ_INSERT_TAIL(&server_clients, c, link);
 		server_stats.clients++;
 		server_stats.clients_total++;
