@@ -21,7 +21,10 @@ struct config {
 	uint64_t max_name;       /* longest object name, bytes */
 	uint64_t max_depth;      /* deepest nesting of a stored value */
 	uint64_t max_clients;    /* simultaneous connections */
-	uint64_t max_output;     /* unread reply bytes per client before it is dropped */
+	uint64_t max_output;     /* unsent reply bytes per client past which its requests wait; the largest reply */
+	uint64_t output_timeout; /* seconds a client over max_output may read nothing before it is dropped */
+	uint64_t hello_timeout;  /* seconds from connect to hello before the client is closed */
+	uint64_t idle_timeout;   /* seconds a client may send nothing (not waiting) before it is closed; 0 = never */
 	uint64_t max_memory;     /* bytes of stored values; 0 = no limit */
 	uint64_t queue_maxsize;  /* maxsize of a queue created without one; 0 = unbounded */
 	uint64_t monitor_buffer; /* unsent event bytes per monitor before its events are dropped */

@@ -1,6 +1,7 @@
 /*
  * log.c: leveled messages to the journal (with structured fields) when
- * stderr is a journal stream, else plain lines on stderr. See log.h.
+ * stderr is a journal stream, else plain lines on stderr. Every message
+ * and name is escaped here, once, on its way out. See log.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,85 @@
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static int to_journal;
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned cp;
+	if (p[0] < 0x80)
+		return 1;
+	else if ((p[0] & 0xe0) == 0xc0)
+		len = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	static const unsigned least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Append an escape for byte ch to out at *o (cap bytes); 0 if it does not fit. */
+static int log_put_escape(char *out, size_t cap, size_t *o, unsigned char ch)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+	size_t el = 4;
+	if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '\\') {
+		e[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r' : '\\';
+		el = 2;
+	}
+	if (*o + el >= cap)
+		return 0;
+	memcpy(out + *o, e, el);
+	*o += el;
+	return 1;
+}
+
+/*
+ * Copy n bytes of s into out (cap bytes, NUL-terminated) so that a log
+ * line is one line and says what its bytes were: control characters (C0,
+ * DEL, C1), backslashes and bytes that are not UTF-8 become escapes (\n,
+ * \t, \r, \\, \xHH). Names and messages come from clients, and a raw
+ * newline in them would forge a log line. Returns the length written.
+ */
+static size_t log_escape(char *out, size_t cap, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, i = 0;
+	while (i < n) {
+		size_t len = utf8_len(p + i, n - i);
+		int c1 = len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;   /* U+0080..U+009F */
+		if (len == 0 || p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' || c1) {
+			size_t k = c1 ? 2 : 1;
+			for (size_t j = 0; j < k; j++)
+				if (!log_put_escape(out, cap, &o, p[i + j]))
+					goto full;
+			i += k;
+			continue;
+		}
+		if (o + len >= cap)
+			break;
+		memcpy(out + o, s + i, len);
+		o += len;
+		i += len;
+	}
+full:
+	out[o] = '\0';
+	return o;
+}
 
 static const char *const level_words[] = {
 	[LOG_EMERG] = "emergency", [LOG_ALERT] = "alert", [LOG_CRIT] = "critical",
@@ -62,12 +142,12 @@ static int log_journal(int level, pid_t pid, const char *object, size_t object_l
 		snprintf(pidf, sizeof(pidf), "CLIENT_PID=%d", (int)pid);
 		iov[n++] = (struct iovec){ pidf, strlen(pidf) };
 	}
-	if (object && (obj = malloc(object_len + 8))) {
-		/* A field value may hold any bytes: the journal protocol frames
-		 * values containing a newline itself. */
+	if (object && (obj = malloc(object_len * 4 + 8))) {
+		/* The journal would take any bytes, but whoever reads the field
+		 * sees it as text: escaped like the message. */
 		memcpy(obj, "OBJECT=", 7);
-		memcpy(obj + 7, object, object_len);
-		iov[n++] = (struct iovec){ obj, object_len + 7 };
+		size_t len = log_escape(obj + 7, object_len * 4 + 1, object, object_len);
+		iov[n++] = (struct iovec){ obj, len + 7 };
 	}
 	if (err) {
 		snprintf(errf, sizeof(errf), "ERRNO=%d", err);
@@ -84,8 +164,11 @@ static void log_vctx(int level, pid_t pid, const char *object, size_t object_len
 {
 	if (level > config.log_level)
 		return;
-	char text[1024];
-	vsnprintf(text, sizeof(text), fmt, ap);
+	char raw[1024], text[4 * sizeof(raw)];
+	int len = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (len < 0)
+		return;
+	log_escape(text, sizeof(text), raw, (size_t)len < sizeof(raw) ? (size_t)len : sizeof(raw) - 1);
 	if (to_journal && log_journal(level, pid, object, object_len, err, text) == 0)
 		return;
 	fprintf(stderr, "ipcd: %s: %s\n", level_words[level & 7], text);

@@ -7,6 +7,10 @@
  * log_ctx (CLIENT_PID, OBJECT, ERRNO). Otherwise it is a plain line on
  * stderr: "ipcd: warning: message".
  *
+ * Messages and OBJECT names may hold client bytes: control characters,
+ * backslashes and bytes that are not UTF-8 are written as escapes (\n, \t,
+ * \r, \\, \xHH), so that one message is one line that cannot be forged.
+ *
  * What is logged at which level: client connect/disconnect at debug, a
  * refused request at info, a limit breach at warning, a failure of the
  * daemon itself at error.

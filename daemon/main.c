@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,15 +52,22 @@ static void usage(FILE *f)
 	config_print_keys(f);
 }
 
-/* True if something accepts connections on path. */
+/* 1 if something accepts connections on path, 0 if the socket is stale
+ * (nobody listens: ECONNREFUSED), -1 if connect() failed otherwise (errno
+ * says why): then whether a daemon lives there is unknown, and the socket
+ * must not be touched. */
 static int socket_is_live(const struct sockaddr_un *sa)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 0;
-	int live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+		return -1;
+	int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	int err = errno;
 	close(fd);
-	return live;
+	if (r == 0)
+		return 1;
+	errno = err;
+	return err == ECONNREFUSED ? 0 : -1;
 }
 
 /* Bind and listen on path; refuses a path a live daemon owns, removes a stale one. */
@@ -77,7 +85,12 @@ static int listen_on(const char *path)
 			log_err("%s exists and is not a socket; not touching it", path);
 			return -1;
 		}
-		if (socket_is_live(&sa)) {
+		int live = socket_is_live(&sa);
+		if (live < 0) {
+			log_err("cannot tell whether %s is in use (connect: %s); not touching it", path, strerror(errno));
+			return -1;
+		}
+		if (live) {
 			log_err("another ipcd is already listening on %s", path);
 			return -1;
 		}
@@ -153,11 +166,40 @@ static int settings_build(struct config *c, void (*report)(const char *))
 	return 0;
 }
 
+/* Descriptors the daemon holds besides its clients' (stdio, the listener,
+ * the spare one for refusing clients, the event loop's, the journal's,
+ * systemd's notify socket), with some room. */
+#define FDS_BESIDES_CLIENTS 32
+
+/* Give max_clients the descriptors it needs: raise the soft RLIMIT_NOFILE
+ * up to the hard limit, and warn if that is not enough (the clients past
+ * it are refused with MAXCLIENTS). */
+static void fd_limit_fit(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)config.max_clients + FDS_BESIDES_CLIENTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit raised = rl;
+		raised.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("max_clients is %llu, but RLIMIT_NOFILE allows only %llu descriptors (hard limit %llu): "
+		         "about %llu clients can connect, the others get MAXCLIENTS; raise the limit (LimitNOFILE=) "
+		         "or lower max_clients", (unsigned long long)config.max_clients,
+		         (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+		         rl.rlim_cur > FDS_BESIDES_CLIENTS ? (unsigned long long)(rl.rlim_cur - FDS_BESIDES_CLIENTS) : 0ull);
+}
+
 /* Make the settings in config live where the code reads copies of them. */
 static void settings_apply(void)
 {
 	value_mem_limit = config.max_memory;
 	value_max_depth = (unsigned)config.max_depth;
+	fd_limit_fit();
 }
 
 static int str_eq(const char *a, const char *b)

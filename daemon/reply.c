@@ -56,14 +56,22 @@ msgpack_packer *reply_ok(struct reply *r)
 void reply_end(struct reply *r)
 {
 	struct client *c = r->c;
-	if (r->frame >= 0 && c->closing != 2)
-		frame_end(&c->out, (size_t)r->frame);
+	size_t pos = (size_t)r->frame;
+	int begun = r->frame >= 0 && c->closing != 2;
+	if (begun)
+		frame_end(&c->out, pos);
 	r->frame = -1;
-	if (buf_used(&c->out) > config.max_output && !c->monitoring && c->closing != 2) {
-		log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
-		        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu); disconnecting",
-		        (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out), (unsigned long long)config.max_output);
-		c->closing = 2;
+	if (begun && !c->monitoring && buf_used(&c->out) - pos > config.max_output) {
+		/* A reply that alone is over max_output could never be sent
+		 * within it: it is taken back and the client told, and the
+		 * connection stays (TOOBIG for a request frame closes it). */
+		size_t size = buf_used(&c->out) - pos;
+		int closing = c->closing;
+		c->out.len = c->out.off + pos;
+		reply_error(r, IPCD_E_TOOBIG, "reply of %zu bytes is over max_output (%llu)", size,
+		            (unsigned long long)config.max_output);
+		c->closing = closing;
+		return;
 	}
 	client_schedule_flush(c);
 }

@@ -9,6 +9,7 @@
  * allowed to grow the daemon's memory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "server.h"
 #include "clock.h"
 #include "config.h"
+#include "deadline.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
@@ -41,6 +43,8 @@ static struct event ev_accept;
 static uint64_t next_cid = 1;
 
 static void client_process(struct client *c);
+static void client_update_reading(struct client *c);
+static void server_fds_freed(void);
 
 void client_schedule_flush(struct client *c)
 {
@@ -65,7 +69,10 @@ void client_close(struct client *c, const char *why)
 	event_del(&c->ev_read);
 	event_del(&c->ev_write);
 	event_del(&c->ev_resume);
+	event_del(&c->ev_output_timer);
+	deadline_stop(c);
 	close(c->fd);
+	server_fds_freed();
 	buf_free(&c->in);
 	buf_free(&c->out);
 	TAILQ_REMOVE(&server_clients, c, link);
@@ -86,6 +93,44 @@ void client_kill(struct client *c)
 	client_schedule_flush(c);
 }
 
+/*
+ * Unread output is bounded by max_output: while a client's unsent replies
+ * are over it, its next requests wait (client_process stops, and reading
+ * stops past a frame's worth of input, as for a parked request). A client that reads goes on as soon as
+ * it is under max_output again; one that reads nothing for output_timeout
+ * seconds is disconnected.
+ */
+static int client_output_full(const struct client *c)
+{
+	return !c->monitoring && buf_used(&c->out) >= config.max_output;
+}
+
+static void client_on_output_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	log_ctx(LOG_WARNING, c->pid, NULL, 0, 0,
+	        "client %llu (pid %d): %zu bytes of unread replies, over max_output (%llu), none read for "
+	        "output_timeout (%llu s); disconnecting", (unsigned long long)c->cid, (int)c->pid, buf_used(&c->out),
+	        (unsigned long long)config.max_output, (unsigned long long)config.output_timeout);
+	client_close(c, "not reading its replies");
+}
+
+/* After a write of n bytes to a client held back by client_output_full. */
+static void client_output_progress(struct client *c, size_t n)
+{
+	if (!c->output_blocked)
+		return;
+	if (!client_output_full(c)) {
+		c->output_blocked = 0;
+		event_del(&c->ev_output_timer);
+		client_update_reading(c);
+		client_resume(c);
+	} else if (n > 0 || !evtimer_pending(&c->ev_output_timer, NULL)) {
+		struct timeval tv = { (time_t)config.output_timeout, 0 };
+		evtimer_add(&c->ev_output_timer, &tv);
+	}
+}
+
 /* Write c's output; returns -1 if c was closed. */
 static int client_flush(struct client *c)
 {
@@ -99,6 +144,7 @@ static int client_flush(struct client *c)
 		return -1;
 	}
 	c->bytes_out += before - buf_used(&c->out);
+	client_output_progress(c, before - buf_used(&c->out));
 	if (buf_used(&c->out) > 0) {
 		event_add(&c->ev_write, NULL);
 		return 0;
@@ -130,7 +176,8 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
  * while requests are not being processed. */
 static void client_update_reading(struct client *c)
 {
-	int want = !c->closing && (!c->waiter.wq || buf_used(&c->in) < config.max_frame + PROTO_HEADER_SIZE);
+	int want = !c->closing && ((!c->waiter.wq && !c->output_blocked) ||
+	                           buf_used(&c->in) < config.max_frame + PROTO_HEADER_SIZE);
 	if (want && !c->reading)
 		event_add(&c->ev_read, NULL);
 	else if (!want && c->reading)
@@ -155,7 +202,7 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 				c->closing = 1;
 				c->close_reason = "end of stream";
 			}
-			client_schedule_flush(c);
+			client_flush(c);   /* the peer is gone: close now, not at the loop's flush */
 		}
 		return;
 	}
@@ -163,8 +210,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		client_close(c, strerror(errno));
 		return;
 	}
-	if (n > 0)
+	if (n > 0) {
 		c->bytes_in += (uint64_t)n;
+		deadline_touch(c);
+	}
 	if (!c->waiter.wq)
 		client_process(c);
 	else
@@ -186,6 +235,10 @@ void client_resume(struct client *c)
 static void client_process(struct client *c)
 {
 	while (!c->closing && !c->waiter.wq) {
+		if (client_output_full(c)) {
+			c->output_blocked = 1;
+			goto done;
+		}
 		const char *body;
 		size_t len, total;
 		switch (frame_peek(&c->in, config.max_frame, &body, &len, &total)) {
@@ -217,7 +270,7 @@ done:
 }
 
 /* Refuse a connection past max_clients with an error frame, then close. */
-static void refuse_client(int fd)
+static void refuse_client(int fd, const char *why)
 {
 	char frame[64];
 	struct buf b = { frame, 0, 0, sizeof(frame) };
@@ -227,11 +280,64 @@ static void refuse_client(int fd)
 	msgpack_pack_array(&pk, 3);
 	msgpack_pack_uint64(&pk, 0);
 	msgpack_pack_uint32(&pk, IPCD_E_MAXCLIENTS);
-	pack_cstr(&pk, "too many clients");
+	pack_cstr(&pk, why);
 	frame_end(&b, pos);
 	if (write(fd, b.data, b.len) < 0)
 		log_debug("refused client: %s", strerror(errno));
 	close(fd);
+}
+
+/*
+ * Out of descriptors (EMFILE, ENFILE), a pending connection cannot be
+ * accepted, the listener stays readable and the loop would spin on it. A
+ * descriptor is kept in reserve for that: it is closed to accept one
+ * connection, which gets MAXCLIENTS and is closed, and is opened again.
+ * One warning per episode; the episode ends at the next accepted client.
+ * If the reserve cannot be had back, accepting pauses until a client
+ * closes (server_fds_freed).
+ */
+static int reserve_fd = -1;
+static int fds_exhausted;       /* an episode is going on: it was logged */
+static int accept_paused;       /* ev_accept is deleted until a client closes */
+
+static void reserve_open(void)
+{
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Accept and refuse one connection with the reserve descriptor; 0 to go on
+ * accepting, -1 to stop (nothing pending, or accepting paused). */
+static int accept_without_fds(int lfd, int err)
+{
+	if (!fds_exhausted) {
+		fds_exhausted = 1;
+		log_ctx(LOG_WARNING, 0, NULL, 0, err, "accept: %s: refusing clients with MAXCLIENTS until descriptors "
+		        "are free (RLIMIT_NOFILE is below what max_clients needs?)", strerror(err));
+	}
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		reserve_fd = -1;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			refuse_client(fd, "too many clients: the server is out of file descriptors");
+		reserve_open();
+		if (fd >= 0)
+			return 0;
+		if (errno == EAGAIN)
+			return -1;
+	}
+	event_del(&ev_accept);
+	accept_paused = 1;
+	return -1;
+}
+
+static void server_fds_freed(void)
+{
+	if (accept_paused && listen_fd >= 0) {
+		accept_paused = 0;
+		event_add(&ev_accept, NULL);
+	}
 }
 
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -239,15 +345,21 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				if (accept_without_fds(lfd, errno) == 0)
+					continue;
+				return;
+			}
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_ctx(LOG_WARNING, 0, NULL, 0, errno, "accept: %s", strerror(errno));
 			return;
 		}
 		if (server_stats.clients >= config.max_clients) {
 			log_warn("refusing a client: max_clients (%llu) reached", (unsigned long long)config.max_clients);
-			refuse_client(fd);
+			refuse_client(fd, "too many clients");
 			continue;
 		}
+		fds_exhausted = 0;
 		struct client *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -269,6 +381,8 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		event_assign(&c->ev_read, server_base, fd, EV_READ | EV_PERSIST, client_on_read, c);
 		event_assign(&c->ev_write, server_base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
 		event_assign(&c->ev_resume, server_base, -1, 0, client_on_resume, c);
+		evtimer_assign(&c->ev_output_timer, server_base, client_on_output_timeout, c);
+		deadline_start(c);
 		TAILQ_INSERT_TAIL(&server_clients, c, link);
 		server_stats.clients++;
 		server_stats.clients_total++;
@@ -284,6 +398,7 @@ int server_start(struct event_base *base, int fd, server_frame_fn *on_frame)
 	frame_handler = on_frame;
 	server_stats.started = clock_unix();
 	listen_fd = fd;
+	reserve_open();
 	event_assign(&ev_accept, base, fd, EV_READ | EV_PERSIST, server_on_accept, NULL);
 	return event_add(&ev_accept, NULL);
 }
@@ -309,6 +424,10 @@ void server_stop(void (*unpark)(struct client *c))
 		event_del(&ev_accept);
 		close(listen_fd);
 		listen_fd = -1;
+	}
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		reserve_fd = -1;
 	}
 	/* Answer what is in flight: requests already received run; what would
 	 * wait is told the server is going away. */

@@ -44,6 +44,10 @@ struct client {
 	int reading;               /* ev_read is added */
 	struct buf in, out;
 	struct event ev_read, ev_write, ev_resume;
+	int output_blocked;        /* requests wait: unsent output is over max_output */
+	struct event ev_output_timer; /* output_timeout while output_blocked */
+	struct event ev_deadline;  /* hello_timeout and idle_timeout (deadline.h) */
+	uint64_t connected_ms, active_ms; /* monotonic: accepted, last bytes received */
 	struct waiter waiter;      /* the one parked request, if wq != NULL */
 	LIST_HEAD(, hold) holds;   /* what it holds in objects, newest first */
 	double connected;          /* unix time */

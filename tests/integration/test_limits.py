@@ -205,8 +205,32 @@ def test_nomem_does_not_close_the_connection(small_memory_daemon):
 
 # ---- max_output and max_depth ------------------------------------------------------------
 
-def test_max_output_drops_a_client_that_does_not_read(make_daemon):
+def test_max_output_single_reply_too_big_keeps_the_connection(make_daemon):
+    d = make_daemon("-o", "max_output=1M")
+    c = d.connect()
+    for _ in range(5):
+        c.ok("list.append", "l", "x" * 400000)
+    r = c.call("list.range", "l")
+    assert r.status == E.TOOBIG and "max_output" in r.result and "1048576" in r.result, r
+    assert c.ok("ping") == "pong"
+    assert c.ok("list.len", "l") == 5
+    assert c.ok("list.range", "l", 0, 2) == ["x" * 400000] * 2
+
+
+def test_max_output_pipelined_replies_all_arrive(make_daemon):
     d = make_daemon("-o", "max_output=65536")
+    c = d.connect()
+    # 100 replies of 8000 bytes: 12 times max_output, sent before any is read.
+    c.send_raw(b"".join(frame(ping_body(8000, rid=10 + i)) for i in range(100)))
+    for i in range(100):
+        r = c.recv()
+        assert (r.id, r.status) == (10 + i, 0)
+    assert c.ok("ping") == "pong"
+    assert "max_output" not in d.stderr()
+
+
+def test_max_output_drops_a_client_that_does_not_read(make_daemon):
+    d = make_daemon("-o", "max_output=65536", "-o", "output_timeout=1", "-o", "max_frame=65536")
     other = d.connect()
     greedy = d.connect()
     greedy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -221,7 +245,8 @@ def test_max_output_drops_a_client_that_does_not_read(make_daemon):
     assert other.ok("ping") == "pong"
     wait_until(lambda: other.ok("info")["clients"] == 1, what="the greedy client to be dropped")
     # Logged as a limit breach, and the daemon did not keep 16 MB of replies.
-    assert "warning: " in d.stderr() and "over max_output (65536); disconnecting" in d.stderr()
+    assert "warning: " in d.stderr() and "over max_output (65536), none read for output_timeout (1 s); " \
+        "disconnecting" in d.stderr()
     rss_kb = daemon_rss_kb(d.pid)
     if not built_with_asan(d.pid):          # ASan's quarantine keeps freed memory
         assert rss_kb < 12 * 1024, "ipcd holds %d kB after dropping a 16 MB reader" % rss_kb

@@ -137,12 +137,13 @@ def test_refused_request_is_info_with_object_and_client_pid(journal_run):
     es = entries(journal_run)
     pid = b"%d" % journal_run["client_pid"]
     name = journal_run["object"].encode()
-    assert b"\n" in name                 # so OBJECT and MESSAGE took the binary-safe form
+    assert b"\n" in name                 # a client cannot forge a journal line with it:
+    shown = name.replace(b"\n", b"\\n")  # both fields carry it escaped
     e = find(es, lambda e: b"WRONGTYPE" in e["MESSAGE"], "the WRONGTYPE")
     assert e["PRIORITY"] == b"6"
     assert e["CLIENT_PID"] == pid
-    assert e["OBJECT"] == name
-    assert e["MESSAGE"] == b"client 1 (pid %s): WRONGTYPE: '%s' is a list, not a queue" % (pid, name)
+    assert e["OBJECT"] == shown
+    assert e["MESSAGE"] == b"client 1 (pid %s): WRONGTYPE: '%s' is a list, not a queue" % (pid, shown)
 
 
 def test_limit_breach_is_warning_with_object_and_client_pid(journal_run):
