@@ -204,6 +204,29 @@ def test_info(daemon, ctl):
     assert ctl.ok("--version", sock=False) == ctl.ok("-V", sock=False)
 
 
+def test_save_and_the_persistence_section_of_info(make_daemon, tmp_path):
+    state = str(tmp_path / "state")
+    d = make_daemon("-o", "state_dir=" + state)
+    ctl = Ctl(d.sock_path)
+    assert "in memory only" not in ctl.ok("info")
+    ctl.ok("queue", "put", "jobs", "1")
+    assert ctl.ok("save") == ""
+    deadline = time.monotonic() + 10
+    while not ctl.json("info")["persistence"]["last_snapshot"]:
+        assert time.monotonic() < deadline, "no snapshot within 10 s"
+    out = ctl.ok("info")
+    assert "Persistence\n" in out and "  state dir        %s\n" % state in out
+    assert "  fsync            everysec\n" in out and "last snapshot" in out
+    d.stop()
+    d = make_daemon("-o", "state_dir=" + state)
+    assert Ctl(d.sock_path).ok("queue", "get", "jobs") == "1\n"
+
+
+def test_save_without_state_dir_says_why(ctl):
+    assert "in memory only (no state_dir)" in ctl.fail(1, "save", code="PERSIST")
+    assert "in memory only" in ctl.ok("info")
+
+
 def test_monitor_sees_a_request(daemon, ctl):
     # test_operator.py has the rest; this one runs the op for the check below.
     # One connection polls: a new one per poll would be an event itself.
