@@ -1442,6 +1442,10 @@ static int queue_restore(struct object *o, unsigned kind, const msgpack_object *
 		}
 		q->unfinished = c[0], q->total_put = c[1], q->total_got = c[2], q->total_acked = c[3];
 		q->total_nacked = c[4], q->total_redelivered = c[5], q->total_dead = c[6];
+		/* Delivery ids go on from where they were, even when nothing is
+		 * pending now: the log after the snapshot acks by those ids. */
+		if (c[7] && !queue_ext(q))
+			return -1;
 		if (q->ext && c[7] > q->ext->next_id)
 			q->ext->next_id = c[7];
 		return 0;

@@ -446,10 +446,13 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 		if (!c)
 			return replay_fail(r, "out of memory");
 		clock_at(f[3].via.i64);
+		uint64_t ok_before = reply_ok_count;
 		dispatch_replay(c, f[4].via.bin.ptr, f[4].via.bin.size);
 		c->out.off = c->out.len = 0;
-		if (c->waiter.wq)   /* it was answered when it ran; here it waits: the state differs */
-			return replay_fail(r, "a logged request did not run as it did (the log does not fit the snapshot)");
+		/* It succeeded when it ran (or it would not be logged): here it
+		 * fails or waits, so the state it ran on was not this one. */
+		if (c->waiter.wq || reply_ok_count == ok_before)
+			return replay_fail(r, "a logged request did not succeed again (the log does not fit the state before it)");
 		c->closing = 0;
 		return 0;
 	}

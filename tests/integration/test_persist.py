@@ -396,3 +396,20 @@ def test_a_full_disk_refuses_writes_with_persist_and_recovers(make_daemon, small
     d2 = make_daemon("-o", "state_dir=%s/state" % small_disk, "-o", "fsync=always", "-o", "compact_percent=0")
     items = d2.connect().ok("dump", "q")
     assert items[0] == "before" and items[-1] == "after"
+
+
+def test_a_stop_during_a_snapshot_waits_for_it(stateful):
+    s = stateful("-o", "fsync=everysec")
+    s.start()
+    c = s.connect()
+    for i in range(200):
+        c.ok("queue.put_many", "q", ["%016d" % (i * 1000 + j) for j in range(1000)])
+    c.ok("save")
+    s.stop()     # at once: the snapshot is still being written
+    err = s.d.stderr()
+    assert "snapshot child failed" not in err and "snapshot.000002 written" in err, err
+    assert s.files("snapshot.*") and not s.files("snapshot.tmp")
+    s.start()
+    c = s.connect()
+    assert c.ok("queue.qsize", "q") == 200000
+    assert c.ok("queue.get", "q", 0) == "%016d" % 0

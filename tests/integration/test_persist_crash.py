@@ -104,6 +104,7 @@ def test_sigkill_at_random_moments_loses_nothing_answered(make_daemon, tmp_path,
     s = Stateful(make_daemon, tmp_path, "-o", "fsync=" + policy, "-o", "compact_min=64k",
                  "-o", "compact_percent=50")
     ledger = Ledger()
+    globals()["_s"] = s
     s.start()
     for rnd in range(ROUNDS):
         stop = threading.Event()
