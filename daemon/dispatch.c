@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dispatch.h"
+#include "access.h"
 #include "codec.h"
 #include "config.h"
 #include "log.h"
@@ -55,6 +56,8 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			            proto_type_name(want));
 			return -1;
 		}
+		if (access_check(rq, o) < 0)
+			return -1;
 	} else if (rq->op->flags & (OPF_WRITE | OPF_BLOCK)) {
 		const char *why = "";
 		int err = registry_create(name->via.str.ptr, name->via.str.size, want, NULL, &o, &why);
@@ -63,6 +66,7 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			            name->via.str.ptr, why);
 			return -1;
 		}
+		access_set_creator(o, rq->client);
 	} else {
 		o = registry_empty(want);
 	}
@@ -126,7 +130,7 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
 		uint64_t sec = rate_now();
-		if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq, sec) == 0) {
+		if (rq.op->type == PROTO_T_ANY ? access_check(&rq, NULL) == 0 : dispatch_find_object(&rq, sec) == 0) {
 			server_stats.ops_total++;
 			rate_tick(&server_stats.rate, sec);
 			server_stats.ops_by_code[rq.op->code]++;
@@ -257,6 +261,7 @@ static void dispatch_unpark(struct client *c)
 int dispatch_start(struct event_base *base, int listen_fd)
 {
 	zones_init();
+	access_init(listen_fd);
 	waiters_set_retry(dispatch_retry);
 	server_on_close(dispatch_client_gone);
 	return server_start(base, listen_fd, dispatch_frame);

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -660,9 +661,9 @@ static void queue_dead_letter(struct queue *q, struct qitem *it)
 	int err = 0;
 	if (!name)
 		err = IPCD_E_NOMEM, why = "out of memory";
-	else if (!o)
-		err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why);
-	else if (o->type != PROTO_T_QUEUE)
+	else if (!o && !(err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why)))
+		object_set_access(o, q->obj->owner, q->obj->group, q->obj->mode); /* the same readers as its source */
+	else if (o && o->type != PROTO_T_QUEUE)
 		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
 	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
 		err = IPCD_E_NOMEM, why = "out of memory";
