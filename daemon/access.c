@@ -2,6 +2,7 @@
  * access.c: owner, group and mode of objects, checked against the peer's
  * credentials (see access.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,14 +62,16 @@ static int in_group(const struct client *c, gid_t g)
 {
 	if (c->gid == g)
 		return 1;
-	gid_t groups[64];
-	socklen_t len = sizeof(groups);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return 0;   /* more than 64 groups, or an old kernel: the primary group only */
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == g)
-			return 1;
-	return 0;
+	gid_t some[64], *groups = some;
+	socklen_t len = sizeof(some);
+	int found = 0, r = getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (r < 0 && errno == ERANGE && (groups = malloc(len)))   /* len is now what it takes */
+		r = getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	for (size_t i = 0; r == 0 && i < len / sizeof(gid_t); i++)
+		found |= groups[i] == g;
+	if (groups != some)
+		free(groups);
+	return found;   /* an old kernel without SO_PEERGROUPS: the primary group only */
 }
 
 int access_may(const struct client *c, const struct object *o, unsigned bit)
