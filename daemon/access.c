@@ -138,9 +138,11 @@ int access_split_mode(const msgpack_object *opts, msgpack_object_kv *kv, msgpack
                       unsigned *mode, const char **why)
 {
 	*has_mode = 0;
-	if (!opts || opts->type != MSGPACK_OBJECT_MAP)
+	if (!opts)
 		return 0;
 	*rest = *opts;
+	if (opts->type != MSGPACK_OBJECT_MAP)
+		return 0;      /* nil: no options; the type says what else is wrong */
 	const msgpack_object_map *m = &opts->via.map;
 	uint32_t at = m->size;
 	for (uint32_t i = 0; i < m->size; i++) {

@@ -12,7 +12,6 @@
 #include "registry.h"
 #include "access.h"
 #include "clock.h"
-#include "config.h"
 #include "dispatch.h"
 #include "log.h"
 
@@ -161,7 +160,7 @@ void handle_CREATE(struct request *rq)
 		            (int)tn->via.str.size, tn->via.str.ptr);
 		return;
 	}
-	unsigned mode = config.default_mode;
+	unsigned mode = 0;
 	int has_mode = 0;
 	msgpack_object type_opts;
 	msgpack_object_kv kv[ACCESS_MAX_OPTIONS];
