@@ -2,9 +2,11 @@
  * dispatch.c: one request frame to one handler. Everything a handler may
  * assume is checked here, once: the frame decodes to [id, op, args...], the
  * session said hello, the op exists, the arguments fit its signature, the
- * named object exists (or is created, or lent empty) and has the op's type.
- * A parked request is dispatched again from its kept frame (dispatch_retry),
- * straight to its handler: it was checked when it arrived.
+ * named object exists (or is created, or lent empty) and has the op's type,
+ * and the requester has the access the op needs (access.h). A parked
+ * request is dispatched again from its kept frame (dispatch_retry), straight
+ * to its handler once its access is checked again: the rest was checked
+ * when it arrived.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,7 +232,9 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 			rq.reply.name = rq.args[0].via.str.ptr;
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
-		handlers[rq.op->code](&rq);
+		/* A chmod or chown while it waited may have taken its access away. */
+		if (!rq.obj || access_check(&rq, rq.obj) == 0)
+			handlers[rq.op->code](&rq);
 	}
 	msgpack_zone_clear(&retry_zone);
 	if (rq.parked)

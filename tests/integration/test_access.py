@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from ipcwire import E
+from ipcwire import E, wait_until
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("setpriv") is None,
@@ -188,3 +188,26 @@ def test_kill_client_of_another_uid_needs_root(open_daemon):
     rid = [c for c in root.ok("clients")[1] if c["self"]][0]["id"]
     assert statuses(as_user(d, NOBODY, ["kill_client", rid])) == [E.PERMISSION]
     assert root.ok("ping") == "pong"   # still open
+
+
+def test_a_waiter_whose_access_is_taken_away_gets_permission(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    root.ok("create", "jobs", "queue", {"mode": 0o666})
+    cmd = setpriv(NOBODY, NOBODY) + [sys.executable, PEER, d.sock_path, "ops",
+                                     json.dumps([["queue.get", "jobs", PEER_TIMEOUT / 2]])]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    try:
+        wait_until(lambda: any(c["uid"] == NOBODY and c["blocked"] for c in root.ok("clients")[1]),
+                   what="nobody's get to park")
+        root.ok("chmod", "jobs", 0o600)
+        root.ok("queue.put", "jobs", "for root only")
+        out, err = p.communicate(timeout=PEER_TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert [st for st, _ in json.loads(out)] == [E.PERMISSION]
+    assert root.ok("queue.get", "jobs", 0) == "for root only"   # the item was not taken
