@@ -86,6 +86,15 @@ int access_may(const struct client *c, const struct object *o, unsigned bit)
 	return in_group(c, o->group) ? g != 0 : other != 0;
 }
 
+int access_owner_may_write(const struct object *from, const struct object *to)
+{
+	if (from->owner == 0)
+		return 1;
+	if (from->owner == to->owner)
+		return ((to->mode >> 6) & ACCESS_W) != 0;
+	return (to->mode & ACCESS_W) != 0;
+}
+
 static const char *bit_name(unsigned bit)
 {
 	return bit == ACCESS_R ? "read" : bit == ACCESS_W ? "write" : "admin (owner, root or the a bit)";

@@ -39,6 +39,10 @@ void access_set_creator(struct object *o, const struct client *c);
 unsigned access_needed(const struct proto_op_info *op);
 /* True if c may do what bit stands for to o. */
 int access_may(const struct client *c, const struct object *o, unsigned bit);
+/* True if from's owner may write to, with no connection to ask (a queue's
+ * dead letters): root, to's owner with w, or w for other. The group bits
+ * do not count here: an owner's groups are known only from a connection. */
+int access_owner_may_write(const struct object *from, const struct object *to);
 /* True if c is root. */
 int access_is_root(const struct client *c);
 

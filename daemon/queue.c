@@ -665,6 +665,8 @@ static void queue_dead_letter(struct queue *q, struct qitem *it)
 		object_set_access(o, q->obj->owner, q->obj->group, q->obj->mode); /* the same readers as its source */
 	else if (o && o->type != PROTO_T_QUEUE)
 		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
+	else if (o && !access_owner_may_write(q->obj, o))
+		err = IPCD_E_PERMISSION, why = "the queue's owner may not write it";
 	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
 		err = IPCD_E_NOMEM, why = "out of memory";
 	if (err) {

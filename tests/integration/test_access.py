@@ -211,3 +211,28 @@ def test_a_waiter_whose_access_is_taken_away_gets_permission(open_daemon):
     assert p.returncode == 0, err
     assert [st for st, _ in json.loads(out)] == [E.PERMISSION]
     assert root.ok("queue.get", "jobs", 0) == "for root only"   # the item was not taken
+
+
+def test_dead_letters_go_only_where_the_queues_owner_may_write(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    root.ok("create", "roots", "queue", {"mode": 0o644})     # others may read, not write
+    root.ok("create", "shared", "queue", {"mode": 0o662})
+
+    def poison(q, dead_letter=None):
+        """As nobody: q dead-letters after one delivery; one item is taken
+        unacked, and returned (so dead-lettered) when the connection closes."""
+        opts = {"max_deliveries": 1, **({"dead_letter": dead_letter} if dead_letter else {})}
+        r = as_user(d, NOBODY, ["create", q, "queue", opts], ["queue.put", q, "poison", 0], ["queue.get_ack", q, 0])
+        assert statuses(r) == [0, 0, 0], r
+        wait_until(lambda: root.ok("stat", q)["dead_lettered"] == 1, what="the item to be dead-lettered")
+
+    # nobody's queue dead-letters into root's: refused (dropped with a warning), not smuggled in
+    poison("mine", "roots")
+    assert root.ok("queue.qsize", "roots") == 0
+    # into a queue others may write, and into the NAME.dead it makes (its own), they go
+    poison("ours", "shared")
+    assert root.ok("queue.get", "shared", 0) == "poison"
+    poison("solo")
+    st = root.ok("stat", "solo.dead")
+    assert (st["owner"], st["mode"], st["size"]) == (NOBODY, 0o660, 1)
