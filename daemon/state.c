@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 #include "state.h"
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -90,10 +91,12 @@ static void staged_flush(void)
 			continue;
 		struct request *rq = s->rq;
 		msgpack_packer *pk = rec_begin();
-		msgpack_pack_array(pk, 5);
+		msgpack_pack_array(pk, 7);
 		msgpack_pack_uint32(pk, STATE_REC_REQUEST);
 		msgpack_pack_uint64(pk, state_sid(rq->client));
 		msgpack_pack_int64(pk, rq->client->pid);
+		msgpack_pack_uint32(pk, rq->client->uid);   /* owner of what it creates */
+		msgpack_pack_uint32(pk, rq->client->gid);
 		msgpack_pack_int64(pk, now_unix_us());
 		msgpack_pack_bin(pk, rq->frame_len);
 		msgpack_pack_bin_body(pk, rq->frame, rq->frame_len);
@@ -384,12 +387,15 @@ static int snapshot_write(void *ctx, struct persist_writer *w)
 		const struct object *o = e->val;
 		const struct object_type *t = object_type_of(o->type);
 		pk = state_save_begin(&s);
-		msgpack_pack_array(pk, 5);
+		msgpack_pack_array(pk, 8);
 		msgpack_pack_uint32(pk, STATE_REC_OBJECT);
 		pack_str(pk, o->name, o->name_len);
 		msgpack_pack_uint32(pk, o->type);
 		t->pack_options(o, pk);
 		msgpack_pack_double(pk, o->created);
+		msgpack_pack_uint32(pk, o->owner);
+		msgpack_pack_uint32(pk, o->group);
+		msgpack_pack_uint32(pk, o->mode);
 		rc = state_save_end(&s);
 		if (rc == 0)
 			rc = t->save(o, &s);
@@ -440,14 +446,16 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 	uint32_t n = rec.via.array.size;
 	switch (f[0].via.u64) {
 	case STATE_REC_REQUEST: {
-		if (n != 5 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[4].type != MSGPACK_OBJECT_BIN)
+		if (n != 7 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[6].type != MSGPACK_OBJECT_BIN)
 			return replay_fail(r, "bad request record");
 		struct client *c = state_session(f[1].via.u64, (pid_t)f[2].via.i64);
 		if (!c)
 			return replay_fail(r, "out of memory");
-		clock_at(f[3].via.i64);
+		c->uid = (uid_t)f[3].via.u64;
+		c->gid = (gid_t)f[4].via.u64;
+		clock_at(f[5].via.i64);
 		uint64_t ok_before = reply_ok_count;
-		dispatch_replay(c, f[4].via.bin.ptr, f[4].via.bin.size);
+		dispatch_replay(c, f[6].via.bin.ptr, f[6].via.bin.size);
 		c->out.off = c->out.len = 0;
 		/* It succeeded when it ran (or it would not be logged): here it
 		 * fails or waits, so the state it ran on was not this one. */
@@ -488,7 +496,9 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 			sid_seen = f[1].via.u64;
 		return 0;
 	case STATE_REC_OBJECT: {
-		if (n != 5 || f[1].type != MSGPACK_OBJECT_STR || f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		if (n != 8 || f[1].type != MSGPACK_OBJECT_STR || f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    f[5].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[6].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    f[7].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return replay_fail(r, "bad object record");
 		struct object *o;
 		const char *why = "";
@@ -497,6 +507,7 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 			return replay_fail(r, why);
 		if (f[4].type == MSGPACK_OBJECT_FLOAT64 || f[4].type == MSGPACK_OBJECT_FLOAT32)
 			o->created = f[4].via.f64;
+		object_set_access(o, (uid_t)f[5].via.u64, (gid_t)f[6].via.u64, (unsigned)f[7].via.u64);
 		return 0;
 	}
 	case STATE_REC_CONTENT: {
