@@ -236,3 +236,23 @@ def test_dead_letters_go_only_where_the_queues_owner_may_write(open_daemon):
     poison("solo")
     st = root.ok("stat", "solo.dead")
     assert (st["owner"], st["mode"], st["size"]) == (NOBODY, 0o660, 1)
+
+
+def test_the_creator_stays_the_owner_across_a_restart(make_daemon):
+    # The log names each session's uid once; a replayed create gives the
+    # object its creator, not the daemon.
+    workdir = tempfile.mkdtemp(prefix="ipcd-access-")
+    os.chmod(workdir, 0o755)
+    state = os.path.join(workdir, "state")
+    try:
+        d = make_daemon("-o", "socket_mode=0666", "-o", "state_dir=" + state, workdir=workdir)
+        assert statuses(as_user(d, NOBODY, ["create", "mine", "dict", {"mode": 0o600}],
+                                ["dict.set", "mine", "k", 1])) == [0, 0]
+        d.stop()
+        d = make_daemon("-o", "socket_mode=0666", "-o", "state_dir=" + state, workdir=workdir)
+        st = d.connect().ok("stat", "mine")
+        assert (st["owner"], st["mode"]) == (NOBODY, 0o600)
+        assert as_user(d, OTHER, ["dict.get", "mine", "k"])[0][0] == E.PERMISSION
+        assert as_user(d, NOBODY, ["dict.get", "mine", "k"]) == [(0, 1)]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
