@@ -58,6 +58,14 @@ def stateful(make_daemon, tmp_path):
     return lambda *opts: Stateful(make_daemon, tmp_path, *opts)
 
 
+def wait_snapshot(c):
+    """Until a snapshot was written and none is being written (bounded)."""
+    def done():
+        p = c.ok("info")["persistence"]
+        return p["last_snapshot"] > 0 and not p["snapshot_running"]
+    wait_until(done, what="the snapshot to finish")
+
+
 def fill_everything(c):
     c.ok("create", "jobs", "queue", {"maxsize": 100, "max_deliveries": 3})
     c.ok("queue.put_many", "jobs", ["a", {"b": [1, 2.5, None]}, b"\x00\xff", "d"])
@@ -96,8 +104,7 @@ def test_state_survives_compaction_and_the_log_after_it(stateful):
     c = s.connect()
     fill_everything(c)
     c.ok("save")
-    wait_until(lambda: c.ok("info")["persistence"]["last_snapshot"] > 0 and
-               not c.ok("info")["persistence"]["snapshot_running"], what="the snapshot to finish")
+    wait_snapshot(c)
     assert s.files("snapshot.*")
     c.ok("queue.put", "jobs", "after-snapshot")
     assert c.ok("queue.get", "jobs", 0) == "urgent"
@@ -136,8 +143,7 @@ def test_pending_deliveries_come_back_at_the_head_with_their_counts(stateful, sn
     assert (d1["value"], d1["deliveries"], d2["value"]) == ("x", 2, "y")
     if snapshot:
         c.ok("save")
-        wait_until(lambda: not c.ok("info")["persistence"]["snapshot_running"] and
-                   c.ok("info")["persistence"]["last_snapshot"] > 0, what="the snapshot")
+        wait_snapshot(c)
     s.restart(kill=True)
     c = s.connect()
     st = c.ok("stat", "q")
@@ -343,8 +349,7 @@ def test_a_truncated_snapshot_stops_the_start_unless_recover(stateful):
     c = s.connect()
     c.ok("queue.put_many", "q", list(range(500)))
     c.ok("save")
-    wait_until(lambda: not c.ok("info")["persistence"]["snapshot_running"] and
-               c.ok("info")["persistence"]["last_snapshot"] > 0, what="the snapshot")
+    wait_snapshot(c)
     s.kill()
     snap = s.files("snapshot.*")[-1]
     with open(snap, "r+b") as f:
@@ -433,8 +438,7 @@ def test_owner_group_and_mode_survive(stateful, snapshot):
     c.ok("chown", "private", 65534, 65533)
     if snapshot:
         c.ok("save")
-        wait_until(lambda: not c.ok("info")["persistence"]["snapshot_running"] and
-                   c.ok("info")["persistence"]["last_snapshot"] > 0, what="the snapshot")
+        wait_snapshot(c)
     s.restart(kill=True)
     st = s.connect().ok("stat", "private")
     assert (st["owner"], st["group"], st["mode"]) == (65534, 65533, 0o640)

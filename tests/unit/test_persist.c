@@ -234,20 +234,29 @@ static void test_group_commit_is_one_write_and_one_sync(void **st)
 	state_free(&s);
 }
 
+/* A fresh state directory whose log holds records 0, 1 and 2, closed:
+ * the log's size. */
+static off_t three_records(void)
+{
+	struct state s = { 0 };
+	fresh_dir();
+	struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
+	assert_non_null(p);
+	put_records(p, NULL, 0, 3);
+	persist_close(p);
+	state_free(&s);
+	return file_size("log.000001");
+}
+
 static void test_torn_tail_is_cut_at_every_byte(void **st)
 {
 	char buf[128];
 	size_t last_len = make_record(buf, 2) + 8;
 	for (size_t keep = 0; keep < last_len; keep++) {
 		struct state s = { 0 };
-		fresh_dir();
-		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
-		assert_non_null(p);
-		put_records(p, NULL, 0, 3);
-		persist_close(p);
-		off_t full = file_size("log.000001"), start = full - (off_t)last_len;
+		off_t full = three_records(), start = full - (off_t)last_len;
 		cut_file("log.000001", start + (off_t)keep);
-		p = open_state(&s, PERSIST_FSYNC_NO, 0);
+		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
 		assert_non_null(p);
 		assert_records(&s, 0, 2);
 		assert_int_equal(file_size("log.000001"), start);
@@ -277,16 +286,11 @@ static void test_preallocated_zeros_end_the_log(void **st)
 	size_t last_len = make_record(buf, 2) + 8;
 	for (int torn = 0; torn < 2; torn++) {
 		struct state s = { 0 };
-		fresh_dir();
-		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
-		assert_non_null(p);
-		put_records(p, NULL, 0, 3);
-		persist_close(p);
-		off_t full = file_size("log.000001");
+		off_t full = three_records();
 		if (torn)
 			cut_file("log.000001", full - (off_t)last_len / 2);   /* half the last record */
 		cut_file("log.000001", full + (1 << 20));                 /* then zeros, as preallocated */
-		p = open_state(&s, PERSIST_FSYNC_NO, 0);
+		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
 		assert_non_null(p);
 		assert_records(&s, 0, torn ? 2 : 3);
 		assert_int_equal(file_size("log.000001"), torn ? full - (off_t)last_len : full);
