@@ -9,6 +9,7 @@
 #include "monitor.h"
 #include "registry.h"
 #include "value.h"
+#include "wire.h"
 
 /* hello VERSION [OPTIONS] -> {version, server, max_frame, max_name} | VERSION (closes) */
 void handle_HELLO(struct request *rq)
@@ -19,15 +20,11 @@ void handle_HELLO(struct request *rq)
 		            (unsigned long long)rq->args[0].via.u64, IPCD_PROTOCOL_VERSION);
 		return;
 	}
-	const msgpack_object *opts = request_arg(rq, 1);
-	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
-		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 && memcmp(k->via.str.ptr, "name", 4) == 0 &&
-		    v->type == MSGPACK_OBJECT_STR) {
-			size_t n = v->via.str.size < sizeof(c->name) - 1 ? v->via.str.size : sizeof(c->name) - 1;
-			memcpy(c->name, v->via.str.ptr, n);
-			c->name[n] = '\0';
-		}
+	const msgpack_object *v = wire_map_get(request_arg(rq, 1), "name");
+	if (v && v->type == MSGPACK_OBJECT_STR) {
+		size_t n = v->via.str.size < sizeof(c->name) - 1 ? v->via.str.size : sizeof(c->name) - 1;
+		memcpy(c->name, v->via.str.ptr, n);
+		c->name[n] = '\0';
 	}
 	c->hello_done = 1;
 	msgpack_packer *pk = reply_ok(&rq->reply);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dispatch.h"
-#include "codec.h"
+#include "decode.h"
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
@@ -18,6 +18,7 @@
 #include "rate.h"
 #include "registry.h"
 #include "value.h"
+#include "wire.h"
 
 typedef void handler_fn(struct request *rq);
 
@@ -78,30 +79,32 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 static int dispatch_frame(struct client *c, const char *body, size_t len)
 {
 	struct request rq = { .client = c, .frame = body, .frame_len = len };
+	struct wire_request wr;
 	msgpack_object req;
-	size_t off = 0;
 
 	zones_init();
 	reply_init(&rq.reply, c, 0);
-	int ret = codec_validate(body, len, PROTO_MAX_LEVELS) == 0 ? msgpack_unpack(body, len, &off, &zone, &req)
-	                                                          : MSGPACK_UNPACK_PARSE_ERROR;
-	if (ret != MSGPACK_UNPACK_SUCCESS || off != len || req.type != MSGPACK_OBJECT_ARRAY ||
-	    req.via.array.size < 2 || req.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+	int ret = decode_value(body, len, PROTO_MAX_LEVELS, &zone, &req);
+	if (ret == DECODE_ENOMEM) {  /* the frame was fine: refuse it, keep the connection */
+		reply_nomem(&rq.reply);
+		msgpack_zone_clear(&zone);
+		return 0;
+	}
+	if (ret != DECODE_OK || wire_request_parse(&req, &wr)) {
 		reply_error(&rq.reply, IPCD_E_PROTOCOL,
-		            ret == MSGPACK_UNPACK_SUCCESS && off == len
-		                    ? "a request is an array [id, op, args...] with an unsigned id"
-		                    : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
+		            ret == DECODE_OK ? "a request is an array [id, op, args...] with an unsigned id"
+		                             : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
 		msgpack_zone_clear(&zone);
 		return -1;
 	}
-	const msgpack_object *el = req.via.array.ptr;
-	rq.reply.id = el[0].via.u64;
-	if (el[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		rq.op = proto_op_by_code(el[1].via.u64);
-	else if (el[1].type == MSGPACK_OBJECT_STR)
-		rq.op = proto_op_by_name(el[1].via.str.ptr, el[1].via.str.size);
-	rq.args = el + 2;
-	rq.nargs = req.via.array.size - 2;
+	const msgpack_object *op = wr.op;
+	rq.reply.id = wr.id;
+	if (op->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		rq.op = proto_op_by_code(op->via.u64);
+	else if (op->type == MSGPACK_OBJECT_STR)
+		rq.op = proto_op_by_name(op->via.str.ptr, op->via.str.size);
+	rq.args = wr.args;
+	rq.nargs = wr.nargs;
 	c->ops++;
 	/* One predictable branch when nobody watches. Events are for hello and
 	 * what follows it: a request before hello is refused and closes. */
@@ -113,9 +116,9 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 	if (!c->hello_done && (!rq.op || rq.op->code != IPCD_OP_HELLO)) {
 		reply_error(&rq.reply, IPCD_E_PROTOCOL, "the first request must be hello");
 	} else if (!rq.op) {
-		if (el[1].type == MSGPACK_OBJECT_STR)
-			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op '%.*s'", (int)el[1].via.str.size,
-			            el[1].via.str.ptr);
+		if (op->type == MSGPACK_OBJECT_STR)
+			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op '%.*s'", (int)op->via.str.size,
+			            op->via.str.ptr);
 		else
 			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op (a code from ops.def or its name)");
 	} else if ((err = proto_check_args(rq.op, rq.args, rq.nargs, config.max_name, &why))) {
@@ -166,7 +169,7 @@ struct value *request_value_or_reply(struct request *rq, const msgpack_object *o
 int request_values_storable(struct request *rq, const msgpack_object *o, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		if (codec_depth(&o[i], value_max_depth) > value_max_depth) {
+		if (decode_depth(&o[i]) > value_max_depth) {
 			reply_too_deep(rq);
 			return 0;
 		}
@@ -213,10 +216,9 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 {
 	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj };
 	msgpack_object req;
-	size_t off = 0;
 	reply_init(&rq.reply, w->client, w->id);
 	rq.op = proto_op_by_code(w->op);
-	if (msgpack_unpack(w->frame, w->frame_len, &off, &retry_zone, &req) != MSGPACK_UNPACK_SUCCESS) {
+	if (decode_value(w->frame, w->frame_len, PROTO_MAX_LEVELS, &retry_zone, &req) != DECODE_OK) {
 		/* It decoded when it arrived; only memory can fail now. */
 		reply_nomem(&rq.reply);
 	} else {

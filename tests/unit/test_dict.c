@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "decode.h"
 #include "dict.h"
 #include "value.h"
 #include "codec.h"
@@ -127,16 +128,20 @@ static void test_key_sizes(void **state)
 	assert_ptr_not_equal(k.bytes, k.small);
 	dict_key_deinit(&k);
 
-	msgpack_object nest[40];
-	for (int i = 0; i < 39; i++) {
-		nest[i].type = MSGPACK_OBJECT_ARRAY;
-		nest[i].via.array.size = 1;
-		nest[i].via.array.ptr = &nest[i + 1];
-	}
-	nest[39] = uint_obj(0);
+	/* 39 arrays around a 0, decoded as a frame's value is */
+	unsigned char bytes[40];
+	memset(bytes, 0x91, 39);
+	bytes[39] = 0;
+	msgpack_zone z;
+	msgpack_zone_init(&z, 1024);
+	msgpack_object nest[1];
+	assert_int_equal(decode_value(bytes, sizeof(bytes), 64, &z, &nest[0]), DECODE_OK);
 	assert_int_equal(dict_key_init(&k, &nest[0], 1), IPCD_E_BADVALUE);
 	assert_int_equal(dict_key_init(&k, &nest[0], 0), 0);
+	assert_int_equal(k.len, sizeof(bytes));
+	assert_memory_equal(k.bytes, bytes, sizeof(bytes));
 	dict_key_deinit(&k);
+	msgpack_zone_destroy(&z);
 }
 
 /* set, find, del, clear; memory returns to where it started. */
