@@ -16,12 +16,19 @@ void handle_HELLO(struct request *rq)
 {
 	struct client *c = rq->client;
 	if (rq->args[0].via.u64 != IPCD_PROTOCOL_VERSION) {
+		int closing = c->closing;
 		reply_error(&rq->reply, IPCD_E_VERSION, "protocol version %llu is not supported; this server speaks %d",
 		            (unsigned long long)rq->args[0].via.u64, IPCD_PROTOCOL_VERSION);
+		if (c->hello_done)   /* a session keeps the version it agreed on */
+			c->closing = closing;
 		return;
 	}
 	const msgpack_object *v = wire_map_get(request_arg(rq, 1), "name");
-	if (v && v->type == MSGPACK_OBJECT_STR) {
+	if (v && v->type != MSGPACK_OBJECT_STR) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "hello: option name is a string");
+		return;
+	}
+	if (v) {
 		size_t n = v->via.str.size < sizeof(c->name) - 1 ? v->via.str.size : sizeof(c->name) - 1;
 		memcpy(c->name, v->via.str.ptr, n);
 		c->name[n] = '\0';

@@ -79,7 +79,9 @@ void handle_CLIENTS(struct request *rq)
 {
 	const msgpack_object *cur = request_arg(rq, 0), *cnt = request_arg(rq, 1);
 	uint64_t from = cur ? cur->via.u64 : 0;
-	uint64_t count = request_page_count(cnt);
+	uint64_t count;
+	if (request_page_count_or_reply(rq, cnt, &count) < 0)
+		return;
 
 	struct client *first = TAILQ_FIRST(&server_clients), *c;
 	while (first && first->cid < from)
@@ -134,9 +136,8 @@ void handle_KILL_CLIENT(struct request *rq)
 			client_kill(c);    /* closed at the flush, not under our feet */
 		}
 	}
-	if (!killed) {
-		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with %s %llu", by_pid ? "pid" : "id",
-		            (unsigned long long)id);
+	if (!killed && !by_pid) {   /* a pid may have no connection: that is 0 closed */
+		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with id %llu", (unsigned long long)id);
 		return;
 	}
 	reply_uint(&rq->reply, killed);

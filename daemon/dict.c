@@ -12,6 +12,7 @@
  * A write op changes the dict only after every allocation it needs has
  * succeeded (dict.update rolls back), so NOMEM leaves nothing half done.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dict.h"
@@ -238,6 +239,8 @@ int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict
 	if (a->kind == DICT_NUM_FLOAT || b->kind == DICT_NUM_FLOAT) {
 		out->kind = DICT_NUM_FLOAT;
 		out->f = dict_num_double(a) + dict_num_double(b);
+		if (!isfinite(out->f))   /* NUMBER arguments are finite; so is what incr stores */
+			return IPCD_E_OVERFLOW;
 		return 0;
 	}
 	if (a->kind == DICT_NUM_INT && b->kind == DICT_NUM_INT)
@@ -564,8 +567,10 @@ void handle_DICT_UPDATE(struct request *rq)
 static void dict_page(struct request *rq, enum dict_page_what what)
 {
 	const msgpack_object *co = request_arg(rq, 1);
-	dict_pack_page(dict_of(rq), co ? co->via.u64 : 0, request_page_count(request_arg(rq, 2)), what,
-	               reply_ok(&rq->reply));
+	uint64_t count;
+	if (request_page_count_or_reply(rq, request_arg(rq, 2), &count) < 0)
+		return;
+	dict_pack_page(dict_of(rq), co ? co->via.u64 : 0, count, what, reply_ok(&rq->reply));
 	reply_end(&rq->reply);
 }
 
@@ -655,7 +660,7 @@ void handle_DICT_CAS(struct request *rq)
 {
 	struct dict *d = dict_of(rq);
 	struct dict_key k;
-	if (dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
+	if (!request_values_storable(rq, &rq->args[3], 1) || dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
 		return;
 	struct value *cur = dict_find(d, k.bytes, k.len);
 	int same = cur ? value_equals_obj(cur, &rq->args[2]) : rq->args[2].type == MSGPACK_OBJECT_NIL;

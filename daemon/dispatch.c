@@ -90,7 +90,12 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 		msgpack_zone_clear(&zone);
 		return 0;
 	}
-	if (ret != DECODE_OK || wire_request_parse(&req, &wr)) {
+	if (ret == DECODE_OK && req.type == MSGPACK_OBJECT_ARRAY && req.via.array.size == 1 &&
+	    req.via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		/* [id] alone: a request without its op, refused like a bad op. */
+		static const msgpack_object no_op = { .type = MSGPACK_OBJECT_NIL };
+		wr = (struct wire_request){ .id = req.via.array.ptr[0].via.u64, .op = &no_op };
+	} else if (ret != DECODE_OK || wire_request_parse(&req, &wr)) {
 		reply_error(&rq.reply, IPCD_E_PROTOCOL,
 		            ret == DECODE_OK ? "a request is an array [id, op, args...] with an unsigned id"
 		                             : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
@@ -114,6 +119,7 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 	const char *why;
 	int err;
 	if (!c->hello_done && (!rq.op || rq.op->code != IPCD_OP_HELLO)) {
+		rq.reply.id = 0;   /* an error about the connection */
 		reply_error(&rq.reply, IPCD_E_PROTOCOL, "the first request must be hello");
 	} else if (!rq.op) {
 		if (op->type == MSGPACK_OBJECT_STR)
@@ -145,12 +151,15 @@ static void reply_too_deep(struct request *rq)
 	reply_error(&rq->reply, IPCD_E_BADVALUE, "value nested deeper than max_depth (%u)", value_max_depth);
 }
 
-uint64_t request_page_count(const msgpack_object *count)
+int request_page_count_or_reply(struct request *rq, const msgpack_object *count, uint64_t *n)
 {
-	uint64_t n = count ? count->via.u64 : 0;
-	if (n == 0)
-		return PROTO_LS_DEFAULT_COUNT;
-	return n > PROTO_LS_MAX_COUNT ? PROTO_LS_MAX_COUNT : n;
+	*n = count ? count->via.u64 : 0;
+	if (*n == 0)
+		*n = PROTO_LS_DEFAULT_COUNT;
+	if (*n <= PROTO_LS_MAX_COUNT)
+		return 0;
+	reply_error(&rq->reply, IPCD_E_BADARG, "%s: COUNT is at most %u", rq->op->name, PROTO_LS_MAX_COUNT);
+	return -1;
 }
 
 struct value *request_value_or_reply(struct request *rq, const msgpack_object *o)

@@ -238,12 +238,15 @@ void handle_DUMP(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "dump: CURSOR needs COUNT (usage: dump NAME [CURSOR] [COUNT])");
 		return;
 	}
+	uint64_t count;
+	if (request_page_count_or_reply(rq, cnt, &count) < 0)
+		return;
 	struct object *o = find_or_reply(rq);
 	if (!o)
 		return;
 	const struct object_type *ot = object_type_of(o->type);
 	if (cnt)
-		ot->dump_page(o, cur->via.u64, request_page_count(cnt), reply_ok(&rq->reply));
+		ot->dump_page(o, cur->via.u64, count, reply_ok(&rq->reply));
 	else
 		ot->dump(o, reply_ok(&rq->reply));
 	reply_end(&rq->reply);
@@ -333,7 +336,9 @@ void handle_LS(struct request *rq)
 	}
 	if (ls_options_or_reply(rq, request_arg(rq, 3), &lo) < 0)
 		return;
-	uint64_t count = request_page_count(cnt);
+	uint64_t count;
+	if (request_page_count_or_reply(rq, cnt, &count) < 0)
+		return;
 
 	struct object **found = malloc(count * sizeof(*found));
 	if (!found) {

@@ -181,6 +181,12 @@ int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
 	for (uint32_t i = 0; i < n; i++, s++) {
 		if (*s == '|')
 			s++;
+		if (*s == 'N' && args[i].type != MSGPACK_OBJECT_STR) {
+			snprintf(msg, sizeof(msg), "%s: argument %u must be an object name (string) (usage: %s %s)",
+			         op->name, i + 1, op->name, op->usage);
+			*why = msg;
+			return IPCD_E_BADNAME;
+		}
 		if (!proto_arg_fits(*s, &args[i])) {
 			snprintf(msg, sizeof(msg), "%s: argument %u must be %s (usage: %s %s)",
 			         op->name, i + 1, letter_what(*s), op->name, op->usage);

@@ -144,6 +144,31 @@ static void test_key_sizes(void **state)
 	msgpack_zone_destroy(&z);
 }
 
+static void *alloc_fails(size_t n)
+{
+	(void)n;
+	return NULL;
+}
+
+/* value_alloc is the hook that makes allocation fail: value_new says NOMEM,
+ * counts nothing, and works again once the hook is put back. */
+static void test_value_alloc_failure(void **state)
+{
+	size_t mem0 = value_mem_used;
+	struct value *v = NULL;
+	msgpack_object o = str_obj("payload");
+	void *(*saved)(size_t) = value_alloc;
+	value_alloc = alloc_fails;
+	assert_int_equal(value_new(&o, &v), IPCD_E_NOMEM);
+	value_alloc = saved;
+	assert_null(v);
+	assert_int_equal(value_mem_used, mem0);
+	assert_int_equal(value_new(&o, &v), 0);
+	assert_true(value_equals_obj(v, &o));
+	value_free(v);
+	assert_int_equal(value_mem_used, mem0);
+}
+
 /* set, find, del, clear; memory returns to where it started. */
 static void test_set_del_memory(void **state)
 {
@@ -321,6 +346,9 @@ static void test_num_add(void **state)
 	assert_int_equal(dict_num_add(&a, &f, &out), 0);
 	assert_int_equal(out.kind, DICT_NUM_FLOAT);
 	assert_true(out.f == 18446744073709551615.0 + 0.5);
+	/* a float sum that is not finite is an overflow, never stored */
+	struct dict_num huge = num_float(1.7e308);
+	assert_int_equal(dict_num_add(&huge, &huge, &out), IPCD_E_OVERFLOW);
 	a = num_int(2);
 	assert_int_equal(dict_num_add(&a, &f, &out), 0);
 	assert_int_equal(out.kind, DICT_NUM_FLOAT);
@@ -367,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_keys_canonical),
 		cmocka_unit_test(test_key_sizes),
+		cmocka_unit_test(test_value_alloc_failure),
 		cmocka_unit_test(test_set_del_memory),
 		cmocka_unit_test(test_key_memory_limit),
 		cmocka_unit_test(test_pack),
