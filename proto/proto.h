@@ -87,7 +87,8 @@ int proto_error_by_name(const char *name, size_t len);
 /*
  * Argument check: 0 if args[0..n) fit the op's signature, else IPCD_E_BADARG
  * with a reason in *why (a static string). Name length is checked against
- * max_name (IPCD_E_BADNAME).
+ * max_name; a NAME that is not a str, empty, too long or with NUL is
+ * IPCD_E_BADNAME.
  */
 int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
                      uint32_t n, size_t max_name, const char **why);
