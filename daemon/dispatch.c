@@ -1,8 +1,11 @@
 /*
- * dispatch.c: one request frame to one handler. Everything a handler may
- * assume is checked here, once: the frame decodes to [id, op, args...], the
- * session said hello, the op exists, the arguments fit its signature, the
- * named object exists (or is created, or lent empty) and has the op's type.
+ * dispatch.c: one request frame to one handler. The frame is decoded once
+ * (decode_value, proto/decode.h): its objects carry each value's canonical
+ * size and depth, so a handler that stores a value walks it no more.
+ * Everything a handler may assume is checked here, once: the frame decodes
+ * to [id, op, args...], the session said hello, the op exists, the
+ * arguments fit its signature, the named object exists (or is created, or
+ * lent empty) and has the op's type.
  * A parked request is dispatched again from its kept frame (dispatch_retry),
  * straight to its handler: it was checked when it arrived.
  */

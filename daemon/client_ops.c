@@ -1,5 +1,5 @@
 /*
- * clients.c: the connection ops, clients and kill_client. Both walk the
+ * client_ops.c: the connection ops, clients and kill_client. Both walk the
  * connection list (an operator's op, not a hot path); every figure they
  * show is a counter struct client keeps in O(1) as requests pass.
  */

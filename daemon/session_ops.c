@@ -1,5 +1,5 @@
 /*
- * admin.c: session and server ops: hello, ping, info.
+ * session_ops.c: the ops of a session and of the server: hello, ping, info.
  */
 #include <string.h>
 #include <unistd.h>
