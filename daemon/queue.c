@@ -689,11 +689,12 @@ static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
 			return IPCD_E_BADARG;
 		}
 	} else {
-		if (!proto_arg_fits('t', v) || v->type == MSGPACK_OBJECT_NIL) {
-			*pc->why = "put option delay must be a number of seconds >= 0";
+		int64_t ms = proto_duration_ms(v);
+		if (ms < 0) {
+			*pc->why = "put option delay must be a number of seconds from 0 to " PROTO_MAX_SECONDS_STR;
 			return IPCD_E_BADARG;
 		}
-		pc->po->delay_ms = (uint64_t)proto_timeout_ms(v);
+		pc->po->delay_ms = (uint64_t)ms;
 	}
 	return 0;
 }
@@ -818,13 +819,15 @@ static int queue_option(void *ctx, unsigned i, const msgpack_object *v)
 		}
 		qo->maxsize = v->via.u64;
 		break;
-	case 1:
-		if (!proto_arg_fits('t', v) || v->type == MSGPACK_OBJECT_NIL) {
-			*qc->why = "queue option lease must be a number of seconds >= 0 (0 = none)";
+	case 1: {
+		int64_t ms = proto_duration_ms(v);
+		if (ms < 0) {
+			*qc->why = "queue option lease must be a number of seconds from 0 (none) to " PROTO_MAX_SECONDS_STR;
 			return IPCD_E_BADARG;
 		}
-		qo->lease_ms = (uint64_t)proto_timeout_ms(v);
+		qo->lease_ms = (uint64_t)ms;
 		break;
+	}
 	case 2:
 		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX) {
 			*qc->why = "queue option max_deliveries must be an integer >= 0 (0 = no limit)";

@@ -204,6 +204,15 @@ int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
 	return 0;
 }
 
+int64_t proto_duration_ms(const msgpack_object *o)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return o->via.u64 <= PROTO_MAX_SECONDS ? (int64_t)o->via.u64 * 1000 : -1;
+	if (!is_float(o) || !(o->via.f64 >= 0 && o->via.f64 <= PROTO_MAX_SECONDS))   /* NaN fails too */
+		return -1;
+	return (int64_t)ceil(o->via.f64 * 1000.0);
+}
+
 int64_t proto_timeout_ms(const msgpack_object *o)
 {
 	if (!o || o->type == MSGPACK_OBJECT_NIL)

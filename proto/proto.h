@@ -29,6 +29,9 @@
 #define PROTO_MAX_LEVELS_STR      "32"
 #define PROTO_LS_DEFAULT_COUNT    100u         /* page size when ls/keys omit COUNT */
 #define PROTO_LS_MAX_COUNT        10000u       /* largest page a client may ask for */
+#define PROTO_MAX_SECONDS         1000000000u  /* longest delay or lease (about 31 years): a longer one is a mistake, and
+                                                * every deadline stays far inside int64 milliseconds */
+#define PROTO_MAX_SECONDS_STR     "1000000000"
 
 enum proto_error {
 #define IPCD_ERR(ident, code, wire, closes, msg) IPCD_E_##ident = code,
@@ -100,6 +103,13 @@ int proto_arg_fits(char letter, const msgpack_object *o);
  * else ms rounded up. o may be NULL (absent).
  */
 int64_t proto_timeout_ms(const msgpack_object *o);
+
+/*
+ * A duration that is not a timeout (a put's delay, a lease, a nack's delay)
+ * to milliseconds, rounded up: -1 unless o is a finite number of seconds
+ * from 0 to PROTO_MAX_SECONDS (nil and +inf are not durations).
+ */
+int64_t proto_duration_ms(const msgpack_object *o);
 
 /*
  * The default socket path, the same rule for the daemon and every client:

@@ -137,3 +137,37 @@ def test_stat_options_are_those_in_force(client):
     assert client.ok("stat", "q2")["options"] == {"maxsize": 5}
     client.ok("dict.set", "d", "k", 1)
     assert client.ok("stat", "d")["options"] == {}
+
+
+# ---- durations -------------------------------------------------------------------
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize("bad", [INF, 1e10, 1000000001, float("nan"), -1])
+def test_delays_and_leases_are_finite_and_bounded(client, bad):
+    assert client.err("queue.put", "q", "x", None, {"delay": bad}) == E.BADARG
+    assert client.err("create", "q2", "queue", {"lease": bad}) == E.BADARG
+    client.ok("queue.put", "q", "x")
+    assert client.err("queue.get_ack", "q", 0, bad) == E.BADARG
+    d = client.ok("queue.get_ack", "q", 0)
+    assert client.err("queue.touch", "q", d["id"], bad) == E.BADARG
+    assert client.err("queue.nack", "q", d["id"], bad) == E.BADARG
+    client.ok("queue.ack", "q", d["id"])
+
+
+def test_longest_delay_and_lease_are_accepted(client):
+    assert client.ok("queue.put", "q", "x", None, {"delay": 1000000000}) == 1
+    assert client.ok("create", "q2", "queue", {"lease": 1000000000}) is True
+    client.ok("queue.put", "q2", "y")
+    d = client.ok("queue.get_ack", "q2", 0, 1000000000)
+    assert 999999990 < client.ok("queue.touch", "q2", d["id"]) <= 1000000000
+
+
+def test_timeout_of_infinity_waits_like_nil(daemon):
+    getter, writer = daemon.connect(), daemon.connect()
+    gid = getter.send("queue.get", "q", INF)
+    wait_until(lambda: writer.ok("stat", "q")["waiting"] == 1, what="getter parked")
+    writer.ok("queue.put", "q", "x")
+    r = getter.recv()
+    assert (r.id, r.status, r.result) == (gid, 0, "x")
