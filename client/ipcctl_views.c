@@ -280,6 +280,53 @@ static const char *cell_bytes_tmp(uint64_t n)
 	return tmp;
 }
 
+/* An age as 1m30s, in a static buffer: for one printf. */
+static const char *cell_age_tmp(double sec)
+{
+	static char tmp[32];
+	char *c = cell_age(sec);
+	snprintf(tmp, sizeof(tmp), "%s", c);
+	free(c);
+	return tmp;
+}
+
+/* info's persistence section. */
+static void info_persistence(const msgpack_object *p)
+{
+	const msgpack_object *on = wire_map_get(p, "enabled");
+	info_heading("Persistence");
+	if (!on || on->type != MSGPACK_OBJECT_BOOLEAN || !on->via.boolean) {
+		info_line("state", cell_printf("in memory only (no state_dir)"));
+		return;
+	}
+	double d = 0;
+	uint64_t n = 0;
+	const msgpack_object *healthy = wire_map_get(p, "healthy"), *running = wire_map_get(p, "snapshot_running");
+	info_line("state dir", cell_str(p, "state_dir"));
+	info_line("fsync", cell_str(p, "fsync"));
+	ipcd_obj_double(wire_map_get(p, "fsync_lag"), &d);
+	info_line("fsync lag", cell_printf("%.3f s", d));
+	ipcd_obj_uint(wire_map_get(p, "log_bytes"), &n);
+	info_line("log", cell_printf("%s since the last snapshot", cell_bytes_tmp(n)));
+	ipcd_obj_uint(wire_map_get(p, "snapshot_bytes"), &n);
+	int64_t when = 0;
+	ipcd_obj_int(wire_map_get(p, "last_snapshot"), &when);
+	ipcd_obj_double(wire_map_get(p, "last_snapshot_seconds"), &d);
+	if (when)
+		info_line("last snapshot", cell_printf("%s, %s ago, took %.3f s", cell_bytes_tmp(n),
+		                                       cell_age_tmp((double)(time(NULL) - when)), d));
+	else
+		info_line("last snapshot", cell_printf("none"));
+	if (running && running->type == MSGPACK_OBJECT_BOOLEAN && running->via.boolean)
+		info_line("snapshot", cell_printf("being written"));
+	int ok = healthy && healthy->type == MSGPACK_OBJECT_BOOLEAN && healthy->via.boolean;
+	char *err = cell_str(p, "last_error");
+	info_line("disk", ok ? cell_printf("taking writes%s%s", *err && strcmp(err, "-") ? "; last error: " : "",
+	                                   *err && strcmp(err, "-") ? err : "")
+	                     : cell_printf("FAILING, writes refused: %s", err));
+	free(err);
+}
+
 /* info's map for people, in sections. */
 static void info_print(const msgpack_object *m)
 {
@@ -317,6 +364,8 @@ static void info_print(const msgpack_object *m)
 	else
 		info_line("used", cell_printf("%s, no limit", u));
 	free(u), free(l);
+
+	info_persistence(wire_map_get(m, "persistence"));
 
 	info_heading("Ops");
 	info_line("per second", info_num(m, "ops_per_sec"));

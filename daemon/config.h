@@ -32,6 +32,10 @@ struct config {
 	int log_level;           /* LOG_ERR .. LOG_DEBUG */
 	int watchdog;            /* 1: answer systemd's WatchdogSec with WATCHDOG=1 pings */
 	uint64_t status_interval; /* seconds between STATUS= updates to systemd; 0 = only at start */
+	char *state_dir;         /* where state is persisted; NULL = in memory only */
+	int fsync;               /* enum persist_fsync: when the log reaches the disk */
+	uint64_t compact_percent; /* log growth past the last snapshot, in %, that starts a compaction */
+	uint64_t compact_min;    /* least log bytes before a compaction */
 };
 
 /* The live settings, read by every part of the daemon. */

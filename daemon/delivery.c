@@ -24,6 +24,7 @@
 #include "queue.h"
 #include "clock.h"
 #include "dispatch.h"
+#include "state.h"
 #include "timer.h"
 #include "value.h"
 
@@ -104,6 +105,7 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue *q = arg;
+	state_timer(STATE_TIMER_LEASE, q->obj);
 	uint64_t now = clock_mono_ms();
 	struct qitem *it;
 	while ((it = heap_top(&q->ext->leases)) && it->due_ms <= now) {

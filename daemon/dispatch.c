@@ -20,6 +20,7 @@
 #include "object.h"
 #include "rate.h"
 #include "registry.h"
+#include "state.h"
 #include "value.h"
 #include "wire.h"
 
@@ -142,7 +143,9 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 			server_stats.ops_total++;
 			rate_tick(&server_stats.rate, sec);
 			server_stats.ops_by_code[rq.op->code]++;
-			handlers[rq.op->code](&rq);
+			if (state_request_begin(&rq))
+				handlers[rq.op->code](&rq);
+			state_request_end(&rq);
 		}
 	}
 	msgpack_zone_clear(&zone);
@@ -226,7 +229,8 @@ struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_o
 /* Dispatch parked w again (waiters.h): answered, or left parked. */
 static int dispatch_retry(struct waiter *w, int timed_out)
 {
-	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj };
+	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj,
+	                      .frame = w->frame, .frame_len = w->frame_len };
 	msgpack_object req;
 	reply_init(&rq.reply, w->client, w->id);
 	rq.op = proto_op_by_code(w->op);
@@ -240,7 +244,9 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 			rq.reply.name = rq.args[0].via.str.ptr;
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
-		handlers[rq.op->code](&rq);
+		if (state_request_begin(&rq))
+			handlers[rq.op->code](&rq);
+		state_request_end(&rq);
 	}
 	msgpack_zone_clear(&retry_zone);
 	if (rq.parked)
@@ -249,9 +255,12 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 	return 1;
 }
 
-/* A connection closed: its parked request loses its place, and what it
- * holds goes back to its objects, newest first. */
-static void dispatch_client_gone(struct client *c)
+int dispatch_replay(struct client *c, const char *frame, size_t len)
+{
+	return dispatch_frame(c, frame, len);
+}
+
+void dispatch_forget_client(struct client *c)
 {
 	struct hold *h;
 	if (c->waiter.wq)
@@ -260,6 +269,14 @@ static void dispatch_client_gone(struct client *c)
 		LIST_REMOVE(h, link);
 		object_type_of(h->obj->type)->release(h->obj, h);
 	}
+}
+
+/* A connection closed (logged first: giving back what it held changes
+ * objects). */
+static void dispatch_client_gone(struct client *c)
+{
+	state_client_gone(c);
+	dispatch_forget_client(c);
 }
 
 /* Shutting down: what waits is told so; the client's later requests run. */

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "monitor.h"
 #include "registry.h"
+#include "state.h"
 #include "value.h"
 #include "wire.h"
 
@@ -72,7 +73,7 @@ void handle_INFO(struct request *rq)
 {
 	double now = clock_unix();
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 21);
+	msgpack_pack_map(pk, 22);
 	pack_key_str(pk, "version", IPCD_VERSION);
 	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
 	pack_key_int(pk, "pid", (int)getpid());
@@ -107,6 +108,8 @@ void handle_INFO(struct request *rq)
 			msgpack_pack_uint64(pk, n);
 		}
 	}
+	pack_cstr(pk, "persistence");
+	state_pack_info(pk);
 	const size_t ncodes = sizeof(server_stats.errors_by_code) / sizeof(server_stats.errors_by_code[0]);
 	used = 0;
 	for (size_t code = 1; code < ncodes; code++)
@@ -123,4 +126,15 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "monitor_events", monitor_events);
 	pack_key_uint(pk, "monitor_dropped", monitor_dropped);
 	reply_end(&rq->reply);
+}
+
+/* save -> nil: a snapshot is being written in the background (info's
+ * persistence section tells when it is done) */
+void handle_SAVE(struct request *rq)
+{
+	const char *why;
+	if (state_save_now(&why) < 0)
+		reply_error(&rq->reply, IPCD_E_PERSIST, "cannot save: %s", why);
+	else
+		reply_nil(&rq->reply);
 }

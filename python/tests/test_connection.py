@@ -56,9 +56,11 @@ def test_reconnects_after_daemon_restart(make_daemon):
     d2.stop()
 
 
-def test_parked_request_gets_shutdown(make_daemon):
+def test_parked_request_of_a_daemon_that_does_not_come_back_is_connection_lost(make_daemon):
+    # SHUTDOWN says the get had no effect: it is sent again, and with no
+    # daemon to take it within reconnect_timeout it fails as unreachable.
     d = make_daemon()
-    c = ipcd.Client(d.sock_path)
+    c = ipcd.Client(d.sock_path, reconnect_timeout=0.5)
     q = ipcd.Queue("q", client=c)
     watcher = ipcd.Client(d.sock_path)
     errors = []
@@ -78,7 +80,8 @@ def test_parked_request_gets_shutdown(make_daemon):
     d.stop()
     t.join(10)
     assert not t.is_alive()
-    assert len(errors) == 1 and isinstance(errors[0], ipcd.Shutdown)
+    assert len(errors) == 1 and isinstance(errors[0], ipcd.ConnectionLost), errors
+    assert "cannot connect" in str(errors[0])
 
 
 class FakeServer:

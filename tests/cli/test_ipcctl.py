@@ -204,6 +204,29 @@ def test_info(daemon, ctl):
     assert ctl.ok("--version", sock=False) == ctl.ok("-V", sock=False)
 
 
+def test_save_and_the_persistence_section_of_info(make_daemon, tmp_path):
+    state = str(tmp_path / "state")
+    d = make_daemon("-o", "state_dir=" + state)
+    ctl = Ctl(d.sock_path)
+    assert "in memory only" not in ctl.ok("info")
+    ctl.ok("queue", "put", "jobs", "1")
+    assert ctl.ok("save") == ""
+    deadline = time.monotonic() + 10
+    while not ctl.json("info")["persistence"]["last_snapshot"]:
+        assert time.monotonic() < deadline, "no snapshot within 10 s"
+    out = ctl.ok("info")
+    assert "Persistence\n" in out and "  state dir        %s\n" % state in out
+    assert "  fsync            everysec\n" in out and "last snapshot" in out
+    d.stop()
+    d = make_daemon("-o", "state_dir=" + state)
+    assert Ctl(d.sock_path).ok("queue", "get", "jobs") == "1\n"
+
+
+def test_save_without_state_dir_says_why(ctl):
+    assert "in memory only (no state_dir)" in ctl.fail(1, "save", code="PERSIST")
+    assert "in memory only" in ctl.ok("info")
+
+
 def test_monitor_sees_a_request(daemon, ctl):
     # test_operator.py has the rest; this one runs the op for the check below.
     # One connection polls: a new one per poll would be an event itself.
@@ -527,8 +550,11 @@ def test_waiting_ipcctl_sees_the_daemon_stop(daemon, ctl):
     getter = ctl.spawn(*args)
     ctl.wait_parked("jobs")
     daemon.stop()                       # SIGTERM to our daemon; checks exit 0
+    # The get was not run (SHUTDOWN): it is sent again once the daemon is
+    # back, and this one does not come back within the reconnect timeout.
     r = ctl.finish(getter, args)
-    assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: SHUTDOWN: "), r
+    assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: IO: the daemon stopped (queue.get was not run)"), r
+    assert "cannot connect" in r.err, r
     ctl.fail(5, "ping")
 
 
