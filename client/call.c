@@ -179,7 +179,7 @@ static int call_queue(struct ipcd *c, const struct proto_op_info *op, const stru
 			else {
 				const char *why = "";
 				n = arr.via.array.size;
-				hdr = conn_array_header(a->mp, a->len, &n);
+				hdr = wire_array_header(a->mp, a->len, &n);
 				if ((rc = proto_check_args(op, arr.via.array.ptr, n, c->max_name, &why)))
 					conn_fail(c, rc, "%s", why);
 				int tj = call_timeout_index(op);

@@ -300,23 +300,6 @@ static int conn_read_frame(struct ipcd *c, int64_t deadline, int stream, const c
 	}
 }
 
-size_t conn_array_header(const unsigned char *p, size_t len, uint32_t *count)
-{
-	if (len >= 1 && (p[0] & 0xf0) == 0x90) {
-		*count = p[0] & 0x0f;
-		return 1;
-	}
-	if (len >= 3 && p[0] == 0xdc) {
-		*count = (uint32_t)p[1] << 8 | p[2];
-		return 3;
-	}
-	if (len >= 5 && p[0] == 0xdd) {
-		*count = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
-		return 5;
-	}
-	return 0;
-}
-
 /*
  * Parse reply frame body [id, status, result] for request id into res (its
  * views into body and c->reply_zone). 0, or IPCD_EREPLY with a message.
@@ -327,23 +310,20 @@ size_t conn_array_header(const unsigned char *p, size_t len, uint32_t *count)
 static int conn_parse_reply(struct ipcd *c, const char *body, size_t len, uint64_t id,
                             struct ipcd_result *res)
 {
-	uint32_t n = 0;
-	size_t off = conn_array_header((const unsigned char *)body, len, &n);
-	msgpack_object oid, ost;
-	if (!off || n != 3 ||
-	    msgpack_unpack(body, len, &off, &c->reply_zone, &oid) != MSGPACK_UNPACK_EXTRA_BYTES ||
-	    msgpack_unpack(body, len, &off, &c->reply_zone, &ost) != MSGPACK_UNPACK_EXTRA_BYTES)
+	uint64_t rid, status;
+	size_t at, off;
+	if (wire_reply_head(body, len, &rid, &status, &at))
 		return conn_fail(c, IPCD_EREPLY, "reply is not an array [id, status, result]");
-	size_t at = off;
+	off = at;
 	if (msgpack_unpack(body, len, &off, &c->reply_zone, &res->value) != MSGPACK_UNPACK_SUCCESS)
 		return conn_fail(c, IPCD_EREPLY, "reply result is malformed msgpack");
-	if (ost.type != MSGPACK_OBJECT_POSITIVE_INTEGER || ost.via.u64 > INT_MAX)
+	if (status > INT_MAX)
 		return conn_fail(c, IPCD_EREPLY, "reply status is not an error code");
-	if (oid.type != MSGPACK_OBJECT_POSITIVE_INTEGER || (oid.via.u64 != id && (oid.via.u64 || !ost.via.u64)))
+	if (rid != id && (rid || !status))
 		return conn_fail(c, IPCD_EREPLY, "reply out of order: expected id %llu",
 		                 (unsigned long long)id);
-	res->id = oid.via.u64;     /* 0 for an error about the connection */
-	res->status = (int)ost.via.u64;
+	res->id = rid;     /* 0 for an error about the connection */
+	res->status = (int)status;
 	res->mp = body + at;
 	res->len = len - at;
 	if (res->status) {
@@ -356,28 +336,14 @@ static int conn_parse_reply(struct ipcd *c, const char *body, size_t len, uint64
 	return 0;
 }
 
-/* Copy a str object into dst of size bytes, NUL-terminated. */
-static void conn_copy_str(char *dst, size_t size, const msgpack_object *o)
-{
-	snprintf(dst, size, "%.*s", (int)o->via.str.size, o->via.str.ptr);
-}
-
 /* Take what we use from hello's result map. */
 static void conn_hello_result(struct ipcd *c, const msgpack_object *m)
 {
-	if (m->type != MSGPACK_OBJECT_MAP)
-		return;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
-		if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !v->via.u64)
-			continue;
-		char key[16];
-		conn_copy_str(key, sizeof(key), k);
-		if (strcmp(key, "max_frame") == 0 && v->via.u64 <= SIZE_MAX)
-			c->max_frame = (size_t)v->via.u64;
-		else if (strcmp(key, "max_name") == 0 && v->via.u64 <= SIZE_MAX)
-			c->max_name = (size_t)v->via.u64;
-	}
+	uint64_t u;
+	if (!wire_obj_uint(wire_map_get(m, "max_frame"), &u) && u && u <= SIZE_MAX)
+		c->max_frame = (size_t)u;
+	if (!wire_obj_uint(wire_map_get(m, "max_name"), &u) && u && u <= SIZE_MAX)
+		c->max_name = (size_t)u;
 }
 
 /* Connect to c->path and say hello. 0 or an error (c stays disconnected). */
@@ -484,8 +450,7 @@ int conn_request_begin(struct ipcd *c, unsigned op, uint32_t nargs, struct conn_
 		return conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
 	rq->id = ++c->next_id;
 	msgpack_packer_init(&rq->pk, &c->out, buf_msgpack_write);
-	if (msgpack_pack_array(&rq->pk, nargs + 2) || msgpack_pack_uint64(&rq->pk, rq->id) ||
-	    msgpack_pack_unsigned_int(&rq->pk, op)) {
+	if (wire_pack_request_head(&rq->pk, rq->id, op, nargs)) {
 		conn_request_abort(c, rq);
 		return conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
 	}

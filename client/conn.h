@@ -21,6 +21,7 @@
 #include "proto.h"
 #include "buf.h"
 #include "ipcd.h"
+#include "wire.h"
 
 /* ipcd_send writes its buffer once it holds this much: bounds client memory
  * for long pipelines while keeping writes large. */
@@ -102,10 +103,6 @@ int conn_recv(struct ipcd *c, struct ipcd_result *res);
  * the connection is to be re-established and either the request never fully
  * left, or op is safe to repeat. */
 int conn_may_retry(const struct ipcd *c, const struct proto_op_info *op);
-
-/* Length and element count of the msgpack array header at p[0..len), or 0
- * if p does not start with one. */
-size_t conn_array_header(const unsigned char *p, size_t len, uint32_t *count);
 
 /* Reset res to "no result" for op with status. Returns status. */
 int conn_result_clear(struct ipcd_result *res, unsigned op, int status);

@@ -337,24 +337,13 @@ IPCD_EXPORT int ipcd_queue_get_ack(ipcd *c, const char *name, double timeout, do
 	                   : ipcd_call(c, IPCD_OP_QUEUE_GET_ACK, &res, 2, name, timeout);
 	if (rc || !out)
 		return rc;
-	const msgpack_object *m = &res.value;
-	int have = 0;
-	for (uint32_t i = 0; m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
-		const char *p;
-		size_t n;
-		uint64_t u;
-		if (ipcd_obj_str(k, &p, &n))
-			continue;
-		if (n == 2 && memcmp(p, "id", 2) == 0 && !ipcd_obj_uint(v, &out->id))
-			have |= 1;
-		else if (n == 5 && memcmp(p, "value", 5) == 0)
-			out->value = *v, have |= 2;
-		else if (n == 10 && memcmp(p, "deliveries", 10) == 0 && !ipcd_obj_uint(v, &u) && u <= UINT32_MAX)
-			out->deliveries = (uint32_t)u, have |= 4;
-	}
-	if (have != 7)
+	const msgpack_object *value = wire_map_get(&res.value, "value");
+	uint64_t deliveries;
+	if (!value || wire_obj_uint(wire_map_get(&res.value, "id"), &out->id) ||
+	    wire_obj_uint(wire_map_get(&res.value, "deliveries"), &deliveries) || deliveries > UINT32_MAX)
 		return conn_fail(c, IPCD_EREPLY, "queue.get_ack: result is not {id, value, deliveries}");
+	out->value = *value;
+	out->deliveries = (uint32_t)deliveries;
 	return IPCD_OK;
 }
 

@@ -304,17 +304,6 @@ const struct cmd *cmd_by_code(unsigned code)
 	return NULL;
 }
 
-const msgpack_object *map_get(const msgpack_object *m, const char *key)
-{
-	size_t kn = strlen(key);
-	for (uint32_t i = 0; m && m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kn && memcmp(k->via.str.ptr, key, kn) == 0)
-			return &m->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
 /* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <msgpack.h>
+#include "wire.h"
 #include "proto.h"
 #include "ipcd.h"
 #include "buf.h"
@@ -142,8 +143,6 @@ int cmd_usage(const struct cli *x, const char *why);
 const char *cmd_path(const struct cmd *cmd, char *buf, size_t size);
 /* The command of op code, or NULL. */
 const struct cmd *cmd_by_code(unsigned code);
-/* The value of string key in map m, or NULL (also when m is not a map). */
-const msgpack_object *map_get(const msgpack_object *m, const char *key);
 
 /* ---- ipcctl_options.c -------------------------------------------------------- */
 

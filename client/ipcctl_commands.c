@@ -256,18 +256,18 @@ int cmd_clients(struct cli *x, int argc, char **argv)
 			uint64_t u = 0;
 			int64_t k = 0;
 			double d = 0;
-			row[0] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(map_get(m, "id"), &u) ? 0 : u));
-			row[1] = cell_printf("%lld", (long long)(ipcd_obj_int(map_get(m, "pid"), &k) ? 0 : k));
-			row[2] = cell_printf("%lld", (long long)(ipcd_obj_int(map_get(m, "uid"), &k) ? 0 : k));
+			row[0] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(wire_map_get(m, "id"), &u) ? 0 : u));
+			row[1] = cell_printf("%lld", (long long)(ipcd_obj_int(wire_map_get(m, "pid"), &k) ? 0 : k));
+			row[2] = cell_printf("%lld", (long long)(ipcd_obj_int(wire_map_get(m, "uid"), &k) ? 0 : k));
 			row[3] = cell_str(m, "name");
 			row[4] = cell_str(m, "comm");
-			row[5] = cell_age(ipcd_obj_double(map_get(m, "connected"), &d) ? 0 : now - d);
-			row[6] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(map_get(m, "ops"), &u) ? 0 : u));
-			row[7] = cell_bytes(ipcd_obj_uint(map_get(m, "bytes_in"), &u) ? 0 : u, human);
-			row[8] = cell_bytes(ipcd_obj_uint(map_get(m, "bytes_out"), &u) ? 0 : u, human);
-			if ((b = map_get(m, "blocked")) && b->type == MSGPACK_OBJECT_MAP) {
+			row[5] = cell_age(ipcd_obj_double(wire_map_get(m, "connected"), &d) ? 0 : now - d);
+			row[6] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(wire_map_get(m, "ops"), &u) ? 0 : u));
+			row[7] = cell_bytes(ipcd_obj_uint(wire_map_get(m, "bytes_in"), &u) ? 0 : u, human);
+			row[8] = cell_bytes(ipcd_obj_uint(wire_map_get(m, "bytes_out"), &u) ? 0 : u, human);
+			if ((b = wire_map_get(m, "blocked")) && b->type == MSGPACK_OBJECT_MAP) {
 				char *op = cell_str(b, "op"), *name = cell_str(b, "name");
-				char *age = cell_age((v = map_get(b, "since")) && !ipcd_obj_double(v, &d) ? now - d : 0);
+				char *age = cell_age((v = wire_map_get(b, "since")) && !ipcd_obj_double(v, &d) ? now - d : 0);
 				row[9] = cell_printf("%s %s %s", op, name, age);
 				free(op), free(name), free(age);
 			} else {

@@ -75,13 +75,13 @@ int cmd_dump(struct cli *x, int argc, char **argv)
 	int rc = ipcd_call(x->c, IPCD_OP_STAT, &res, 1, name);
 	if (rc)
 		return cli_failed(x, rc);
-	const msgpack_object *type = map_get(&res.value, "type"), *options = map_get(&res.value, "options");
+	const msgpack_object *type = wire_map_get(&res.value, "type"), *options = wire_map_get(&res.value, "options");
 	const char *tp;
 	size_t tn;
 	uint64_t total = 0;
 	if (!type || ipcd_obj_str(type, &tp, &tn) || tn >= 8 || (options && options->type != MSGPACK_OBJECT_MAP))
 		return cli_error(EX_ERROR, "REPLY: stat: unexpected result");
-	ipcd_obj_uint(map_get(&res.value, "size"), &total);
+	ipcd_obj_uint(wire_map_get(&res.value, "size"), &total);
 	int is_map = (tn == 4 && memcmp(tp, "dict", 4) == 0) || (tn == 2 && memcmp(tp, "ns", 2) == 0);
 	int pretty = !x->o.json;
 	msgpack_object nm = dump_str(name), empty = { .type = MSGPACK_OBJECT_MAP };
@@ -256,9 +256,9 @@ static int load_parse(const char *text, msgpack_zone *zone, struct buf *mp, char
 	size_t off = 0;
 	if (msgpack_unpack(buf_head(mp), buf_used(mp), &off, zone, &top) < 0)
 		return cli_error(EX_ERROR, "load: the JSON is nested too deeply");
-	const msgpack_object *t = map_get(&top, "type");
-	*options = map_get(&top, "options");
-	*items = map_get(&top, "items");
+	const msgpack_object *t = wire_map_get(&top, "type");
+	*options = wire_map_get(&top, "options");
+	*items = wire_map_get(&top, "items");
 	char *tbuf = type;
 	const char *p;
 	size_t n;
@@ -347,7 +347,7 @@ int cmd_load(struct cli *x, int argc, char **argv)
 	}
 	/* A put_many larger than maxsize could never fit. */
 	uint64_t maxsize = 0;
-	if (l.op == IPCD_OP_QUEUE_PUT_MANY && !ipcd_obj_uint(map_get(options, "maxsize"), &maxsize) && maxsize &&
+	if (l.op == IPCD_OP_QUEUE_PUT_MANY && !ipcd_obj_uint(wire_map_get(options, "maxsize"), &maxsize) && maxsize &&
 	    maxsize < l.limit)
 		l.limit = (uint32_t)maxsize;
 	progress_start(&l.bar, "load", items->via.array.size, 1);

@@ -82,7 +82,7 @@ char *cell_str(const msgpack_object *m, const char *key)
 {
 	const char *p = NULL;
 	size_t n = 0;
-	const msgpack_object *v = map_get(m, key);
+	const msgpack_object *v = wire_map_get(m, key);
 	if (v && ipcd_obj_str(v, &p, &n))
 		p = NULL, n = 0;
 	return cell_text(p, n);

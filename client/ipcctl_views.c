@@ -67,14 +67,14 @@ static enum { SORT_NAME, SORT_SIZE, SORT_RATE } objects_key;
 
 static void objects_name(const msgpack_object *e, const char **p, size_t *n)
 {
-	if (ipcd_obj_str(map_get(e, "name"), p, n))
+	if (ipcd_obj_str(wire_map_get(e, "name"), p, n))
 		*p = "", *n = 0;
 }
 
 static double objects_num(const msgpack_object *e, const char *key)
 {
 	double d = 0;
-	return ipcd_obj_double(map_get(e, key), &d) ? 0 : d;
+	return ipcd_obj_double(wire_map_get(e, key), &d) ? 0 : d;
 }
 
 /* Name ascending; size and rate descending, ties by name. */
@@ -217,14 +217,14 @@ static void objects_print_table(const struct objects *o, int aligned, size_t max
 		char **row = table_row(&t);
 		row[0] = cell_str(e, "name");
 		row[1] = cell_str(e, "type");
-		row[2] = cell_number(map_get(e, "size"));
-		row[3] = cell_number(map_get(e, "waiting"));
-		row[4] = cell_number(map_get(e, "pending"));
-		row[5] = cell_number(map_get(e, "rate"));
+		row[2] = cell_number(wire_map_get(e, "size"));
+		row[3] = cell_number(wire_map_get(e, "waiting"));
+		row[4] = cell_number(wire_map_get(e, "pending"));
+		row[5] = cell_number(wire_map_get(e, "rate"));
 		if (access) {
-			row[6] = cell_mode(map_get(e, "mode"));
-			row[7] = cell_id(map_get(e, "owner"), 0);
-			row[8] = cell_id(map_get(e, "group"), 1);
+			row[6] = cell_mode(wire_map_get(e, "mode"));
+			row[7] = cell_id(wire_map_get(e, "owner"), 0);
+			row[8] = cell_id(wire_map_get(e, "group"), 1);
 		}
 	}
 	table_print(stdout, &t, aligned, color_out(), max_rows);
@@ -286,7 +286,7 @@ static void info_line(const char *label, char *value)
 /* A number of map m as a cell. */
 static char *info_num(const msgpack_object *m, const char *key)
 {
-	return cell_number(map_get(m, key));
+	return cell_number(wire_map_get(m, key));
 }
 
 /* Every entry of a map of counters (ops_by_name, errors_by_name), as lines. */
@@ -330,7 +330,7 @@ static const char *cell_age_tmp(double sec)
 /* info's persistence section. */
 static void info_persistence(const msgpack_object *p)
 {
-	const msgpack_object *on = map_get(p, "enabled");
+	const msgpack_object *on = wire_map_get(p, "enabled");
 	info_heading("Persistence");
 	if (!on || on->type != MSGPACK_OBJECT_BOOLEAN || !on->via.boolean) {
 		info_line("state", cell_printf("in memory only (no state_dir)"));
@@ -338,17 +338,17 @@ static void info_persistence(const msgpack_object *p)
 	}
 	double d = 0;
 	uint64_t n = 0;
-	const msgpack_object *healthy = map_get(p, "healthy"), *running = map_get(p, "snapshot_running");
+	const msgpack_object *healthy = wire_map_get(p, "healthy"), *running = wire_map_get(p, "snapshot_running");
 	info_line("state dir", cell_str(p, "state_dir"));
 	info_line("fsync", cell_str(p, "fsync"));
-	ipcd_obj_double(map_get(p, "fsync_lag"), &d);
+	ipcd_obj_double(wire_map_get(p, "fsync_lag"), &d);
 	info_line("fsync lag", cell_printf("%.3f s", d));
-	ipcd_obj_uint(map_get(p, "log_bytes"), &n);
+	ipcd_obj_uint(wire_map_get(p, "log_bytes"), &n);
 	info_line("log", cell_printf("%s since the last snapshot", cell_bytes_tmp(n)));
-	ipcd_obj_uint(map_get(p, "snapshot_bytes"), &n);
+	ipcd_obj_uint(wire_map_get(p, "snapshot_bytes"), &n);
 	int64_t when = 0;
-	ipcd_obj_int(map_get(p, "last_snapshot"), &when);
-	ipcd_obj_double(map_get(p, "last_snapshot_seconds"), &d);
+	ipcd_obj_int(wire_map_get(p, "last_snapshot"), &when);
+	ipcd_obj_double(wire_map_get(p, "last_snapshot_seconds"), &d);
 	if (when)
 		info_line("last snapshot", cell_printf("%s, %s ago, took %.3f s", cell_bytes_tmp(n),
 		                                       cell_age_tmp((double)(time(NULL) - when)), d));
@@ -373,7 +373,7 @@ static void info_print(const msgpack_object *m)
 	info_heading("ipcd %s (protocol %s)", version, proto);
 	free(version), free(proto);
 	info_line("pid", info_num(m, "pid"));
-	info_line("uptime", cell_age(ipcd_obj_double(map_get(m, "uptime"), &d) ? 0 : d));
+	info_line("uptime", cell_age(ipcd_obj_double(wire_map_get(m, "uptime"), &d) ? 0 : d));
 	info_line("socket", cell_str(m, "socket"));
 	info_line("config file", cell_str(m, "config_file"));
 
@@ -386,13 +386,13 @@ static void info_print(const msgpack_object *m)
 
 	info_heading("Objects");
 	info_line("total", info_num(m, "objects"));
-	const msgpack_object *by_type = map_get(m, "objects_by_type");
+	const msgpack_object *by_type = wire_map_get(m, "objects_by_type");
 	if (by_type && by_type->type == MSGPACK_OBJECT_MAP)
 		info_counters(by_type);
 
 	info_heading("Memory");
-	ipcd_obj_uint(map_get(m, "memory"), &used);
-	ipcd_obj_uint(map_get(m, "max_memory"), &limit);
+	ipcd_obj_uint(wire_map_get(m, "memory"), &used);
+	ipcd_obj_uint(wire_map_get(m, "max_memory"), &limit);
 	char *u = used < 1024 ? cell_printf("%llu bytes", (unsigned long long)used)
 	                      : cell_printf("%s (%llu bytes)", cell_bytes_tmp(used), (unsigned long long)used);
 	char *l = cell_bytes(limit, 1);
@@ -402,16 +402,16 @@ static void info_print(const msgpack_object *m)
 		info_line("used", cell_printf("%s, no limit", u));
 	free(u), free(l);
 
-	info_persistence(map_get(m, "persistence"));
+	info_persistence(wire_map_get(m, "persistence"));
 
 	info_heading("Ops");
 	info_line("per second", info_num(m, "ops_per_sec"));
 	info_line("total", info_num(m, "ops"));
 	info_line("errors", info_num(m, "errors"));
 	info_heading("Ops by name");
-	info_counters(map_get(m, "ops_by_name"));
+	info_counters(wire_map_get(m, "ops_by_name"));
 	info_heading("Errors by code");
-	info_counters(map_get(m, "errors_by_name"));
+	info_counters(wire_map_get(m, "errors_by_name"));
 }
 
 /* Connect and call op, which takes no arguments (nor does the command):
@@ -472,12 +472,12 @@ static void watch_print(const struct cli *x, const msgpack_object *info, const s
 		putchar('\n');
 	double uptime = 0;
 	uint64_t used = 0, limit = 0;
-	ipcd_obj_double(map_get(info, "uptime"), &uptime);
-	ipcd_obj_uint(map_get(info, "memory"), &used);
-	ipcd_obj_uint(map_get(info, "max_memory"), &limit);
+	ipcd_obj_double(wire_map_get(info, "uptime"), &uptime);
+	ipcd_obj_uint(wire_map_get(info, "memory"), &used);
+	ipcd_obj_uint(wire_map_get(info, "max_memory"), &limit);
 	char *version = cell_str(info, "version"), *up = cell_age(uptime);
-	char *clients = cell_number(map_get(info, "clients")), *objs = cell_number(map_get(info, "objects"));
-	char *rate = cell_number(map_get(info, "ops_per_sec")), *mem = cell_bytes(used, 1);
+	char *clients = cell_number(wire_map_get(info, "clients")), *objs = cell_number(wire_map_get(info, "objects"));
+	char *rate = cell_number(wire_map_get(info, "ops_per_sec")), *mem = cell_bytes(used, 1);
 	char *lim = limit ? cell_bytes(limit, 1) : cell_text("no limit", 8);
 	int bold = tty && color_out();
 	printf("%sipcd %s%s  up %s  clients %s  objects %s  ops/s %s  memory %s / %s\n\n", bold ? SGR_BOLD : "", version,
@@ -540,18 +540,18 @@ int cmd_watch(struct cli *x, int argc, char **argv)
 static void monitor_print(const msgpack_object *e)
 {
 	uint64_t dropped = 0;
-	if (!ipcd_obj_uint(map_get(e, "dropped"), &dropped) && dropped)
+	if (!ipcd_obj_uint(wire_map_get(e, "dropped"), &dropped) && dropped)
 		printf("(%llu events dropped)\n", (unsigned long long)dropped);
 	double t = 0;
-	ipcd_obj_double(map_get(e, "time"), &t);
+	ipcd_obj_double(wire_map_get(e, "time"), &t);
 	time_t secs = (time_t)t;
 	struct tm tm;
 	char hms[16] = "--:--:--";
 	if (localtime_r(&secs, &tm))
 		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
 	int ms = (int)((t - (double)secs) * 1000);
-	char *client = cell_number(map_get(e, "client")), *pid = cell_number(map_get(e, "pid"));
-	char *op = cell_str(e, "op"), *name = cell_str(e, "name"), *size = cell_number(map_get(e, "size"));
+	char *client = cell_number(wire_map_get(e, "client")), *pid = cell_number(wire_map_get(e, "pid"));
+	char *op = cell_str(e, "op"), *name = cell_str(e, "name"), *size = cell_number(wire_map_get(e, "size"));
 	printf("%s.%03d  client %s  pid %s  %s  %s  %s bytes\n", hms, ms < 0 ? 0 : ms > 999 ? 999 : ms, client, pid,
 	       op, name, size);
 	free(client), free(pid), free(op), free(name), free(size);

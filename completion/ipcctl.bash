@@ -1,17 +1,35 @@
 # bash completion for ipcctl(1).
 #
-# Commands, types and ops come from `ipcctl --list-commands`, each command's
-# arguments from its help line (`ipcctl CMD --help`), so a new op in ops.def
-# completes with nothing to change here. Arguments named NAME complete to
+# Commands, types and ops come from `ipcctl --list-commands`, options and
+# their fixed values from ipcctl's option table (`ipcctl --describe`), each
+# command's arguments from its help line (`ipcctl CMD --help`), so a new op
+# in ops.def or a new option completes with nothing to change here. Arguments named NAME complete to
 # the daemon's objects (the NAME column of `ipcctl ls`, tab-separated when
 # piped; for TYPE OP only objects of that type), TYPE and --type to the four
 # types, --sort and --color to their values, and kill-client's ID and PID to
 # the connections of `ipcctl clients`. The daemon asked is the one the line names with
 # -s/--socket, else the default ($IPCD_SOCKET, ...).
 
-_ipcctl_opts='-s --socket -j --json -t --timeout -w --wait --ack --lease --type --sort --interval --count --replace
---color -h --help -V --version --list-commands'
 _ipcctl_types='queue list dict ns'
+
+# _ipcctl_options PROG: PROG's option table into _ipcctl_opt_names (every
+# short and long name), _ipcctl_opt_arg[NAME] (what its value is called; unset
+# for a flag) and _ipcctl_opt_choices[NAME] (its values, when they are a set).
+_ipcctl_options()
+{
+	local kind short long arg choices rest n
+	_ipcctl_opt_names=()
+	declare -gA _ipcctl_opt_arg=() _ipcctl_opt_choices=()
+	while IFS=$'\t' read -r kind short long arg choices rest; do
+		[[ $kind == option ]] || continue
+		for n in $short $long; do
+			[[ $n == - ]] && continue
+			_ipcctl_opt_names+=("$n")
+			[[ $arg != - ]] && _ipcctl_opt_arg[$n]=$arg
+			[[ $choices != - ]] && _ipcctl_opt_choices[$n]=$choices
+		done
+	done < <("$1" --describe 2>/dev/null)
+}
 
 # _ipcctl_match WORD CANDIDATE...: the candidate equal to WORD, else the only
 # one it is a prefix of (ipcctl's own rule); nothing if none or ambiguous.
@@ -43,6 +61,7 @@ _ipcctl()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local prog=${COMP_WORDS[0]}
 	COMPREPLY=()
+	_ipcctl_options "$prog"
 
 	case $prev in
 	-s | --socket)
@@ -50,22 +69,12 @@ _ipcctl()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	-t | --timeout | --lease | --interval | --count)
-		return
-		;;
-	--type)
-		_ipcctl_add "$cur" $_ipcctl_types
-		return
-		;;
-	--sort)
-		_ipcctl_add "$cur" name size rate
-		return
-		;;
-	--color)
-		_ipcctl_add "$cur" auto always never
-		return
-		;;
 	esac
+	if [[ -n $prev && -n ${_ipcctl_opt_choices[$prev]+x} ]]; then
+		_ipcctl_add "$cur" ${_ipcctl_opt_choices[$prev]}
+		return
+	fi
+	[[ -n $prev && -n ${_ipcctl_opt_arg[$prev]+x} ]] && return   # a free value
 
 	# The words before the cursor that are not options, and the socket.
 	local -a pos=() sock=()
@@ -77,16 +86,15 @@ _ipcctl()
 			--) only_pos=1; continue ;;
 			-s | --socket) sock=(-s "${COMP_WORDS[i + 1]}"); i=$((i + 1)); continue ;;
 			--socket=*) sock=(-s "${w#--socket=}"); continue ;;
-			-t | --timeout | --lease | --type | --sort | --interval | --count | --color) i=$((i + 1)); continue ;;
 			-[0-9]* | -.[0-9]*) ;;   # a negative number is a value
-			-*) continue ;;
+			-*) [[ -n ${_ipcctl_opt_arg[$w]+x} ]] && i=$((i + 1)); continue ;;
 			esac
 		fi
 		pos+=("$w")
 	done
 
 	if [[ -z $only_pos && $cur == -* && $cur != -[0-9]* ]]; then
-		_ipcctl_add "$cur" $_ipcctl_opts
+		_ipcctl_add "$cur" "${_ipcctl_opt_names[@]}"
 		return
 	fi
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "access.h"
+#include "wire.h"
 #include "state.h"
 #include "config.h"
 #include "dispatch.h"
@@ -159,7 +160,7 @@ int access_split_mode(const msgpack_object *opts, msgpack_object_kv *kv, msgpack
 	uint32_t at = m->size;
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 && memcmp(k->via.str.ptr, "mode", 4) == 0)
+		if (wire_key_is(k, "mode"))
 			at = i;
 	}
 	if (at == m->size)

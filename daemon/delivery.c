@@ -149,15 +149,11 @@ size_t delivery_count(const struct queue *q)
 	return q->ext ? omap_count(&q->ext->pending) : 0;
 }
 
-/* Seconds as milliseconds from a number argument o (NULL: absent -> dflt);
- * -1 if negative. */
+/* Seconds as milliseconds from a duration argument o (NULL: absent -> dflt);
+ * -1 if it is not one (proto_duration_ms). */
 static int64_t delivery_ms_arg(const msgpack_object *o, int64_t dflt)
 {
-	if (!o)
-		return dflt;
-	if (!proto_arg_fits('t', o) || o->type == MSGPACK_OBJECT_NIL)
-		return -1;
-	return proto_timeout_ms(o);
+	return o ? proto_duration_ms(o) : dflt;
 }
 
 /* The pending delivery named by args[1], or reply NOTPENDING and NULL. */
@@ -179,7 +175,7 @@ void handle_QUEUE_GET_ACK(struct request *rq)
 	const msgpack_object *lease = request_arg(rq, 2);
 	int64_t lease_ms = delivery_ms_arg(lease, -1);
 	if (lease && lease_ms <= 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0");
+		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
 		return;
 	}
 	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
@@ -210,7 +206,7 @@ void handle_QUEUE_NACK(struct request *rq)
 	struct queue *q = &rq->obj->u.queue;
 	int64_t delay_ms = delivery_ms_arg(request_arg(rq, 2), 0);
 	if (delay_ms < 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "delay must be a number of seconds >= 0");
+		reply_error(&rq->reply, IPCD_E_BADARG, "delay must be a number of seconds from 0 to %u", PROTO_MAX_SECONDS);
 		return;
 	}
 	struct omap_entry *e = delivery_find_or_reply(rq);
@@ -230,7 +226,7 @@ void handle_QUEUE_TOUCH(struct request *rq)
 	const msgpack_object *lease = request_arg(rq, 2);
 	int64_t lease_ms = delivery_ms_arg(lease, 0);
 	if (lease && lease_ms <= 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0");
+		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
 		return;
 	}
 	struct omap_entry *e = delivery_find_or_reply(rq);

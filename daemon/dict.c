@@ -12,10 +12,13 @@
  * A write op changes the dict only after every allocation it needs has
  * succeeded (dict.update rolls back), so NOMEM leaves nothing half done.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dict.h"
 #include "codec.h"
+#include "decode.h"
+#include "wire.h"
 #include "value.h"
 #include "dispatch.h"
 #include "server.h"
@@ -26,13 +29,13 @@
 /* Canonical bytes of o, on the stack when they fit. */
 int dict_key_init(struct dict_key *k, const msgpack_object *o, int store)
 {
-	if (store && codec_depth(o, value_max_depth) > value_max_depth)
+	if (store && decode_depth(o) > value_max_depth)
 		return IPCD_E_BADVALUE;
-	k->len = codec_size(o);
+	k->len = decode_size(o);
 	k->bytes = k->len <= sizeof(k->small) ? k->small : malloc(k->len);
 	if (!k->bytes)
 		return IPCD_E_NOMEM;
-	codec_encode_into(o, k->bytes);
+	decode_encode_into(o, k->bytes);
 	return 0;
 }
 
@@ -177,15 +180,6 @@ void dict_pack_page(const struct dict *d, uint64_t cursor, uint64_t count, enum 
 
 /* ---- numbers (dict.incr) ------------------------------------------------ */
 
-/* Big-endian unsigned integer of n bytes. */
-static uint64_t dict_be(const unsigned char *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* An unsigned integer as INT when it fits int64, else BIG. */
 static void dict_num_uint(uint64_t u, struct dict_num *n)
 {
@@ -202,33 +196,19 @@ static void dict_num_uint(uint64_t u, struct dict_num *n)
 /* Decode a stored int or float from its (canonical) bytes. */
 int dict_num_of_value(const struct value *v, struct dict_num *n)
 {
-	const unsigned char *p = (const unsigned char *)v->data;
-	if (v->len == 0)
+	struct wire_num num;
+	if (wire_read_number(v->data, v->len, &num))
 		return IPCD_E_NOTNUMBER;
-	unsigned char b = p[0];
-	unsigned size = b >= 0xcc && b <= 0xcf ? 1u << (b - 0xcc)
-	              : b >= 0xd0 && b <= 0xd3 ? 1u << (b - 0xd0)
-	              : b == 0xca ? 4 : b == 0xcb ? 8 : 0;
-	if (v->len != 1 + size)
-		return IPCD_E_NOTNUMBER;
+	if (num.kind == WIRE_UINT) {
+		dict_num_uint(num.u, n);
+		return 0;
+	}
 	memset(n, 0, sizeof(*n));
-	if (b <= 0x7f || b >= 0xe0) {            /* fixints */
-		n->i = (int8_t)b;
-	} else if (b >= 0xcc && b <= 0xcf) {
-		dict_num_uint(dict_be(p + 1, size), n);
-	} else if (b >= 0xd0 && b <= 0xd3) {      /* sign-extend from size bytes */
-		unsigned shift = 64 - 8 * size;
-		n->i = (int64_t)(dict_be(p + 1, size) << shift) >> shift;
-	} else if (b == 0xca) {
-		union { uint32_t u; float f; } f32 = { .u = (uint32_t)dict_be(p + 1, 4) };
-		n->kind = DICT_NUM_FLOAT;
-		n->f = f32.f;
-	} else if (b == 0xcb) {
-		union { uint64_t u; double f; } f64 = { .u = dict_be(p + 1, 8) };
-		n->kind = DICT_NUM_FLOAT;
-		n->f = f64.f;
+	if (num.kind == WIRE_INT) {
+		n->i = num.i;
 	} else {
-		return IPCD_E_NOTNUMBER;
+		n->kind = DICT_NUM_FLOAT;
+		n->f = num.f;
 	}
 	return 0;
 }
@@ -260,6 +240,8 @@ int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict
 	if (a->kind == DICT_NUM_FLOAT || b->kind == DICT_NUM_FLOAT) {
 		out->kind = DICT_NUM_FLOAT;
 		out->f = dict_num_double(a) + dict_num_double(b);
+		if (!isfinite(out->f))   /* NUMBER arguments are finite; so is what incr stores */
+			return IPCD_E_OVERFLOW;
 		return 0;
 	}
 	if (a->kind == DICT_NUM_INT && b->kind == DICT_NUM_INT)
@@ -629,8 +611,10 @@ void handle_DICT_UPDATE(struct request *rq)
 static void dict_page(struct request *rq, enum dict_page_what what)
 {
 	const msgpack_object *co = request_arg(rq, 1);
-	dict_pack_page(dict_of(rq), co ? co->via.u64 : 0, request_page_count(request_arg(rq, 2)), what,
-	               reply_ok(&rq->reply));
+	uint64_t count;
+	if (request_page_count_or_reply(rq, request_arg(rq, 2), &count) < 0)
+		return;
+	dict_pack_page(dict_of(rq), co ? co->via.u64 : 0, count, what, reply_ok(&rq->reply));
 	reply_end(&rq->reply);
 }
 
@@ -720,7 +704,7 @@ void handle_DICT_CAS(struct request *rq)
 {
 	struct dict *d = dict_of(rq);
 	struct dict_key k;
-	if (dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
+	if (!request_values_storable(rq, &rq->args[3], 1) || dict_key_or_reply(rq, &rq->args[1], 1, &k) < 0)
 		return;
 	struct value *cur = dict_find(d, k.bytes, k.len);
 	int same = cur ? value_equals_obj(cur, &rq->args[2]) : rq->args[2].type == MSGPACK_OBJECT_NIL;

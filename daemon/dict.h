@@ -26,8 +26,9 @@ struct dict_key {
 };
 
 /*
- * Encode o as a key. With store set, o must also fit max_depth (it will be
- * kept). 0, IPCD_E_BADVALUE, IPCD_E_NOMEM. dict_key_deinit after success.
+ * Encode o (a scalar or from decode_value, as for value_new) as a key. With
+ * store set, o must also fit max_depth (it will be kept). 0,
+ * IPCD_E_BADVALUE, IPCD_E_NOMEM. dict_key_deinit after success.
  */
 int dict_key_init(struct dict_key *k, const msgpack_object *o, int store);
 void dict_key_deinit(struct dict_key *k);

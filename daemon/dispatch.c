@@ -1,19 +1,21 @@
 /*
- * dispatch.c: one request frame to one handler. Everything a handler may
- * assume is checked here, once: the frame decodes to [id, op, args...], the
- * session said hello, the op exists, the arguments fit its signature, the
- * named object exists (or is created, or lent empty) and has the op's type,
- * and the requester has the access the op needs (access.h). A parked
- * request is dispatched again from its kept frame (dispatch_retry), straight
- * to its handler once its access is checked again: the rest was checked
- * when it arrived.
+ * dispatch.c: one request frame to one handler. The frame is decoded once
+ * (decode_value, proto/decode.h): its objects carry each value's canonical
+ * size and depth, so a handler that stores a value walks it no more.
+ * Everything a handler may assume is checked here, once: the frame decodes
+ * to [id, op, args...], the session said hello, the op exists, the
+ * arguments fit its signature, the named object exists (or is created, or
+ * lent empty) and has the op's type, and the requester has the access the
+ * op needs (access.h). A parked request is dispatched again from its kept
+ * frame (dispatch_retry), straight to its handler once its access is
+ * checked again: the rest was checked when it arrived.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dispatch.h"
 #include "access.h"
-#include "codec.h"
+#include "decode.h"
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
@@ -22,6 +24,7 @@
 #include "registry.h"
 #include "state.h"
 #include "value.h"
+#include "wire.h"
 
 typedef void handler_fn(struct request *rq);
 
@@ -85,30 +88,37 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 static int dispatch_frame(struct client *c, const char *body, size_t len)
 {
 	struct request rq = { .client = c, .frame = body, .frame_len = len };
+	struct wire_request wr;
 	msgpack_object req;
-	size_t off = 0;
 
 	zones_init();
 	reply_init(&rq.reply, c, 0);
-	int ret = codec_validate(body, len, PROTO_MAX_LEVELS) == 0 ? msgpack_unpack(body, len, &off, &zone, &req)
-	                                                          : MSGPACK_UNPACK_PARSE_ERROR;
-	if (ret != MSGPACK_UNPACK_SUCCESS || off != len || req.type != MSGPACK_OBJECT_ARRAY ||
-	    req.via.array.size < 2 || req.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+	int ret = decode_value(body, len, PROTO_MAX_LEVELS, &zone, &req);
+	if (ret == DECODE_ENOMEM) {  /* the frame was fine: refuse it, keep the connection */
+		reply_nomem(&rq.reply);
+		msgpack_zone_clear(&zone);
+		return 0;
+	}
+	if (ret == DECODE_OK && req.type == MSGPACK_OBJECT_ARRAY && req.via.array.size == 1 &&
+	    req.via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		/* [id] alone: a request without its op, refused like a bad op. */
+		static const msgpack_object no_op = { .type = MSGPACK_OBJECT_NIL };
+		wr = (struct wire_request){ .id = req.via.array.ptr[0].via.u64, .op = &no_op };
+	} else if (ret != DECODE_OK || wire_request_parse(&req, &wr)) {
 		reply_error(&rq.reply, IPCD_E_PROTOCOL,
-		            ret == MSGPACK_UNPACK_SUCCESS && off == len
-		                    ? "a request is an array [id, op, args...] with an unsigned id"
-		                    : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
+		            ret == DECODE_OK ? "a request is an array [id, op, args...] with an unsigned id"
+		                             : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
 		msgpack_zone_clear(&zone);
 		return -1;
 	}
-	const msgpack_object *el = req.via.array.ptr;
-	rq.reply.id = el[0].via.u64;
-	if (el[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		rq.op = proto_op_by_code(el[1].via.u64);
-	else if (el[1].type == MSGPACK_OBJECT_STR)
-		rq.op = proto_op_by_name(el[1].via.str.ptr, el[1].via.str.size);
-	rq.args = el + 2;
-	rq.nargs = req.via.array.size - 2;
+	const msgpack_object *op = wr.op;
+	rq.reply.id = wr.id;
+	if (op->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		rq.op = proto_op_by_code(op->via.u64);
+	else if (op->type == MSGPACK_OBJECT_STR)
+		rq.op = proto_op_by_name(op->via.str.ptr, op->via.str.size);
+	rq.args = wr.args;
+	rq.nargs = wr.nargs;
 	c->ops++;
 	/* One predictable branch when nobody watches. Events are for hello and
 	 * what follows it: a request before hello is refused and closes. */
@@ -118,11 +128,12 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 	const char *why;
 	int err;
 	if (!c->hello_done && (!rq.op || rq.op->code != IPCD_OP_HELLO)) {
+		rq.reply.id = 0;   /* an error about the connection */
 		reply_error(&rq.reply, IPCD_E_PROTOCOL, "the first request must be hello");
 	} else if (!rq.op) {
-		if (el[1].type == MSGPACK_OBJECT_STR)
-			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op '%.*s'", (int)el[1].via.str.size,
-			            el[1].via.str.ptr);
+		if (op->type == MSGPACK_OBJECT_STR)
+			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op '%.*s'", (int)op->via.str.size,
+			            op->via.str.ptr);
 		else
 			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op (a code from ops.def or its name)");
 	} else if ((err = proto_check_args(rq.op, rq.args, rq.nargs, config.max_name, &why))) {
@@ -151,12 +162,15 @@ static void reply_too_deep(struct request *rq)
 	reply_error(&rq->reply, IPCD_E_BADVALUE, "value nested deeper than max_depth (%u)", value_max_depth);
 }
 
-uint64_t request_page_count(const msgpack_object *count)
+int request_page_count_or_reply(struct request *rq, const msgpack_object *count, uint64_t *n)
 {
-	uint64_t n = count ? count->via.u64 : 0;
-	if (n == 0)
-		return PROTO_LS_DEFAULT_COUNT;
-	return n > PROTO_LS_MAX_COUNT ? PROTO_LS_MAX_COUNT : n;
+	*n = count ? count->via.u64 : 0;
+	if (*n == 0)
+		*n = PROTO_LS_DEFAULT_COUNT;
+	if (*n <= PROTO_LS_MAX_COUNT)
+		return 0;
+	reply_error(&rq->reply, IPCD_E_BADARG, "%s: COUNT is at most %u", rq->op->name, PROTO_LS_MAX_COUNT);
+	return -1;
 }
 
 struct value *request_value_or_reply(struct request *rq, const msgpack_object *o)
@@ -175,7 +189,7 @@ struct value *request_value_or_reply(struct request *rq, const msgpack_object *o
 int request_values_storable(struct request *rq, const msgpack_object *o, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		if (codec_depth(&o[i], value_max_depth) > value_max_depth) {
+		if (decode_depth(&o[i]) > value_max_depth) {
 			reply_too_deep(rq);
 			return 0;
 		}
@@ -223,10 +237,9 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj,
 	                      .frame = w->frame, .frame_len = w->frame_len };
 	msgpack_object req;
-	size_t off = 0;
 	reply_init(&rq.reply, w->client, w->id);
 	rq.op = proto_op_by_code(w->op);
-	if (msgpack_unpack(w->frame, w->frame_len, &off, &retry_zone, &req) != MSGPACK_UNPACK_SUCCESS) {
+	if (decode_value(w->frame, w->frame_len, PROTO_MAX_LEVELS, &retry_zone, &req) != DECODE_OK) {
 		/* It decoded when it arrived; only memory can fail now. */
 		reply_nomem(&rq.reply);
 	} else {

@@ -55,10 +55,10 @@ static inline const msgpack_object *request_arg(const struct request *rq, uint32
 	return i < rq->nargs ? &rq->args[i] : NULL;
 }
 
-/* A page's COUNT argument (may be NULL): absent or 0 = PROTO_LS_DEFAULT_COUNT,
- * at most PROTO_LS_MAX_COUNT; the same for every paged op (ls, clients,
- * dict.keys/values/items, dump). */
-uint64_t request_page_count(const msgpack_object *count);
+/* A page's COUNT argument (may be NULL) into *n: absent or 0 =
+ * PROTO_LS_DEFAULT_COUNT; over PROTO_LS_MAX_COUNT replies BADARG and returns
+ * -1. The same for every paged op (ls, clients, dict.keys/values/items, dump). */
+int request_page_count_or_reply(struct request *rq, const msgpack_object *count, uint64_t *n);
 
 /* Convert args[i] to a new stored value; on failure replies the error and returns NULL. */
 struct value *request_value_or_reply(struct request *rq, const msgpack_object *o);

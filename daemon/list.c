@@ -17,6 +17,7 @@
 #include <string.h>
 #include "list.h"
 #include "codec.h"
+#include "decode.h"
 #include "object.h"
 #include "value.h"
 #include "dispatch.h"
@@ -89,10 +90,10 @@ struct list_needle {
 static void list_needle_init(struct list_needle *nd, const msgpack_object *o)
 {
 	nd->o = o;
-	nd->len = codec_size(o);
+	nd->len = decode_size(o);
 	nd->bytes = nd->len <= sizeof(nd->small) ? nd->small : malloc(nd->len);
 	if (nd->bytes)
-		codec_encode_into(o, nd->bytes);
+		decode_encode_into(o, nd->bytes);
 }
 
 /* True if v holds the needle's canonical bytes. */

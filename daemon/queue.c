@@ -38,6 +38,7 @@
 #include "state.h"
 #include "timer.h"
 #include "value.h"
+#include "wire.h"
 
 /* ---- slots: bare values, tagged items, packed runs ---------------------- */
 
@@ -100,42 +101,10 @@ static inline int qslot_is_pack(const void *p) { return ((uintptr_t)p & QSLOT_PA
 static inline struct qpack *qslot_pack(void *p) { return (struct qpack *)((uintptr_t)p & ~QSLOT_PACK); }
 static inline void *qslot_of_pack(struct qpack *k) { return (void *)((uintptr_t)k | QSLOT_PACK); }
 
-static uint32_t be16(const unsigned char *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-
-/* Length of the scalar msgpack value at p (well-formed, len bytes
- * available), or 0 for a container (or anything not packable). */
-static size_t qpack_scalar_len(const unsigned char *p, size_t len)
-{
-	unsigned b = p[0];
-	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-		return 1;
-	if ((b & 0xe0) == 0xa0)
-		return 1 + (b & 0x1f);
-	switch (b) {
-	case 0xcc: case 0xd0: return 2;
-	case 0xcd: case 0xd1: return 3;
-	case 0xca: case 0xce: case 0xd2: return 5;
-	case 0xcb: case 0xcf: case 0xd3: return 9;
-	case 0xd4: return 3;
-	case 0xd5: return 4;
-	case 0xd6: return 6;
-	case 0xd7: return 10;
-	case 0xd8: return 18;
-	case 0xc4: case 0xd9: return len >= 2 ? 2 + (size_t)p[1] : 0;
-	case 0xc5: case 0xda: return len >= 3 ? 3 + (size_t)be16(p + 1) : 0;
-	case 0xc6: case 0xdb: return len >= 5 ? 5 + (size_t)be32(p + 1) : 0;
-	case 0xc7: return len >= 2 ? 3 + (size_t)p[1] : 0;
-	case 0xc8: return len >= 3 ? 4 + (size_t)be16(p + 1) : 0;
-	case 0xc9: return len >= 5 ? 6 + (size_t)be32(p + 1) : 0;
-	default: return 0;  /* arrays and maps */
-	}
-}
-
 /* True if v goes into a packed run. */
 static int qpack_fits(const struct value *v)
 {
-	return v->len && v->len <= QPACK_MAX && qpack_scalar_len((const unsigned char *)v->data, v->len) == v->len;
+	return v->len && v->len <= QPACK_MAX && wire_scalar_len(v->data, v->len) == v->len;
 }
 
 /* Length of the header of packable value p (len bytes) that values like it
@@ -173,7 +142,7 @@ static uint32_t qpack_at(const struct qpack *k, uint32_t off, const char **hdr, 
 	*hlen = k->hlen;
 	*body = k->data + off;
 	return k->hlen ? k->blen
-	               : (uint32_t)qpack_scalar_len((const unsigned char *)k->data + off, k->tail - off);
+	               : (uint32_t)wire_scalar_len(k->data + off, k->tail - off);
 }
 
 /* Pack the value at offset off of run k; returns the run bytes it takes. */
@@ -713,35 +682,46 @@ struct put_opts {
 	uint64_t delay_ms;
 };
 
+/* A put option's parse state: what it read, and why it refused. */
+struct put_opts_ctx {
+	struct put_opts *po;
+	const char **why;
+};
+
+static const char *const put_option_keys[] = { "priority", "delay", NULL };
+
+static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
+{
+	struct put_opts_ctx *pc = ctx;
+	if (i == 0) {
+		if (wire_obj_int(v, &pc->po->priority)) {
+			*pc->why = "put option priority must be a 64-bit integer (lower first)";
+			return IPCD_E_BADARG;
+		}
+	} else {
+		int64_t ms = proto_duration_ms(v);
+		if (ms < 0) {
+			*pc->why = "put option delay must be a number of seconds from 0 to " PROTO_MAX_SECONDS_STR;
+			return IPCD_E_BADARG;
+		}
+		pc->po->delay_ms = (uint64_t)ms;
+	}
+	return 0;
+}
+
 /* Parse a put's OPTIONS map (may be NULL). 0 or IPCD_E_BADARG with *why. */
 static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *po, const char **why)
 {
+	struct put_opts_ctx pc = { po, why };
+	const msgpack_object *unknown;
 	po->priority = 0;
 	po->delay_ms = 0;
-	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
-		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
-		int is_str = k->type == MSGPACK_OBJECT_STR;
-		if (is_str && k->via.str.size == 8 && memcmp(k->via.str.ptr, "priority", 8) == 0) {
-			if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-				po->priority = v->via.i64;
-			else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
-				po->priority = (int64_t)v->via.u64;
-			else {
-				*why = "put option priority must be a 64-bit integer (lower first)";
-				return IPCD_E_BADARG;
-			}
-		} else if (is_str && k->via.str.size == 5 && memcmp(k->via.str.ptr, "delay", 5) == 0) {
-			if (!proto_arg_fits('t', v) || v->type == MSGPACK_OBJECT_NIL) {
-				*why = "put option delay must be a number of seconds >= 0";
-				return IPCD_E_BADARG;
-			}
-			po->delay_ms = (uint64_t)proto_timeout_ms(v);
-		} else {
-			*why = "unknown put option (puts take: priority, delay)";
-			return IPCD_E_BADARG;
-		}
-	}
-	return 0;
+	int rc = wire_options(opts, put_option_keys, queue_put_option, &pc, &unknown);
+	if (rc == WIRE_EUNKNOWN)
+		*why = "unknown put option (puts take: priority, delay)";
+	else if (rc == WIRE_ETYPE)
+		*why = "put options are a map";
+	return rc < 0 ? IPCD_E_BADARG : rc;
 }
 
 /* Add n values (room checked) the way po says; values owned by the queue on
@@ -829,51 +809,66 @@ struct queue_opts {
 	size_t dead_len;
 };
 
-/* True if k is the str s. */
-static int key_is(const msgpack_object *k, const char *s)
+/* A create option's parse state. */
+struct queue_opts_ctx {
+	struct queue_opts *qo;
+	const char **why;
+};
+
+static const char *const queue_option_keys[] = { "maxsize", "lease", "max_deliveries", "dead_letter", NULL };
+
+static int queue_option(void *ctx, unsigned i, const msgpack_object *v)
 {
-	size_t n = strlen(s);
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, s, n) == 0;
+	struct queue_opts_ctx *qc = ctx;
+	struct queue_opts *qo = qc->qo;
+	switch (i) {
+	case 0:
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			*qc->why = "queue option maxsize must be an integer >= 0";
+			return IPCD_E_BADARG;
+		}
+		qo->maxsize = v->via.u64;
+		break;
+	case 1: {
+		int64_t ms = proto_duration_ms(v);
+		if (ms < 0) {
+			*qc->why = "queue option lease must be a number of seconds from 0 (none) to " PROTO_MAX_SECONDS_STR;
+			return IPCD_E_BADARG;
+		}
+		qo->lease_ms = (uint64_t)ms;
+		break;
+	}
+	case 2:
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX) {
+			*qc->why = "queue option max_deliveries must be an integer >= 0 (0 = no limit)";
+			return IPCD_E_BADARG;
+		}
+		qo->max_deliveries = v->via.u64;
+		break;
+	default:
+		if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > config.max_name ||
+		    memchr(v->via.str.ptr, 0, v->via.str.size)) {
+			*qc->why = "queue option dead_letter must be a queue name";
+			return IPCD_E_BADARG;
+		}
+		qo->dead_letter = v->via.str.ptr;
+		qo->dead_len = v->via.str.size;
+	}
+	return 0;
 }
 
 static int queue_parse_options(const msgpack_object *opts, struct queue_opts *qo, const char **why)
 {
+	struct queue_opts_ctx qc = { qo, why };
+	const msgpack_object *unknown;
 	memset(qo, 0, sizeof(*qo));
 	qo->maxsize = config.queue_maxsize; /* without the option: the configured default */
-	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
-		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
-		if (key_is(k, "maxsize")) {
-			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-				*why = "queue option maxsize must be an integer >= 0";
-				return IPCD_E_BADARG;
-			}
-			qo->maxsize = v->via.u64;
-		} else if (key_is(k, "lease")) {
-			if (!proto_arg_fits('t', v) || v->type == MSGPACK_OBJECT_NIL) {
-				*why = "queue option lease must be a number of seconds >= 0 (0 = none)";
-				return IPCD_E_BADARG;
-			}
-			qo->lease_ms = (uint64_t)proto_timeout_ms(v);
-		} else if (key_is(k, "max_deliveries")) {
-			if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX) {
-				*why = "queue option max_deliveries must be an integer >= 0 (0 = no limit)";
-				return IPCD_E_BADARG;
-			}
-			qo->max_deliveries = v->via.u64;
-		} else if (key_is(k, "dead_letter")) {
-			if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > config.max_name ||
-			    memchr(v->via.str.ptr, 0, v->via.str.size)) {
-				*why = "queue option dead_letter must be a queue name";
-				return IPCD_E_BADARG;
-			}
-			qo->dead_letter = v->via.str.ptr;
-			qo->dead_len = v->via.str.size;
-		} else {
-			*why = "unknown queue option (queues take: maxsize, lease, max_deliveries, dead_letter)";
-			return IPCD_E_BADARG;
-		}
-	}
-	return 0;
+	int rc = wire_options(opts, queue_option_keys, queue_option, &qc, &unknown);
+	if (rc == WIRE_EUNKNOWN)
+		*why = "unknown queue option (queues take: maxsize, lease, max_deliveries, dead_letter)";
+	else if (rc == WIRE_ETYPE)
+		*why = "queue options are a map";
+	return rc < 0 ? IPCD_E_BADARG : rc;
 }
 
 static int queue_init(struct object *o, const msgpack_object *opts, const char **why)

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "dispatch.h"
 #include "log.h"
+#include "wire.h"
 
 static struct omap names;
 static struct object empties[PROTO_T_COUNT];
@@ -255,12 +256,15 @@ void handle_DUMP(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "dump: CURSOR needs COUNT (usage: dump NAME [CURSOR] [COUNT])");
 		return;
 	}
+	uint64_t count;
+	if (request_page_count_or_reply(rq, cnt, &count) < 0)
+		return;
 	struct object *o = registry_find_or_reply(rq);
 	if (!o)
 		return;
 	const struct object_type *ot = object_type_of(o->type);
 	if (cnt)
-		ot->dump_page(o, cur->via.u64, request_page_count(cnt), reply_ok(&rq->reply));
+		ot->dump_page(o, cur->via.u64, count, reply_ok(&rq->reply));
 	else
 		ot->dump(o, reply_ok(&rq->reply));
 	reply_end(&rq->reply);
@@ -272,10 +276,20 @@ struct ls_options {
 	int long_entries;          /* maps with counters instead of [name, type] */
 };
 
-static int key_is(const msgpack_object *k, const char *s)
+static const char *const ls_option_keys[] = { "type", "long", NULL };
+
+static int ls_option(void *ctx, unsigned i, const msgpack_object *v)
 {
-	size_t n = strlen(s);
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, s, n) == 0;
+	struct ls_options *lo = ctx;
+	if (i == 0) {
+		if (v->type == MSGPACK_OBJECT_STR)
+			lo->type = proto_type_by_name(v->via.str.ptr, v->via.str.size);
+		return lo->type == PROTO_T_ANY ? 1 : 0;
+	}
+	if (v->type != MSGPACK_OBJECT_BOOLEAN)
+		return 2;
+	lo->long_entries = v->via.boolean;
+	return 0;
 }
 
 /* ls's OPTIONS map (may be NULL) into lo; replies BADARG and returns -1 on a bad one. */
@@ -283,27 +297,15 @@ static int ls_options_or_reply(struct request *rq, const msgpack_object *opts, s
 {
 	lo->type = PROTO_T_ANY;
 	lo->long_entries = 0;
-	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
-		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
-		if (key_is(k, "type")) {
-			if (v->type == MSGPACK_OBJECT_STR)
-				lo->type = proto_type_by_name(v->via.str.ptr, v->via.str.size);
-			if (lo->type == PROTO_T_ANY) {
-				reply_error(&rq->reply, IPCD_E_BADARG, "ls: option type is \"queue\", \"list\", \"dict\" or \"ns\"");
-				return -1;
-			}
-		} else if (key_is(k, "long")) {
-			if (v->type != MSGPACK_OBJECT_BOOLEAN) {
-				reply_error(&rq->reply, IPCD_E_BADARG, "ls: option long is a bool");
-				return -1;
-			}
-			lo->long_entries = v->via.boolean;
-		} else {
-			reply_error(&rq->reply, IPCD_E_BADARG, "ls: unknown option (type, long)");
-			return -1;
-		}
-	}
-	return 0;
+	const msgpack_object *unknown;
+	int rc = wire_options(opts, ls_option_keys, ls_option, lo, &unknown);
+	if (!rc)
+		return 0;
+	reply_error(&rq->reply, IPCD_E_BADARG, "%s",
+	            rc == 1   ? "ls: option type is \"queue\", \"list\", \"dict\" or \"ns\""
+	            : rc == 2 ? "ls: option long is a bool"
+	                       : "ls: unknown option (type, long)");
+	return -1;
 }
 
 /* One ls entry: [name, type], or with long a map of the object's counters. */
@@ -353,7 +355,9 @@ void handle_LS(struct request *rq)
 	}
 	if (ls_options_or_reply(rq, request_arg(rq, 3), &lo) < 0)
 		return;
-	uint64_t count = request_page_count(cnt);
+	uint64_t count;
+	if (request_page_count_or_reply(rq, cnt, &count) < 0)
+		return;
 
 	struct object **found = malloc(count * sizeof(*found));
 	if (!found) {

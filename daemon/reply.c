@@ -9,6 +9,7 @@
 #include "reply.h"
 #include "config.h"
 #include "frame.h"
+#include "wire.h"
 #include "log.h"
 #include "proto.h"
 #include "server.h"
@@ -48,9 +49,7 @@ static msgpack_packer *reply_begin(struct reply *r, unsigned status)
 	r->status = status;
 	if (!status)
 		reply_ok_count++;
-	msgpack_pack_array(&r->pk, 3);
-	msgpack_pack_uint64(&r->pk, r->id);
-	msgpack_pack_uint32(&r->pk, status);
+	wire_pack_reply_head(&r->pk, r->id, status);
 	return &r->pk;
 }
 

@@ -26,6 +26,7 @@
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
+#include "wire.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -277,9 +278,7 @@ static void refuse_client(int fd, const char *why)
 	msgpack_packer pk;
 	size_t pos = (size_t)frame_begin(&b);
 	msgpack_packer_init(&pk, &b, buf_msgpack_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint64(&pk, 0);
-	msgpack_pack_uint32(&pk, IPCD_E_MAXCLIENTS);
+	wire_pack_reply_head(&pk, 0, IPCD_E_MAXCLIENTS);
 	pack_cstr(&pk, why);
 	frame_end(&b, pos);
 	if (write(fd, b.data, b.len) < 0)

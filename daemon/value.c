@@ -6,6 +6,7 @@
 #include <string.h>
 #include "value.h"
 #include "codec.h"
+#include "decode.h"
 #include "proto.h"
 
 size_t value_mem_used;
@@ -32,12 +33,12 @@ static int value_make(size_t len, struct value **out)
 
 int value_new(const msgpack_object *o, struct value **out)
 {
-	if (codec_depth(o, value_max_depth) > value_max_depth)
+	if (decode_depth(o) > value_max_depth)
 		return IPCD_E_BADVALUE;
-	int err = value_make(codec_size(o), out);
+	int err = value_make(decode_size(o), out);
 	if (err)
 		return err;
-	codec_encode_into(o, (*out)->data);
+	decode_encode_into(o, (*out)->data);
 	return 0;
 }
 

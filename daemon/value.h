@@ -24,9 +24,11 @@ extern size_t value_mem_limit;
 extern unsigned value_max_depth;
 
 /*
- * New value holding o canonically encoded. Returns 0 and *out (caller owns),
- * or IPCD_E_BADVALUE (too deep), IPCD_E_NOMEM (allocation failed or
- * max_memory reached).
+ * New value holding o canonically encoded. o is a scalar or an object from
+ * decode_value (a request's argument): its size and depth are read from what
+ * the decoder kept, not walked again. Returns 0 and *out (caller owns), or
+ * IPCD_E_BADVALUE (too deep), IPCD_E_NOMEM (allocation failed or max_memory
+ * reached).
  */
 int value_new(const msgpack_object *o, struct value **out);
 /* New value from bytes already canonical (e.g. a stored value's copy). */
@@ -47,7 +49,7 @@ int value_equals_obj(const struct value *v, const msgpack_object *o);
 /* Decode v into obj using zone z (obj valid while z lives). 0 or -1. */
 int value_unpack(const struct value *v, msgpack_zone *z, msgpack_object *obj);
 
-/* Allocation hook: tests replace it to make allocations fail. */
+/* Allocation hook: tests replace it to make allocations fail (test_dict.c). */
 extern void *(*value_alloc)(size_t);
 
 #endif

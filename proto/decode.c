@@ -55,6 +55,7 @@ static int decode_scalar(struct decoder *d, const struct wire_head *h, size_t st
 	const unsigned char *p = d->p + start;
 	const char *payload = (const char *)p + h->hlen;
 	struct wire_num num;
+	unsigned intbytes = 0;  /* an integer's canonical payload bytes */
 	switch (h->kind) {
 	case WIRE_NIL: o->type = MSGPACK_OBJECT_NIL; break;
 	case WIRE_BOOL: o->type = MSGPACK_OBJECT_BOOLEAN; o->via.boolean = p[0] == 0xc3; break;
@@ -63,9 +64,11 @@ static int decode_scalar(struct decoder *d, const struct wire_head *h, size_t st
 		if (num.kind == WIRE_UINT) {
 			o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
 			o->via.u64 = num.u;
+			intbytes = num.u < 0x80 ? 0 : num.u <= 0xff ? 1 : num.u <= 0xffff ? 2 : num.u <= 0xffffffffu ? 4 : 8;
 		} else if (num.kind == WIRE_INT) {
 			o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
 			o->via.i64 = num.i;
+			intbytes = num.i >= -32 ? 0 : num.i >= INT8_MIN ? 1 : num.i >= INT16_MIN ? 2 : num.i >= INT32_MIN ? 4 : 8;
 		} else {
 			o->type = num.kind == WIRE_FLOAT32 ? MSGPACK_OBJECT_FLOAT32 : MSGPACK_OBJECT_FLOAT64;
 			o->via.f64 = num.f;
@@ -80,12 +83,25 @@ static int decode_scalar(struct decoder *d, const struct wire_head *h, size_t st
 		o->via.ext.ptr = payload;
 		break;
 	}
+	sum->depth = 1;
+	/* The one-byte forms (fixints, nil, bools, a fixstr's tag) and float64
+	 * are canonical as they stand, and are most of what is sent. */
+	if (h->hlen == 1 && (h->n == 0 || h->kind == WIRE_STR || h->kind == WIRE_FLOAT64)) {
+		sum->size = 1 + (size_t)h->n;
+		sum->canonical = 1;
+		return DECODE_OK;
+	}
+	/* An integer is canonical in its shortest form, unsigned when >= 0. */
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		sum->size = 1 + (size_t)intbytes;
+		sum->canonical = h->n == intbytes && (h->kind == WIRE_UINT) == (num.kind == WIRE_UINT);
+		return DECODE_OK;
+	}
 	unsigned char head[CODEC_HEAD_MAX];
 	size_t hn = codec_head(o, head);
 	int blob = h->kind == WIRE_STR || h->kind == WIRE_BIN || h->kind == WIRE_EXT;
 	size_t rawhead = blob ? h->hlen : h->hlen + (size_t)h->n;
 	sum->size = hn + (blob ? h->n : 0);
-	sum->depth = 1;
 	sum->canonical = hn == rawhead && memcmp(head, p, hn) == 0;
 	return DECODE_OK;
 }
@@ -156,11 +172,65 @@ static int decode_container(struct decoder *d, unsigned level, const struct wire
 	return DECODE_OK;
 }
 
+/*
+ * The forms most requests are made of, decoded without the general header
+ * and number readers: fixints, fixstrs, nil, bools, float64 and uint8/16/32.
+ * 1 if the value at d->off was one of them (d->off moved past it), 0 if not
+ * (or if it is cut short: the general path says so).
+ */
+static int decode_common(struct decoder *d, msgpack_object *o, struct decode_sum *sum)
+{
+	const unsigned char *p = d->p + d->off;
+	size_t left = d->len - d->off;
+	size_t n = 1;
+	unsigned b = p[0];
+	sum->canonical = sum->depth = 1;
+	if (b <= 0x7f || b >= 0xe0) {   /* fixints: i64 and u64 share their bits */
+		o->via.i64 = (int8_t)b;
+		o->type = b <= 0x7f ? MSGPACK_OBJECT_POSITIVE_INTEGER : MSGPACK_OBJECT_NEGATIVE_INTEGER;
+	} else if ((b & 0xe0) == 0xa0) {
+		n += b & 0x1f;
+		if (n > left)
+			return 0;
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.size = b & 0x1f;
+		o->via.str.ptr = (const char *)p + 1;
+	} else if (b == 0xc0) {
+		o->type = MSGPACK_OBJECT_NIL;
+	} else if (b == 0xc2 || b == 0xc3) {
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = b == 0xc3;
+	} else if (b == 0xcb && left >= 9) {
+		union { uint64_t u; double f; } v = { .u = wire_be64(p + 1) };
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		o->via.f64 = v.f;
+		n = 9;
+	} else if (b >= 0xcc && b <= 0xce && left >= 1 + (1u << (b - 0xcc))) {
+		unsigned bytes = 1u << (b - 0xcc);
+		uint64_t u = bytes == 1 ? p[1] : bytes == 2 ? wire_be16(p + 1) : wire_be32(p + 1);
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = u;
+		unsigned shortest = u < 0x80 ? 0 : u <= 0xff ? 1 : u <= 0xffff ? 2 : 4;
+		sum->canonical = shortest == bytes;
+		n = 1 + bytes;
+		sum->size = 1 + shortest;
+		d->off += n;
+		return 1;
+	} else {
+		return 0;
+	}
+	sum->size = n;
+	d->off += n;
+	return 1;
+}
+
 /* Decode the value at d->off; level = non-empty containers around it. */
 static int decode_one(struct decoder *d, unsigned level, msgpack_object *o, struct decode_sum *sum)
 {
 	struct wire_head h;
 	size_t start = d->off;
+	if (start < d->len && decode_common(d, o, sum))
+		return DECODE_OK;
 	if (wire_head(d->p + start, d->len - start, &h))
 		return DECODE_EMALFORMED;
 	d->off += h.hlen;

@@ -181,6 +181,12 @@ int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
 	for (uint32_t i = 0; i < n; i++, s++) {
 		if (*s == '|')
 			s++;
+		if (*s == 'N' && args[i].type != MSGPACK_OBJECT_STR) {
+			snprintf(msg, sizeof(msg), "%s: argument %u must be an object name (string) (usage: %s %s)",
+			         op->name, i + 1, op->name, op->usage);
+			*why = msg;
+			return IPCD_E_BADNAME;
+		}
 		if (!proto_arg_fits(*s, &args[i])) {
 			snprintf(msg, sizeof(msg), "%s: argument %u must be %s (usage: %s %s)",
 			         op->name, i + 1, letter_what(*s), op->name, op->usage);
@@ -196,6 +202,15 @@ int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
 		}
 	}
 	return 0;
+}
+
+int64_t proto_duration_ms(const msgpack_object *o)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return o->via.u64 <= PROTO_MAX_SECONDS ? (int64_t)o->via.u64 * 1000 : -1;
+	if (!is_float(o) || !(o->via.f64 >= 0 && o->via.f64 <= PROTO_MAX_SECONDS))   /* NaN fails too */
+		return -1;
+	return (int64_t)ceil(o->via.f64 * 1000.0);
 }
 
 int64_t proto_timeout_ms(const msgpack_object *o)

@@ -29,6 +29,9 @@
 #define PROTO_MAX_LEVELS_STR      "32"
 #define PROTO_LS_DEFAULT_COUNT    100u         /* page size when ls/keys omit COUNT */
 #define PROTO_LS_MAX_COUNT        10000u       /* largest page a client may ask for */
+#define PROTO_MAX_SECONDS         1000000000u  /* longest delay or lease (about 31 years): a longer one is a mistake, and
+                                                * every deadline stays far inside int64 milliseconds */
+#define PROTO_MAX_SECONDS_STR     "1000000000"
 
 enum proto_error {
 #define IPCD_ERR(ident, code, wire, closes, msg) IPCD_E_##ident = code,
@@ -88,7 +91,8 @@ int proto_error_by_name(const char *name, size_t len);
 /*
  * Argument check: 0 if args[0..n) fit the op's signature, else IPCD_E_BADARG
  * with a reason in *why (a static string). Name length is checked against
- * max_name (IPCD_E_BADNAME).
+ * max_name; a NAME that is not a str, empty, too long or with NUL is
+ * IPCD_E_BADNAME.
  */
 int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
                      uint32_t n, size_t max_name, const char **why);
@@ -100,6 +104,13 @@ int proto_arg_fits(char letter, const msgpack_object *o);
  * else ms rounded up. o may be NULL (absent).
  */
 int64_t proto_timeout_ms(const msgpack_object *o);
+
+/*
+ * A duration that is not a timeout (a put's delay, a lease, a nack's delay)
+ * to milliseconds, rounded up: -1 unless o is a finite number of seconds
+ * from 0 to PROTO_MAX_SECONDS (nil and +inf are not durations).
+ */
+int64_t proto_duration_ms(const msgpack_object *o);
 
 /*
  * The default socket path, the same rule for the daemon and every client:

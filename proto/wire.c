@@ -190,6 +190,8 @@ int wire_read_number(const void *data, size_t len, struct wire_num *out)
 
 int wire_obj_int(const msgpack_object *o, int64_t *out)
 {
+	if (!o)
+		return WIRE_ETYPE;
 	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
 		*out = o->via.i64;
 		return 0;
@@ -204,6 +206,8 @@ int wire_obj_int(const msgpack_object *o, int64_t *out)
 
 int wire_obj_uint(const msgpack_object *o, uint64_t *out)
 {
+	if (!o)
+		return WIRE_ETYPE;
 	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
 		return WIRE_ERANGE;
 	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -214,6 +218,8 @@ int wire_obj_uint(const msgpack_object *o, uint64_t *out)
 
 int wire_obj_double(const msgpack_object *o, double *out)
 {
+	if (!o)
+		return WIRE_ETYPE;
 	switch (o->type) {
 	case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double)o->via.u64; return 0;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double)o->via.i64; return 0;

@@ -81,7 +81,7 @@ int wire_read_number(const void *p, size_t len, struct wire_num *out);
 
 /* An integer object as int64 / uint64, a number (int or float) as double.
  * 0, WIRE_ETYPE (not that kind of number), WIRE_ERANGE (an integer out of
- * the target's range). */
+ * the target's range). o NULL (an absent map entry) is WIRE_ETYPE. */
 int wire_obj_int(const msgpack_object *o, int64_t *out);
 int wire_obj_uint(const msgpack_object *o, uint64_t *out);
 int wire_obj_double(const msgpack_object *o, double *out);

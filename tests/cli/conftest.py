@@ -32,13 +32,28 @@ from ipcd_testlib import die_with_parent, env_bin, sanitizer_env, sanitizer_repo
 CALL_TIMEOUT = 30.0      # one ipcctl run, generous for sanitizer builds
 TYPES = ("queue", "list", "dict", "ns")
 
-# Options of ipcctl, to find the command words in an argument list.
-_OPT_WITH_VALUE = {"-s", "--socket", "-t", "--timeout", "--lease"}
-_OPT_FLAGS = {"-j", "--json", "-w", "--wait", "-h", "--help", "-V", "--version", "--list-commands", "--ack"}
-
-
 def ipcctl_bin():
     return env_bin("IPCCTL_BIN", "ipcctl")
+
+
+def _read_options():
+    """ipcctl's options from its own table (`ipcctl --describe`): the set
+    that takes a value and the set of flags, each with short and long names."""
+    out = subprocess.run([ipcctl_bin(), "--describe"], capture_output=True, text=True, timeout=CALL_TIMEOUT,
+                         check=True).stdout
+    with_value, flags = set(), set()
+    for line in out.splitlines():
+        f = line.split("\t")
+        if f[0] != "option":
+            continue
+        names = {n for n in f[1:3] if n != "-"}
+        (flags if f[3] == "-" else with_value).update(names)
+    assert "--socket" in with_value and "--json" in flags, out
+    return with_value, flags
+
+
+# Options of ipcctl, to find the command words in an argument list.
+_OPT_WITH_VALUE, _OPT_FLAGS = _read_options()
 
 
 def read_ops():

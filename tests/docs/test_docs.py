@@ -208,6 +208,21 @@ def test_completion_of_commands_types_ops_and_options():
     assert complete(["--count", "3", "mon"]) == ["monitor"]
 
 
+def test_completion_follows_the_option_table():
+    """Every option ipcctl --describe lists completes, and so does each
+    value of an option whose values are a fixed set."""
+    rows = [line.split("\t") for line in run([ipcctl_bin(), "--describe"]).stdout.splitlines()]
+    options = [r for r in rows if r[0] == "option"]
+    assert options
+    offered = set(complete(["-"]))
+    for _, short, long_, arg, choices, *_ in options:
+        for name in (short, long_):
+            if name != "-":
+                assert name in offered, name
+        if choices != "-":
+            assert complete([long_, ""]) == choices.split(), long_
+
+
 def test_completion_of_live_object_names(daemon):
     ctl = [ipcctl_bin(), "-s", daemon.sock_path]
     for args in (["create", "jobs", "queue"], ["create", "jobs.dead", "queue"], ["create", "j dict", "dict"],

@@ -101,7 +101,7 @@ def test_malformed_body_is_protocol_and_closes(daemon, bystander, body, hello):
     still_fine(daemon, bystander)
 
 
-@pytest.mark.parametrize("value", [{"a": 1}, 5, "ping", None, b"\x01", [], [1], [1.5, "ping"],
+@pytest.mark.parametrize("value", [{"a": 1}, 5, "ping", None, b"\x01", [], [1.5, "ping"],
                                    [-1, "ping"], ["1", "ping"], [None, "ping"], [True, "ping"],
                                    [[1], "ping"]])
 def test_request_that_is_not_id_op_array_is_protocol_and_closes(daemon, bystander, value):
@@ -251,27 +251,28 @@ def test_wrong_argument_types_and_arity_are_badarg(shared_daemon, shared_bystand
             n = max(i + 1, op.min_args)
             args = [VALID[ch] for ch in letters[:n]]
             args[i] = bad
-            cases.append(args)
+            # A NAME that is not a str is a bad name, not a bad argument.
+            cases.append((args, E.BADNAME if letter == "N" else E.BADARG))
     if op.min_args > 0:
-        cases.append([VALID[ch] for ch in letters[:op.min_args - 1]])
-    cases.append([VALID[ch] for ch in letters] + [1])
-    cases.append([VALID[ch] for ch in letters] + [None, None])
-    for args in cases:                       # pipelined
+        cases.append(([VALID[ch] for ch in letters[:op.min_args - 1]], E.BADARG))
+    cases.append(([VALID[ch] for ch in letters] + [1], E.BADARG))
+    cases.append(([VALID[ch] for ch in letters] + [None, None], E.BADARG))
+    for args, _ in cases:                    # pipelined
         c.send(op.name, *args)
-    for args in cases:
+    for args, code in cases:
         r = c.recv()
-        assert r.status == E.BADARG, (op.name, args, r)
+        assert r.status == code, (op.name, args, r)
         assert op.name in r.result, r.result   # the message names the op
     # By code as well.
-    for args in cases:
-        assert c.call(op.code, *args).status == E.BADARG, (op.code, args)
+    for args, code in cases:
+        assert c.call(op.code, *args).status == code, (op.code, args)
     assert "obj" not in names(c)   # nothing was created
     shared_still_fine(daemon, bystander)
     c.close()
 
 
 def test_hello_argument_types(daemon, bystander):
-    for args in ([], ["1"], [-1], [None], [1.0], [1, []], [1, "x"], [1, {}, 1]):
+    for args in ([], ["1"], [-1], [None], [1.0], [1, []], [1, "x"], [1, {}, 1], [1, {"name": 5}]):
         c = daemon.connect(hello=False)
         assert c.call("hello", *args).status == E.BADARG
         assert c.ok("hello", 1)["version"] == 1

@@ -325,9 +325,10 @@ def test_page_size_default_and_cap(client):
     assert len(page) == 100 and nxt != 0
     nxt, page = client.ok("dict.values", "d", 0, 0)
     assert len(page) == 100 and nxt != 0
-    nxt, page = client.ok("dict.items", "d", 0, 99999)
+    assert client.err("dict.items", "d", 0, 10001) == E.BADARG
+    nxt, page = client.ok("dict.items", "d", 0, 10000)
     assert len(page) == 10000 and nxt != 0
-    nxt, page = client.ok("dict.items", "d", nxt, 99999)
+    nxt, page = client.ok("dict.items", "d", nxt, 10000)
     assert len(page) == 50 and nxt == 0
     assert client.ok("dict.keys", "d", 2**64 - 1) == [0, []]
 

@@ -86,7 +86,7 @@ def test_create_unknown_type_is_badarg(client, t):
 
 
 @pytest.mark.parametrize("args", [(), ("obj",), ("obj", 1), ("obj", None), ("obj", "queue", []),
-                                  ("obj", "queue", "opts"), ("obj", "queue", {}, 1), (1, "queue")])
+                                  ("obj", "queue", "opts"), ("obj", "queue", {}, 1)])
 def test_create_bad_arguments(client, args):
     assert client.err("create", *args) == E.BADARG
     assert client.ok("exists", "obj") is False
@@ -132,9 +132,9 @@ def test_delete_missing_is_notfound(client):
 def test_name_ops_bad_arguments(client, op):
     assert client.err(op) == E.BADARG
     assert client.err(op, "a", "b") == E.BADARG
-    assert client.err(op, 5) == E.BADARG
-    assert client.err(op, None) == E.BADARG
-    assert client.err(op, b"bin") == E.BADARG
+    assert client.err(op, 5) == E.BADNAME      # a NAME that is not a str
+    assert client.err(op, None) == E.BADNAME
+    assert client.err(op, b"bin") == E.BADNAME
     assert client.err(op, "") == E.BADNAME
     assert client.err(op, "n" * 256) == E.BADNAME
 

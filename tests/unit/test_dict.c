@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "decode.h"
 #include "dict.h"
 #include "value.h"
 #include "codec.h"
@@ -127,16 +128,45 @@ static void test_key_sizes(void **state)
 	assert_ptr_not_equal(k.bytes, k.small);
 	dict_key_deinit(&k);
 
-	msgpack_object nest[40];
-	for (int i = 0; i < 39; i++) {
-		nest[i].type = MSGPACK_OBJECT_ARRAY;
-		nest[i].via.array.size = 1;
-		nest[i].via.array.ptr = &nest[i + 1];
-	}
-	nest[39] = uint_obj(0);
+	/* 39 arrays around a 0, decoded as a frame's value is */
+	unsigned char bytes[40];
+	memset(bytes, 0x91, 39);
+	bytes[39] = 0;
+	msgpack_zone z;
+	msgpack_zone_init(&z, 1024);
+	msgpack_object nest[1];
+	assert_int_equal(decode_value(bytes, sizeof(bytes), 64, &z, &nest[0]), DECODE_OK);
 	assert_int_equal(dict_key_init(&k, &nest[0], 1), IPCD_E_BADVALUE);
 	assert_int_equal(dict_key_init(&k, &nest[0], 0), 0);
+	assert_int_equal(k.len, sizeof(bytes));
+	assert_memory_equal(k.bytes, bytes, sizeof(bytes));
 	dict_key_deinit(&k);
+	msgpack_zone_destroy(&z);
+}
+
+static void *alloc_fails(size_t n)
+{
+	(void)n;
+	return NULL;
+}
+
+/* value_alloc is the hook that makes allocation fail: value_new says NOMEM,
+ * counts nothing, and works again once the hook is put back. */
+static void test_value_alloc_failure(void **state)
+{
+	size_t mem0 = value_mem_used;
+	struct value *v = NULL;
+	msgpack_object o = str_obj("payload");
+	void *(*saved)(size_t) = value_alloc;
+	value_alloc = alloc_fails;
+	assert_int_equal(value_new(&o, &v), IPCD_E_NOMEM);
+	value_alloc = saved;
+	assert_null(v);
+	assert_int_equal(value_mem_used, mem0);
+	assert_int_equal(value_new(&o, &v), 0);
+	assert_true(value_equals_obj(v, &o));
+	value_free(v);
+	assert_int_equal(value_mem_used, mem0);
 }
 
 /* set, find, del, clear; memory returns to where it started. */
@@ -316,6 +346,9 @@ static void test_num_add(void **state)
 	assert_int_equal(dict_num_add(&a, &f, &out), 0);
 	assert_int_equal(out.kind, DICT_NUM_FLOAT);
 	assert_true(out.f == 18446744073709551615.0 + 0.5);
+	/* a float sum that is not finite is an overflow, never stored */
+	struct dict_num huge = num_float(1.7e308);
+	assert_int_equal(dict_num_add(&huge, &huge, &out), IPCD_E_OVERFLOW);
 	a = num_int(2);
 	assert_int_equal(dict_num_add(&a, &f, &out), 0);
 	assert_int_equal(out.kind, DICT_NUM_FLOAT);
@@ -362,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_keys_canonical),
 		cmocka_unit_test(test_key_sizes),
+		cmocka_unit_test(test_value_alloc_failure),
 		cmocka_unit_test(test_set_del_memory),
 		cmocka_unit_test(test_key_memory_limit),
 		cmocka_unit_test(test_pack),

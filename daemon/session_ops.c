@@ -1,5 +1,5 @@
 /*
- * admin.c: session and server ops: hello, ping, info.
+ * session_ops.c: the ops of a session and of the server: hello, ping, info.
  */
 #include <string.h>
 #include <unistd.h>
@@ -11,25 +11,29 @@
 #include "registry.h"
 #include "state.h"
 #include "value.h"
+#include "wire.h"
 
 /* hello VERSION [OPTIONS] -> {version, server, max_frame, max_name} | VERSION (closes) */
 void handle_HELLO(struct request *rq)
 {
 	struct client *c = rq->client;
 	if (rq->args[0].via.u64 != IPCD_PROTOCOL_VERSION) {
+		int closing = c->closing;
 		reply_error(&rq->reply, IPCD_E_VERSION, "protocol version %llu is not supported; this server speaks %d",
 		            (unsigned long long)rq->args[0].via.u64, IPCD_PROTOCOL_VERSION);
+		if (c->hello_done)   /* a session keeps the version it agreed on */
+			c->closing = closing;
 		return;
 	}
-	const msgpack_object *opts = request_arg(rq, 1);
-	for (uint32_t i = 0; opts && i < opts->via.map.size; i++) {
-		const msgpack_object *k = &opts->via.map.ptr[i].key, *v = &opts->via.map.ptr[i].val;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 && memcmp(k->via.str.ptr, "name", 4) == 0 &&
-		    v->type == MSGPACK_OBJECT_STR) {
-			size_t n = v->via.str.size < sizeof(c->name) - 1 ? v->via.str.size : sizeof(c->name) - 1;
-			memcpy(c->name, v->via.str.ptr, n);
-			c->name[n] = '\0';
-		}
+	const msgpack_object *v = wire_map_get(request_arg(rq, 1), "name");
+	if (v && v->type != MSGPACK_OBJECT_STR) {
+		reply_error(&rq->reply, IPCD_E_BADARG, "hello: option name is a string");
+		return;
+	}
+	if (v) {
+		size_t n = v->via.str.size < sizeof(c->name) - 1 ? v->via.str.size : sizeof(c->name) - 1;
+		memcpy(c->name, v->via.str.ptr, n);
+		c->name[n] = '\0';
 	}
 	c->hello_done = 1;
 	msgpack_packer *pk = reply_ok(&rq->reply);

@@ -1,5 +1,5 @@
 /*
- * clients.c: the connection ops, clients and kill_client. Both walk the
+ * client_ops.c: the connection ops, clients and kill_client. Both walk the
  * connection list (an operator's op, not a hot path); every figure they
  * show is a counter struct client keeps in O(1) as requests pass.
  */
@@ -10,6 +10,7 @@
 #include "access.h"
 #include "clock.h"
 #include "dispatch.h"
+#include "wire.h"
 #include "log.h"
 #include "object.h"
 #include "value.h"
@@ -87,7 +88,9 @@ void handle_CLIENTS(struct request *rq)
 {
 	const msgpack_object *cur = request_arg(rq, 0), *cnt = request_arg(rq, 1);
 	uint64_t from = cur ? cur->via.u64 : 0;
-	uint64_t count = request_page_count(cnt);
+	uint64_t count;
+	if (request_page_count_or_reply(rq, cnt, &count) < 0)
+		return;
 
 	struct client *first = TAILQ_FIRST(&server_clients), *c;
 	while (first && first->cid < from)
@@ -119,9 +122,9 @@ void handle_KILL_CLIENT(struct request *rq)
 	uint64_t id = rq->args[0].via.u64;
 	int by_pid = 0;
 	if (by && by->type == MSGPACK_OBJECT_STR) {
-		if (by->via.str.size == 3 && memcmp(by->via.str.ptr, "pid", 3) == 0) {
+		if (wire_key_is(by, "pid")) {
 			by_pid = 1;
-		} else if (!(by->via.str.size == 2 && memcmp(by->via.str.ptr, "id", 2) == 0)) {
+		} else if (!wire_key_is(by, "id")) {
 			reply_error(&rq->reply, IPCD_E_BADARG, "BY is \"id\" or \"pid\", not '%.*s'",
 			            (int)by->via.str.size, by->via.str.ptr);
 			return;
@@ -155,9 +158,8 @@ void handle_KILL_CLIENT(struct request *rq)
 		            "kill_client: uid %d may close only its own connections (root may close any)", (int)self->uid);
 		return;
 	}
-	if (!killed) {
-		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with %s %llu", by_pid ? "pid" : "id",
-		            (unsigned long long)id);
+	if (!killed && !by_pid) {   /* a pid may have no connection: that is 0 closed */
+		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with id %llu", (unsigned long long)id);
 		return;
 	}
 	reply_uint(&rq->reply, killed);
