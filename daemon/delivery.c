@@ -102,18 +102,25 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 	return 0;
 }
 
-void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg)
+void delivery_lease_end(struct queue *q, size_t n)
 {
-	struct queue *q = arg;
-	state_timer(STATE_TIMER_LEASE, q->obj);
-	uint64_t now = clock_mono_ms();
 	struct qitem *it;
-	while ((it = heap_top(&q->ext->leases)) && it->due_ms <= now) {
+	while (n-- > 0 && (it = heap_top(&q->ext->leases))) {
 		uint64_t id = it->id;
 		delivery_take(q, omap_find(&q->ext->pending, &id, sizeof(id)));
 		queue_return(q, it, 0);
 	}
 	delivery_arm(q);
+}
+
+/* Timer: the leases that ran out; logged as how many (see queue.c's delay
+ * timer). */
+void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+	size_t n = queue_heap_due(&q->ext->leases, clock_mono_ms());
+	state_timer(STATE_TIMER_LEASE, q->obj, n);
+	delivery_lease_end(q, n);
 }
 
 /* Holds are released newest first, each to the head: the oldest ends up first. */

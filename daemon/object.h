@@ -110,8 +110,8 @@ struct object_type {
 	 * does not fit. */
 	int (*restore)(struct object *o, unsigned kind, const msgpack_object *entries);
 	/* Optional: a timer's change, replayed from the log (state.h's
-	 * enum state_timer) as its timer made it. */
-	void (*on_timer)(struct object *o, int what);
+	 * enum state_timer): n items moved, as its timer moved them. */
+	void (*on_timer)(struct object *o, int what, uint64_t n);
 	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
 	uint32_t stat_keys;
 	void (*pack_stat)(const struct object *o, msgpack_packer *pk);

@@ -552,14 +552,12 @@ static int queue_delay(struct queue *q, struct qitem *it, uint64_t delay_ms, int
 
 /* Timer: delayed items that are due become ready, each at the tail of its
  * priority (or at the head, for a nack with a delay), in due order. */
-static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
+/* Move the n earliest delayed items to the ready ones (see below). */
+static void queue_delay_end(struct queue *q, size_t n)
 {
-	struct queue *q = arg;
 	struct queue_ext *x = q->ext;
-	state_timer(STATE_TIMER_DELAY, q->obj);
-	uint64_t now = clock_mono_ms();
 	struct qitem *it;
-	while ((it = heap_top(&x->delayed)) && it->due_ms <= now) {
+	while (n-- > 0 && (it = heap_top(&x->delayed))) {
 		int to_head = it->to_head;
 		heap_pop(&x->delayed);
 		it->to_head = 0;
@@ -571,6 +569,26 @@ static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
 	}
 	queue_arm_delay(q);
 	queue_wake(q);
+}
+
+/* Entries of heap h due by now (it is not sorted: look at all of them). */
+size_t queue_heap_due(const struct heap *h, uint64_t now)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < heap_len(h); i++)
+		n += ((const struct qitem *)h->slots[i])->due_ms <= now;
+	return n;
+}
+
+/* Timer: the delayed items that are due. The log records how many, not
+ * the time: replayed, the same number of the earliest ones move, whatever
+ * the clocks make of the time. */
+static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+	size_t n = queue_heap_due(&q->ext->delayed, clock_mono_ms());
+	state_timer(STATE_TIMER_DELAY, q->obj, n);
+	queue_delay_end(q, n);
 }
 
 /* ---- tasks, returns, dead letters ---------------------------------------- */
@@ -1479,16 +1497,16 @@ static int queue_restore(struct object *o, unsigned kind, const msgpack_object *
 	return 0;
 }
 
-/* A timer's change, replayed. */
-static void queue_on_timer(struct object *o, int what)
+/* A timer's change, replayed: n items moved. */
+static void queue_on_timer(struct object *o, int what, uint64_t n)
 {
 	struct queue *q = &o->u.queue;
 	if (!q->ext)
 		return;
 	if (what == STATE_TIMER_DELAY)
-		queue_on_delay_due(-1, 0, q);
+		queue_delay_end(q, (size_t)n);
 	else if (what == STATE_TIMER_LEASE)
-		delivery_on_lease_end(-1, 0, q);
+		delivery_lease_end(q, (size_t)n);
 }
 
 const struct object_type queue_type = {

@@ -87,6 +87,10 @@ int delivery_give(struct queue *q, struct client *c, uint64_t id, int64_t lease_
 void delivery_free_all(struct queue *q);
 /* Pending deliveries of q. */
 size_t delivery_count(const struct queue *q);
+/* End the n earliest leases of q. */
+void delivery_lease_end(struct queue *q, size_t n);
+/* Entries of heap h (of qitems) due by now. */
+size_t queue_heap_due(const struct heap *h, uint64_t now);
 /* Timer of q's lease deadlines (set up by queue_ext). */
 void delivery_on_lease_end(evutil_socket_t fd, short what, void *arg);
 /* A closing consumer held delivery h of queue o: it goes back to the head

@@ -186,17 +186,18 @@ void state_client_gone(struct client *c)
 	rec_end();
 }
 
-void state_timer(enum state_timer what, const struct object *o)
+void state_timer(enum state_timer what, const struct object *o, uint64_t n)
 {
-	if (!state_persist || state_replaying)
+	if (!state_persist || state_replaying || !n)
 		return;
 	staged_flush();
 	msgpack_packer *pk = rec_begin();
-	msgpack_pack_array(pk, 4);
+	msgpack_pack_array(pk, 5);
 	msgpack_pack_uint32(pk, STATE_REC_TIMER);
 	msgpack_pack_uint32(pk, what);
 	msgpack_pack_int64(pk, now_unix_us());
 	pack_str(pk, o->name, o->name_len);
+	msgpack_pack_uint64(pk, n);   /* how many: the clocks of a replay are not exact */
 	rec_end();
 }
 
@@ -517,13 +518,13 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 		return 0;
 	}
 	case STATE_REC_TIMER: {
-		if (n != 4)
+		if (n != 5 || f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return replay_fail(r, "bad timer record");
 		struct object *o = replay_object(&f[3]);
 		if (!o || o->type != PROTO_T_QUEUE)
 			return replay_fail(r, "a timer record names no queue");
 		clock_at(f[2].via.i64);
-		object_type_of(o->type)->on_timer(o, (int)f[1].via.u64);
+		object_type_of(o->type)->on_timer(o, (int)f[1].via.u64, f[4].via.u64);
 		return 0;
 	}
 	case STATE_REC_HEADER:

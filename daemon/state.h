@@ -54,9 +54,9 @@ int state_request_begin(struct request *rq);
 void state_request_end(struct request *rq);
 /* A connection is closing (before what it holds is given back). */
 void state_client_gone(struct client *c);
-/* A timer is about to change o. */
+/* A timer is about to move n items of o. */
 enum state_timer { STATE_TIMER_DELAY = 1, STATE_TIMER_LEASE = 2 };
-void state_timer(enum state_timer what, const struct object *o);
+void state_timer(enum state_timer what, const struct object *o, uint64_t n);
 /* The loop's commit point, before replies are flushed: make this
  * iteration's changes durable as fsync says; if the disk refuses, their
  * replies become PERSIST. */
