@@ -2,7 +2,7 @@
 container, with nothing more than the packages ipcd's packages depend on.
 
 The root file system comes from `debootstrap --variant=minbase` with
-systemd, systemd-sysv, dbus and the runtime dependencies of the built
+systemd, systemd-sysv, dbus, libpam-systemd and the runtime dependencies of the built
 packages; it is cached in /var/cache/ipcd-tests/ (keyed by that package
 list), so a machine pays for debootstrap once. Each run boots a copy with
 `systemd-nspawn -b`, installs the packages with dpkg -i (offline: every
@@ -38,7 +38,8 @@ SKIP = 77
 SUITE = "bookworm"
 MIRROR = os.environ.get("IPCD_DEBOOTSTRAP_MIRROR", "http://deb.debian.org/debian")
 CACHE = "/var/cache/ipcd-tests"
-BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus"]
+# libpam-systemd: a user's own systemd (for the user units) starts through it.
+BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd"]
 # Inside the container: the shipped WatchdogSec (30 s) is replaced by this
 # for the watchdog check only, so that it costs seconds.
 TEST_WATCHDOG_SEC = 3
@@ -322,8 +323,43 @@ def check_group_access(box):
     box.run(["ipcctl", "rm", "group-check"])
 
 
+def check_user_units(box):
+    """The user units under a user's own systemd (lingering, no login):
+    socket activation on $XDG_RUNTIME_DIR/ipcd.sock, which clients try before
+    the system socket, then reload, restart and stop."""
+    uid = int(box.run(["id", "-u", "member"]))
+    box.run(["loginctl", "enable-linger", "member"])
+    runtime = "/run/user/%d" % uid
+    box.wait_for("member's systemd", lambda: box.run_nocheck(
+        ["systemctl", "is-active", "user@%d.service" % uid]).stdout.strip() == "active")
+
+    def user(*cmd):
+        return box.run(["env", "XDG_RUNTIME_DIR=" + runtime] + list(cmd), user="member")
+
+    def user_show(prop):
+        return user("systemctl", "--user", "show", "-P", prop, "ipcd.service").strip()
+    try:
+        user("systemctl", "--user", "enable", "--now", "ipcd.socket")
+        assert user_show("ActiveState") == "inactive"
+        user("ipcctl", "queue", "put", "user-check", "mine")
+        assert user_show("ActiveState") == "active"
+        pid = int(user_show("MainPID"))
+        user("systemctl", "--user", "reload", "ipcd")
+        assert int(user_show("MainPID")) == pid, "reload restarted the user daemon"
+        user("systemctl", "--user", "restart", "ipcd")
+        assert int(user_show("MainPID")) not in (0, pid)
+        # The system daemon never saw the user's queue.
+        assert box.run_nocheck(["ipcctl", "exists", "user-check"]).returncode != 0
+        user("systemctl", "--user", "stop", "ipcd")
+        assert user_show("ActiveState") == "inactive"
+    finally:
+        box.run_nocheck(["env", "XDG_RUNTIME_DIR=" + runtime, "systemctl", "--user", "disable", "--now",
+                         "ipcd.socket", "ipcd.service"], user="member")
+        box.run(["loginctl", "disable-linger", "member"])
+
+
 CHECKS = [check_install, check_socket_activation, check_start_stop_restart, check_status_line,
-          check_reload_and_journal, check_watchdog, check_group_access]
+          check_reload_and_journal, check_watchdog, check_group_access, check_user_units]
 
 
 def main():
