@@ -12,6 +12,8 @@
  * run until Ctrl-C, which ends them with status 0 (and the cursor shown
  * again), or until --count.
  */
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,15 +172,45 @@ static const char *objects_tint_type(const char *cell)
 	return color_of_type(cell);
 }
 
-/* The objects as a table: NAME TYPE SIZE WAITING PENDING RATE. max_rows 0: all. */
-static void objects_print_table(const struct objects *o, int aligned, size_t max_rows)
+/* An access mode as ls -l shows it: rw-r----- (a for admin in the x place). */
+static char *cell_mode(const msgpack_object *m)
 {
-	enum { NCOLS = 6 };
-	static const char *const headers[NCOLS] = { "NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE" };
-	static const int right[NCOLS] = { 0, 0, 1, 1, 1, 1 };
+	if (!m || m->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return cell_printf("-");
+	char s[10];
+	for (int i = 0; i < 9; i++)
+		s[i] = m->via.u64 & (0400u >> i) ? "rwa"[i % 3] : '-';
+	s[9] = '\0';
+	return cell_printf("%s", s);
+}
+
+/* A uid or gid as its name, else its number. */
+static char *cell_id(const msgpack_object *m, int is_group)
+{
+	if (!m || m->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return cell_printf("-");
+	const char *name = NULL;
+	if (is_group) {
+		const struct group *g = getgrgid((gid_t)m->via.u64);
+		name = g ? g->gr_name : NULL;
+	} else {
+		const struct passwd *p = getpwuid((uid_t)m->via.u64);
+		name = p ? p->pw_name : NULL;
+	}
+	return name ? cell_printf("%s", name) : cell_printf("%llu", (unsigned long long)m->via.u64);
+}
+
+/* The objects as a table: NAME TYPE SIZE WAITING PENDING RATE, and with
+ * access (ls) MODE OWNER GROUP as ls -l shows them. max_rows 0: all. */
+static void objects_print_table(const struct objects *o, int aligned, size_t max_rows, int access)
+{
+	enum { NCOLS = 9 };
+	static const char *const headers[NCOLS] = { "NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE",
+	                                            "MODE", "OWNER", "GROUP" };
+	static const int right[NCOLS] = { 0, 0, 1, 1, 1, 1, 0, 0, 0 };
 	static const char *(*const tint[NCOLS])(const char *) = { NULL, objects_tint_type };
 	struct table t;
-	table_init(&t, NCOLS, headers, right);
+	table_init(&t, access ? NCOLS : NCOLS - 3, headers, right);
 	t.tint = tint;
 	for (size_t i = 0; i < o->n; i++) {
 		const msgpack_object *e = &o->v[i];
@@ -189,6 +221,11 @@ static void objects_print_table(const struct objects *o, int aligned, size_t max
 		row[3] = cell_number(map_get(e, "waiting"));
 		row[4] = cell_number(map_get(e, "pending"));
 		row[5] = cell_number(map_get(e, "rate"));
+		if (access) {
+			row[6] = cell_mode(map_get(e, "mode"));
+			row[7] = cell_id(map_get(e, "owner"), 0);
+			row[8] = cell_id(map_get(e, "group"), 1);
+		}
 	}
 	table_print(stdout, &t, aligned, color_out(), max_rows);
 	table_free(&t);
@@ -219,7 +256,7 @@ int cmd_ls(struct cli *x, int argc, char **argv)
 		objects_print_json(&o);
 		putchar('\n');
 	} else {
-		objects_print_table(&o, isatty(STDOUT_FILENO), 0);
+		objects_print_table(&o, isatty(STDOUT_FILENO), 0, 1);
 	}
 	objects_free(&o);
 	return EX_OK;
@@ -280,6 +317,53 @@ static const char *cell_bytes_tmp(uint64_t n)
 	return tmp;
 }
 
+/* An age as 1m30s, in a static buffer: for one printf. */
+static const char *cell_age_tmp(double sec)
+{
+	static char tmp[32];
+	char *c = cell_age(sec);
+	snprintf(tmp, sizeof(tmp), "%s", c);
+	free(c);
+	return tmp;
+}
+
+/* info's persistence section. */
+static void info_persistence(const msgpack_object *p)
+{
+	const msgpack_object *on = map_get(p, "enabled");
+	info_heading("Persistence");
+	if (!on || on->type != MSGPACK_OBJECT_BOOLEAN || !on->via.boolean) {
+		info_line("state", cell_printf("in memory only (no state_dir)"));
+		return;
+	}
+	double d = 0;
+	uint64_t n = 0;
+	const msgpack_object *healthy = map_get(p, "healthy"), *running = map_get(p, "snapshot_running");
+	info_line("state dir", cell_str(p, "state_dir"));
+	info_line("fsync", cell_str(p, "fsync"));
+	ipcd_obj_double(map_get(p, "fsync_lag"), &d);
+	info_line("fsync lag", cell_printf("%.3f s", d));
+	ipcd_obj_uint(map_get(p, "log_bytes"), &n);
+	info_line("log", cell_printf("%s since the last snapshot", cell_bytes_tmp(n)));
+	ipcd_obj_uint(map_get(p, "snapshot_bytes"), &n);
+	int64_t when = 0;
+	ipcd_obj_int(map_get(p, "last_snapshot"), &when);
+	ipcd_obj_double(map_get(p, "last_snapshot_seconds"), &d);
+	if (when)
+		info_line("last snapshot", cell_printf("%s, %s ago, took %.3f s", cell_bytes_tmp(n),
+		                                       cell_age_tmp((double)(time(NULL) - when)), d));
+	else
+		info_line("last snapshot", cell_printf("none"));
+	if (running && running->type == MSGPACK_OBJECT_BOOLEAN && running->via.boolean)
+		info_line("snapshot", cell_printf("being written"));
+	int ok = healthy && healthy->type == MSGPACK_OBJECT_BOOLEAN && healthy->via.boolean;
+	char *err = cell_str(p, "last_error");
+	info_line("disk", ok ? cell_printf("taking writes%s%s", *err && strcmp(err, "-") ? "; last error: " : "",
+	                                   *err && strcmp(err, "-") ? err : "")
+	                     : cell_printf("FAILING, writes refused: %s", err));
+	free(err);
+}
+
 /* info's map for people, in sections. */
 static void info_print(const msgpack_object *m)
 {
@@ -317,6 +401,8 @@ static void info_print(const msgpack_object *m)
 	else
 		info_line("used", cell_printf("%s, no limit", u));
 	free(u), free(l);
+
+	info_persistence(map_get(m, "persistence"));
 
 	info_heading("Ops");
 	info_line("per second", info_num(m, "ops_per_sec"));
@@ -397,7 +483,7 @@ static void watch_print(const struct cli *x, const msgpack_object *info, const s
 	printf("%sipcd %s%s  up %s  clients %s  objects %s  ops/s %s  memory %s / %s\n\n", bold ? SGR_BOLD : "", version,
 	       bold ? SGR_RESET : "", up, clients, objs, rate, mem, lim);
 	free(version), free(up), free(clients), free(rate), free(mem), free(lim), free(objs);
-	objects_print_table(o, tty, tty ? (watch_rows() > 4 ? watch_rows() - 4 : 1) : 0);
+	objects_print_table(o, tty, tty ? (watch_rows() > 4 ? watch_rows() - 4 : 1) : 0, 0);
 }
 
 /* watch [PATTERN]: info and ls --sort rate, every --interval seconds. */

@@ -3,11 +3,13 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include "access.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "config.h"
 #include "monitor.h"
 #include "registry.h"
+#include "state.h"
 #include "value.h"
 
 /* hello VERSION [OPTIONS] -> {version, server, max_frame, max_name} | VERSION (closes) */
@@ -60,6 +62,26 @@ static void pack_key_str_or_nil(msgpack_packer *pk, const char *key, const char 
 		msgpack_pack_nil(pk);
 }
 
+/* The objects c may read, in all and by type: everything for root, else a
+ * walk of the registry (info is an operator's op, not a hot path). */
+static size_t readable_objects(const struct client *c, size_t by_type[PROTO_T_COUNT])
+{
+	size_t n = 0;
+	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++)
+		by_type[t] = access_is_root(c) ? registry_count_type(t) : 0;
+	if (access_is_root(c))
+		return registry_count();
+	const struct omap *m = registry_map();
+	for (const struct omap_entry *e = omap_seek(m, 0); e; e = omap_next(m, e)) {
+		const struct object *o = e->val;
+		if (access_may(c, o, ACCESS_R)) {
+			by_type[o->type]++;
+			n++;
+		}
+	}
+	return n;
+}
+
 /* info -> {version, protocol, pid, uptime, socket, config_file, clients,
  *          clients_total, max_clients, objects, objects_by_type, memory,
  *          max_memory, ops, ops_per_sec, errors, ops_by_name,
@@ -68,7 +90,7 @@ void handle_INFO(struct request *rq)
 {
 	double now = clock_unix();
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 21);
+	msgpack_pack_map(pk, 22);
 	pack_key_str(pk, "version", IPCD_VERSION);
 	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
 	pack_key_int(pk, "pid", (int)getpid());
@@ -78,12 +100,13 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "clients", server_stats.clients);
 	pack_key_uint(pk, "clients_total", server_stats.clients_total);
 	pack_key_uint(pk, "max_clients", config.max_clients);
-	pack_key_uint(pk, "objects", registry_count());
+	size_t by_type[PROTO_T_COUNT];
+	pack_key_uint(pk, "objects", readable_objects(rq->client, by_type));  /* only what the caller may read */
 	pack_cstr(pk, "objects_by_type");
 	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
 	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
 		pack_cstr(pk, proto_type_name(t));
-		msgpack_pack_uint64(pk, registry_count_type(t));
+		msgpack_pack_uint64(pk, by_type[t]);
 	}
 	pack_key_uint(pk, "memory", value_mem_used);
 	pack_key_uint(pk, "max_memory", config.max_memory);
@@ -103,6 +126,8 @@ void handle_INFO(struct request *rq)
 			msgpack_pack_uint64(pk, n);
 		}
 	}
+	pack_cstr(pk, "persistence");
+	state_pack_info(pk);
 	const size_t ncodes = sizeof(server_stats.errors_by_code) / sizeof(server_stats.errors_by_code[0]);
 	used = 0;
 	for (size_t code = 1; code < ncodes; code++)
@@ -119,4 +144,15 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "monitor_events", monitor_events);
 	pack_key_uint(pk, "monitor_dropped", monitor_dropped);
 	reply_end(&rq->reply);
+}
+
+/* save -> nil: a snapshot is being written in the background (info's
+ * persistence section tells when it is done) */
+void handle_SAVE(struct request *rq)
+{
+	const char *why;
+	if (state_save_now(&why) < 0)
+		reply_error(&rq->reply, IPCD_E_PERSIST, "cannot save: %s", why);
+	else
+		reply_nil(&rq->reply);
 }

@@ -9,12 +9,23 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Monotonic microseconds. */
-static inline uint64_t clock_mono_us(void)
+/* Microseconds both clocks are set back while the state log is replayed, so
+ * that a replayed change sees the time it was made at (a delay or a lease
+ * keeps its deadline); 0 otherwise (state.c). */
+extern int64_t clock_shift_us;
+
+/* Monotonic microseconds as they are, for arming timers. */
+static inline uint64_t clock_mono_real_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Monotonic microseconds. */
+static inline uint64_t clock_mono_us(void)
+{
+	return clock_mono_real_us() + (uint64_t)clock_shift_us;
 }
 
 /* Monotonic milliseconds. */
@@ -23,12 +34,20 @@ static inline uint64_t clock_mono_ms(void)
 	return clock_mono_us() / 1000;
 }
 
+/* Monotonic milliseconds rounded up: the base of a deadline, so that a
+ * deadline is never before now + its length (clock_mono_ms rounds down and
+ * would make a delay end up to a millisecond early). */
+static inline uint64_t clock_mono_ms_up(void)
+{
+	return (clock_mono_us() + 999) / 1000;
+}
+
 /* Unix time in seconds. */
 static inline double clock_unix(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 + (double)clock_shift_us / 1e6;
 }
 
 #endif

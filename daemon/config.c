@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include <ini.h>
 #include "config.h"
+#include "persist.h"
 #include "proto.h"
 
 #ifndef IPCD_SYSCONFDIR
@@ -23,7 +24,7 @@
 
 struct config config;
 
-enum key_kind { K_STR, K_MODE, K_GROUP, K_SIZE, K_COUNT, K_LEVEL, K_BOOL };
+enum key_kind { K_STR, K_MODE, K_GROUP, K_SIZE, K_COUNT, K_LEVEL, K_BOOL, K_FSYNC };
 
 struct config_key {
 	const char *name;
@@ -42,6 +43,8 @@ static const struct config_key keys[] = {
 	  "permission bits of the socket file: who may connect" },
 	{ "socket_group", K_GROUP, OFF(socket_group), 0, 0, "",
 	  "group (name or number) that owns the socket file; empty = the daemon's group" },
+	{ "default_mode", K_MODE, OFF(default_mode), 0, 0777, "0660",
+	  "access mode of an object created without a mode option: r, w, a bits for owner, group, other" },
 	{ "max_frame", K_SIZE, OFF(max_frame), 64, 1ull << 31, "16M",
 	  "largest request frame; bounds the memory one request can take" },
 	{ "max_name", K_COUNT, OFF(max_name), 1, 65535, "255",
@@ -73,6 +76,16 @@ static const struct config_key keys[] = {
 	  "yes: ping systemd's watchdog (WatchdogSec) from the event loop; no: never ping" },
 	{ "status_interval", K_COUNT, OFF(status_interval), 0, 86400, "5",
 	  "seconds between STATUS= updates to systemd (sent only when changed); 0 = none" },
+	{ "state_dir", K_STR, OFF(state_dir), 0, 0, "",
+	  "directory where every object is persisted (log and snapshots); empty = $STATE_DIRECTORY "
+	  "when systemd sets it, else in memory only" },
+	{ "fsync", K_FSYNC, OFF(fsync), 0, 0, "everysec",
+	  "when a write reaches the disk: always (before it is answered), everysec (within about a "
+	  "second), no (when the kernel flushes)" },
+	{ "compact_percent", K_COUNT, OFF(compact_percent), 0, 100000, "100",
+	  "compact the log into a snapshot when it grew this many % past the last snapshot; 0 = only on save" },
+	{ "compact_min", K_SIZE, OFF(compact_min), 0, UINT64_MAX, "64M",
+	  "least log size before a compaction starts by itself" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -184,6 +197,15 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 				return 0;
 			}
 		goto bad;
+	case K_FSYNC:
+		for (int f = PERSIST_FSYNC_NO; f <= PERSIST_FSYNC_ALWAYS; f++)
+			if (strcasecmp(persist_fsync_name((enum persist_fsync)f), value) == 0) {
+				*(int *)field = f;
+				return 0;
+			}
+		snprintf(msg, sizeof(msg), "bad value '%.80s' for %s (always, everysec or no)", value, k->name);
+		*why = msg;
+		return -1;
 	case K_BOOL: {
 		int b = parse_bool(value);
 		if (b < 0)
@@ -211,7 +233,8 @@ void config_free(struct config *c)
 {
 	free(c->socket);
 	free(c->socket_group);
-	c->socket = c->socket_group = NULL;
+	free(c->state_dir);
+	c->socket = c->socket_group = c->state_dir = NULL;
 }
 
 /* ---- the config file --------------------------------------------------- */

@@ -17,6 +17,7 @@ struct config {
 	unsigned socket_mode;    /* permission bits of the socket file */
 	char *socket_group;      /* group owning the socket file; NULL = the daemon's */
 	int64_t socket_gid;      /* socket_group resolved, -1 = none */
+	unsigned default_mode;   /* access mode of an object created without the mode option */
 	uint64_t max_frame;      /* largest request frame, bytes */
 	uint64_t max_name;       /* longest object name, bytes */
 	uint64_t max_depth;      /* deepest nesting of a stored value */
@@ -32,6 +33,10 @@ struct config {
 	int log_level;           /* LOG_ERR .. LOG_DEBUG */
 	int watchdog;            /* 1: answer systemd's WatchdogSec with WATCHDOG=1 pings */
 	uint64_t status_interval; /* seconds between STATUS= updates to systemd; 0 = only at start */
+	char *state_dir;         /* where state is persisted; NULL = in memory only */
+	int fsync;               /* enum persist_fsync: when the log reaches the disk */
+	uint64_t compact_percent; /* log growth past the last snapshot, in %, that starts a compaction */
+	uint64_t compact_min;    /* least log bytes before a compaction */
 };
 
 /* The live settings, read by every part of the daemon. */

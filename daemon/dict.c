@@ -19,6 +19,7 @@
 #include "value.h"
 #include "dispatch.h"
 #include "server.h"
+#include "state.h"
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -363,7 +364,50 @@ static int dict_type_init(struct object *o, const msgpack_object *opts, const ch
 	return 0;
 }
 
+/* Snapshot: key and value bytes, two bin entries per key, in insertion order. */
+int dict_obj_save(const struct object *o, struct state_saver *s)
+{
+	const struct omap *m = &o->u.dict.map;
+	const struct omap_entry *e = omap_seek(m, 0);
+	size_t left = omap_count(m);
+	while (left > 0) {
+		size_t n = left < STATE_CONTENT_CHUNK ? left : STATE_CONTENT_CHUNK;
+		msgpack_packer *pk = state_save_content(s, o, 0, (uint32_t)(2 * n));
+		for (size_t i = 0; i < n; i++, e = omap_next(m, e)) {
+			const struct value *v = e->val;
+			msgpack_pack_bin(pk, e->key_len);
+			msgpack_pack_bin_body(pk, e->key, e->key_len);
+			msgpack_pack_bin(pk, v->len);
+			msgpack_pack_bin_body(pk, v->data, v->len);
+		}
+		if (state_save_end(s) < 0)
+			return -1;
+		left -= n;
+	}
+	return 0;
+}
+
+int dict_obj_restore(struct object *o, unsigned kind, const msgpack_object *entries)
+{
+	const msgpack_object *e = entries->via.array.ptr;
+	if (kind != 0 || entries->via.array.size % 2)
+		return -1;
+	for (uint32_t i = 0; i < entries->via.array.size; i += 2) {
+		struct value *v;
+		if (e[i].type != MSGPACK_OBJECT_BIN || e[i + 1].type != MSGPACK_OBJECT_BIN ||
+		    value_new_raw(e[i + 1].via.bin.ptr, e[i + 1].via.bin.size, &v))
+			return -1;
+		if (dict_set(&o->u.dict, e[i].via.bin.ptr, e[i].via.bin.size, v)) {
+			value_free(v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 const struct object_type dict_type = {
+	.save = dict_obj_save,
+	.restore = dict_obj_restore,
 	.init = dict_type_init,
 	.same_options = dict_obj_same_options,
 	.deinit = dict_obj_deinit,

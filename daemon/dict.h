@@ -62,6 +62,8 @@ void dict_obj_dump_page(const struct object *o, uint64_t cursor, uint64_t count,
 void dict_obj_pack_options(const struct object *o, msgpack_packer *pk);
 void dict_obj_cancel_waiters(struct object *o);
 uint32_t dict_obj_waiting(const struct object *o);
+int dict_obj_save(const struct object *o, struct state_saver *s);
+int dict_obj_restore(struct object *o, unsigned kind, const msgpack_object *entries);
 
 /* Reply the error of a failed dict/key/value call (NOMEM, BADVALUE). */
 void dict_reply_error(struct request *rq, int code);

@@ -2,14 +2,17 @@
  * dispatch.c: one request frame to one handler. Everything a handler may
  * assume is checked here, once: the frame decodes to [id, op, args...], the
  * session said hello, the op exists, the arguments fit its signature, the
- * named object exists (or is created, or lent empty) and has the op's type.
- * A parked request is dispatched again from its kept frame (dispatch_retry),
- * straight to its handler: it was checked when it arrived.
+ * named object exists (or is created, or lent empty) and has the op's type,
+ * and the requester has the access the op needs (access.h). A parked
+ * request is dispatched again from its kept frame (dispatch_retry), straight
+ * to its handler once its access is checked again: the rest was checked
+ * when it arrived.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dispatch.h"
+#include "access.h"
 #include "codec.h"
 #include "config.h"
 #include "log.h"
@@ -17,6 +20,7 @@
 #include "object.h"
 #include "rate.h"
 #include "registry.h"
+#include "state.h"
 #include "value.h"
 
 typedef void handler_fn(struct request *rq);
@@ -55,6 +59,8 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			            proto_type_name(want));
 			return -1;
 		}
+		if (access_check(rq, o) < 0)
+			return -1;
 	} else if (rq->op->flags & (OPF_WRITE | OPF_BLOCK)) {
 		const char *why = "";
 		int err = registry_create(name->via.str.ptr, name->via.str.size, want, NULL, &o, &why);
@@ -63,6 +69,7 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			            name->via.str.ptr, why);
 			return -1;
 		}
+		access_set_creator(o, rq->client);
 	} else {
 		o = registry_empty(want);
 	}
@@ -126,11 +133,13 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
 		uint64_t sec = rate_now();
-		if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq, sec) == 0) {
+		if (rq.op->type == PROTO_T_ANY ? access_check(&rq, NULL) == 0 : dispatch_find_object(&rq, sec) == 0) {
 			server_stats.ops_total++;
 			rate_tick(&server_stats.rate, sec);
 			server_stats.ops_by_code[rq.op->code]++;
-			handlers[rq.op->code](&rq);
+			if (state_request_begin(&rq))
+				handlers[rq.op->code](&rq);
+			state_request_end(&rq);
 		}
 	}
 	msgpack_zone_clear(&zone);
@@ -211,7 +220,8 @@ struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_o
 /* Dispatch parked w again (waiters.h): answered, or left parked. */
 static int dispatch_retry(struct waiter *w, int timed_out)
 {
-	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj };
+	struct request rq = { .client = w->client, .retry = w, .timed_out = timed_out, .obj = w->obj,
+	                      .frame = w->frame, .frame_len = w->frame_len };
 	msgpack_object req;
 	size_t off = 0;
 	reply_init(&rq.reply, w->client, w->id);
@@ -226,7 +236,10 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 			rq.reply.name = rq.args[0].via.str.ptr;
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
-		handlers[rq.op->code](&rq);
+		/* A chmod or chown while it waited may have taken its access away. */
+		if ((!rq.obj || access_check(&rq, rq.obj) == 0) && state_request_begin(&rq))
+			handlers[rq.op->code](&rq);
+		state_request_end(&rq);
 	}
 	msgpack_zone_clear(&retry_zone);
 	if (rq.parked)
@@ -235,9 +248,12 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 	return 1;
 }
 
-/* A connection closed: its parked request loses its place, and what it
- * holds goes back to its objects, newest first. */
-static void dispatch_client_gone(struct client *c)
+int dispatch_replay(struct client *c, const char *frame, size_t len)
+{
+	return dispatch_frame(c, frame, len);
+}
+
+void dispatch_forget_client(struct client *c)
 {
 	struct hold *h;
 	if (c->waiter.wq)
@@ -246,6 +262,14 @@ static void dispatch_client_gone(struct client *c)
 		LIST_REMOVE(h, link);
 		object_type_of(h->obj->type)->release(h->obj, h);
 	}
+}
+
+/* A connection closed (logged first: giving back what it held changes
+ * objects). */
+static void dispatch_client_gone(struct client *c)
+{
+	state_client_gone(c);
+	dispatch_forget_client(c);
 }
 
 /* Shutting down: what waits is told so; the client's later requests run. */
@@ -257,6 +281,7 @@ static void dispatch_unpark(struct client *c)
 int dispatch_start(struct event_base *base, int listen_fd)
 {
 	zones_init();
+	access_init(listen_fd);
 	waiters_set_retry(dispatch_retry);
 	server_on_close(dispatch_client_gone);
 	return server_start(base, listen_fd, dispatch_frame);

@@ -21,6 +21,7 @@
 #include "value.h"
 #include "dispatch.h"
 #include "server.h"
+#include "state.h"
 #include "waiters.h"
 
 /* ---- pure helpers ------------------------------------------------------- */
@@ -225,7 +226,43 @@ static uint32_t list_waiting(const struct object *o)
 	return o->u.list.poppers.count;
 }
 
+/* Snapshot: the items in order, as bin entries of their bytes. */
+static int list_save(const struct object *o, struct state_saver *s)
+{
+	const struct list *l = &o->u.list;
+	size_t len = deque_len(&l->items);
+	for (size_t i = 0; i < len; i += STATE_CONTENT_CHUNK) {
+		size_t n = len - i < STATE_CONTENT_CHUNK ? len - i : STATE_CONTENT_CHUNK;
+		msgpack_packer *pk = state_save_content(s, o, 0, (uint32_t)n);
+		for (size_t j = i; j < i + n; j++) {
+			const struct value *v = deque_at(&l->items, j);
+			msgpack_pack_bin(pk, v->len);
+			msgpack_pack_bin_body(pk, v->data, v->len);
+		}
+		if (state_save_end(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int list_restore(struct object *o, unsigned kind, const msgpack_object *entries)
+{
+	struct list *l = &o->u.list;
+	if (kind != 0 || deque_reserve(&l->items, entries->via.array.size) < 0)
+		return -1;
+	for (uint32_t i = 0; i < entries->via.array.size; i++) {
+		const msgpack_object *e = &entries->via.array.ptr[i];
+		struct value *v;
+		if (e->type != MSGPACK_OBJECT_BIN || value_new_raw(e->via.bin.ptr, e->via.bin.size, &v))
+			return -1;
+		deque_push_back(&l->items, v);
+	}
+	return 0;
+}
+
 const struct object_type list_type = {
+	.save = list_save,
+	.restore = list_restore,
 	.init = list_init,
 	.same_options = list_same_options,
 	.deinit = list_deinit,

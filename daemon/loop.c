@@ -14,19 +14,22 @@
  *
  * Each iteration ends at the one flush point: every reply that its
  * callbacks produced (requests, retries of parked ones, timers) is written
- * out together.
+ * out together, after the changes they made were committed to the state
+ * log in one write (group commit: one fsync for all of them).
  */
 #include <sched.h>
 #include "loop.h"
 #include "clock.h"
 #include "config.h"
 #include "server.h"
+#include "state.h"
 
 static int loop_stopping;
 
 int loop_once(struct event_base *base, int flags)
 {
 	int rc = event_base_loop(base, flags);
+	state_commit();   /* durable before it is answered (fsync=always) */
 	server_flush_pending();
 	return rc;
 }

@@ -29,13 +29,14 @@
 #include "loop.h"
 #include "notify.h"
 #include "registry.h"
+#include "state.h"
 #include "server.h"
 #include "value.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: ipcd [--config PATH] [--socket PATH] [-o KEY=VALUE]...\n"
+	        "usage: ipcd [--config PATH] [--socket PATH] [--recover] [-o KEY=VALUE]...\n"
 	        "       ipcd --check-config PATH\n"
 	        "Hosts named queues, lists, dicts and namespaces for the processes of this host.\n\n"
 	        "  -c, --config PATH        read settings from PATH (default: %s\n"
@@ -44,6 +45,8 @@ static void usage(FILE *f)
 	        "                           exit 0 if it is valid, 1 if not\n"
 	        "  -s, --socket PATH        listen on PATH (default: the socket key, else $IPCD_SOCKET,\n"
 	        "                           else $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock)\n"
+	        "      --recover            start even if the state in state_dir is damaged: keep what\n"
+	        "                           is intact and move the damaged files aside\n"
 	        "  -o KEY=VALUE             set a config key, over the file (see below)\n"
 	        "  -h, --help               this help\n"
 	        "  -V, --version            print the version\n\n"
@@ -194,6 +197,24 @@ static void fd_limit_fit(void)
 		         rl.rlim_cur > FDS_BESIDES_CLIENTS ? (unsigned long long)(rl.rlim_cur - FDS_BESIDES_CLIENTS) : 0ull);
 }
 
+/* Where state is kept: state_dir, else the first directory systemd made
+ * for StateDirectory=, else nowhere (NULL: in memory only). */
+static const char *state_dir_of_config(void)
+{
+	static char dir[4096];
+	if (config.state_dir)
+		return config.state_dir;
+	const char *env = getenv("STATE_DIRECTORY");
+	if (!env || !*env)
+		return NULL;
+	size_t n = strcspn(env, ":");
+	if (n >= sizeof(dir))
+		return NULL;
+	memcpy(dir, env, n);
+	dir[n] = '\0';
+	return dir;
+}
+
 /* Make the settings in config live where the code reads copies of them. */
 static void settings_apply(void)
 {
@@ -238,6 +259,14 @@ static void settings_reload(void)
 			log_warn("reload: cannot change %s's mode or group: %s", listen_path, strerror(errno));
 		}
 	}
+	if (!str_eq(c.state_dir, config.state_dir) || c.fsync != config.fsync ||
+	    c.compact_percent != config.compact_percent || c.compact_min != config.compact_min)
+		log_warn("reload: state_dir, fsync and compaction settings apply at the next start; unchanged");
+	free(c.state_dir);
+	c.state_dir = config.state_dir ? strdup(config.state_dir) : NULL;
+	c.fsync = config.fsync;
+	c.compact_percent = config.compact_percent;
+	c.compact_min = config.compact_min;
 	config_free(&config);
 	config = c;
 	settings_apply();
@@ -272,11 +301,12 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256 };
+	enum { OPT_CHECK = 256, OPT_RECOVER };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
 		{ "socket", required_argument, NULL, 's' },
+		{ "recover", no_argument, NULL, OPT_RECOVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -284,7 +314,7 @@ int main(int argc, char **argv)
 	config_defaults(&config);
 	log_init();
 	const char *why;
-	int opt, rc = 1;
+	int opt, rc = 1, recover = 0;
 	overrides = calloc((size_t)argc, sizeof(*overrides));
 	if (!overrides)
 		return 1;
@@ -299,6 +329,9 @@ int main(int argc, char **argv)
 			goto out;
 		case 's':
 			socket_opt = optarg;
+			break;
+		case OPT_RECOVER:
+			recover = 1;
 			break;
 		case 'o': {
 			char *eq = strchr(optarg, '=');
@@ -391,6 +424,16 @@ int main(int argc, char **argv)
 	event_add(ev_hup, NULL);
 
 	registry_init();
+	server_base = base;
+	const char *state_dir = state_dir_of_config();
+	if (state_dir) {
+		char err[1024];
+		if (state_open(state_dir, recover, err, sizeof(err)) < 0) {
+			log_err("not starting: state in %s: %s", state_dir, err);
+			sd_notifyf(0, "STATUS=not starting: state in %s: %s", state_dir, err);
+			goto out;
+		}
+	}
 	if (dispatch_start(base, fd) < 0) {
 		log_err("cannot watch the listening socket");
 		goto out;
@@ -405,6 +448,7 @@ int main(int argc, char **argv)
 	dispatch_stop();
 	if (listen_path)
 		unlink(listen_path);
+	state_close();
 	registry_free();
 	event_free(ev_term);
 	event_free(ev_int);

@@ -23,6 +23,8 @@ static int ns_init(struct object *o, const msgpack_object *opts, const char **wh
 }
 
 const struct object_type ns_type = {
+	.save = dict_obj_save,
+	.restore = dict_obj_restore,
 	.init = ns_init,
 	.same_options = dict_obj_same_options,
 	.deinit = dict_obj_deinit,

@@ -7,6 +7,7 @@
 #define IPCD_OBJECT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <msgpack.h>
 #include "proto.h"
 #include "omap.h"
@@ -16,6 +17,7 @@
 
 struct value;
 struct hold;
+struct state_saver;
 
 struct queue_ext;
 
@@ -62,6 +64,9 @@ struct object {
 	double created;             /* unix time */
 	uint64_t reads, writes;     /* ops served, by flag OPF_WRITE */
 	struct rate rate;           /* ops per second, for ls's long entries */
+	uid_t owner;                /* access (access.h): set with object_set_access */
+	gid_t group;
+	unsigned mode;              /* rwa bits for owner, group, other, as 0640 */
 	union {
 		struct queue queue;
 		struct list list;
@@ -97,6 +102,16 @@ struct object_type {
 	void (*release)(struct object *o, struct hold *h);
 	/* Optional: deliveries handed out and not yet acked (queues). */
 	uint64_t (*pending)(const struct object *o);
+	/* Write the content as records (state.h: state_save_content), in
+	 * order; runs in the snapshot child. 0, or -1 to stop. */
+	int (*save)(const struct object *o, struct state_saver *s);
+	/* Take back one content record that save wrote (kind and its array of
+	 * entries), after the object was made with its options. 0, or -1 if it
+	 * does not fit. */
+	int (*restore)(struct object *o, unsigned kind, const msgpack_object *entries);
+	/* Optional: a timer's change, replayed from the log (state.h's
+	 * enum state_timer) as its timer made it. */
+	void (*on_timer)(struct object *o, int what);
 	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
 	uint32_t stat_keys;
 	void (*pack_stat)(const struct object *o, msgpack_packer *pk);

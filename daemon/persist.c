@@ -12,6 +12,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +70,8 @@ struct persist {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stop;
+	int sync_idle;             /* the sync thread waits for a write to sync */
+	pid_t owner_pid;           /* the daemon, parent of a snapshot child */
 	uint64_t written_gen, synced_gen, unsynced_since_ms;
 	int old_fds[8];            /* segments left by rotation: sync, then close */
 	int n_old;
@@ -161,8 +165,10 @@ static void *sync_thread(void *arg)
 	struct persist *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
+		p->sync_idle = 1;
 		while (!p->stop && p->n_old == 0 && p->synced_gen == p->written_gen)
 			pthread_cond_wait(&p->wake, &p->lock);
+		p->sync_idle = 0;
 		if (p->stop && p->n_old == 0)
 			break;
 		int old = p->n_old ? p->old_fds[--p->n_old] : -1;
@@ -315,7 +321,11 @@ static int commit_now(struct persist *p)
 		if (p->synced_gen == p->written_gen)
 			p->unsynced_since_ms = now_ms();
 		p->written_gen++;
-		pthread_cond_signal(&p->wake);
+		/* Only an idle thread needs waking: one that waits out its
+		 * second looks again when the second ends, and waking it for
+		 * every commit would cost a context switch per write. */
+		if (p->sync_idle)
+			pthread_cond_signal(&p->wake);
 		pthread_mutex_unlock(&p->lock);
 	}
 	persist_recovered(p);
@@ -491,7 +501,16 @@ int persist_snapshot_now(struct persist *p)
 	if (pid == 0) {
 		uint64_t size = 0;
 		close(fds[0]);
-		signal(SIGTERM, SIG_DFL);
+		/* Die with the daemon: an orphan still writing snapshot.tmp would
+		 * race the next daemon's files. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != p->owner_pid)
+			_exit(1);
+		/* A stop (systemctl stop signals the whole cgroup) lets the
+		 * snapshot finish: the daemon waits for it in persist_close. */
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
 		unsigned char ok = snapshot_write(p, p->seq, &size) == 0;
 		char msg[1 + sizeof(size)];
 		msg[0] = ok;
@@ -522,15 +541,13 @@ int persist_snapshot_poll(struct persist *p)
 	ssize_t n = read(p->child_pipe, msg, sizeof(msg));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	/* a message or EOF: the child is exiting */
-	pid_t r = waitpid(p->child, &status, WNOHANG);
-	if (r == 0) {
-		/* not reaped yet: reap on the next poll (the pipe stays readable
-		 * at EOF, so a level-triggered watcher calls again) */
-		if (n == (ssize_t)sizeof(msg))
-			memcpy(&p->child_size, msg + 1, sizeof(uint64_t));
-		return 0;
-	}
+	/* A message or EOF: the child is exiting (it writes its message, or
+	 * fails, then exits at once), so waiting for it is short; polling for
+	 * it instead spun the loop (and the caller) while it exited. */
+	pid_t r;
+	do
+		r = waitpid(p->child, &status, 0);
+	while (r < 0 && errno == EINTR);
 	int ok = r == p->child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	close(p->child_pipe);
 	p->child_pipe = -1;
@@ -830,6 +847,7 @@ struct persist *persist_open(const char *dir, const struct persist_options *opt,
 		return NULL;
 	}
 	p->opt = *opt;
+	p->owner_pid = getpid();
 	p->ops = *ops;
 	p->fd = p->dirfd = p->child_pipe = -1;
 	p->healthy = 1;
@@ -891,15 +909,12 @@ void persist_close(struct persist *p)
 	if (!p)
 		return;
 	commit_now(p);
-	if (p->child) {
-		int status;
-		waitpid(p->child, &status, 0);
-		persist_snapshot_poll(p);
-		p->child = 0;
-		if (p->child_pipe >= 0)
-			close(p->child_pipe);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			remove_older(p, p->child_seq);
+	/* A running snapshot is waited for and taken as at any other time
+	 * (reaped by persist_snapshot_poll alone: a second waitpid would find
+	 * no child and take a good snapshot for a failed one). */
+	while (p->child && !persist_snapshot_poll(p)) {
+		struct pollfd pf = { .fd = p->child_pipe, .events = POLLIN };
+		poll(&pf, 1, 100);
 	}
 	if (p->thread_on) {
 		pthread_mutex_lock(&p->lock);

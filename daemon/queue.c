@@ -29,11 +29,13 @@
 #include <time.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
 #include "registry.h"
+#include "state.h"
 #include "timer.h"
 #include "value.h"
 
@@ -569,7 +571,7 @@ static void queue_arm_delay(struct queue *q)
 /* Delay it (not in any structure) until now + delay_ms; 0 or -1 on ENOMEM. */
 static int queue_delay(struct queue *q, struct qitem *it, uint64_t delay_ms, int to_head)
 {
-	it->due_ms = clock_mono_ms() + delay_ms;
+	it->due_ms = clock_mono_ms_up() + delay_ms;
 	it->seq = ++q->ext->seq_tail;
 	it->to_head = to_head != 0;
 	if (heap_push(&q->ext->delayed, it) < 0)
@@ -585,6 +587,7 @@ static void queue_on_delay_due(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue *q = arg;
 	struct queue_ext *x = q->ext;
+	state_timer(STATE_TIMER_DELAY, q->obj);
 	uint64_t now = clock_mono_ms();
 	struct qitem *it;
 	while ((it = heap_top(&x->delayed)) && it->due_ms <= now) {
@@ -613,7 +616,7 @@ void queue_tasks_done(struct queue *q, uint64_t n)
 /* Append n plain values (room and memory already checked): small ones are
  * copied into packed runs and freed, the others stored bare. 0, or -1 on
  * ENOMEM with nothing appended (the values still the caller's). */
-static int queue_push(struct queue *q, struct value **vals, uint32_t n)
+static int queue_push_at(struct queue *q, struct value **vals, uint32_t n, uint64_t now)
 {
 	if (deque_reserve(&q->items, n) < 0 || deque_reserve(&q->ages, ages_need(n)) < 0)
 		return -1;
@@ -634,10 +637,15 @@ static int queue_push(struct queue *q, struct value **vals, uint32_t n)
 		}
 	}
 	q->nitems += n;
-	ages_note(q, n, clock_mono_ms());
+	ages_note(q, n, now);
 	q->total_put += n;
 	q->unfinished += n;
 	return 0;
+}
+
+static int queue_push(struct queue *q, struct value **vals, uint32_t n)
+{
+	return queue_push_at(q, vals, n, clock_mono_ms());
 }
 
 /* The dead-letter queue's name: the dead_letter option, else NAME.dead
@@ -660,10 +668,12 @@ static void queue_dead_letter(struct queue *q, struct qitem *it)
 	int err = 0;
 	if (!name)
 		err = IPCD_E_NOMEM, why = "out of memory";
-	else if (!o)
-		err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why);
-	else if (o->type != PROTO_T_QUEUE)
+	else if (!o && !(err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why)))
+		object_set_access(o, q->obj->owner, q->obj->group, q->obj->mode); /* the same readers as its source */
+	else if (o && o->type != PROTO_T_QUEUE)
 		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
+	else if (o && !access_owner_may_write(q->obj, o))
+		err = IPCD_E_PERMISSION, why = "the queue's owner may not write it";
 	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
 		err = IPCD_E_NOMEM, why = "out of memory";
 	if (err) {
@@ -1148,7 +1158,348 @@ static uint64_t queue_pending(const struct object *o)
 	return delivery_count(&o->u.queue);
 }
 
+/* ---- snapshot ------------------------------------------------------------ */
+
+/*
+ * A queue on disk, as content records in this order (kinds):
+ *   QSAVE_PLAIN    plain ready items: bin entries, each preceded by an
+ *                  integer (unix ms) when its put time differs from the last
+ *   QSAVE_ITEM     another ready item: [priority, deliveries, put, bin]
+ *   QSAVE_DELAYED  [priority, deliveries, put, due, to_head, bin], by due time
+ *   QSAVE_PENDING  [priority, deliveries, put, id, lease_ms, lease_due or 0,
+ *                  explicit, consumer sid, pid, bin], in delivery order
+ *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id]
+ * Ready items come in get order, so restoring each at the tail of its place
+ * rebuilds the order.
+ */
+enum { QSAVE_PLAIN, QSAVE_ITEM, QSAVE_DELAYED, QSAVE_PENDING, QSAVE_COUNTS };
+
+/* Entries buffered for the current content record. */
+struct qsaver {
+	struct state_saver *s;
+	const struct object *o;
+	int kind;                   /* of the open record, -1 = none */
+	msgpack_sbuffer buf;        /* its entries */
+	msgpack_packer pk;
+	uint32_t n;
+	int64_t last_put;           /* QSAVE_PLAIN: put time of the last entry */
+	int failed;
+};
+
+static int qsaver_flush(struct qsaver *w)
+{
+	if (w->kind >= 0 && w->n) {
+		msgpack_packer *pk = state_save_content(w->s, w->o, (unsigned)w->kind, w->n);
+		pk->callback(pk->data, w->buf.data, w->buf.size);
+		if (state_save_end(w->s) < 0)
+			w->failed = 1;
+	}
+	w->buf.size = 0;
+	w->n = 0;
+	w->kind = -1;
+	return w->failed ? -1 : 0;
+}
+
+/* The packer for one more entry of kind. */
+static msgpack_packer *qsaver_entry(struct qsaver *w, int kind)
+{
+	if (w->kind != kind || w->n >= STATE_CONTENT_CHUNK)
+		qsaver_flush(w);
+	if (w->kind != kind)
+		w->last_put = -1;
+	w->kind = kind;
+	w->n++;
+	return &w->pk;
+}
+
+static void qsave_bin(msgpack_packer *pk, const char *hdr, uint32_t hlen, const char *body, uint32_t blen)
+{
+	msgpack_pack_bin(pk, hlen + blen);
+	if (hlen)
+		msgpack_pack_bin_body(pk, hdr, hlen);
+	msgpack_pack_bin_body(pk, body, blen);
+}
+
+static void qsave_plain(struct qsaver *w, uint64_t put_ms, const char *hdr, uint32_t hlen, const char *body,
+                        uint32_t blen)
+{
+	int64_t put = state_unix_ms(put_ms);
+	msgpack_packer *pk = qsaver_entry(w, QSAVE_PLAIN);
+	if (put != w->last_put) {
+		msgpack_pack_int64(pk, put);
+		w->last_put = put;
+		pk = qsaver_entry(w, QSAVE_PLAIN);
+	}
+	qsave_bin(pk, hdr, hlen, body, blen);
+}
+
+static void qsave_item(struct qsaver *w, const struct qitem *it)
+{
+	msgpack_packer *pk = qsaver_entry(w, QSAVE_ITEM);
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_int64(pk, it->priority);
+	msgpack_pack_uint32(pk, it->deliveries);
+	msgpack_pack_int64(pk, state_unix_ms(it->put_ms));
+	qsave_bin(pk, NULL, 0, it->v->data, it->v->len);
+}
+
+static int delayed_cmp(const void *a, const void *b)
+{
+	const struct qitem *x = *(struct qitem *const *)a, *y = *(struct qitem *const *)b;
+	return delayed_less(x, y) ? -1 : delayed_less(y, x);
+}
+
+static int queue_save(const struct object *o, struct state_saver *s)
+{
+	const struct queue *q = &o->u.queue;
+	struct qsaver w = { .s = s, .o = o, .kind = -1 };
+	msgpack_sbuffer_init(&w.buf);
+	msgpack_packer_init(&w.pk, &w.buf, msgpack_sbuffer_write);
+
+	size_t nh, h = 0;
+	struct qitem **sorted = queue_sorted_heap(q, &nh);
+	if (q->ext && heap_len(&q->ext->ready) != nh)
+		w.failed = 1;   /* out of memory: no snapshot rather than a wrong one */
+	for (; h < nh && sorted[h]->priority < 0; h++)
+		qsave_item(&w, sorted[h]);
+	/* The deque: bare and packed values take their put times from the
+	 * age runs, one count each. */
+	size_t age = 0;
+	uintptr_t run = deque_len(&q->ages) ? (uintptr_t)deque_at(&q->ages, 0) : 0;
+	uint32_t run_left = (uint32_t)(run & AGE_MAX);
+#define NEXT_AGE() (run_left ? (run_left--, (uint64_t)(run >> AGE_BITS)) \
+	: (++age < deque_len(&q->ages) ? (run = (uintptr_t)deque_at(&q->ages, age), \
+	     run_left = (uint32_t)(run & AGE_MAX) - 1, (uint64_t)(run >> AGE_BITS)) : 0))
+	for (size_t i = 0; i < deque_len(&q->items) && !w.failed; i++) {
+		void *p = deque_at(&q->items, i);
+		if (qslot_is_item(p)) {
+			qsave_item(&w, qslot_item(p));
+		} else if (qslot_is_pack(p)) {
+			const struct qpack *k = qslot_pack(p);
+			for (uint32_t off = k->head; off < k->tail;) {
+				const char *hdr, *body;
+				uint32_t hlen, n = qpack_at(k, off, &hdr, &hlen, &body);
+				qsave_plain(&w, NEXT_AGE(), hdr, hlen, body, n);
+				off += n;
+			}
+		} else {
+			const struct value *v = p;
+			qsave_plain(&w, NEXT_AGE(), NULL, 0, v->data, v->len);
+		}
+	}
+#undef NEXT_AGE
+	for (; h < nh; h++)
+		qsave_item(&w, sorted[h]);
+	free(sorted);
+
+	size_t nd = queue_delayed(q);
+	struct qitem **delayed = nd ? malloc(nd * sizeof(*delayed)) : NULL;
+	if (nd && !delayed)
+		w.failed = 1;
+	if (delayed) {
+		memcpy(delayed, q->ext->delayed.slots, nd * sizeof(*delayed));
+		qsort(delayed, nd, sizeof(*delayed), delayed_cmp);
+		for (size_t i = 0; i < nd; i++) {
+			const struct qitem *it = delayed[i];
+			msgpack_packer *pk = qsaver_entry(&w, QSAVE_DELAYED);
+			msgpack_pack_array(pk, 6);
+			msgpack_pack_int64(pk, it->priority);
+			msgpack_pack_uint32(pk, it->deliveries);
+			msgpack_pack_int64(pk, state_unix_ms(it->put_ms));
+			msgpack_pack_int64(pk, state_unix_ms(it->due_ms));
+			(it->to_head ? msgpack_pack_true : msgpack_pack_false)(pk);
+			qsave_bin(pk, NULL, 0, it->v->data, it->v->len);
+		}
+		free(delayed);
+	}
+	for (const struct omap_entry *e = q->ext ? omap_seek(&q->ext->pending, 0) : NULL; e;
+	     e = omap_next(&q->ext->pending, e)) {
+		const struct qitem *it = e->val;
+		msgpack_packer *pk = qsaver_entry(&w, QSAVE_PENDING);
+		msgpack_pack_array(pk, 10);
+		msgpack_pack_int64(pk, it->priority);
+		msgpack_pack_uint32(pk, it->deliveries);
+		msgpack_pack_int64(pk, state_unix_ms(it->put_ms));
+		msgpack_pack_uint64(pk, it->id);
+		msgpack_pack_uint64(pk, it->lease_ms);
+		msgpack_pack_int64(pk, it->pos != HEAP_NONE ? state_unix_ms(it->due_ms) : 0);
+		(it->explicit_lease ? msgpack_pack_true : msgpack_pack_false)(pk);
+		msgpack_pack_uint64(pk, state_sid(it->consumer));
+		msgpack_pack_int64(pk, it->pid);
+		qsave_bin(pk, NULL, 0, it->v->data, it->v->len);
+	}
+	msgpack_packer *pk = qsaver_entry(&w, QSAVE_COUNTS);
+	const uint64_t counts[] = { q->unfinished, q->total_put, q->total_got, q->total_acked, q->total_nacked,
+	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0 };
+	w.n += (uint32_t)(sizeof(counts) / sizeof(counts[0])) - 1;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		msgpack_pack_uint64(pk, counts[i]);
+	int rc = qsaver_flush(&w);
+	msgpack_sbuffer_destroy(&w.buf);
+	return rc;
+}
+
+/* Entry fields, checked. */
+static int qrest_int(const msgpack_object *o, int64_t *out)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+		*out = (int64_t)o->via.u64;
+	else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		*out = o->via.i64;
+	else
+		return -1;
+	return 0;
+}
+
+/* A restored item: its value and the fields every kind has. NULL if the
+ * entry does not fit. */
+static struct qitem *qrest_item(struct queue *q, const msgpack_object *e, uint32_t size)
+{
+	int64_t prio, deliveries, put;
+	const msgpack_object *bin;
+	struct value *v;
+	if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != size)
+		return NULL;
+	const msgpack_object *f = e->via.array.ptr;
+	bin = &f[size - 1];
+	if (qrest_int(&f[0], &prio) || qrest_int(&f[1], &deliveries) || qrest_int(&f[2], &put) ||
+	    deliveries < 0 || deliveries > UINT32_MAX || bin->type != MSGPACK_OBJECT_BIN ||
+	    value_new_raw(bin->via.bin.ptr, bin->via.bin.size, &v))
+		return NULL;
+	struct qitem *it = qitem_new(q, v, state_mono_ms(put));
+	if (!it) {
+		value_free(v);
+		return NULL;
+	}
+	it->priority = prio;
+	it->deliveries = (uint32_t)deliveries;
+	return it;
+}
+
+static int queue_restore_pending(struct queue *q, struct qitem *it, const msgpack_object *f)
+{
+	int64_t id, lease_ms, due, pid;
+	if (qrest_int(&f[3], &id) || qrest_int(&f[4], &lease_ms) || qrest_int(&f[5], &due) ||
+	    f[6].type != MSGPACK_OBJECT_BOOLEAN || f[7].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    qrest_int(&f[8], &pid) || id <= 0 || lease_ms < 0)
+		return -1;
+	struct queue_ext *x = q->ext;
+	uint64_t key = (uint64_t)id;
+	int created;
+	if (due)
+		it->due_ms = state_mono_ms(due);
+	struct omap_entry *e = omap_upsert(&x->pending, &key, sizeof(key), &created);
+	if (!e || !created || (due && heap_push(&x->leases, it) < 0)) {
+		if (e && created)
+			omap_remove(&x->pending, e);
+		return -1;
+	}
+	e->val = it;
+	it->id = key;
+	it->lease_ms = (uint64_t)lease_ms;
+	it->explicit_lease = f[6].via.boolean;
+	it->pid = (pid_t)pid;
+	if (due)
+		timer_at(&x->lease_timer, ((struct qitem *)heap_top(&x->leases))->due_ms);
+	it->hold.obj = q->obj;
+	if ((it->consumer = state_session(f[7].via.u64, it->pid)))
+		LIST_INSERT_HEAD(&it->consumer->holds, &it->hold, link);
+	if (key > x->next_id)
+		x->next_id = key;
+	return 0;
+}
+
+static int queue_restore(struct object *o, unsigned kind, const msgpack_object *entries)
+{
+	struct queue *q = &o->u.queue;
+	const msgpack_object *e = entries->via.array.ptr;
+	uint32_t n = entries->via.array.size;
+	if (kind != QSAVE_PLAIN && kind != QSAVE_COUNTS && !queue_ext(q))
+		return -1;
+	if (kind == QSAVE_PLAIN) {
+		uint64_t put = clock_mono_ms();
+		for (uint32_t i = 0; i < n; i++) {
+			int64_t t;
+			struct value *v;
+			if (qrest_int(&e[i], &t) == 0) {
+				put = state_mono_ms(t);
+				continue;
+			}
+			if (e[i].type != MSGPACK_OBJECT_BIN || value_new_raw(e[i].via.bin.ptr, e[i].via.bin.size, &v))
+				return -1;
+			if (queue_push_at(q, &v, 1, put) < 0) {
+				value_free(v);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (kind == QSAVE_COUNTS) {
+		uint64_t c[8];
+		if (n != 8)
+			return -1;
+		for (uint32_t i = 0; i < 8; i++) {
+			if (e[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+				return -1;
+			c[i] = e[i].via.u64;
+		}
+		q->unfinished = c[0], q->total_put = c[1], q->total_got = c[2], q->total_acked = c[3];
+		q->total_nacked = c[4], q->total_redelivered = c[5], q->total_dead = c[6];
+		/* Delivery ids go on from where they were, even when nothing is
+		 * pending now: the log after the snapshot acks by those ids. */
+		if (c[7] && !queue_ext(q))
+			return -1;
+		if (q->ext && c[7] > q->ext->next_id)
+			q->ext->next_id = c[7];
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t size = kind == QSAVE_ITEM ? 4 : kind == QSAVE_DELAYED ? 6 : kind == QSAVE_PENDING ? 10 : 0;
+		struct qitem *it = size ? qrest_item(q, &e[i], size) : NULL;
+		if (!it)
+			return -1;
+		const msgpack_object *f = e[i].via.array.ptr;
+		int rc;
+		if (kind == QSAVE_ITEM) {
+			rc = queue_reserve_ready(q, it->priority, 1) < 0 ? -1 : queue_place(q, it, 0);
+		} else if (kind == QSAVE_DELAYED) {
+			int64_t due;
+			rc = qrest_int(&f[3], &due) || f[4].type != MSGPACK_OBJECT_BOOLEAN ? -1 : 0;
+			if (rc == 0) {
+				it->due_ms = state_mono_ms(due);
+				it->seq = ++q->ext->seq_tail;
+				it->to_head = f[4].via.boolean;
+				rc = heap_push(&q->ext->delayed, it);
+				if (rc == 0)
+					queue_arm_delay(q);
+			}
+		} else {
+			rc = queue_restore_pending(q, it, f);
+		}
+		if (rc < 0) {
+			qitem_free(it);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A timer's change, replayed. */
+static void queue_on_timer(struct object *o, int what)
+{
+	struct queue *q = &o->u.queue;
+	if (!q->ext)
+		return;
+	if (what == STATE_TIMER_DELAY)
+		queue_on_delay_due(-1, 0, q);
+	else if (what == STATE_TIMER_LEASE)
+		delivery_on_lease_end(-1, 0, q);
+}
+
 const struct object_type queue_type = {
+	.save = queue_save,
+	.restore = queue_restore,
+	.on_timer = queue_on_timer,
 	.init = queue_init,
 	.same_options = queue_same_options,
 	.deinit = queue_deinit,

@@ -26,6 +26,9 @@ static int client_out_write(void *data, const char *p, size_t n)
 	return 0;
 }
 
+uint64_t reply_ok_count;
+void (*reply_watch)(struct client *c, size_t pos, size_t len, uint64_t id);
+
 void reply_init(struct reply *r, struct client *c, uint64_t id)
 {
 	r->c = c;
@@ -42,6 +45,9 @@ static msgpack_packer *reply_begin(struct reply *r, unsigned status)
 	r->frame = frame_begin(&r->c->out);
 	if (r->frame < 0)
 		r->c->closing = 2;
+	r->status = status;
+	if (!status)
+		reply_ok_count++;
 	msgpack_pack_array(&r->pk, 3);
 	msgpack_pack_uint64(&r->pk, r->id);
 	msgpack_pack_uint32(&r->pk, status);
@@ -73,6 +79,8 @@ void reply_end(struct reply *r)
 		c->closing = closing;
 		return;
 	}
+	if (begun && !r->status && reply_watch)
+		reply_watch(c, pos, buf_used(&c->out) - pos, r->id);
 	client_schedule_flush(c);
 }
 

@@ -22,7 +22,15 @@ struct reply {
 	msgpack_packer pk;
 	const char *name;          /* the request's object name (not NUL-terminated), for logs; may be NULL */
 	size_t name_len;
+	unsigned status;           /* of the frame begun last: 0 = success */
 };
+
+/* Success replies begun so far: a request whose handler began one did what
+ * it was asked (state.c logs such writes). */
+extern uint64_t reply_ok_count;
+/* If set, told of every finished success reply: where its frame is in
+ * c->out (from c->out.off) and its id. */
+extern void (*reply_watch)(struct client *c, size_t pos, size_t len, uint64_t id);
 
 void reply_init(struct reply *r, struct client *c, uint64_t id);
 /* Start a success reply: the caller packs exactly one value, then reply_end. */

@@ -441,6 +441,15 @@ void server_stop(void (*unpark)(struct client *c))
 				break;
 		}
 	}
+	/* Nothing more is read: say so, so that a client knows a request it
+	 * sent after the last reply was not run and may send it again. */
+	TAILQ_FOREACH(c, &server_clients, link) {
+		if (c->hello_done && !c->closing) {
+			struct reply r;
+			reply_init(&r, c, 0);
+			reply_error(&r, IPCD_E_SHUTDOWN, "server is stopping: a request not answered before this was not run");
+		}
+	}
 	uint64_t deadline = clock_mono_ms() + 2000;
 	while ((c = TAILQ_FIRST(&server_clients))) {
 		client_drain(c, deadline);

@@ -16,7 +16,11 @@ Reconnecting follows the protocol's rules (PROTOCOL.md, sections 3 and 6):
   server, so it is sent again on a new connection, whatever the op;
 * a request whose reply was lost is repeated only if its op does not have
   the WRITE flag (from the generated op table): a lost write may or may not
-  have taken effect, so it raises :class:`~ipcd.ConnectionLost` instead.
+  have taken effect, so it raises :class:`~ipcd.ConnectionLost` instead;
+* a request answered ``SHUTDOWN`` (it waited, or was not yet run, when the
+  daemon stopped: the daemon ends every connection with ``[0, SHUTDOWN]``)
+  had no effect, so it is sent again to the next daemon, a waiting one with
+  what is left of its timeout: a blocked ``get`` rides through a restart.
 
 While re-making a connection that worked before, the client retries for up
 to ``reconnect_timeout`` seconds (default 5) so that a daemon restart is
@@ -30,14 +34,36 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import msgpack
 
-from ._tables import OPS, ERRORS, WRITE
+from ._tables import OPS, ERRORS, WRITE, BLOCK
 from .errors import BadReply, ConnectionLost, Error, TooBig, error_for
 
 __all__ = ["Client", "connect", "default_client", "default_socket", "PROTOCOL_VERSION"]
+
+_SHUTDOWN = next(c for c, (w, _, _) in ERRORS.items() if w == "SHUTDOWN")
+# A daemon that keeps stopping: give up after this many SHUTDOWNs in a row.
+_MAX_SHUTDOWN_RETRIES = 20
+
+
+def _timeout_index(sig: str) -> int:
+    """Position in the args of a waiting op's TIMEOUT (its first 't'), or -1."""
+    letters = sig.replace("|", "")
+    return letters.find("t")
+
+
+def _with_time_left(args: Sequence[Any], i: int, elapsed: float) -> Tuple[Any, ...]:
+    """args with the TIMEOUT at i lowered by the seconds already waited (a
+    missing or nil timeout waits for good, and stays so)."""
+    if i < 0 or i >= len(args) or not isinstance(args[i], (int, float)) or isinstance(args[i], bool):
+        return tuple(args)
+    if args[i] < 0:
+        return tuple(args)
+    out = list(args)
+    out[i] = max(0.0, float(args[i]) - elapsed)
+    return tuple(out)
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
@@ -157,33 +183,43 @@ class Client:
         self._rbuf = bytearray()
 
     def _open(self) -> None:
+        # Connect and say hello, retrying both while the deadline lasts: a
+        # daemon being replaced may accept and then reset the connection
+        # before hello is answered, and the next one is not listening yet.
         deadline = time.monotonic() + (self.reconnect_timeout if self._connected_before else 0)
         delay = 0.005
+        opts = {"name": self.name or "python %s pid %d" % (
+            os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "-", os.getpid())}
         while True:
             s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            connected = False
             try:
                 s.connect(self.path)
+                connected = True
+                self._sock = s
+                self._rbuf = bytearray()
+                info = self._roundtrip("hello", OPS["hello"][0], (PROTOCOL_VERSION, opts))
                 break
-            except OSError as e:
+            except (OSError, EOFError) as e:
+                self._drop()
                 s.close()
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise ConnectionLost("cannot connect to ipcd at %s: %s"
-                                         % (self.path, e.strerror or e)) from e
+                    if not connected:
+                        raise ConnectionLost("cannot connect to ipcd at %s: %s"
+                                             % (self.path, getattr(e, "strerror", None) or e)) from e
+                    raise ConnectionLost("hello to ipcd at %s failed: %s" % (self.path, e)) from e
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.2)
-        self._sock = s
-        self._rbuf = bytearray()
-        opts = {"name": self.name or "python %s pid %d" % (
-            os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "-", os.getpid())}
-        try:
-            info = self._roundtrip("hello", OPS["hello"][0], (PROTOCOL_VERSION, opts))
-        except (OSError, EOFError) as e:
-            self._drop()
-            raise ConnectionLost("hello to ipcd at %s failed: %s" % (self.path, e)) from e
-        except BaseException:
-            self._drop()
-            raise
+            except Error as e:
+                self._drop()
+                if e.code != _SHUTDOWN or time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 0.2)
+            except BaseException:
+                self._drop()
+                raise
         if not isinstance(info, dict):
             self._drop()
             raise BadReply("hello reply is not a map: %r" % (info,))
@@ -265,18 +301,27 @@ class Client:
         ``op`` is a wire name (``"queue.put"``); args follow the op's
         signature in PROTOCOL.md. Raises the :class:`~ipcd.Error` subclass
         of an error reply, :class:`~ipcd.ConnectionLost` when the daemon
-        cannot be reached, TypeError for a value msgpack cannot carry."""
+        cannot be reached, TypeError for a value msgpack cannot carry.
+
+        A request the daemon answers ``SHUTDOWN`` (it was waiting, or not yet
+        run, when the daemon stopped) had no effect: it is sent again once
+        the daemon is back (within ``reconnect_timeout``), a waiting request
+        with what is left of its timeout."""
         try:
-            code, _type, flags, _sig = OPS[op]
+            code, _type, flags, sig = OPS[op]
         except KeyError:
             raise ValueError("unknown ipcd op %r" % (op,)) from None
         if self._pid != os.getpid():
             self._after_fork()
+        t0 = time.monotonic()
+        timeout_at = _timeout_index(sig) if flags & BLOCK else -1
         with self._lock:
             self._next_id += 1
             rid = self._next_id
             data = self._frame(rid, code, args)  # TypeError before any I/O
-            for attempt in (0, 1):
+            attempt = 0
+            shutdowns = 0
+            while True:
                 self._ensure_open()
                 if len(data) - 4 > self.max_frame:
                     raise TooBig("request of %d bytes is over the server's max_frame of %d"
@@ -287,6 +332,7 @@ class Client:
                     # Not written in full: the server never had the request.
                     self._drop()
                     if attempt == 0:
+                        attempt = 1
                         continue
                     raise ConnectionLost("ipcd at %s: %s" % (self.path, e)) from e
                 except BaseException:
@@ -297,6 +343,7 @@ class Client:
                 except (OSError, EOFError) as e:
                     self._drop()
                     if attempt == 0 and not flags & WRITE:
+                        attempt = 1
                         continue
                     raise ConnectionLost(
                         "connection to ipcd at %s lost before the reply to %s%s" % (
@@ -308,10 +355,19 @@ class Client:
                     # whose client went away.
                     self._drop()
                     raise
+                if status == _SHUTDOWN and shutdowns < _MAX_SHUTDOWN_RETRIES:
+                    # Not run: again on the next daemon, with the time left.
+                    self._drop()
+                    shutdowns += 1
+                    attempt = 0
+                    args = _with_time_left(args, timeout_at, time.monotonic() - t0)
+                    self._next_id += 1
+                    rid = self._next_id
+                    data = self._frame(rid, code, args)
+                    continue
                 if status:
                     raise _error(status, result, op)
                 return result
-        raise AssertionError("unreachable")
 
     def pipeline(self, calls: Sequence[Tuple[str, Sequence[Any]]]) -> List[Any]:
         """Send several requests at once and read their replies in order:
@@ -394,6 +450,15 @@ class Client:
             return True
         except NotFound:
             return False
+
+    def chmod(self, name: str, mode: Union[int, str]) -> None:
+        """Set the object's access mode: an int (0o640) or an octal string
+        ("0640"). Only its owner, root or a holder of the a bit may."""
+        self.call("chmod", name, mode)
+
+    def chown(self, name: str, owner: Optional[int] = None, group: Optional[int] = None) -> None:
+        """Give the object to uid owner and/or gid group (None keeps either)."""
+        self.call("chown", name, owner, group)
 
 
 def _error(status: int, message: Any, op: str) -> Error:

@@ -56,9 +56,11 @@ def test_reconnects_after_daemon_restart(make_daemon):
     d2.stop()
 
 
-def test_parked_request_gets_shutdown(make_daemon):
+def test_parked_request_of_a_daemon_that_does_not_come_back_is_connection_lost(make_daemon):
+    # SHUTDOWN says the get had no effect: it is sent again, and with no
+    # daemon to take it within reconnect_timeout it fails as unreachable.
     d = make_daemon()
-    c = ipcd.Client(d.sock_path)
+    c = ipcd.Client(d.sock_path, reconnect_timeout=0.5)
     q = ipcd.Queue("q", client=c)
     watcher = ipcd.Client(d.sock_path)
     errors = []
@@ -78,7 +80,8 @@ def test_parked_request_gets_shutdown(make_daemon):
     d.stop()
     t.join(10)
     assert not t.is_alive()
-    assert len(errors) == 1 and isinstance(errors[0], ipcd.Shutdown)
+    assert len(errors) == 1 and isinstance(errors[0], ipcd.ConnectionLost), errors
+    assert "cannot connect" in str(errors[0])
 
 
 class FakeServer:
@@ -212,3 +215,20 @@ def test_errors_carry_op_and_name(client, name):
     assert client.type(name) == "list" and client.exists(name)
     assert (name, "list") in client.ls()
     assert ipcd.List(name).delete() and not ipcd.List(name).exists()
+
+
+def test_chmod_chown_and_the_permission_error(daemon):
+    c = ipcd.connect(daemon.sock_path)
+    c.call("create", "acl", "dict", {"mode": "0600"})
+    c.chmod("acl", 0o640)
+    assert c.call("stat", "acl")["mode"] == 0o640
+    c.chmod("acl", "0604")
+    c.chown("acl", group=4242)
+    st = c.call("stat", "acl")
+    assert (st["mode"], st["owner"], st["group"]) == (0o604, os.geteuid(), 4242)
+    with pytest.raises(ipcd.BadArg):
+        c.chmod("acl", "rwx")
+    # PERMISSION, from any uid's daemon: a PermissionError with its own class
+    code = next(code for code, (wire, _, _) in _tables.ERRORS.items() if wire == "PERMISSION")
+    err = ipcd.errors.error_for(code, "no")
+    assert isinstance(err, ipcd.Permission) and isinstance(err, PermissionError)

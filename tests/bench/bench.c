@@ -243,12 +243,34 @@ static void server_stop(struct server *s)
 	unlink(s->addr);
 }
 
-static int start_ipcd(struct server *s)
+/* Persistence of the durable rows: none (in memory), or state on disk
+ * synced as fsync/appendfsync says. */
+enum durability { D_MEMORY, D_EVERYSEC, D_ALWAYS };
+static const char *const durability_name[] = { "no", "everysec", "always" };
+
+/* Where a durable server keeps its files. */
+static void state_path(char *out, size_t n, const char *system, enum durability dur)
+{
+	snprintf(out, n, "%s/state-%s-%s", tmpdir, system, durability_name[dur]);
+}
+
+static int start_ipcd_durable(struct server *s, enum durability dur)
 {
 	const char *bin = getenv("IPCD_BIN") ? getenv("IPCD_BIN") : BENCH_IPCD_BIN;
-	snprintf(s->addr, sizeof(s->addr), "%s/ipcd.sock", tmpdir);
-	char *argv[] = { (char *)bin, "--socket", s->addr, "-o", "log_level=warning", NULL };
+	char dir[300], state[320], fsync[64];
+	snprintf(s->addr, sizeof(s->addr), "%s/ipcd%s%s.sock", tmpdir, dur ? "-" : "", dur ? durability_name[dur] : "");
+	state_path(dir, sizeof(dir), "ipcd", dur);
+	snprintf(state, sizeof(state), "state_dir=%s", dir);
+	snprintf(fsync, sizeof(fsync), "fsync=%s", durability_name[dur]);
+	char *argv[] = { (char *)bin, "--socket", s->addr, "-o", "log_level=warning", "-o", state, "-o", fsync, NULL };
+	if (dur == D_MEMORY)
+		argv[5] = NULL;
 	return spawn_ready(s, argv, 0);
+}
+
+static int start_ipcd(struct server *s)
+{
+	return start_ipcd_durable(s, D_MEMORY);
 }
 
 static const char *redis_bin(void)
@@ -260,13 +282,28 @@ static const char *redis_bin(void)
 	return NULL;
 }
 
+static int start_redis_durable(struct server *s, enum durability dur)
+{
+	char dir[300];
+	snprintf(s->addr, sizeof(s->addr), "%s/redis%s%s.sock", tmpdir, dur ? "-" : "", dur ? durability_name[dur] : "");
+	if (dur == D_MEMORY) {
+		snprintf(dir, sizeof(dir), "%s", tmpdir);
+	} else {
+		state_path(dir, sizeof(dir), "redis", dur);
+		mkdir(dir, 0700);
+	}
+	char *argv[] = { (char *)redis_bin(), "--port", "0", "--unixsocket", s->addr, "--unixsocketperm", "700",
+		         "--save", "", "--appendonly", dur == D_MEMORY ? "no" : "yes", "--dir", dir,
+		         "--supervised", "systemd", "--daemonize", "no", "--loglevel", "warning",
+		         "--appendfsync", (char *)durability_name[dur], NULL };
+	if (dur == D_MEMORY)
+		argv[19] = NULL;
+	return spawn_ready(s, argv, 1);
+}
+
 static int start_redis(struct server *s)
 {
-	snprintf(s->addr, sizeof(s->addr), "%s/redis.sock", tmpdir);
-	char *argv[] = { (char *)redis_bin(), "--port", "0", "--unixsocket", s->addr, "--unixsocketperm", "700",
-		         "--save", "", "--appendonly", "no", "--dir", tmpdir, "--supervised", "systemd",
-		         "--daemonize", "no", "--loglevel", "warning", NULL };
-	return spawn_ready(s, argv, 1);
+	return start_redis_durable(s, D_MEMORY);
 }
 
 static int start_manager(struct server *s)
@@ -712,6 +749,104 @@ static struct result w_mem(const struct bench_driver *d, const struct server *s,
 	return r;
 }
 
+/* Bytes of the regular files under dir whose names start with prefix
+ * (redis 7 keeps its AOF in parts under appendonlydir/). */
+static long long dir_bytes(const char *dir, const char *prefix)
+{
+	char cmd[600];
+	long long total = 0;
+	snprintf(cmd, sizeof(cmd), "find '%s' -type f -name '%s*' -printf '%%s\\n'", dir, prefix);
+	FILE *f = popen(cmd, "r");
+	long long n;
+	while (f && fscanf(f, "%lld", &n) == 1)
+		total += n;
+	if (f)
+		pclose(f);
+	return total;
+}
+
+static struct result disk_row(long long bytes, size_t items)
+{
+	struct result r = { .ok = bytes > 0, .mem = 1 };
+	r.bytes_per_item = (double)bytes / (double)items;
+	return r;
+}
+
+static void add_row(const char *workload, const char *system, struct result r);
+
+/* items single puts into a persisting server, a restart, and the time from
+ * start to ready as items per second; the files' bytes per item as rows of
+ * disk_per_item_16B: the log and a snapshot (redis: AOF and RDB). */
+static void w_recovery(const struct bench_driver *d, struct server *s, size_t items, const char *workload)
+{
+	int ipcd = d == &bench_ipcd;
+	enum durability dur = D_EVERYSEC;
+	struct bench_conn *c = conn_or_die(d, s->addr);
+	/* Distinct values, as real items are: equal ones would let redis's
+	 * RDB compress them to nothing. */
+	char val[17];
+	struct bench_req put = { .op = B_PUT, .name = "recover", .val = val, .len = 16 };
+	struct bench_reply rep;
+	size_t inflight = 0;
+	for (size_t i = 0; i < items; i++) {
+		snprintf(val, sizeof(val), "%016zx", i * 2654435761u);
+		if (d->send(c, &put))
+			die("%s: preload failed", d->system);
+		if (++inflight == 64) {
+			if (d->recv(c, &rep) || !rep.ok)
+				die("%s: preload failed", d->system);
+			inflight--;
+		}
+	}
+	while (inflight--)
+		if (d->recv(c, &rep) || !rep.ok)
+			die("%s: preload failed", d->system);
+	d->close(c);
+	char dir[300];
+	state_path(dir, sizeof(dir), d->system, dur);
+	server_stop(s);
+	long long log_bytes = ipcd ? dir_bytes(dir, "log.") : dir_bytes(dir, "appendonly");
+	uint64_t t0 = now_ns();
+	if ((ipcd ? start_ipcd_durable(s, dur) : start_redis_durable(s, dur)) < 0)
+		die("%s: no restart after the preload", d->system);
+	double secs = (double)(now_ns() - t0) / 1e9;
+	struct result r = { .ok = 1, .ops_per_s = (double)items / secs };
+	add_row(workload, d->system, r);
+	note("%s: %s: %.2f s from start to ready with %zu items", workload, d->system, secs, items);
+	add_row("disk_per_item_16B", ipcd ? "ipcd" : "redis", disk_row(log_bytes, items));
+	/* A snapshot of the same state (ipcd writes it in the background and
+	 * finishes it before it exits), measured once the server stopped. */
+	struct bench_req save = { .op = B_SAVE };
+	c = conn_or_die(d, s->addr);
+	call(d, c, &save, &rep);
+	if (ipcd) {
+		/* Round trips while the snapshot is written: the daemon forks and
+		 * goes on, so the worst of them is the compaction's stall. */
+		struct bench_req p1 = { .op = B_PUT, .name = "during", .val = val16, .len = 16 };
+		struct bench_req g1 = { .op = B_GET, .name = "during" };
+		size_t rounds = items / 50 ? items / 50 : 1;
+		uint64_t worst = 0, t1 = now_ns();
+		struct lat l;
+		lat_init(&l, rounds * 2);
+		for (size_t i = 0; i < rounds; i++)
+			for (int j = 0; j < 2; j++) {
+				uint64_t a = now_ns();
+				call(d, c, j ? &g1 : &p1, &rep);
+				uint64_t dt = now_ns() - a;
+				lat_add(&l, dt);
+				worst = dt > worst ? dt : worst;
+			}
+		add_row("compaction_1M_1c", d->system, lat_result(&l, (double)rounds * 2, now_ns() - t1));
+		lat_free(&l);
+		note("%s: worst round trip while a snapshot of %zu items was written: %.1f ms", workload, items,
+		     (double)worst / 1e6);
+	}
+	d->close(c);
+	server_stop(s);
+	long long snap = ipcd ? dir_bytes(dir, "snapshot.") : dir_bytes(dir, "dump.rdb");
+	add_row("disk_per_item_16B", ipcd ? "ipcd-snap" : "redis-rdb", disk_row(snap, items));
+}
+
 /* The 1c workload on "loaded" with `objects` more objects in the registry. */
 static struct result w_loaded(const struct bench_driver *d, const char *addr, size_t objects, size_t rounds)
 {
@@ -856,7 +991,8 @@ static int run_peer(const struct peer *p, const char *workload, size_t n, size_t
 
 /* ---- the run ----------------------------------------------------------------- */
 
-enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM };
+enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM,
+             W_RECOVERY };
 
 struct workload {
 	const char *name;
@@ -864,29 +1000,39 @@ struct workload {
 	size_t size;
 	size_t n_native; /* rounds (or tasks, items) for ipcd and redis */
 	size_t n_python; /* for the Python peers */
+	enum durability dur; /* D_MEMORY, or on servers of their own that persist */
 };
 
 /* Counts for the full run; --quick divides them. taskqueue_4w and stream_16B
  * are defined by their counts, so every system gets the same. */
 static const struct workload workloads[] = {
-	{ "queue_put_get_16B_1c", W_1C, 16, 40000, 5000 },
-	{ "queue_put_get_4K_1c", W_1C, 4096, 40000, 5000 },
-	{ "queue_put_get_16B_p64", W_P64, 16, 300000, 5000 },
-	{ "queue_put_get_4K_p64", W_P64, 4096, 100000, 5000 },
-	{ "queue_put_get_16B_50c", W_50C, 16, 100000, 5000 },
-	{ "queue_put_get_4K_50c", W_50C, 4096, 50000, 5000 },
-	{ "dict_set_get_16B_1c", W_DICT, 16, 40000, 5000 },
-	{ "dict_set_get_4K_1c", W_DICT, 4096, 40000, 5000 },
-	{ "list_append_16B_1c", W_LIST, 16, 80000, 10000 },
-	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000 },
-	{ "queue_batch_16B", W_BATCH, 16, 300, 5 },
-	{ "incr_8p", W_INCR, 0, 80000, 8000 },
-	{ "taskqueue_4w", W_TASKQ, 0, 100000, 100000 },
-	{ "stream_16B", W_STREAM, 16, 1000000, 1000000 },
-	{ "floor_pingpong_32B", W_FLOOR, 32, 100000, 0 },
+	{ "queue_put_get_16B_1c", W_1C, 16, 40000, 5000, D_MEMORY },
+	{ "queue_put_get_4K_1c", W_1C, 4096, 40000, 5000, D_MEMORY },
+	{ "queue_put_get_16B_p64", W_P64, 16, 300000, 5000, D_MEMORY },
+	{ "queue_put_get_4K_p64", W_P64, 4096, 100000, 5000, D_MEMORY },
+	{ "queue_put_get_16B_50c", W_50C, 16, 100000, 5000, D_MEMORY },
+	{ "queue_put_get_4K_50c", W_50C, 4096, 50000, 5000, D_MEMORY },
+	{ "dict_set_get_16B_1c", W_DICT, 16, 40000, 5000, D_MEMORY },
+	{ "dict_set_get_4K_1c", W_DICT, 4096, 40000, 5000, D_MEMORY },
+	{ "list_append_16B_1c", W_LIST, 16, 80000, 10000, D_MEMORY },
+	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000, D_MEMORY },
+	{ "queue_batch_16B", W_BATCH, 16, 300, 5, D_MEMORY },
+	{ "incr_8p", W_INCR, 0, 80000, 8000, D_MEMORY },
+	{ "taskqueue_4w", W_TASKQ, 0, 100000, 100000, D_MEMORY },
+	{ "stream_16B", W_STREAM, 16, 1000000, 1000000, D_MEMORY },
+	{ "floor_pingpong_32B", W_FLOOR, 32, 100000, 0, D_MEMORY },
 	/* Scale: on freshly started servers; mem fills the queue loaded uses. */
-	{ "mem_per_item_16B", W_MEM, 16, 1000000, 1000000 },
-	{ "queue_put_get_16B_1c_loaded", W_LOADED, 16, 40000, 5000 },
+	{ "mem_per_item_16B", W_MEM, 16, 1000000, 1000000, D_MEMORY },
+	{ "queue_put_get_16B_1c_loaded", W_LOADED, 16, 40000, 5000, D_MEMORY },
+	/* Durable: ipcd with state_dir and fsync, redis with appendonly and the
+	 * same appendfsync, each on servers of their own. */
+	{ "queue_put_get_16B_1c_everysec", W_1C, 16, 40000, 0, D_EVERYSEC },
+	{ "queue_put_get_16B_p64_everysec", W_P64, 16, 300000, 0, D_EVERYSEC },
+	{ "queue_put_get_16B_1c_always", W_1C, 16, 10000, 0, D_ALWAYS },
+	{ "queue_put_get_16B_p64_always", W_P64, 16, 100000, 0, D_ALWAYS },
+	/* 1,000,000 single puts (one log record each), then a restart: items
+	 * recovered per second from start to ready, and bytes on disk per item. */
+	{ "recovery_1M", W_RECOVERY, 16, 1000000, 0, D_EVERYSEC },
 };
 #define NWORK (sizeof(workloads) / sizeof(workloads[0]))
 #define LOADED_OBJECTS 100000
@@ -968,7 +1114,7 @@ static struct result run_native(const struct workload *w, const struct bench_dri
 	case W_STREAM: return w_stream(d, s->addr, n);
 	case W_MEM: return w_mem(d, s, n);
 	case W_LOADED: return w_loaded(d, s->addr, scaled(LOADED_OBJECTS, 200), n / 2);
-	case W_FLOOR: break;
+	case W_FLOOR: case W_RECOVERY: break;
 	}
 	return (struct result){ 0 };
 }
@@ -1162,6 +1308,13 @@ static void print_table(void)
 		snprintf(what, sizeof(what), "%s vs %s", t[i].w, t[i].s);
 		target(what, ratio_of(t[i].w, t[i].s), t[i].want);
 	}
+	static const char *const durable[] = { "queue_put_get_16B_1c_everysec", "queue_put_get_16B_p64_everysec",
+		                               "queue_put_get_16B_1c_always", "queue_put_get_16B_p64_always",
+		                               "recovery_1M" };
+	for (size_t i = 0; i < sizeof(durable) / sizeof(durable[0]); i++) {
+		snprintf(what, sizeof(what), "%s vs redis (appendonly)", durable[i]);
+		target(what, ratio_of(durable[i], "redis"), 1.5);
+	}
 	const struct row *ld = find_row("queue_put_get_16B_1c_loaded", "ipcd");
 	if (me && ld)
 		target("ipcd loaded / empty (1c 16B)", ld->r.ops_per_s / me->r.ops_per_s, 1 / 1.2);
@@ -1254,6 +1407,31 @@ int main(int argc, char **argv)
 			/* The scale section starts from fresh servers. */
 			stop_servers();
 			start_servers();
+		}
+		if (w->dur != D_MEMORY) {
+			/* Servers of their own, persisting; the Python peers have no
+			 * such mode and sit these out. */
+			struct server di = { .system = "ipcd" }, dr = { .system = "redis" };
+			progress_line(++k, total, w->name, "ipcd");
+			if (start_ipcd_durable(&di, w->dur) < 0)
+				die("ipcd did not start with state_dir");
+			if (w->kind == W_RECOVERY)
+				w_recovery(&bench_ipcd, &di, scaled(w->n_native, 200), w->name);
+			else
+				add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &di));
+			server_stop(&di);
+			progress_line(++k, total, w->name, "redis");
+			if (have_redis) {
+				if (start_redis_durable(&dr, w->dur) < 0)
+					die("redis-server did not start with appendonly");
+				if (w->kind == W_RECOVERY)
+					w_recovery(&bench_redis, &dr, scaled(w->n_native, 200), w->name);
+				else
+					add_row(w->name, "redis", run_native(w, &bench_redis, &dr));
+				server_stop(&dr);
+			}
+			k += NPEERS;
+			continue;
 		}
 		progress_line(++k, total, w->name, "ipcd");
 		add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &srv_ipcd));

@@ -29,6 +29,7 @@ enum bench_op {
 	B_DGET_INT,     /* dict NAME: key "k" as an int */
 	B_DINCR,        /* dict NAME: key "k" += 1 */
 	B_LAPPEND,      /* list NAME append VALUE */
+	B_SAVE,         /* write a snapshot (ipcd: in the background, done by the time it stops) */
 };
 
 struct bench_req {

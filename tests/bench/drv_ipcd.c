@@ -148,6 +148,9 @@ static int ipcd_b_send(struct bench_conn *b, const struct bench_req *r)
 	case B_DINCR:
 		rc = ipcd_send(b->c, NULL, IPCD_OP_DICT_INCR, 2, r->name, key);
 		break;
+	case B_SAVE:
+		rc = ipcd_send(b->c, NULL, IPCD_OP_SAVE, 0);
+		break;
 	default:
 		return -1;
 	}

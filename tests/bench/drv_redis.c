@@ -161,6 +161,9 @@ static int redis_send(struct bench_conn *b, const struct bench_req *r)
 		rc = out_head(b, '*', 4) || out_str(b, "HINCRBY") || out_str(b, r->name) || out_str(b, "k") ||
 		     out_str(b, "1");
 		break;
+	case B_SAVE:
+		rc = out_head(b, '*', 1) || out_str(b, "SAVE");
+		break;
 	}
 	if (rc)
 		return -1;
