@@ -323,6 +323,21 @@ def check_group_access(box):
     box.run(["ipcctl", "rm", "group-check"])
 
 
+def check_restart_keeps_data(box):
+    """What the daemon acknowledged is there after a restart and after a
+    stop and start: it is kept in the unit's StateDirectory, /var/lib/ipcd."""
+    box.run(["ipcctl", "queue", "put", "kept-queue", '{"n": 1}'])
+    box.run(["ipcctl", "dict", "set", "kept-dict", "k", "v"])
+    box.run(["systemctl", "restart", "ipcd"])
+    box.run(["systemctl", "stop", "ipcd"])
+    box.run(["systemctl", "start", "ipcd"])
+    assert box.sh("stat -c '%U %a' /var/lib/ipcd").split() == ["ipcd", "700"]
+    assert box.run(["ipcctl", "--json", "queue", "get", "kept-queue"]).strip() == '{"n":1}'
+    assert box.run(["ipcctl", "--json", "dict", "get", "kept-dict", "k"]).strip() == '"v"'
+    box.run(["ipcctl", "rm", "kept-queue"])
+    box.run(["ipcctl", "rm", "kept-dict"])
+
+
 def check_user_units(box):
     """The user units under a user's own systemd (lingering, no login):
     socket activation on $XDG_RUNTIME_DIR/ipcd.sock, which clients try before
@@ -359,7 +374,8 @@ def check_user_units(box):
 
 
 CHECKS = [check_install, check_socket_activation, check_start_stop_restart, check_status_line,
-          check_reload_and_journal, check_watchdog, check_group_access, check_user_units]
+          check_reload_and_journal, check_watchdog, check_group_access, check_restart_keeps_data,
+          check_user_units]
 
 
 def main():
