@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 
-PACKAGES = ["ipcd", "libipcd0", "libipcd-dev", "python3-ipcd"]
+from debs import PACKAGES, build_debs
+
 SOCKET = "/run/ipcd/ipcd.sock"
 SKIP = 77
 # Every command gets a clean environment: the installed clients must find
@@ -85,22 +86,6 @@ def exists(getter, name):
         return False
 
 
-def copy_tree(src, dst):
-    """The tracked and untracked-but-not-ignored files (no build dirs), else
-    everything but build*/ and .git."""
-    if os.path.isdir(os.path.join(src, ".git")) or os.path.isfile(os.path.join(src, ".git")):
-        files = subprocess.run(["git", "-C", src, "ls-files", "-z", "-co", "--exclude-standard"],
-                               capture_output=True, timeout=60)
-        if files.returncode == 0:
-            for f in files.stdout.decode().split("\0"):
-                if f and os.path.isfile(os.path.join(src, f)):
-                    os.makedirs(os.path.dirname(os.path.join(dst, f)), exist_ok=True)
-                    shutil.copy2(os.path.join(src, f), os.path.join(dst, f))
-            return
-    shutil.copytree(src, dst, dirs_exist_ok=True,
-                    ignore=lambda d, names: [n for n in names if n.startswith("build") or n == ".git"])
-
-
 def wait_for_socket(path, proc, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -118,16 +103,9 @@ def wait_for_socket(path, proc, timeout=20):
 
 
 def build(source, work):
-    src = os.path.join(work, "ipcd")
-    copy_tree(source, src)
-    run(["dpkg-buildpackage", "-us", "-uc", "-b", "-j2"], timeout=600, cwd=src)
-    debs = sorted(os.path.join(work, f) for f in os.listdir(work)
-                  if f.endswith(".deb") and "-dbgsym_" not in f)
-    names = sorted(os.path.basename(d).split("_")[0] for d in debs)
-    assert names == sorted(PACKAGES), names
+    debs = build_debs(source, work)
     changes = [os.path.join(work, f) for f in os.listdir(work) if f.endswith(".changes")]
-    run(["lintian", "--fail-on", "error"] + changes,
-        timeout=300)
+    run(["lintian", "--fail-on", "error"] + changes, timeout=300)
     return debs
 
 
