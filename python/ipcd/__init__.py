@@ -20,7 +20,7 @@ bytes (also bytearray/memoryview, read back as bytes), list and tuple (read
 back as lists), dict, and ``msgpack.ExtType``. Anything else raises TypeError
 naming its type: ipcd never pickles.
 """
-from .client import PROTOCOL_VERSION, Client, connect, default_client, default_socket
+from .client import PROTOCOL_VERSION, Client, client_sockets, connect, default_client, default_socket
 from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,
                      Empty, Error, Exists, Full, Index, Internal, MaxClients, NoKey, NoMem,
                      NotFound, NotNumber, NoTask, NotPending, Persist, NoValue, Overflow, Protocol,
@@ -30,7 +30,7 @@ from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
 __version__ = "0.1.0"
 
 __all__ = [
-    "connect", "default_client", "default_socket", "Client", "PROTOCOL_VERSION",
+    "connect", "default_client", "default_socket", "client_sockets", "Client", "PROTOCOL_VERSION",
     "Queue", "JoinableQueue", "Delivery", "Dict", "List", "Namespace",
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
     "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",
