@@ -10,8 +10,9 @@ ipcd by changing its constructors::
     log = ipcd.List("log")             # MutableSequence, plus a blocking pop
     cfg = ipcd.Namespace("cfg")        # attributes, like SimpleNamespace
 
-They talk to the daemon on the default socket (``$IPCD_SOCKET``, else
-``$XDG_RUNTIME_DIR/ipcd.sock``, else ``/run/ipcd/ipcd.sock``) unless
+They talk to the daemon on the default socket (``$IPCD_SOCKET`` alone, else
+the first of ``$XDG_RUNTIME_DIR/ipcd.sock`` and ``/run/ipcd/ipcd.sock`` that
+accepts, see :func:`client_sockets`) unless
 :func:`connect` named another first. Each process has its own connection,
 opened on first use and again after ``fork()``.
 
