@@ -96,7 +96,7 @@ VALUES = [
     ('""', ""),
     ("hello", "hello"),                       # not JSON: a plain string
     ("two words", "two words"),
-    ("{bad", "{bad"),
+    ("bad}", "bad}"),                         # does not start like JSON: a string
     ("héllo wörld ✓ 日本 🎉", "héllo wörld ✓ 日本 🎉"),
     ('"\\u00e9\\n\\t\\"q\\" \\\\ \\u0001"', 'é\n\t"q" \\ \x01'),
     ('"a\\u0000b"', "a\x00b"),
