@@ -19,7 +19,9 @@ opened on first use and again after ``fork()``.
 Values map to msgpack naturally: None, bool, int (64-bit), float, str,
 bytes (also bytearray/memoryview, read back as bytes), list and tuple (read
 back as lists), dict, and ``msgpack.ExtType``. Anything else raises TypeError
-naming its type: ipcd never pickles.
+naming its type: ipcd never pickles. A str holding bytes that are not UTF-8
+(another client may store one) decodes with ``surrogateescape`` and encodes
+back to the same bytes.
 """
 from .client import PROTOCOL_VERSION, Client, client_sockets, connect, default_client, default_socket
 from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,

@@ -125,18 +125,23 @@ def _pairs_hook(pairs: Sequence[Tuple[Any, Any]]) -> Dict[Any, Any]:
 def unpack(data: bytes) -> Any:
     """Decode one msgpack value: str -> str, bin -> bytes, array -> list,
     map -> dict. A map key that Python cannot hash (an array or a map, which
-    another client may store) comes back as a tuple."""
+    another client may store) comes back as a tuple. A str that is not valid
+    UTF-8 (another client may store one) decodes with ``surrogateescape``:
+    each invalid byte becomes a lone surrogate U+DC80..U+DCFF, and
+    :func:`pack` turns it back into the same byte, so the value round-trips
+    exactly and decoding never fails after an item was taken."""
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+        return msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogateescape")
     except TypeError:  # unhashable map key: decode again, making keys hashable
-        return msgpack.unpackb(data, raw=False, strict_map_key=False,
+        return msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogateescape",
                                object_pairs_hook=_pairs_hook)
 
 
 def pack(value: Any) -> bytes:
     """Encode one value as ipcd stores it (bytes as bin, str as str, tuples
-    as arrays). A type msgpack cannot carry raises TypeError naming it."""
-    return msgpack.packb(value, use_bin_type=True, default=_reject)
+    as arrays; lone surrogates from :func:`unpack` back to their bytes). A
+    type msgpack cannot carry raises TypeError naming it."""
+    return msgpack.packb(value, use_bin_type=True, default=_reject, unicode_errors="surrogateescape")
 
 
 # ---- the connection ----------------------------------------------------------
