@@ -67,7 +67,7 @@ static const struct cmd_special {
 	{ IPCD_OP_QUEUE_GET, .usage = "NAME [TIMEOUT]", .exec = cmd_queue_get,
 	  .help = "remove and return the oldest item; --ack: keep it pending until acked, print {id, value, deliveries}" },
 	{ IPCD_OP_QUEUE_PENDING, .exec = cmd_queue_pending,
-	  .help = "pending deliveries, one per line: ID PID LEASE-LEFT DELIVERIES (- = no lease)" },
+	  .help = "pending deliveries: a table ID PID LEASE-LEFT DELIVERIES (- = no lease)" },
 };
 
 /* Commands that are not one op: they run several, or none. */

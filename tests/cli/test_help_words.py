@@ -54,3 +54,13 @@ def test_create_help_lists_each_types_options(ctl):
     for key in ("maxsize", "lease", "max_deliveries", "dead_letter"):
         assert key in out, out
     assert "list, dict and ns take none" in out, out
+
+
+def test_dict_nokey_names_the_key(ctl):
+    ctl.ok("dict", "set", "d", "present", "1")
+    err = ctl.fail(4, "dict", "get", "d", "nosuchkey", code="NOKEY")
+    assert "'nosuchkey'" in err, err
+    err = ctl.fail(4, "dict", "del", "d", "42", code="NOKEY")
+    assert "no key 42" in err, err
+    err = ctl.fail(4, "dict", "pop", "d", "[1]", code="NOKEY")
+    assert "array key" in err, err

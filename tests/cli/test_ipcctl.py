@@ -840,15 +840,16 @@ def test_queue_get_ack_then_ack_from_another_ipcctl(ctl):
     assert list(d) == ["id", "value", "deliveries"]
     assert d["value"] == {"n": 1} and d["deliveries"] == 1
     # ipcctl has exited; the explicit lease keeps the item pending
+    # piped: a header, then one tab-separated line per delivery, as ls and clients
     lines = ctl.ok("queue", "pending", "jobs").splitlines()
-    assert len(lines) == 1
-    i, pid, lease, deliveries = lines[0].split()
+    assert len(lines) == 2 and lines[0].split("\t") == ["ID", "PID", "LEASE-LEFT", "DELIVERIES"], lines
+    i, pid, lease, deliveries = lines[1].split("\t")
     assert int(i) == d["id"] and int(pid) > 0 and 25 < float(lease) <= 30 and deliveries == "1"
     p = ctl.json("queue", "pending", "jobs")
     assert p[0]["id"] == d["id"] and p[0]["connected"] is False
     ctl.fail(3, "queue", "get", "jobs", code="EMPTY")            # invisible to others
     assert ctl.ok("queue", "ack", "jobs", str(d["id"])) == ""
-    assert ctl.ok("queue", "pending", "jobs") == ""
+    assert ctl.ok("queue", "pending", "jobs").splitlines()[1:] == []
     ctl.fail(1, "queue", "ack", "jobs", str(d["id"]), code="NOTPENDING")
 
 
