@@ -7,6 +7,7 @@
 #define IPCD_OBJECT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <msgpack.h>
 #include "proto.h"
 #include "omap.h"
@@ -63,6 +64,9 @@ struct object {
 	double created;             /* unix time */
 	uint64_t reads, writes;     /* ops served, by flag OPF_WRITE */
 	struct rate rate;           /* ops per second, for ls's long entries */
+	uid_t owner;                /* access (access.h): set with object_set_access */
+	gid_t group;
+	unsigned mode;              /* rwa bits for owner, group, other, as 0640 */
 	union {
 		struct queue queue;
 		struct list list;
