@@ -877,10 +877,10 @@ def test_queue_nack_touch_task_done_join(ctl):
     assert ctl.ok("queue", "nack", "jobs", str(d["id"])) == ""
     d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "10")
     assert (d["value"], d["deliveries"]) == (1, 2)
-    ctl.ok("queue", "nack", "jobs", str(d["id"]), "0.1")
+    ctl.ok("queue", "nack", "jobs", str(d["id"]), "1")  # long enough that slow runs never see it early
     ctl.fail(3, "queue", "join", "jobs", code="TIMEOUT")
     assert ctl.json("queue", "get", "jobs", "-t", "2") == 2
-    assert ctl.json("queue", "get", "jobs", "-t", "2") == 1
+    assert ctl.json("queue", "get", "jobs", "-t", "10") == 1
     assert ctl.json("queue", "task_done", "jobs", "2") == 0
     ctl.fail(1, "queue", "task_done", "jobs", code="NOTASK")
     assert ctl.ok("queue", "join", "jobs") == ""
@@ -890,12 +890,12 @@ def test_queue_nack_touch_task_done_join(ctl):
 def test_queue_put_with_priority_and_delay(ctl):
     ctl.ok("queue", "put", "jobs", "low", "0", '{"priority":5}')
     ctl.ok("queue", "put", "jobs", "high", "0", '{"priority":-5}')
-    ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":0.2}')
+    ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":2}')  # not seen early, even by slow runs
     assert dumped(ctl, "jobs") == ["high", "low"]
     st = ctl.json("stat", "jobs")
     assert (st["ready"], st["delayed"], st["size"]) == (2, 1, 3)
     assert ctl.json("queue", "get_many", "jobs", "5") == ["high", "low"]
-    assert ctl.json("queue", "get", "jobs", "-t", "2") == "later"
+    assert ctl.json("queue", "get", "jobs", "-t", "10") == "later"
     ctl.fail(2, "queue", "put", "jobs", "x", "0", '{"priority":"high"}', code="BADARG")
 
 
