@@ -346,6 +346,9 @@ static void conn_hello_result(struct ipcd *c, const msgpack_object *m)
 		c->max_name = (size_t)u;
 }
 
+/* Refused by the socket's permissions: the system socket is for group ipcd. */
+#define CONN_GROUP_HINT " (the system socket is for members of group ipcd: usermod -aG ipcd USER, then log in again)"
+
 /* Connect to c->path and say hello. 0 or an error (c stays disconnected). */
 static int conn_open(struct ipcd *c)
 {
@@ -355,6 +358,7 @@ static int conn_open(struct ipcd *c)
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
 	conn_drop(c);
 	c->quiet = 0;   /* hello is not a pending request: a failed write of it is a failed connect */
+	c->connect_errno = 0;
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -364,7 +368,9 @@ static int conn_open(struct ipcd *c)
 		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
-		rc = conn_fail(c, IPCD_EIO, "cannot connect to %s: %s", c->path, strerror(errno));
+		c->connect_errno = errno;
+		rc = conn_fail(c, IPCD_EIO, "cannot connect to %s: %s%s", c->path, strerror(errno),
+		               errno == EACCES ? CONN_GROUP_HINT : "");
 		close(fd);
 		return rc;
 	}
@@ -568,6 +574,31 @@ int conn_may_retry(const struct ipcd *c, const struct proto_op_info *op)
 
 /* ---- public: connection ------------------------------------------------- */
 
+/* Connect to the first of paths that accepts (proto_client_sockets' list).
+ * A socket that is missing or refuses the connection is passed over; one
+ * that accepts but fails the hello is an error. When none accepts, the
+ * message names every path tried and why. */
+static int conn_open_first(struct ipcd *c, char paths[][PROTO_SOCKET_PATH_MAX], int n)
+{
+	char why[sizeof(c->errmsg)];
+	int len = snprintf(why, sizeof(why), "cannot connect to ipcd: tried");
+	int denied = 0, rc = IPCD_EIO;
+	for (int i = 0; i < n; i++) {
+		char *p = strdup(paths[i]);
+		if (!p)
+			return conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+		free(c->path);
+		c->path = p;
+		if (!(rc = conn_open(c)) || !c->connect_errno || n == 1)
+			return rc;
+		denied |= c->connect_errno == EACCES;
+		if (len >= 0 && (size_t)len < sizeof(why))
+			len += snprintf(why + len, sizeof(why) - (size_t)len, "%s %s (%s)", i ? "," : "", paths[i],
+			                strerror(c->connect_errno));
+	}
+	return conn_fail(c, rc, "%s%s", why, denied ? CONN_GROUP_HINT : "");
+}
+
 IPCD_EXPORT int ipcd_connect_as(ipcd **out, const char *socket_path, const char *name)
 {
 	conn_connect_err[0] = '\0';
@@ -576,11 +607,14 @@ IPCD_EXPORT int ipcd_connect_as(ipcd **out, const char *socket_path, const char 
 		return IPCD_EINVAL;
 	}
 	*out = NULL;
-	char def[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
-	if (!socket_path && !(socket_path = proto_default_socket(def, sizeof(def)))) {
+	char paths[2][PROTO_SOCKET_PATH_MAX];
+	int npaths = socket_path ? 1 : proto_client_sockets(paths);
+	if (!npaths) {
 		snprintf(conn_connect_err, sizeof(conn_connect_err), "default socket path too long");
 		return IPCD_EINVAL;
 	}
+	if (!socket_path)
+		socket_path = paths[0];
 	struct ipcd *c = calloc(1, sizeof(*c));
 	if (!c || !(c->path = strdup(socket_path)) || (name && !(c->name = strdup(name))) ||
 	    !msgpack_zone_init(&c->reply_zone, 4096)) {
@@ -606,7 +640,7 @@ IPCD_EXPORT int ipcd_connect_as(ipcd **out, const char *socket_path, const char 
 	c->io_timeout_ms = -1;
 	buf_init(&c->in);
 	buf_init(&c->out);
-	int rc = conn_open(c);
+	int rc = socket_path == paths[0] ? conn_open_first(c, paths, npaths) : conn_open(c);
 	if (rc) {
 		snprintf(conn_connect_err, sizeof(conn_connect_err), "%s", c->errmsg);
 		ipcd_close(c);

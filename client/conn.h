@@ -43,6 +43,7 @@ struct ipcd {
 	int fd;                   /* -1 while disconnected */
 	uint64_t gen;             /* bumped on every connect */
 	char *path;               /* socket path, for reconnects */
+	int connect_errno;        /* errno of conn_open's connect(), 0 if it got past it */
 	char *name;               /* client name sent in hello, or NULL */
 	int reconnect;            /* reconnect on the next call once lost */
 	int64_t reconnect_ms;     /* how long a reconnect retries (backoff) before IPCD_EIO */

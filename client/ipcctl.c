@@ -43,6 +43,10 @@ static const struct cmd_special {
 	int hidden;
 } cmd_specials[] = {
 	{ IPCD_OP_HELLO, .hidden = 1 },
+	{ IPCD_OP_CREATE, .help = "create an object (idempotent); prints true, or false if it existed alike. TYPE queue "
+	  "takes OPTIONS {maxsize, lease, max_deliveries, dead_letter}; list, dict and ns take none" },
+	{ IPCD_OP_QUEUE_PUT, .help = "append VALUE; prints the queue's size after it. OPTIONS {priority, delay} or "
+	  "--priority/--delay: the lowest priority is served first" },
 	{ IPCD_OP_LS, .usage = "[PATTERN]", .exec = cmd_ls,
 	  .help = "objects you may read matching a glob: NAME TYPE SIZE WAITING PENDING RATE MODE OWNER GROUP (all pages)" },
 	{ IPCD_OP_INFO, .exec = cmd_info,
@@ -67,7 +71,7 @@ static const struct cmd_special {
 	{ IPCD_OP_QUEUE_GET, .usage = "NAME [TIMEOUT]", .exec = cmd_queue_get,
 	  .help = "remove and return the oldest item; --ack: keep it pending until acked, print {id, value, deliveries}" },
 	{ IPCD_OP_QUEUE_PENDING, .exec = cmd_queue_pending,
-	  .help = "pending deliveries, one per line: ID PID LEASE-LEFT DELIVERIES (- = no lease)" },
+	  .help = "pending deliveries: a table ID PID LEASE-LEFT DELIVERIES (- = no lease)" },
 };
 
 /* Commands that are not one op: they run several, or none. */
@@ -88,6 +92,10 @@ enum {
 	CMD_COUNT = CMD_OPS + sizeof(cmd_extras) / sizeof(cmd_extras[0])
 };
 static struct cmd cmds[CMD_COUNT];
+
+/* The help of an op that may wait, as ipcctl runs it: ipcctl does not wait
+ * unless told, so that a script never hangs on an empty queue. */
+static char cmd_wait_help[CMD_OPS][320];
 const struct cmd *const cli_cmds = cmds;
 const size_t cli_ncmds = CMD_COUNT;
 
@@ -146,6 +154,11 @@ static void cmd_init(void)
 			cmd->help = s->help ? s->help : cmd->help;
 			cmd->exec = s->exec ? s->exec : cmd->exec;
 			cmd->hidden = s->hidden;
+		}
+		if ((op->flags & OPF_BLOCK) && strchr(op->sig, 't')) {
+			snprintf(cmd_wait_help[i], sizeof(cmd_wait_help[i]), "%s (waits only with --timeout or --wait; "
+			         "else exit status 3 at once)", cmd->help);
+			cmd->help = cmd_wait_help[i];
 		}
 	}
 	for (size_t i = 0; i < CMD_COUNT - CMD_OPS; i++)
@@ -343,11 +356,25 @@ int main(int argc, char **argv)
 	int used = 1;
 	if (!cmd && !st) {
 		enum proto_type t = cmd_type_named(word);
-		if (t == PROTO_T_ANY) {   /* help [TYPE] */
-			if (npos > 1 && (t = cmd_type_named(pos[1])) != PROTO_T_ANY)
-				help_type(stdout, t);
-			else
+		if (t == PROTO_T_ANY) {   /* help [COMMAND | TYPE [OP]] */
+			if (npos < 2) {
 				help_full(stdout);
+				goto out;
+			}
+			const struct cmd *about = cmd_find(PROTO_T_ANY, pos[1], &word, &st);
+			if (!about && !st && (t = cmd_type_named(word)) != PROTO_T_ANY) {
+				if (npos < 3) {
+					printf("usage: ipcctl %s OP NAME [ARGS...]\n\n%s ops:\n", word, word);
+					help_type(stdout, t);
+					goto out;
+				}
+				about = cmd_find(t, pos[2], &word, &st);
+			} else if (!about && !st) {
+				help_full(stdout);   /* help help */
+				goto out;
+			}
+			if (about)
+				help_line(stdout, about);
 			goto out;
 		}
 		if (npos < 2) {

@@ -46,7 +46,7 @@ enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
 
 /* Every option, in the order of the option table (ipcctl_options.c). */
 enum cli_option_id {
-	OPT_SOCKET, OPT_JSON, OPT_TIMEOUT, OPT_WAIT, OPT_ACK, OPT_LEASE, OPT_TYPE, OPT_SORT, OPT_INTERVAL,
+	OPT_SOCKET, OPT_JSON, OPT_TIMEOUT, OPT_WAIT, OPT_ACK, OPT_LEASE, OPT_STRING, OPT_PRIORITY, OPT_DELAY, OPT_TYPE, OPT_SORT, OPT_INTERVAL,
 	OPT_COUNT, OPT_REPLACE, OPT_COLOR, OPT_HELP, OPT_VERSION, OPT_LIST_COMMANDS, OPT_DESCRIBE,
 	OPT_COUNT_
 };
@@ -82,6 +82,11 @@ struct cli_opts {
 	int ack;                   /* --ack: queue get in ack mode */
 	int have_lease;            /* --lease given */
 	double lease;              /* seconds */
+	int string;                /* --string: VALUE and KEY words are strings, never JSON */
+	int have_priority;         /* --priority given (queue put, put_many) */
+	int64_t priority;
+	int have_delay;            /* --delay given (queue put, put_many) */
+	double delay;              /* seconds */
 	const char *type;          /* --type: ls and watch show only this type */
 	const char *sort;          /* --sort name|size|rate; NULL: the command's default */
 	int have_interval;         /* --interval given (watch) */

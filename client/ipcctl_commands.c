@@ -160,9 +160,13 @@ int cmd_queue_get(struct cli *x, int argc, char **argv)
 	return cmd_op(x, 3, args);
 }
 
-/* queue pending NAME: one line per delivery (ID PID LEASE DELIVERIES), or the array with --json. */
+/* queue pending NAME: a table of deliveries (ID PID LEASE-LEFT DELIVERIES, as
+ * ls and clients print theirs), or the array with --json. */
 int cmd_queue_pending(struct cli *x, int argc, char **argv)
 {
+	enum { NCOLS = 4 };
+	static const char *const headers[NCOLS] = { "ID", "PID", "LEASE-LEFT", "DELIVERIES" };
+	static const int right[NCOLS] = { 1, 1, 1, 1 };
 	if (argc != 1 || x->o.json)
 		return cmd_op(x, argc, argv);
 	int st = cli_connect(x);
@@ -174,32 +178,22 @@ int cmd_queue_pending(struct cli *x, int argc, char **argv)
 		return cli_failed(x, rc);
 	if (res.value.type != MSGPACK_OBJECT_ARRAY)
 		return cli_error(EX_ERROR, "REPLY: queue pending: unexpected result");
+	struct table t;
+	table_init(&t, NCOLS, headers, right);
 	for (uint32_t i = 0; i < res.value.via.array.size; i++) {
-		const msgpack_object *m = &res.value.via.array.ptr[i];
-		uint64_t id = 0, deliveries = 0;
-		int64_t pid = 0;
-		double lease = -1;
-		for (uint32_t k = 0; m->type == MSGPACK_OBJECT_MAP && k < m->via.map.size; k++) {
-			const msgpack_object *v = &m->via.map.ptr[k].val;
-			const char *p;
-			size_t n;
-			if (ipcd_obj_str(&m->via.map.ptr[k].key, &p, &n))
-				continue;
-			if (n == 2 && !memcmp(p, "id", 2))
-				ipcd_obj_uint(v, &id);
-			else if (n == 3 && !memcmp(p, "pid", 3))
-				ipcd_obj_int(v, &pid);
-			else if (n == 5 && !memcmp(p, "lease", 5) && v->type != MSGPACK_OBJECT_NIL)
-				ipcd_obj_double(v, &lease);
-			else if (n == 10 && !memcmp(p, "deliveries", 10))
-				ipcd_obj_uint(v, &deliveries);
-		}
-		if (lease < 0)
-			printf("%llu %lld - %llu\n", (unsigned long long)id, (long long)pid, (unsigned long long)deliveries);
-		else
-			printf("%llu %lld %.3f %llu\n", (unsigned long long)id, (long long)pid, lease,
-			       (unsigned long long)deliveries);
+		const msgpack_object *m = &res.value.via.array.ptr[i], *lease = wire_map_get(m, "lease");
+		uint64_t u = 0;
+		int64_t k = 0;
+		double d = 0;
+		char **row = table_row(&t);
+		row[0] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(wire_map_get(m, "id"), &u) ? 0 : u));
+		row[1] = cell_printf("%lld", (long long)(ipcd_obj_int(wire_map_get(m, "pid"), &k) ? 0 : k));
+		row[2] = lease && lease->type != MSGPACK_OBJECT_NIL && !ipcd_obj_double(lease, &d) ? cell_printf("%.3f", d)
+		                                                                                   : cell_text(NULL, 0);
+		row[3] = cell_printf("%llu", (unsigned long long)(ipcd_obj_uint(wire_map_get(m, "deliveries"), &u) ? 0 : u));
 	}
+	table_print(stdout, &t, isatty(STDOUT_FILENO), color_out(), 0);
+	table_free(&t);
 	return EX_OK;
 }
 

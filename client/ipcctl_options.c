@@ -29,7 +29,8 @@
 
 const struct cli_option cli_options[OPT_COUNT_] = {
 	{ OPT_SOCKET, 's', "socket", "PATH", NULL, NULL,
-	  "the daemon's socket (default: $IPCD_SOCKET, else $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock)",
+	  "the daemon's socket (default: $IPCD_SOCKET, else $XDG_RUNTIME_DIR/ipcd.sock then /run/ipcd/ipcd.sock, "
+	  "the first that accepts)",
 	  "The same rule as ipcd(8) and libipcd(3).", 0 },
 	{ OPT_JSON, 'j', "json", NULL, NULL, NULL, "machine output: every result as one line of JSON",
 	  "Strings are quoted, nil is null.", 0 },
@@ -44,6 +45,16 @@ const struct cli_option cli_options[OPT_COUNT_] = {
 	{ OPT_LEASE, 0, "lease", "SEC", NULL, CMDS("queue get"),
 	  "with --ack: an explicit lease, so that the item stays pending after ipcctl exits (without it, it goes "
 	  "back at once)", NULL, 0 },
+	{ OPT_STRING, 0, "string", NULL, NULL, NULL,
+	  "take every VALUE and KEY word as a string, even one that reads as JSON",
+	  "Without it a word that starts like JSON ({, [, \", a digit, -DIGIT, true, false, null) must be "
+	  "valid JSON (else exit status 2, with the position of the error), and any other word is a string.", 0 },
+	{ OPT_PRIORITY, 0, "priority", "N", NULL, CMDS("queue put", "queue put_many"),
+	  "put with priority N (an integer, default 0): the lowest priority is served first, FIFO within one",
+	  "The same as an OPTIONS argument {\"priority\": N}; give one or the other.", 0 },
+	{ OPT_DELAY, 0, "delay", "SEC", NULL, CMDS("queue put", "queue put_many"),
+	  "put the item(s) where no get sees them for SEC seconds, then at the tail of their priority",
+	  "The same as an OPTIONS argument {\"delay\": SEC}; give one or the other.", 0 },
 	{ OPT_TYPE, 0, "type", "TYPE", "queue list dict ns", CMDS("ls", "watch"),
 	  "only objects of TYPE (queue, list, dict, ns)", NULL, 0 },
 	{ OPT_SORT, 0, "sort", "KEY", "name size rate", CMDS("ls", "watch"),
@@ -133,6 +144,21 @@ static int options_set(const struct cli_option *opt, const char *a, const char *
 		if (options_seconds(val, &o->lease) || !(o->lease > 0))
 			return cli_error(EX_USAGE, "--lease: not a number of seconds > 0: %s", val);
 		o->have_lease = 1;
+		break;
+	case OPT_STRING: o->string = 1; break;
+	case OPT_PRIORITY: {
+		char *end;
+		errno = 0;
+		long long p = strtoll(val, &end, 10);
+		if (!*val || *end || errno)
+			return cli_error(EX_USAGE, "--priority: not an integer: %s", val);
+		o->priority = p, o->have_priority = 1;
+		break;
+	}
+	case OPT_DELAY:
+		if (options_seconds(val, &o->delay) || o->delay < 0 || isinf(o->delay))
+			return cli_error(EX_USAGE, "--delay: not a number of seconds >= 0: %s", val);
+		o->have_delay = 1;
 		break;
 	case OPT_TYPE: o->type = val; break;
 	case OPT_SORT: o->sort = val; break;

@@ -145,8 +145,8 @@ struct ipcd_result {
 
 /*
  * Connect to the daemon at socket_path and say hello. socket_path NULL: the
- * default rule ($IPCD_SOCKET, else $XDG_RUNTIME_DIR/ipcd.sock, else
- * /run/ipcd/ipcd.sock). On success *out is a new connection, to be freed with
+ * default rule ($IPCD_SOCKET alone, else $XDG_RUNTIME_DIR/ipcd.sock and then
+ * /run/ipcd/ipcd.sock, the first that accepts). On success *out is a new connection, to be freed with
  * ipcd_close. On failure *out is NULL and ipcd_errmsg(NULL) tells why.
  * Errors: IPCD_EIO (cannot connect, or the hello got no reply), IPCD_EINVAL
  * (out is NULL, path too long), IPCD_EVERSION, IPCD_EMAXCLIENTS,

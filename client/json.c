@@ -117,12 +117,15 @@ static int json_pack_special(json_t *obj, msgpack_packer *pk)
 	const char *key = json_object_iter_key(json_object_iter(obj));
 	json_t *v = json_object_iter_value(json_object_iter(obj));
 	json_t *data = NULL, *type = NULL;
+	int is_str = 0;
 	if (strcmp(key, "$map") == 0)
 		return json_pack_map_form(v, pk);
 	if (strcmp(key, "$uint") == 0)
 		return json_pack_uint_form(v, pk);
 	if (strcmp(key, "$bin") == 0)
 		data = v;
+	else if (strcmp(key, "$str") == 0)
+		data = v, is_str = 1;
 	else if (strcmp(key, "$ext") == 0 && json_is_array(v) && json_array_size(v) == 2) {
 		type = json_array_get(v, 0);
 		data = json_array_get(v, 1);
@@ -136,6 +139,8 @@ static int json_pack_special(json_t *obj, msgpack_packer *pk)
 	if (type) {
 		msgpack_pack_ext(pk, n, (int8_t)json_integer_value(type));
 		msgpack_pack_ext_body(pk, bytes, n);
+	} else if (is_str) {
+		msgpack_pack_str_with_body(pk, bytes, n);
 	} else {
 		msgpack_pack_bin_with_body(pk, bytes, n);
 	}
@@ -216,7 +221,18 @@ static size_t json_utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-/* Print s[0..n) as a JSON string; invalid UTF-8 bytes become U+FFFD. */
+/* True if s[0..n) is valid UTF-8, so that a JSON string can hold it. */
+static int json_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0, len; i < n; i += len)
+		if (!(len = json_utf8_len(p + i, n - i)))
+			return 0;
+	return 1;
+}
+
+/* Print s[0..n) as a JSON string; invalid UTF-8 bytes become U+FFFD (json_emit
+ * prints such a str as {"$str": ...} instead: only help text lands here). */
 static void json_print_str(FILE *f, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -287,7 +303,8 @@ static int json_map_is_object(const msgpack_object *m)
 {
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object *k = &m->via.map.ptr[i].key;
-		if (k->type != MSGPACK_OBJECT_STR || (k->via.str.size && memchr(k->via.str.ptr, 0, k->via.str.size)))
+		if (k->type != MSGPACK_OBJECT_STR || (k->via.str.size && memchr(k->via.str.ptr, 0, k->via.str.size)) ||
+		    !json_utf8_valid(k->via.str.ptr, k->via.str.size))
 			return 0;
 	}
 	const msgpack_object *k = &m->via.map.ptr[0].key;
@@ -329,7 +346,16 @@ static void json_emit(FILE *f, const msgpack_object *o, int pretty, int depth)
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(f, "%lld", (long long)o->via.i64); break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64: json_print_double(f, o->via.f64); break;
-	case MSGPACK_OBJECT_STR: json_print_str(f, o->via.str.ptr, o->via.str.size); break;
+	case MSGPACK_OBJECT_STR:
+		if (json_utf8_valid(o->via.str.ptr, o->via.str.size)) {
+			json_print_str(f, o->via.str.ptr, o->via.str.size);
+			break;
+		}
+		/* JSON cannot hold these bytes: the exact form, as for bin. */
+		fputs(pretty ? "{\"$str\": \"" : "{\"$str\":\"", f);
+		json_b64_print(f, (const unsigned char *)o->via.str.ptr, o->via.str.size);
+		fputs("\"}", f);
+		break;
 	case MSGPACK_OBJECT_BIN:
 		fputs(pretty ? "{\"$bin\": \"" : "{\"$bin\":\"", f);
 		json_b64_print(f, (const unsigned char *)o->via.bin.ptr, o->via.bin.size);

@@ -3,14 +3,15 @@
  *
  * Mapping, both ways, exact for every msgpack value but NaN and the
  * infinities (so that ipcctl dump | ipcctl load restores an object bit for
- * bit in the daemon's canonical encoding): null/nil, true/false, strings/str
- * (invalid UTF-8 prints as U+FFFD), arrays, integers (int64 range as plain
+ * bit in the daemon's canonical encoding): null/nil, true/false, strings/str,
+ * arrays, integers (int64 range as plain
  * numbers), floats (float64, always printed with a fraction or an exponent,
  * 1.0 not 1, in the shortest form that reads back to the same double, so
  * that they read back as floats; NaN and infinities print as null), and
  * objects/maps whose keys are all strings. What JSON lacks is an object of
  * one reserved key:
  *   bin                      {"$bin": "<base64>"}
+ *   str that is not UTF-8    {"$str": "<base64>"}
  *   ext type T               {"$ext": [T, "<base64>"]}
  *   uint above INT64_MAX     {"$uint": "<decimal digits>"}
  *   map with a key that is not a str (or holds a NUL byte), and a map of

@@ -114,6 +114,21 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The form a value of kind takes, for the message that refuses one. */
+static const char *key_form(enum key_kind kind)
+{
+	switch (kind) {
+	case K_SIZE: return "a byte count, optionally with a k, M or G suffix (1024-based), such as 16M";
+	case K_COUNT: return "a whole number, such as 1000";
+	case K_MODE: return "an octal file mode, such as 0660";
+	case K_LEVEL: return "error, warning, notice, info or debug";
+	case K_BOOL: return "yes or no";
+	case K_FSYNC: return "no, everysec or always";
+	case K_STR: case K_GROUP: break;
+	}
+	return "a non-empty word";
+}
+
 /* "yes"/"no" and friends -> 1/0, or -1. */
 static int parse_bool(const char *s)
 {
@@ -215,7 +230,7 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 	}
 	}
 bad:
-	snprintf(msg, sizeof(msg), "bad value '%.80s' for %s", value, k->name);
+	snprintf(msg, sizeof(msg), "bad value '%.80s' for %s: expected %s", value, k->name, key_form(k->kind));
 	*why = msg;
 	return -1;
 }

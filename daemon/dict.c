@@ -450,6 +450,30 @@ struct value *dict_store_or_reply(struct request *rq, const struct dict_key *k,
 	return v;
 }
 
+/* NOKEY naming the key (args[1]): a str quoted and cut to DICT_QUOTE_MAX
+ * bytes, an integer as a number, any other key by its type. */
+#define DICT_QUOTE_MAX 64
+static void dict_reply_nokey(struct request *rq)
+{
+	const msgpack_object *k = &rq->args[1];
+	if (k->type == MSGPACK_OBJECT_STR) {
+		int n = k->via.str.size > DICT_QUOTE_MAX ? DICT_QUOTE_MAX : (int)k->via.str.size;
+		reply_error(&rq->reply, IPCD_E_NOKEY, "no key '%.*s'", n, k->via.str.ptr);
+	} else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		reply_error(&rq->reply, IPCD_E_NOKEY, "no key %llu", (unsigned long long)k->via.u64);
+	} else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		reply_error(&rq->reply, IPCD_E_NOKEY, "no key %lld", (long long)k->via.i64);
+	} else {
+		static const char *const kinds[] = {
+			[MSGPACK_OBJECT_NIL] = "nil", [MSGPACK_OBJECT_BOOLEAN] = "bool", [MSGPACK_OBJECT_FLOAT32] = "float",
+			[MSGPACK_OBJECT_FLOAT64] = "float", [MSGPACK_OBJECT_ARRAY] = "array", [MSGPACK_OBJECT_MAP] = "map",
+			[MSGPACK_OBJECT_BIN] = "bin", [MSGPACK_OBJECT_EXT] = "ext",
+		};
+		const char *kind = (size_t)k->type < sizeof(kinds) / sizeof(kinds[0]) && kinds[k->type] ? kinds[k->type] : "other";
+		reply_error(&rq->reply, IPCD_E_NOKEY, "no such key (a %s key)", kind);
+	}
+}
+
 /* Reply v, else the DEFAULT argument (args[2]) when given, else NOKEY. */
 static void dict_reply_found(struct request *rq, const struct value *v)
 {
@@ -458,7 +482,7 @@ static void dict_reply_found(struct request *rq, const struct value *v)
 	else if (rq->nargs == 3)
 		dict_reply_obj(rq, &rq->args[2]);
 	else
-		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+		dict_reply_nokey(rq);
 }
 
 /* dict.set NAME KEY VALUE -> nil */
@@ -492,7 +516,7 @@ void handle_DICT_DEL(struct request *rq)
 	if (v)
 		reply_nil(&rq->reply);
 	else
-		reply_error(&rq->reply, IPCD_E_NOKEY, "key not found");
+		dict_reply_nokey(rq);
 	value_free(v);
 	dict_key_deinit(&k);
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,7 +401,14 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
-	server_socket_path = listen_path;
+	/* Activated: the path systemd bound, for info (ours to show, not to unlink). */
+	static struct sockaddr_un passed;
+	socklen_t passed_len = sizeof(passed) - 1;
+	if (!listen_path && getsockname(fd, (struct sockaddr *)&passed, &passed_len) == 0 &&
+	    passed_len > offsetof(struct sockaddr_un, sun_path) && passed.sun_path[0])
+		server_socket_path = passed.sun_path;
+	else
+		server_socket_path = listen_path;
 	server_config_path = config_path;
 
 	signal(SIGPIPE, SIG_IGN);

@@ -142,16 +142,17 @@ void reply_value(struct reply *r, const struct value *v)
 	reply_end(r);
 }
 
-/* How loud an error reply is: a limit breach is a warning, a refused
- * request is info, an outcome a client waits for (empty, timeout, ...) debug. */
+/* How loud an error reply is: a limit breach is a warning; a connection
+ * closed for breaking the protocol, and a fault of ipcd's own, info; a
+ * refused request is debug, like an outcome a client waits for (empty,
+ * timeout, ...): the client hears why, and a loop of bad requests must not
+ * flood the log at the default level. */
 static int error_log_level(int code)
 {
 	switch (code) {
 	case IPCD_E_TOOBIG: case IPCD_E_NOMEM: case IPCD_E_MAXCLIENTS:
 		return LOG_WARNING;
-	case IPCD_E_PROTOCOL: case IPCD_E_VERSION: case IPCD_E_BADOP: case IPCD_E_BADARG:
-	case IPCD_E_BADNAME: case IPCD_E_WRONGTYPE: case IPCD_E_EXISTS: case IPCD_E_NOTNUMBER:
-	case IPCD_E_OVERFLOW: case IPCD_E_BADVALUE: case IPCD_E_INTERNAL:
+	case IPCD_E_PROTOCOL: case IPCD_E_VERSION: case IPCD_E_INTERNAL:
 		return LOG_INFO;
 	default:
 		return LOG_DEBUG;

@@ -113,10 +113,20 @@ int64_t proto_timeout_ms(const msgpack_object *o);
 int64_t proto_duration_ms(const msgpack_object *o);
 
 /*
- * The default socket path, the same rule for the daemon and every client:
- * $IPCD_SOCKET, else $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock.
- * Writes into buf; returns buf, or NULL if it does not fit.
+ * The default socket path ipcd listens on: $IPCD_SOCKET, else
+ * $XDG_RUNTIME_DIR/ipcd.sock, else /run/ipcd/ipcd.sock (an empty variable
+ * counts as unset). Writes into buf; returns buf, or NULL if it does not fit.
  */
 char *proto_default_socket(char *buf, size_t size);
+
+/*
+ * The sockets a client tries, in order, using the first that accepts:
+ * $IPCD_SOCKET alone if set, else $XDG_RUNTIME_DIR/ipcd.sock (a user's own
+ * daemon) and then the system daemon's /run/ipcd/ipcd.sock. Fills paths;
+ * returns how many (1 or 2), or 0 if a path does not fit.
+ */
+#define PROTO_SYSTEM_SOCKET "/run/ipcd/ipcd.sock"
+#define PROTO_SOCKET_PATH_MAX 108   /* sizeof sockaddr_un.sun_path */
+int proto_client_sockets(char paths[2][PROTO_SOCKET_PATH_MAX]);
 
 #endif

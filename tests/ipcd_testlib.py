@@ -252,6 +252,8 @@ class Activated:
 
     def start(self):
         self.n += 1
+        if os.path.exists(self.sock):   # the last one's: wait for the new one below
+            os.unlink(self.sock)
         log = open(os.path.join(os.path.dirname(self.sock), "ipcd.%d.log" % self.n), "wb")
         self.logs.append(log.name)
         env = sanitizer_env(dict(os.environ))

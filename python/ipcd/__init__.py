@@ -10,17 +10,20 @@ ipcd by changing its constructors::
     log = ipcd.List("log")             # MutableSequence, plus a blocking pop
     cfg = ipcd.Namespace("cfg")        # attributes, like SimpleNamespace
 
-They talk to the daemon on the default socket (``$IPCD_SOCKET``, else
-``$XDG_RUNTIME_DIR/ipcd.sock``, else ``/run/ipcd/ipcd.sock``) unless
+They talk to the daemon on the default socket (``$IPCD_SOCKET`` alone, else
+the first of ``$XDG_RUNTIME_DIR/ipcd.sock`` and ``/run/ipcd/ipcd.sock`` that
+accepts, see :func:`client_sockets`) unless
 :func:`connect` named another first. Each process has its own connection,
 opened on first use and again after ``fork()``.
 
 Values map to msgpack naturally: None, bool, int (64-bit), float, str,
 bytes (also bytearray/memoryview, read back as bytes), list and tuple (read
 back as lists), dict, and ``msgpack.ExtType``. Anything else raises TypeError
-naming its type: ipcd never pickles.
+naming its type: ipcd never pickles. A str holding bytes that are not UTF-8
+(another client may store one) decodes with ``surrogateescape`` and encodes
+back to the same bytes.
 """
-from .client import PROTOCOL_VERSION, Client, connect, default_client, default_socket
+from .client import PROTOCOL_VERSION, Client, client_sockets, connect, default_client, default_socket
 from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,
                      Empty, Error, Exists, Full, Index, Internal, MaxClients, NoKey, NoMem,
                      NotFound, NotNumber, NoTask, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
@@ -30,7 +33,7 @@ from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
 __version__ = "0.1.0"
 
 __all__ = [
-    "connect", "default_client", "default_socket", "Client", "PROTOCOL_VERSION",
+    "connect", "default_client", "default_socket", "client_sockets", "Client", "PROTOCOL_VERSION",
     "Queue", "JoinableQueue", "Delivery", "Dict", "List", "Namespace",
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
     "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",

@@ -26,6 +26,7 @@ While re-making a connection that worked before, the client retries for up
 to ``reconnect_timeout`` seconds (default 5) so that a daemon restart is
 ridden out; a first connection fails at once.
 """
+import errno
 import os
 import select
 import socket as _socket
@@ -41,7 +42,7 @@ import msgpack
 from ._tables import OPS, ERRORS, WRITE, BLOCK
 from .errors import BadReply, ConnectionLost, Error, TooBig, error_for
 
-__all__ = ["Client", "connect", "default_client", "default_socket", "PROTOCOL_VERSION"]
+__all__ = ["Client", "connect", "default_client", "default_socket", "client_sockets", "PROTOCOL_VERSION"]
 
 _SHUTDOWN = next(c for c, (w, _, _) in ERRORS.items() if w == "SHUTDOWN")
 # A daemon that keeps stopping: give up after this many SHUTDOWNs in a row.
@@ -71,17 +72,30 @@ _HEADER = struct.Struct(">I")
 _RECV_SIZE = 256 * 1024
 
 
+#: where the system daemon (ipcd.service) listens
+SYSTEM_SOCKET = "/run/ipcd/ipcd.sock"
+
+_GROUP_HINT = (" (the system socket is for members of group ipcd:"
+               " usermod -aG ipcd USER, then log in again)")
+
+
 def default_socket() -> str:
-    """The default socket path, by the rule every ipcd client follows:
+    """The first socket a client tries, and the one ipcd listens on:
     ``$IPCD_SOCKET``, else ``$XDG_RUNTIME_DIR/ipcd.sock``, else
     ``/run/ipcd/ipcd.sock`` (an empty variable counts as unset)."""
+    return client_sockets()[0]
+
+
+def client_sockets() -> List[str]:
+    """The sockets a client without an explicit path tries, in order, using
+    the first that accepts: ``$IPCD_SOCKET`` alone if set, else
+    ``$XDG_RUNTIME_DIR/ipcd.sock`` (a user's own daemon) and then the
+    system daemon's ``/run/ipcd/ipcd.sock``."""
     env = os.environ.get("IPCD_SOCKET")
     if env:
-        return env
+        return [env]
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
-        return xdg + "/ipcd.sock"
-    return "/run/ipcd/ipcd.sock"
+    return [xdg + "/ipcd.sock", SYSTEM_SOCKET] if xdg else [SYSTEM_SOCKET]
 
 
 # ---- values -------------------------------------------------------------------
@@ -111,18 +125,23 @@ def _pairs_hook(pairs: Sequence[Tuple[Any, Any]]) -> Dict[Any, Any]:
 def unpack(data: bytes) -> Any:
     """Decode one msgpack value: str -> str, bin -> bytes, array -> list,
     map -> dict. A map key that Python cannot hash (an array or a map, which
-    another client may store) comes back as a tuple."""
+    another client may store) comes back as a tuple. A str that is not valid
+    UTF-8 (another client may store one) decodes with ``surrogateescape``:
+    each invalid byte becomes a lone surrogate U+DC80..U+DCFF, and
+    :func:`pack` turns it back into the same byte, so the value round-trips
+    exactly and decoding never fails after an item was taken."""
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+        return msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogateescape")
     except TypeError:  # unhashable map key: decode again, making keys hashable
-        return msgpack.unpackb(data, raw=False, strict_map_key=False,
+        return msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogateescape",
                                object_pairs_hook=_pairs_hook)
 
 
 def pack(value: Any) -> bytes:
     """Encode one value as ipcd stores it (bytes as bin, str as str, tuples
-    as arrays). A type msgpack cannot carry raises TypeError naming it."""
-    return msgpack.packb(value, use_bin_type=True, default=_reject)
+    as arrays; lone surrogates from :func:`unpack` back to their bytes). A
+    type msgpack cannot carry raises TypeError naming it."""
+    return msgpack.packb(value, use_bin_type=True, default=_reject, unicode_errors="surrogateescape")
 
 
 # ---- the connection ----------------------------------------------------------
@@ -139,7 +158,10 @@ class Client:
 
     def __init__(self, socket: Optional[str] = None, *, name: Optional[str] = None,
                  reconnect_timeout: float = 5.0) -> None:
-        self.path: str = socket if socket else default_socket()
+        # Without an explicit path, the first of client_sockets() that
+        # accepts; from then on that one, so a reconnect finds the same daemon.
+        self._candidates: List[str] = [socket] if socket else client_sockets()
+        self.path: str = self._candidates[0]
         self.name = name
         self.reconnect_timeout = reconnect_timeout
         #: the result of ``hello`` on the current connection (None before one)
@@ -191,10 +213,10 @@ class Client:
         opts = {"name": self.name or "python %s pid %d" % (
             os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "-", os.getpid())}
         while True:
-            s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            s = None
             connected = False
             try:
-                s.connect(self.path)
+                s = self._connect_socket()
                 connected = True
                 self._sock = s
                 self._rbuf = bytearray()
@@ -202,12 +224,12 @@ class Client:
                 break
             except (OSError, EOFError) as e:
                 self._drop()
-                s.close()
+                if s is not None:
+                    s.close()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     if not connected:
-                        raise ConnectionLost("cannot connect to ipcd at %s: %s"
-                                             % (self.path, getattr(e, "strerror", None) or e)) from e
+                        raise ConnectionLost(getattr(e, "strerror", None) or str(e)) from e
                     raise ConnectionLost("hello to ipcd at %s failed: %s" % (self.path, e)) from e
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.2)
@@ -226,6 +248,32 @@ class Client:
         self.server_info = info
         self.max_frame = int(info.get("max_frame", DEFAULT_MAX_FRAME))
         self._connected_before = True
+
+    def _connect_socket(self) -> _socket.socket:
+        """A socket connected to the first candidate path that accepts, which
+        becomes self.path; else OSError naming every path tried and why."""
+        tried = []
+        denied = False
+        last: Optional[OSError] = None
+        for path in self._candidates:
+            s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+            except OSError as e:
+                s.close()
+                last = e
+                denied = denied or e.errno == errno.EACCES
+                tried.append("%s (%s)" % (path, e.strerror or e))
+                continue
+            self.path = path
+            self._candidates = [path]
+            return s
+        assert last is not None
+        if len(tried) == 1:
+            msg = "cannot connect to ipcd at %s" % tried[0]
+        else:
+            msg = "cannot connect to ipcd: tried %s" % ", ".join(tried)
+        raise OSError(last.errno, msg + (_GROUP_HINT if denied else ""))
 
     def _ensure_open(self) -> None:
         s = self._sock
@@ -491,11 +539,13 @@ def connect(socket: Optional[str] = None, *, name: Optional[str] = None) -> Clie
     ``client=``. The connection itself opens lazily, on the first request,
     and is re-made in a child after ``fork()``."""
     global _default
-    path = socket if socket else default_socket()
+    # Without a path the key is the list of candidates: the client settles
+    # on whichever accepts first.
+    key = socket if socket else "\0".join(client_sockets())
     with _clients_lock:
-        c = _clients.get(path)
+        c = _clients.get(key)
         if c is None:
-            c = _clients[path] = Client(path, name=name)
+            c = _clients[key] = Client(socket, name=name)
         _default = c
     return c
 

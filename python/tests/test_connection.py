@@ -28,6 +28,72 @@ def test_default_socket_rule(monkeypatch):
     assert default_socket() == "/run/ipcd/ipcd.sock"
 
 
+def test_client_sockets_try_the_user_daemon_then_the_system_one(monkeypatch):
+    monkeypatch.delenv("IPCD_SOCKET", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
+    assert ipcd.client_sockets() == ["/run/user/7/ipcd.sock", "/run/ipcd/ipcd.sock"]
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert ipcd.client_sockets() == ["/run/ipcd/ipcd.sock"]
+    monkeypatch.setenv("IPCD_SOCKET", "/x/explicit.sock")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
+    assert ipcd.client_sockets() == ["/x/explicit.sock"]  # alone: no fallback
+
+
+def test_no_user_daemon_falls_back_to_the_system_one(daemon, monkeypatch):
+    # The system path stands in for /run/ipcd/ipcd.sock, which a test must not own.
+    import ipcd.client as ic
+    monkeypatch.setattr(ic, "SYSTEM_SOCKET", daemon.sock_path)
+    monkeypatch.delenv("IPCD_SOCKET", raising=False)
+    with tempfile.TemporaryDirectory() as d:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", d)  # a session with no user daemon
+        c = ipcd.Client()
+        c.ping()
+        assert c.path == daemon.sock_path
+        c.close()
+
+
+def test_a_user_daemon_wins_over_the_system_one(daemon, make_daemon, monkeypatch):
+    import ipcd.client as ic
+    user = make_daemon()  # its socket is ipcd.sock in its own directory
+    monkeypatch.setattr(ic, "SYSTEM_SOCKET", daemon.sock_path)  # both listen
+    monkeypatch.delenv("IPCD_SOCKET", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", os.path.dirname(user.sock_path))
+    c = ipcd.Client()
+    c.ping()
+    assert c.path == user.sock_path
+    c.close()
+
+
+def test_cannot_connect_names_every_path_tried(monkeypatch):
+    monkeypatch.delenv("IPCD_SOCKET", raising=False)
+    with tempfile.TemporaryDirectory() as d:
+        import ipcd.client as ic
+        system = os.path.join(d, "system.sock")
+        monkeypatch.setattr(ic, "SYSTEM_SOCKET", system)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", d)
+        with pytest.raises(ipcd.ConnectionLost) as ei:
+            ipcd.Client().ping()
+        msg = str(ei.value)
+        user = os.path.join(d, "ipcd.sock")
+        assert "tried %s (No such file or directory), %s (No such file or directory)" % (user, system) in msg
+        assert "group ipcd" not in msg
+
+
+def test_a_refused_socket_hints_at_the_ipcd_group(monkeypatch):
+    if os.geteuid() == 0:
+        pytest.skip("root is never refused by a socket's permissions (the C test covers it as nobody)")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "s.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(1)
+        os.chmod(path, 0)
+        with pytest.raises(ipcd.ConnectionLost) as ei:
+            ipcd.Client(path).ping()
+        srv.close()
+        assert "Permission denied" in str(ei.value) and "group ipcd" in str(ei.value)
+
+
 def test_connect_is_lazy_and_one_per_path(daemon):
     with tempfile.TemporaryDirectory() as d:
         c = ipcd.Client(os.path.join(d, "nobody.sock"))  # nothing listens: no error yet

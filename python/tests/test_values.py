@@ -2,6 +2,8 @@
 cannot carry is a TypeError naming its type; nothing is ever pickled."""
 import datetime
 import decimal
+import socket
+import struct
 
 import msgpack
 import pytest
@@ -63,3 +65,33 @@ def test_no_pickle_anywhere():
         with open(mod.__file__) as f:
             src = f.read()
         assert "import pickle" not in src and "cPickle" not in src
+
+
+def _raw_call(sock, body):
+    """One request frame out, one reply frame back (raw msgpack)."""
+    sock.sendall(struct.pack(">I", len(body)) + body)
+    data = b""
+    while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed"
+        data += chunk
+    return msgpack.unpackb(data[4:], raw=True)
+
+
+def test_a_str_that_is_not_utf8_comes_back_exactly(client, daemon, name):
+    # Another client (C, say) stores a str holding bytes that are not UTF-8:
+    # sent here as raw frames, independent of how ipcd.pack encodes.
+    raw = b"\xa4a\xff\xfeb"  # fixstr of 4 bytes
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(daemon.sock_path)
+        assert _raw_call(sock, msgpack.packb([1, "hello", 1, {}]))[1] == 0
+        put = b"\x94" + msgpack.packb(2) + msgpack.packb("queue.put") + msgpack.packb(name) + raw
+        assert _raw_call(sock, put)[1] == 0
+        q = ipcd.Queue(name)
+        got = q.get_nowait()  # decodes without failing: the item is not lost
+        assert got == "a\udcff\udcfeb"
+        assert q.qsize() == 0
+        q.put(got)  # and goes back as the very same bytes
+        reply = _raw_call(sock, msgpack.packb([3, "queue.get", name, 0]))
+        assert reply[1] == 0 and reply[2] == b"a\xff\xfeb", reply

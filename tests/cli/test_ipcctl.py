@@ -97,7 +97,7 @@ VALUES = [
     ('""', ""),
     ("hello", "hello"),                       # not JSON: a plain string
     ("two words", "two words"),
-    ("{bad", "{bad"),
+    ("bad}", "bad}"),                         # does not start like JSON: a string
     ("héllo wörld ✓ 日本 🎉", "héllo wörld ✓ 日本 🎉"),
     ('"\\u00e9\\n\\t\\"q\\" \\\\ \\u0001"', 'é\n\t"q" \\ \x01'),
     ('"a\\u0000b"', "a\x00b"),
@@ -843,15 +843,16 @@ def test_queue_get_ack_then_ack_from_another_ipcctl(ctl):
     assert list(d) == ["id", "value", "deliveries"]
     assert d["value"] == {"n": 1} and d["deliveries"] == 1
     # ipcctl has exited; the explicit lease keeps the item pending
+    # piped: a header, then one tab-separated line per delivery, as ls and clients
     lines = ctl.ok("queue", "pending", "jobs").splitlines()
-    assert len(lines) == 1
-    i, pid, lease, deliveries = lines[0].split()
+    assert len(lines) == 2 and lines[0].split("\t") == ["ID", "PID", "LEASE-LEFT", "DELIVERIES"], lines
+    i, pid, lease, deliveries = lines[1].split("\t")
     assert int(i) == d["id"] and int(pid) > 0 and 25 < float(lease) <= 30 and deliveries == "1"
     p = ctl.json("queue", "pending", "jobs")
     assert p[0]["id"] == d["id"] and p[0]["connected"] is False
     ctl.fail(3, "queue", "get", "jobs", code="EMPTY")            # invisible to others
     assert ctl.ok("queue", "ack", "jobs", str(d["id"])) == ""
-    assert ctl.ok("queue", "pending", "jobs") == ""
+    assert ctl.ok("queue", "pending", "jobs").splitlines()[1:] == []
     ctl.fail(1, "queue", "ack", "jobs", str(d["id"]), code="NOTPENDING")
 
 
@@ -876,10 +877,10 @@ def test_queue_nack_touch_task_done_join(ctl):
     assert ctl.ok("queue", "nack", "jobs", str(d["id"])) == ""
     d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "10")
     assert (d["value"], d["deliveries"]) == (1, 2)
-    ctl.ok("queue", "nack", "jobs", str(d["id"]), "0.1")
+    ctl.ok("queue", "nack", "jobs", str(d["id"]), "1")  # long enough that slow runs never see it early
     ctl.fail(3, "queue", "join", "jobs", code="TIMEOUT")
     assert ctl.json("queue", "get", "jobs", "-t", "2") == 2
-    assert ctl.json("queue", "get", "jobs", "-t", "2") == 1
+    assert ctl.json("queue", "get", "jobs", "-t", "10") == 1
     assert ctl.json("queue", "task_done", "jobs", "2") == 0
     ctl.fail(1, "queue", "task_done", "jobs", code="NOTASK")
     assert ctl.ok("queue", "join", "jobs") == ""
@@ -889,12 +890,12 @@ def test_queue_nack_touch_task_done_join(ctl):
 def test_queue_put_with_priority_and_delay(ctl):
     ctl.ok("queue", "put", "jobs", "low", "0", '{"priority":5}')
     ctl.ok("queue", "put", "jobs", "high", "0", '{"priority":-5}')
-    ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":0.2}')
+    ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":2}')  # not seen early, even by slow runs
     assert dumped(ctl, "jobs") == ["high", "low"]
     st = ctl.json("stat", "jobs")
     assert (st["ready"], st["delayed"], st["size"]) == (2, 1, 3)
     assert ctl.json("queue", "get_many", "jobs", "5") == ["high", "low"]
-    assert ctl.json("queue", "get", "jobs", "-t", "2") == "later"
+    assert ctl.json("queue", "get", "jobs", "-t", "10") == "later"
     ctl.fail(2, "queue", "put", "jobs", "x", "0", '{"priority":"high"}', code="BADARG")
 
 

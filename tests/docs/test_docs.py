@@ -149,8 +149,27 @@ def test_libipcd_3_names_every_exported_function():
         exported = set(re.findall(r"IPCD_EXPORT\s+[\w\s\*]*?\**(ipcd_\w+)\s*\(", f.read()))
     assert len(exported) > 50
     out = plain(render("libipcd.3")[0])
-    missing = sorted(fn for fn in exported if fn + "()" not in out)
+    missing = sorted(fn for fn in exported if fn + "(" not in out)
     assert not missing, "libipcd(3) does not name: %s" % ", ".join(missing)
+
+
+@needs_man
+def test_libipcd_3_gives_each_function_a_line_on_what_it_does():
+    """Each exported function heads an entry (its name, then an indented
+    line on its arguments, result and errors), not only a list of names."""
+    with open(os.path.join(SRC_DIR, "client", "ipcd.h")) as f:
+        exported = set(re.findall(r"IPCD_EXPORT\s+[\w\s\*]*?\**(ipcd_\w+)\s*\(", f.read()))
+    text = re.sub(r".\x08", "", render("libipcd.3")[0])          # no overstrike
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()      # no SGR
+    described = set()
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        indent = len(line) - len(line.lstrip())
+        if nxt.strip() and len(nxt) - len(nxt.lstrip()) > indent:
+            described.update(re.findall(r"\b(ipcd_\w+)\(", line))
+    streams = {"ipcd_next"}   # described in its own section's prose
+    missing = sorted(exported - described - streams)
+    assert not missing, "libipcd(3) has no entry for: %s" % ", ".join(missing)
 
 
 # ---- bash completion -----------------------------------------------------------

@@ -18,7 +18,7 @@ MODE:
 In every mode ipcd runs with stderr to a file and JOURNAL_STREAM set to that
 file's "dev:ino", log_level=debug and a small max_memory. This script is its
 client: it connects (debug), gets WRONGTYPE on an object whose name holds a
-newline (info, OBJECT=the name), gets NOMEM (warning), and closes; then it
+newline (debug, OBJECT=the name), gets NOMEM (warning), and closes; then it
 SIGTERMs ipcd (the only pid it started), waits for it and prints one JSON
 object on stdout: the datagrams read from the journal socket (base64), ipcd's
 stderr, its exit code, the client's pid and the names used.

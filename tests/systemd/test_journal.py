@@ -5,7 +5,7 @@ journal's socket has a fixed path, /run/systemd/journal/socket, so these
 tests run journal_probe.py under `unshare -m --propagation private`: in that
 private mount namespace the probe mounts a tmpfs on /run and binds the
 socket itself, points JOURNAL_STREAM at ipcd's stderr file, makes ipcd log a
-connect (debug), a WRONGTYPE on an object whose name holds a newline (info,
+connect (debug), a WRONGTYPE on an object whose name holds a newline (debug,
 with OBJECT and CLIENT_PID), a NOMEM (warning) and a disconnect, and hands
 back every datagram. Here they are parsed as the journal's native protocol
 ("KEY=value\\n", or "KEY\\n" + le64 size + bytes + "\\n" for a value with a
@@ -133,14 +133,14 @@ def test_connect_and_disconnect_are_debug_with_client_pid(journal_run):
     assert e["PRIORITY"] == b"7" and e["CLIENT_PID"] == pid and "OBJECT" not in e
 
 
-def test_refused_request_is_info_with_object_and_client_pid(journal_run):
+def test_refused_request_is_debug_with_object_and_client_pid(journal_run):
     es = entries(journal_run)
     pid = b"%d" % journal_run["client_pid"]
     name = journal_run["object"].encode()
     assert b"\n" in name                 # a client cannot forge a journal line with it:
     shown = name.replace(b"\n", b"\\n")  # both fields carry it escaped
     e = find(es, lambda e: b"WRONGTYPE" in e["MESSAGE"], "the WRONGTYPE")
-    assert e["PRIORITY"] == b"6"
+    assert e["PRIORITY"] == b"7"
     assert e["CLIENT_PID"] == pid
     assert e["OBJECT"] == shown
     assert e["MESSAGE"] == b"client 1 (pid %s): WRONGTYPE: '%s' is a list, not a queue" % (pid, shown)
@@ -206,7 +206,7 @@ def plain_run(make, monkeypatch, journal_stream):
     lines = d.stderr().splitlines()
     assert lines[0].startswith("ipcd: info: ipcd ") and " listening on " in lines[0], lines
     assert "ipcd: debug: client 1 connected: pid %d uid %d" % (pid, os.getuid()) in lines
-    assert "ipcd: info: client 1 (pid %d): WRONGTYPE: 'l' is a list, not a queue" % pid in lines
+    assert "ipcd: debug: client 1 (pid %d): WRONGTYPE: 'l' is a list, not a queue" % pid in lines
     assert "ipcd: warning: client 1 (pid %d): NOMEM: max_memory (4096 bytes) reached" % pid in lines
     assert any(re.fullmatch(r"ipcd: debug: client 1 \(pid %d\) closed: .*" % pid, ln) for ln in lines), lines
     assert lines[-1] == "ipcd: info: stopped", lines

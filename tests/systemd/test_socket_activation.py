@@ -92,6 +92,7 @@ def test_socket_activation_start_use_stop_start_again():
                 wait_ready(notify)
                 assert c.ok("queue.put", "jobs", "first") == 1
                 assert Client(sock).ok("queue.qsize", "jobs") == 1
+                assert c.ok("info")["socket"] == sock   # the path systemd bound, not "-"
                 c.close()
             finally:
                 err = a.stop()
