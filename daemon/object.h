@@ -62,6 +62,8 @@ struct object {
 	uint32_t name_len;
 	double created;             /* unix time */
 	uint64_t reads, writes;     /* ops served, by flag OPF_WRITE */
+	int provisional;            /* made for a request on a free name, and no write on it has
+	                             * succeeded yet: dropped once it is empty and nobody waits */
 	struct rate rate;           /* ops per second, for ls's long entries */
 	union {
 		struct queue queue;

@@ -4,7 +4,8 @@
  *
  * Reads of a name that does not exist see a shared, read-only empty object of
  * the op's type (registry_empty), the way a missing key reads as empty in
- * Redis; writes and waits create the object with default options.
+ * Redis; writes and waits create the object with default options, and it
+ * stays only if a write succeeds or while a request waits on it.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -120,6 +121,21 @@ void registry_delete(struct object *o)
 	object_free(o);
 }
 
+int registry_drop_if_unused(struct object *o)
+{
+	if (!o || !o->provisional)
+		return 0;
+	const struct object_type *ot = object_type_of(o->type);
+	if (ot->size(o) || (ot->pending && ot->pending(o))) {
+		o->provisional = 0;
+		return 0;
+	}
+	if (ot->waiting(o))
+		return 0;
+	registry_delete(o);
+	return 1;
+}
+
 size_t registry_count(void)
 {
 	return omap_count(&names);
@@ -164,8 +180,10 @@ void handle_CREATE(struct request *rq)
 			reply_error(&rq->reply, IPCD_E_WRONGTYPE, "'%s' exists as a %s", o->name, proto_type_name(o->type));
 		else if (!object_type_of(t)->same_options(o, opts))
 			reply_error(&rq->reply, IPCD_E_EXISTS, "'%s' exists with other options", o->name);
-		else
+		else {
+			o->provisional = 0;   /* asked for by name: it stays */
 			reply_bool(&rq->reply, 0);
+		}
 		return;
 	}
 	const char *why = "";

@@ -162,8 +162,8 @@ def test_get_nonblocking_on_empty_is_empty(client):
     assert client.err("queue.get", "q", 0) == E.EMPTY
     assert client.err("queue.get", "q", 0.0) == E.EMPTY
     assert client.err("queue.get_many", "q", 3, 0) == E.EMPTY
-    # A blocking op creates the object so it has something to wait on.
-    assert client.ok("type", "q") == "queue"
+    # It did not wait, so it left no object behind.
+    assert client.ok("exists", "q") is False
     assert client.ok("queue.qsize", "q") == 0
 
 
@@ -328,7 +328,8 @@ def test_getter_disconnecting_with_half_closed_socket(daemon, client):
     park(client, g, "queue.get", "q")
     import socket
     g.sock.shutdown(socket.SHUT_WR)
-    wait_until(lambda: waiting(client, "q") == 0, what="the half-closed getter to leave")
+    # The queue existed for that getter only: it goes with it.
+    wait_until(lambda: not client.ok("exists", "q"), what="the half-closed getter to leave")
     client.ok("queue.put", "q", 1)
     assert client.ok("queue.qsize", "q") == 1
 
