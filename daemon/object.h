@@ -41,6 +41,7 @@ struct queue {
 	struct waitq joiners;       /* queue.join waiting for unfinished to reach 0 */
 	uint64_t unfinished;        /* tasks put and not yet done (task_done, ack) */
 	uint64_t total_put, total_got, total_acked, total_nacked, total_redelivered, total_dead;
+	uint64_t dead_letter_failed;  /* items that could not go to the dead-letter queue and stayed */
 	struct queue_ext *ext;      /* NULL until a priority, delay or acknowledged get is used */
 	struct object *obj;         /* the object holding this queue */
 };
