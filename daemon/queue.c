@@ -488,7 +488,9 @@ static size_t queue_count(const struct queue *q)
 	return queue_ready(q) + queue_delayed(q);
 }
 
-/* Free slots; SIZE_MAX when unbounded. */
+/* Free slots; SIZE_MAX when unbounded. Returned and dead-lettered items are
+ * taken past maxsize (they were stored once already): puts then wait until
+ * the queue is back under it. */
 static size_t queue_room(const struct queue *q)
 {
 	if (!q->maxsize)
@@ -1141,7 +1143,7 @@ static double queue_oldest_age(const struct queue *q)
 	return oldest < now ? (double)(now - oldest) / 1000.0 : 0.0;
 }
 
-#define QUEUE_STAT_KEYS 16
+#define QUEUE_STAT_KEYS 17
 
 static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
 {
@@ -1158,6 +1160,7 @@ static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
 		{ "redelivered", q->total_redelivered },
 		{ "dead_lettered", q->total_dead },
 		{ "dead_letter_failed", q->dead_letter_failed },
+		{ "over_maxsize", q->maxsize && queue_count(q) > q->maxsize ? queue_count(q) - q->maxsize : 0 },
 		{ "getters", q->getters.count },
 		{ "putters", q->putters.count },
 		{ "joiners", q->joiners.count },

@@ -248,6 +248,26 @@ def test_dead_letter_target_that_became_unusable_keeps_the_item(client):
     assert (st["size"], st["dead_lettered"], st["dead_letter_failed"]) == (0, 1, 1)
 
 
+def test_returned_items_may_pass_maxsize_and_puts_wait_until_under_it(daemon, client):
+    client.ok("create", "q", "queue", {"maxsize": 1})
+    client.ok("queue.put", "q", "a")
+    d = client.ok("queue.get_ack", "q", 0)
+    client.ok("queue.put", "q", "b")
+    client.ok("queue.nack", "q", d["id"])              # comes back although the queue is full
+    assert client.ok("queue.qsize", "q") == 2
+    st = stat(client, "q")
+    assert (st["size"], st["over_maxsize"]) == (2, 1)
+    assert client.err("queue.put", "q", "c", 0) == E.FULL
+    p = daemon.connect(name="putter")
+    park(client, p, "queue.put", "q", "c", 10, key="putters")
+    assert client.ok("queue.get", "q", 0) == "a"        # qsize 1: still full, the put waits
+    assert stat(client, "q")["putters"] == 1
+    assert client.ok("queue.get", "q", 0) == "b"        # under maxsize: the put goes in
+    assert p.recv().result == 1
+    st = stat(client, "q")
+    assert (st["size"], st["over_maxsize"], st["putters"]) == (1, 0, 0)
+
+
 # ---- task_done / join -----------------------------------------------------------
 
 def test_join_on_a_queue_with_nothing_unfinished_returns_at_once(client):
