@@ -62,14 +62,14 @@ static void pack_key_str_or_nil(msgpack_packer *pk, const char *key, const char 
 }
 
 /* info -> {version, protocol, pid, uptime, socket, config_file, clients,
- *          clients_total, max_clients, objects, objects_by_type, memory,
+ *          clients_total, max_clients, objects, max_objects, objects_by_type, memory,
  *          max_memory, ops, ops_per_sec, errors, ops_by_name,
  *          errors_by_name, monitors, monitor_events, monitor_dropped} */
 void handle_INFO(struct request *rq)
 {
 	double now = clock_unix();
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 22);
+	msgpack_pack_map(pk, 23);
 	pack_key_str(pk, "version", IPCD_VERSION);
 	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
 	pack_key_int(pk, "pid", (int)getpid());
@@ -80,6 +80,7 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "clients_total", server_stats.clients_total);
 	pack_key_uint(pk, "max_clients", config.max_clients);
 	pack_key_uint(pk, "objects", registry_count());
+	pack_key_uint(pk, "max_objects", config.max_objects);
 	pack_cstr(pk, "objects_by_type");
 	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
 	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {

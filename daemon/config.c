@@ -60,7 +60,10 @@ static const struct config_key keys[] = {
 	{ "idle_timeout", K_COUNT, OFF(idle_timeout), 0, UINT32_MAX, "0",
 	  "seconds a client may send nothing (unless a request of its own waits) before it is closed; 0 = never" },
 	{ "max_memory", K_SIZE, OFF(max_memory), 0, UINT64_MAX, "0",
-	  "bytes of stored values; writes past it fail with NOMEM, 0 = no limit" },
+	  "bytes held for clients (values, objects, names, keys and per-item overhead); writes past it "
+	  "fail with NOMEM, 0 = no limit" },
+	{ "max_objects", K_COUNT, OFF(max_objects), 0, UINT64_MAX, "1000000",
+	  "objects that may exist at once; creating one more fails with NOMEM, 0 = no limit" },
 	{ "queue_maxsize", K_COUNT, OFF(queue_maxsize), 0, UINT64_MAX, "0",
 	  "maxsize of a queue created without one; 0 = unbounded" },
 	{ "monitor_buffer", K_SIZE, OFF(monitor_buffer), 4096, UINT64_MAX, "1M",

@@ -361,6 +361,7 @@ static struct qitem *qitem_new(struct queue *q, struct value *v, uint64_t put_ms
 {
 	struct qitem *it = calloc(1, sizeof(*it));
 	if (it) {
+		value_mem_add(value_alloc_cost(sizeof(*it)));   /* counted, never refused: the item is stored already */
 		it->q = q;
 		it->v = v;
 		it->put_ms = put_ms;
@@ -373,6 +374,7 @@ void qitem_free(struct qitem *it)
 {
 	if (it) {
 		value_free(it->v);
+		value_mem_sub(value_alloc_cost(sizeof(*it)));
 		free(it);
 	}
 }
@@ -762,8 +764,10 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 		ok = (its[i] = qitem_new(q, vals[i], now)) != NULL;
 	if (!ok) {
 		for (uint32_t i = 0; its && i < n; i++)
-			if (its[i])
-				free(its[i]);   /* not qitem_free: the values stay the caller's */
+			if (its[i]) {
+				its[i]->v = NULL;   /* the values stay the caller's */
+				qitem_free(its[i]);
+			}
 		free(its);
 		return -1;
 	}

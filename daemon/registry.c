@@ -11,9 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "registry.h"
+#include <stdio.h>
 #include "clock.h"
+#include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "state.h"
+#include "value.h"
 
 static struct omap names;
 static struct object empties[PROTO_T_COUNT];
@@ -41,6 +45,15 @@ void registry_init(void)
 	}
 }
 
+/* What an object costs against max_memory before it holds anything: the
+ * object, its name (kept twice: o->name and the registry's key), its
+ * registry entry and index slot. */
+static size_t object_mem(size_t len)
+{
+	return value_alloc_cost(sizeof(struct object)) + value_alloc_cost(len + 1) + value_alloc_cost(len) +
+	       sizeof(struct omap_entry) + sizeof(uint32_t);
+}
+
 /* Free o after its waiters were answered. */
 static void object_free(struct object *o)
 {
@@ -48,6 +61,7 @@ static void object_free(struct object *o)
 	ot->cancel_waiters(o);
 	ot->deinit(o);
 	count_by_type[o->type]--;
+	value_mem_sub(object_mem(o->name_len));
 	free(o->name);
 	free(o);
 }
@@ -78,11 +92,23 @@ struct object *registry_empty(enum proto_type t)
 int registry_create(const char *name, size_t len, enum proto_type t, const msgpack_object *opts,
                     struct object **out, const char **why)
 {
+	static char msg[64];
+	if (config.max_objects && omap_count(&names) >= config.max_objects && !state_replaying) {
+		snprintf(msg, sizeof(msg), "max_objects (%llu) reached", (unsigned long long)config.max_objects);
+		*why = msg;
+		return IPCD_E_NOMEM;
+	}
+	if (value_mem_charge(object_mem(len)) < 0) {
+		snprintf(msg, sizeof(msg), "max_memory (%zu bytes) reached", value_mem_limit);
+		*why = msg;
+		return IPCD_E_NOMEM;
+	}
 	struct object *o = calloc(1, sizeof(*o));
 	char *copy = malloc(len + 1);
 	if (!o || !copy) {
 		free(o);
 		free(copy);
+		value_mem_sub(object_mem(len));
 		*why = "out of memory";
 		return IPCD_E_NOMEM;
 	}
@@ -96,6 +122,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 	if (err) {
 		free(copy);
 		free(o);
+		value_mem_sub(object_mem(len));
 		return err;
 	}
 	int created;
@@ -104,6 +131,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 		object_type_of(t)->deinit(o);
 		free(copy);
 		free(o);
+		value_mem_sub(object_mem(len));
 		*why = "out of memory";
 		return IPCD_E_NOMEM;
 	}

@@ -183,6 +183,7 @@ def test_max_memory_counts_dict_keys(small_memory_daemon):
     assert c.ok("dict.len", "d") == n
     assert c.err("ns.set", "ns", "a" * 600, 1) == E.NOMEM
     assert c.ok("dict.clear", "d") is None
+    assert c.ok("delete", "d") is None
     assert c.ok("info")["memory"] == 0
     assert c.ok("dict.set", "d", "k" * 600, 1) is None
 
@@ -192,8 +193,57 @@ def test_max_memory_with_blocked_putters_and_clear(small_memory_daemon):
     item = "p" * 1000
     n = fill_until_nomem(c, "q", item)
     assert c.ok("queue.clear", "q") == n
+    assert c.ok("delete", "q") is None
     assert c.ok("info")["memory"] == 0
     assert fill_until_nomem(c, "q", item) == n
+
+
+def test_max_memory_counts_objects_and_names(small_memory_daemon):
+    """An object costs its structure, its name and its registry entry, not
+    only what it holds: one tiny item per new name reaches max_memory after
+    a few hundred names, not tens of thousands."""
+    c = small_memory_daemon.connect()
+    n = 0
+    while True:
+        r = c.call("queue.put", "name-%06d-" % n + "n" * 100, 1)
+        if r.status:
+            break
+        n += 1
+        assert n < 20000, "max_memory never reached: objects are not counted"
+    assert r.status == E.NOMEM and "max_memory" in r.result
+    assert n <= MAX_MEMORY // 200
+    info = c.ok("info")
+    assert info["objects"] == n and info["memory"] <= MAX_MEMORY
+    # The refused put left nothing; a delete gives room for another object.
+    assert c.ok("exists", "name-%06d-" % n + "n" * 100) is False
+    c.ok("delete", "name-%06d-" % 0 + "n" * 100)
+    assert c.ok("queue.put", "another", 1) == 1
+    for i in range(1, n):
+        c.ok("delete", "name-%06d-" % i + "n" * 100)
+    c.ok("delete", "another")
+    assert c.ok("info")["memory"] == 0
+
+
+def test_max_objects(make_daemon):
+    d = make_daemon("-o", "max_objects=3")
+    c = d.connect()
+    assert c.ok("info")["max_objects"] == 3
+    c.ok("queue.put", "q", 1)
+    c.ok("list.append", "l", 1)
+    assert c.ok("create", "d", "dict") is True
+    for op, args in (("queue.put", ["q2", 1]), ("dict.set", ["d2", "k", 1]), ("create", ["n", "ns"])):
+        r = c.call(op, *args)
+        assert r.status == E.NOMEM and "max_objects (3)" in r.result, (op, r)
+    assert c.ok("info")["objects"] == 3
+    # Writes to the existing objects go on; a wait on a free name is refused too.
+    assert c.ok("queue.put", "q", 2) == 2
+    assert c.err("queue.get", "free", 1) == E.NOMEM
+    c.ok("delete", "q")
+    assert c.ok("queue.put", "q2", 1) == 1
+
+
+def test_max_objects_default(daemon):
+    assert daemon.connect().ok("info")["max_objects"] == 1000000
 
 
 def test_nomem_does_not_close_the_connection(small_memory_daemon):
