@@ -53,6 +53,12 @@ static const struct config_key keys[] = {
 	  "simultaneous connections; one more is refused with MAXCLIENTS" },
 	{ "max_output", K_SIZE, OFF(max_output), 4096, UINT64_MAX, "64M",
 	  "unsent reply bytes per client past which its further requests wait; a larger reply gets TOOBIG" },
+	{ "max_input", K_SIZE, OFF(max_input), 4096, UINT64_MAX, "16M",
+	  "request bytes buffered for a client whose requests wait (one is parked, or its replies are over "
+	  "max_output), at most one max_frame; past it ipcd reads no more from it until they run" },
+	{ "max_input_total", K_SIZE, OFF(max_input_total), 0, UINT64_MAX, "256M",
+	  "request bytes buffered for all clients together (partial frames included); past it the client "
+	  "holding the most is closed, logged; 0 = no limit" },
 	{ "output_timeout", K_COUNT, OFF(output_timeout), 1, 86400, "30",
 	  "seconds a client over max_output may read nothing before it is disconnected" },
 	{ "hello_timeout", K_COUNT, OFF(hello_timeout), 1, 3600, "10",

@@ -246,6 +246,49 @@ def test_max_objects_default(daemon):
     assert daemon.connect().ok("info")["max_objects"] == 1000000
 
 
+# ---- max_input, max_input_total -------------------------------------------------------
+
+def test_partial_frames_are_bounded_by_max_input_total(make_daemon):
+    """Connections stalled short of a large frame cannot pile up input past
+    max_input_total: the one holding the most is closed, the others serve."""
+    d = make_daemon("-o", "max_frame=1M", "-o", "max_input_total=2M")
+    bystander = d.connect(name="bystander")
+    assert bystander.ok("info")["input"] < 64         # only the info request itself
+    stalled = []
+    for i in range(3):
+        c = d.connect(name="stalled-%d" % i)
+        c.send_raw((1 << 20).to_bytes(4, "big") + b"\x00" * (800 * 1024 - 8 * i))
+        stalled.append(c)
+        wait_until(lambda: bystander.ok("info")["input"] >= min(i + 1, 2) * 790 * 1024 or
+                   bystander.ok("info")["clients"] < i + 2, what="the partial frame to arrive")
+    wait_until(lambda: bystander.ok("info")["clients"] == 3, what="one stalled connection to be closed")
+    assert stalled[0].expect_closed()                  # the largest partial frame
+    info = bystander.ok("info")
+    assert info["input"] <= 2 << 20
+    assert bystander.ok("queue.put", "q", "x" * 1000) == 1
+
+
+def test_max_input_bounds_what_a_waiting_client_buffers(make_daemon):
+    d = make_daemon("-o", "max_input=64K")
+    c, other = d.connect(), d.connect(name="other")
+    rid = c.send("queue.get", "q")
+    wait_until(lambda: other.ok("exists", "q"), what="the get to park")
+    from ipcwire import request_bytes
+    pings = b"".join(request_bytes(1000 + i, "ping", "p" * 1000) for i in range(2000))   # about 2 MB
+    import threading
+    t = threading.Thread(target=c.sock.sendall, args=(pings,), daemon=True)
+    t.start()
+    wait_until(lambda: other.ok("info")["input"] >= 64 * 1024, what="input to be buffered")
+    assert other.ok("info")["input"] <= 64 * 1024 + 64 * 1024      # max_input plus one read
+    other.ok("queue.put", "q", "go")
+    r = c.recv()
+    assert (r.id, r.result) == (rid, "go")
+    for i in range(2000):
+        assert c.recv().id == 1000 + i
+    t.join(10)
+    assert other.ok("info")["input"] < 64             # only the info request itself
+
+
 def test_nomem_does_not_close_the_connection(small_memory_daemon):
     c = small_memory_daemon.connect()
     for _ in range(5):
