@@ -13,7 +13,18 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 #include "conn.h"
+
+/* A daemon that keeps stopping: give up after this many SHUTDOWNs in a row. */
+#define CALL_MAX_SHUTDOWNS 20
+
+static int64_t call_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Arguments of one call: C varargs or a msgpack array. */
 struct call_args {
@@ -113,6 +124,8 @@ static int call_pack_varargs(struct ipcd *c, struct conn_req *rq, const struct p
 			double t = va_arg(*ap, double);
 			if (isnan(t))
 				return conn_fail(c, IPCD_EINVAL, "%s: timeout is NaN", op->name);
+			if (c->waited_ms && t >= 0 && !isinf(t))   /* sent again: only what is left */
+				t = t > (double)c->waited_ms / 1000.0 ? t - (double)c->waited_ms / 1000.0 : 0.0;
 			msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
 			if (t >= 0 && !isinf(t)) {
 				o.type = MSGPACK_OBJECT_FLOAT64;
@@ -169,8 +182,8 @@ static int call_queue(struct ipcd *c, const struct proto_op_info *op, const stru
 				hdr = conn_array_header(a->mp, a->len, &n);
 				if ((rc = proto_check_args(op, arr.via.array.ptr, n, c->max_name, &why)))
 					conn_fail(c, rc, "%s", why);
-				int ti = call_timeout_index(op);
-				wait_ms = call_wait_ms(op, ti >= 0 && (uint32_t)ti < n ? &arr.via.array.ptr[ti] : NULL);
+				int tj = call_timeout_index(op);
+				wait_ms = call_wait_ms(op, tj >= 0 && (uint32_t)tj < n ? &arr.via.array.ptr[tj] : NULL);
 			}
 		} else if (a->len) {
 			rc = conn_fail(c, IPCD_EINVAL, "%s: NULL arguments with a length", op->name);
@@ -180,11 +193,33 @@ static int call_queue(struct ipcd *c, const struct proto_op_info *op, const stru
 				conn_fail(c, rc, "%s", why);
 			wait_ms = call_wait_ms(op, NULL);
 		}
-		msgpack_zone_clear(&c->scratch);
-		if (rc || (rc = conn_request_begin(c, op->code, n, &rq)))
+		int ti = rc ? -1 : call_timeout_index(op);
+		const msgpack_object *t = ti >= 0 && (uint32_t)ti < n ? &arr.via.array.ptr[ti] : NULL;
+		int lower = c->waited_ms && t && (t->type == MSGPACK_OBJECT_FLOAT64 || t->type == MSGPACK_OBJECT_FLOAT32 ||
+		                                  t->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+		if (rc || (rc = conn_request_begin(c, op->code, n, &rq))) {
+			msgpack_zone_clear(&c->scratch);
 			return rc;
-		if (n && buf_append(&c->out, (const char *)a->mp + hdr, a->len - hdr))
+		}
+		if (lower) {
+			/* Sent again after SHUTDOWN: the same arguments, the timeout
+			 * lowered by what was already waited. */
+			for (uint32_t i = 0; i < n && !rc; i++) {
+				const msgpack_object *e = &arr.via.array.ptr[i];
+				if (i == (uint32_t)ti) {
+					double secs = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (double)e->via.u64 : e->via.f64;
+					secs = secs > (double)c->waited_ms / 1000.0 ? secs - (double)c->waited_ms / 1000.0 : 0.0;
+					rc = msgpack_pack_double(&rq.pk, secs);
+				} else {
+					rc = msgpack_pack_object(&rq.pk, *e);
+				}
+			}
+			if (rc)
+				rc = conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+		} else if (n && buf_append(&c->out, (const char *)a->mp + hdr, a->len - hdr)) {
 			rc = conn_fail(c, IPCD_ENOMEMCLI, "out of memory");
+		}
+		msgpack_zone_clear(&c->scratch);
 	}
 	if (rc) {
 		conn_request_abort(c, &rq);
@@ -222,11 +257,31 @@ static int call_run(struct ipcd *c, unsigned code, struct ipcd_result *res, cons
 	if (c->pend_len)
 		return res->status = conn_fail(c, IPCD_EINVAL,
 		                               "%zu replies from ipcd_send are still to be received", c->pend_len);
+	int64_t t0 = call_now_ms();
+	int shutdowns = 0;
 	for (int attempt = 0;; attempt++) {
 		int rc = conn_ready(c);
-		if (rc || (rc = call_queue(c, op, a, NULL)))
+		if (rc && shutdowns) {
+			char why[sizeof(c->errmsg)];
+			memcpy(why, c->errmsg, sizeof(why));
+			conn_fail(c, rc, "the daemon stopped (%s was not run) and is not back after %.1f s: %.400s",
+			          op->name, (double)(call_now_ms() - t0) / 1000.0, why);
+		}
+		if (!rc)
+			rc = call_queue(c, op, a, NULL);
+		c->waited_ms = 0;
+		if (rc)
 			return conn_result_clear(res, code, rc);
 		rc = conn_recv(c, res);
+		/* SHUTDOWN: the daemon stopped before running it (it waited, or it
+		 * came after the daemon's last read): nothing happened, so it is
+		 * sent to the next daemon, a waiting op with what is left of its
+		 * timeout. */
+		if (rc == IPCD_ESHUTDOWN && c->reconnect && shutdowns++ < CALL_MAX_SHUTDOWNS) {
+			c->waited_ms = call_now_ms() - t0;
+			attempt = -1;
+			continue;
+		}
 		if (rc != IPCD_EIO || attempt > 0 || !conn_may_retry(c, op))
 			return rc;
 	}

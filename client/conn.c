@@ -23,6 +23,7 @@
  * timeout is set).
  */
 #include <errno.h>
+#include <math.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -460,7 +461,20 @@ int conn_ready(struct ipcd *c)
 		return 0;
 	if (!c->reconnect)
 		return conn_fail(c, IPCD_ECLOSED, "connection is closed (reconnecting is off)");
-	return conn_open(c);
+	/* A daemon being restarted is not listening for a moment (or resets
+	 * the connection it had just accepted): retry with backoff. */
+	int64_t deadline = conn_now_ms() + c->reconnect_ms, delay_ms = 5;
+	for (;;) {
+		int rc = conn_open(c);
+		if (rc != IPCD_EIO && rc != IPCD_ESHUTDOWN)
+			return rc;
+		int64_t left = deadline - conn_now_ms();
+		if (left <= 0)
+			return rc;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(delay_ms < left ? delay_ms : left) * 1000000L };
+		nanosleep(&ts, NULL);
+		delay_ms = delay_ms * 2 < 200 ? delay_ms * 2 : 200;
+	}
 }
 
 int conn_request_begin(struct ipcd *c, unsigned op, uint32_t nargs, struct conn_req *rq)
@@ -623,6 +637,7 @@ IPCD_EXPORT int ipcd_connect_as(ipcd **out, const char *socket_path, const char 
 	}
 	c->fd = -1;
 	c->reconnect = 1;
+	c->reconnect_ms = 5000;
 	c->io_timeout_ms = -1;
 	buf_init(&c->in);
 	buf_init(&c->out);
@@ -695,6 +710,14 @@ IPCD_EXPORT int ipcd_set_reconnect(ipcd *c, int on)
 	if (!c)
 		return IPCD_EINVAL;
 	c->reconnect = on != 0;
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_set_reconnect_timeout(ipcd *c, double seconds)
+{
+	if (!c || isnan(seconds) || seconds < 0)
+		return IPCD_EINVAL;
+	c->reconnect_ms = seconds > 86400.0 * 365 ? INT64_C(86400000) * 365 : (int64_t)(seconds * 1000.0);
 	return IPCD_OK;
 }
 

@@ -44,6 +44,8 @@ struct ipcd {
 	char *path;               /* socket path, for reconnects */
 	char *name;               /* client name sent in hello, or NULL */
 	int reconnect;            /* reconnect on the next call once lost */
+	int64_t reconnect_ms;     /* how long a reconnect retries (backoff) before IPCD_EIO */
+	int64_t waited_ms;        /* a call sent again after SHUTDOWN: its timeout lowered by this */
 	int64_t io_timeout_ms;    /* -1: none */
 	size_t max_frame;         /* from hello: largest request frame body */
 	size_t max_name;          /* from hello: longest object name */

@@ -189,6 +189,8 @@ int cmd_queue_get(struct cli *x, int argc, char **argv);
 int cmd_queue_pending(struct cli *x, int argc, char **argv);
 int cmd_clients(struct cli *x, int argc, char **argv);
 int cmd_kill_client(struct cli *x, int argc, char **argv);
+int cmd_chmod(struct cli *x, int argc, char **argv);
+int cmd_chown(struct cli *x, int argc, char **argv);
 
 /* ---- ipcctl_table.c --------------------------------------------------------- */
 

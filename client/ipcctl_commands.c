@@ -8,6 +8,8 @@
  * get is get_ack with --ack, queue pending and clients print tables.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,3 +310,87 @@ int cmd_kill_client(struct cli *x, int argc, char **argv)
 	return EX_OK;
 }
 
+
+/* ---- access ----------------------------------------------------------------- */
+
+/* Send op with the msgpack array args packed, print the result. */
+static int call_packed(struct cli *x, unsigned code, struct buf *args)
+{
+	int st = cli_connect(x);
+	if (st) {
+		buf_free(args);
+		return st;
+	}
+	struct ipcd_result res;
+	int rc = ipcd_call_raw(x->c, code, args->data, args->len, &res);
+	buf_free(args);
+	if (rc)
+		return cli_failed(x, rc);
+	cli_print(x, &res.value);
+	return EX_OK;
+}
+
+/* chmod NAME MODE: MODE always goes as the octal string typed ("640" is
+ * 0640, never six hundred and forty); the daemon checks it. */
+int cmd_chmod(struct cli *x, int argc, char **argv)
+{
+	if (argc != 2)
+		return cmd_usage(x, argc > 2 ? "too many arguments" : "missing arguments");
+	struct buf args;
+	msgpack_packer pk;
+	buf_init(&args);
+	msgpack_packer_init(&pk, &args, cli_buf_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_str_with_body(&pk, argv[0], strlen(argv[0]));
+	msgpack_pack_str_with_body(&pk, argv[1], strlen(argv[1]));
+	return call_packed(x, IPCD_OP_CHMOD, &args);
+}
+
+/* A user or group word: a number, or a name looked up. -1 if neither. */
+static int64_t id_of(const char *word, int is_group)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(word, &end, 10);
+	if (*word && !*end && *word != '-' && !errno && n < UINT32_MAX)
+		return (int64_t)n;
+	if (is_group) {
+		const struct group *g = getgrnam(word);
+		return g ? (int64_t)g->gr_gid : -1;
+	}
+	const struct passwd *p = getpwnam(word);
+	return p ? (int64_t)p->pw_uid : -1;
+}
+
+/* chown NAME OWNER[:GROUP] | :GROUP: users and groups by name or number. */
+int cmd_chown(struct cli *x, int argc, char **argv)
+{
+	if (argc != 2)
+		return cmd_usage(x, argc > 2 ? "too many arguments" : "missing arguments");
+	char *spec = argv[1], *colon = strchr(spec, ':');
+	if (colon)
+		*colon = '\0';
+	int64_t owner = *spec ? id_of(spec, 0) : IPCD_NIL_INT;
+	int64_t group = colon && colon[1] ? id_of(colon + 1, 1) : IPCD_NIL_INT;
+	if (owner == -1)
+		return cli_error(EX_USAGE, "chown: no user '%s'", spec);
+	if (group == -1)
+		return cli_error(EX_USAGE, "chown: no group '%s'", colon + 1);
+	if (owner == IPCD_NIL_INT && group == IPCD_NIL_INT)
+		return cmd_usage(x, "give OWNER, OWNER:GROUP or :GROUP");
+	struct buf args;
+	msgpack_packer pk;
+	buf_init(&args);
+	msgpack_packer_init(&pk, &args, cli_buf_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_str_with_body(&pk, argv[0], strlen(argv[0]));
+	if (owner == IPCD_NIL_INT)
+		msgpack_pack_nil(&pk);
+	else
+		msgpack_pack_int64(&pk, owner);
+	if (group == IPCD_NIL_INT)
+		msgpack_pack_nil(&pk);
+	else
+		msgpack_pack_int64(&pk, group);
+	return call_packed(x, IPCD_OP_CHOWN, &args);
+}

@@ -12,6 +12,8 @@
  * run until Ctrl-C, which ends them with status 0 (and the cursor shown
  * again), or until --count.
  */
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,15 +172,45 @@ static const char *objects_tint_type(const char *cell)
 	return color_of_type(cell);
 }
 
-/* The objects as a table: NAME TYPE SIZE WAITING PENDING RATE. max_rows 0: all. */
-static void objects_print_table(const struct objects *o, int aligned, size_t max_rows)
+/* An access mode as ls -l shows it: rw-r----- (a for admin in the x place). */
+static char *cell_mode(const msgpack_object *m)
 {
-	enum { NCOLS = 6 };
-	static const char *const headers[NCOLS] = { "NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE" };
-	static const int right[NCOLS] = { 0, 0, 1, 1, 1, 1 };
+	if (!m || m->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return cell_printf("-");
+	char s[10];
+	for (int i = 0; i < 9; i++)
+		s[i] = m->via.u64 & (0400u >> i) ? "rwa"[i % 3] : '-';
+	s[9] = '\0';
+	return cell_printf("%s", s);
+}
+
+/* A uid or gid as its name, else its number. */
+static char *cell_id(const msgpack_object *m, int is_group)
+{
+	if (!m || m->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return cell_printf("-");
+	const char *name = NULL;
+	if (is_group) {
+		const struct group *g = getgrgid((gid_t)m->via.u64);
+		name = g ? g->gr_name : NULL;
+	} else {
+		const struct passwd *p = getpwuid((uid_t)m->via.u64);
+		name = p ? p->pw_name : NULL;
+	}
+	return name ? cell_printf("%s", name) : cell_printf("%llu", (unsigned long long)m->via.u64);
+}
+
+/* The objects as a table: NAME TYPE SIZE WAITING PENDING RATE, and with
+ * access (ls) MODE OWNER GROUP as ls -l shows them. max_rows 0: all. */
+static void objects_print_table(const struct objects *o, int aligned, size_t max_rows, int access)
+{
+	enum { NCOLS = 9 };
+	static const char *const headers[NCOLS] = { "NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE",
+	                                            "MODE", "OWNER", "GROUP" };
+	static const int right[NCOLS] = { 0, 0, 1, 1, 1, 1, 0, 0, 0 };
 	static const char *(*const tint[NCOLS])(const char *) = { NULL, objects_tint_type };
 	struct table t;
-	table_init(&t, NCOLS, headers, right);
+	table_init(&t, access ? NCOLS : NCOLS - 3, headers, right);
 	t.tint = tint;
 	for (size_t i = 0; i < o->n; i++) {
 		const msgpack_object *e = &o->v[i];
@@ -189,6 +221,11 @@ static void objects_print_table(const struct objects *o, int aligned, size_t max
 		row[3] = cell_number(map_get(e, "waiting"));
 		row[4] = cell_number(map_get(e, "pending"));
 		row[5] = cell_number(map_get(e, "rate"));
+		if (access) {
+			row[6] = cell_mode(map_get(e, "mode"));
+			row[7] = cell_id(map_get(e, "owner"), 0);
+			row[8] = cell_id(map_get(e, "group"), 1);
+		}
 	}
 	table_print(stdout, &t, aligned, color_out(), max_rows);
 	table_free(&t);
@@ -219,7 +256,7 @@ int cmd_ls(struct cli *x, int argc, char **argv)
 		objects_print_json(&o);
 		putchar('\n');
 	} else {
-		objects_print_table(&o, isatty(STDOUT_FILENO), 0);
+		objects_print_table(&o, isatty(STDOUT_FILENO), 0, 1);
 	}
 	objects_free(&o);
 	return EX_OK;
@@ -446,7 +483,7 @@ static void watch_print(const struct cli *x, const msgpack_object *info, const s
 	printf("%sipcd %s%s  up %s  clients %s  objects %s  ops/s %s  memory %s / %s\n\n", bold ? SGR_BOLD : "", version,
 	       bold ? SGR_RESET : "", up, clients, objs, rate, mem, lim);
 	free(version), free(up), free(clients), free(rate), free(mem), free(lim), free(objs);
-	objects_print_table(o, tty, tty ? (watch_rows() > 4 ? watch_rows() - 4 : 1) : 0);
+	objects_print_table(o, tty, tty ? (watch_rows() > 4 ? watch_rows() - 4 : 1) : 0, 0);
 }
 
 /* watch [PATTERN]: info and ls --sort rate, every --interval seconds. */

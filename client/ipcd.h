@@ -36,8 +36,14 @@
  * either while waiting for a reply or, for an idle connection, when the next
  * request is written: the write fails before any of it went out, and the
  * library reconnects once (with hello) and sends it on the new connection.
- * Otherwise the next call reconnects once before sending. If reconnecting
- * fails the call returns IPCD_EIO and the call after tries again. A request whose reply was lost is never resent silently, except by
+ * Otherwise the next call reconnects before sending, retrying for up to the
+ * reconnect timeout (ipcd_set_reconnect_timeout) while the daemon restarts.
+ * If reconnecting fails the call returns IPCD_EIO and the call after tries
+ * again. A call answered IPCD_ESHUTDOWN (the daemon stopped before running
+ * it: it waited, or it came after the daemon's last read) had no effect:
+ * ipcd_call, ipcd_call_raw and the typed helpers send it again once the
+ * daemon is back, a waiting op with what is left of its timeout, so a
+ * blocked get rides through a restart. A request whose reply was lost is never resent silently, except by
  * ipcd_call (and the typed helpers) for the ops that are safe to repeat:
  * those without OPF_WRITE in ops.def and other than delete, that is hello,
  * ping, info, ls, create (idempotent), exists, type, stat, dump, and the
@@ -189,6 +195,11 @@ IPCD_EXPORT int ipcd_set_timeout(ipcd *c, double seconds);
 /* Reconnect automatically (on = 1, the default) or not (0: once the
  * connection is lost, calls return IPCD_ECLOSED). Errors: IPCD_EINVAL. */
 IPCD_EXPORT int ipcd_set_reconnect(ipcd *c, int on);
+
+/* How long a reconnect keeps trying (with backoff, from 5 ms to 200 ms
+ * between tries) while the daemon is being restarted: default 5 seconds, 0
+ * = one try. Errors: IPCD_EINVAL (c NULL, seconds NaN or negative). */
+IPCD_EXPORT int ipcd_set_reconnect_timeout(ipcd *c, double seconds);
 
 /* ---- ops table (from ops.def) ------------------------------------------ */
 

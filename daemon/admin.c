@@ -3,6 +3,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include "access.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "config.h"
@@ -61,6 +62,26 @@ static void pack_key_str_or_nil(msgpack_packer *pk, const char *key, const char 
 		msgpack_pack_nil(pk);
 }
 
+/* The objects c may read, in all and by type: everything for root, else a
+ * walk of the registry (info is an operator's op, not a hot path). */
+static size_t readable_objects(const struct client *c, size_t by_type[PROTO_T_COUNT])
+{
+	size_t n = 0;
+	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++)
+		by_type[t] = access_is_root(c) ? registry_count_type(t) : 0;
+	if (access_is_root(c))
+		return registry_count();
+	const struct omap *m = registry_map();
+	for (const struct omap_entry *e = omap_seek(m, 0); e; e = omap_next(m, e)) {
+		const struct object *o = e->val;
+		if (access_may(c, o, ACCESS_R)) {
+			by_type[o->type]++;
+			n++;
+		}
+	}
+	return n;
+}
+
 /* info -> {version, protocol, pid, uptime, socket, config_file, clients,
  *          clients_total, max_clients, objects, max_objects, objects_by_type, memory,
  *          max_memory, input, ops, ops_per_sec, errors, ops_by_name,
@@ -79,13 +100,14 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "clients", server_stats.clients);
 	pack_key_uint(pk, "clients_total", server_stats.clients_total);
 	pack_key_uint(pk, "max_clients", config.max_clients);
-	pack_key_uint(pk, "objects", registry_count());
+	size_t by_type[PROTO_T_COUNT];
+	pack_key_uint(pk, "objects", readable_objects(rq->client, by_type));  /* only what the caller may read */
 	pack_key_uint(pk, "max_objects", config.max_objects);
 	pack_cstr(pk, "objects_by_type");
 	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
 	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
 		pack_cstr(pk, proto_type_name(t));
-		msgpack_pack_uint64(pk, registry_count_type(t));
+		msgpack_pack_uint64(pk, by_type[t]);
 	}
 	pack_key_uint(pk, "memory", value_mem_used);
 	pack_key_uint(pk, "max_memory", config.max_memory);

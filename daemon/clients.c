@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "access.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "log.h"
@@ -73,8 +74,15 @@ static void pack_client(msgpack_packer *pk, const struct client *c, const struct
 	pack_key_double(pk, "since", now - (double)(now_ms - w->since_ms) / 1000.0);
 }
 
+/* True if self may see (and kill) connection c: its own uid's, or any for root. */
+static int client_visible(const struct client *self, const struct client *c)
+{
+	return access_is_root(self) || c->uid == self->uid;
+}
+
 /* clients [CURSOR] [COUNT] -> [next_cursor, [{id, pid, ...}, ...]]: the
- * connections with id >= CURSOR in id order (the list is kept in that order). */
+ * connections with id >= CURSOR in id order (the list is kept in that order)
+ * that the caller may see: those of its own uid, every one for root. */
 void handle_CLIENTS(struct request *rq)
 {
 	const msgpack_object *cur = request_arg(rq, 0), *cnt = request_arg(rq, 1);
@@ -86,15 +94,19 @@ void handle_CLIENTS(struct request *rq)
 		first = TAILQ_NEXT(first, link);
 	uint64_t n = 0;
 	for (c = first; c && n < count; c = TAILQ_NEXT(c, link))
-		n++;
+		n += client_visible(rq->client, c);
 	double now = clock_unix();
 	uint64_t now_ms = clock_mono_ms();
 	msgpack_packer *pk = reply_ok(&rq->reply);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, c ? c->cid : 0);
 	msgpack_pack_array(pk, (uint32_t)n);
-	for (c = first; n > 0; c = TAILQ_NEXT(c, link), n--)
-		pack_client(pk, c, rq->client, now, now_ms);
+	for (c = first; n > 0; c = TAILQ_NEXT(c, link)) {
+		if (client_visible(rq->client, c)) {
+			pack_client(pk, c, rq->client, now, now_ms);
+			n--;
+		}
+	}
 	reply_end(&rq->reply);
 }
 
@@ -116,13 +128,17 @@ void handle_KILL_CLIENT(struct request *rq)
 		}
 	}
 	struct client *self = rq->client, *c;
-	uint64_t killed = 0;
+	uint64_t killed = 0, refused = 0;
 	int kill_self = 0;
 	TAILQ_FOREACH(c, &server_clients, link) {
 		if (by_pid ? (uint64_t)c->pid != id || c->pid <= 0 : c->cid != id)
 			continue;
 		if (c->closing == 2)
 			continue;          /* already going */
+		if (!client_visible(self, c)) {
+			refused++;         /* another uid's connection: root's to close */
+			continue;
+		}
 		log_ctx(LOG_INFO, c->pid, NULL, 0, 0, "client %llu (pid %d) killed by client %llu (pid %d)",
 		        (unsigned long long)c->cid, (int)c->pid, (unsigned long long)self->cid, (int)self->pid);
 		killed++;
@@ -133,6 +149,11 @@ void handle_KILL_CLIENT(struct request *rq)
 				waiter_cancel(&c->waiter);
 			client_kill(c);    /* closed at the flush, not under our feet */
 		}
+	}
+	if (!killed && refused) {
+		reply_error(&rq->reply, IPCD_E_PERMISSION,
+		            "kill_client: uid %d may close only its own connections (root may close any)", (int)self->uid);
+		return;
 	}
 	if (!killed) {
 		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with %s %llu", by_pid ? "pid" : "id",

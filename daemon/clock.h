@@ -34,6 +34,14 @@ static inline uint64_t clock_mono_ms(void)
 	return clock_mono_us() / 1000;
 }
 
+/* Monotonic milliseconds rounded up: the base of a deadline, so that a
+ * deadline is never before now + its length (clock_mono_ms rounds down and
+ * would make a delay end up to a millisecond early). */
+static inline uint64_t clock_mono_ms_up(void)
+{
+	return (clock_mono_us() + 999) / 1000;
+}
+
 /* Unix time in seconds. */
 static inline double clock_unix(void)
 {

@@ -43,6 +43,8 @@ static const struct config_key keys[] = {
 	  "permission bits of the socket file: who may connect" },
 	{ "socket_group", K_GROUP, OFF(socket_group), 0, 0, "",
 	  "group (name or number) that owns the socket file; empty = the daemon's group" },
+	{ "default_mode", K_MODE, OFF(default_mode), 0, 0777, "0660",
+	  "access mode of an object created without a mode option: r, w, a bits for owner, group, other" },
 	{ "max_frame", K_SIZE, OFF(max_frame), 64, 1ull << 31, "16M",
 	  "largest request frame; bounds the memory one request can take" },
 	{ "max_name", K_COUNT, OFF(max_name), 1, 65535, "255",

@@ -17,6 +17,7 @@ struct config {
 	unsigned socket_mode;    /* permission bits of the socket file */
 	char *socket_group;      /* group owning the socket file; NULL = the daemon's */
 	int64_t socket_gid;      /* socket_group resolved, -1 = none */
+	unsigned default_mode;   /* access mode of an object created without the mode option */
 	uint64_t max_frame;      /* largest request frame, bytes */
 	uint64_t max_name;       /* longest object name, bytes */
 	uint64_t max_depth;      /* deepest nesting of a stored value */

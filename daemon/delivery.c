@@ -86,7 +86,7 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 	it->hold.obj = q->obj;
 	LIST_INSERT_HEAD(&c->holds, &it->hold, link);
 	if (it->lease_ms) {
-		it->due_ms = clock_mono_ms() + it->lease_ms;
+		it->due_ms = clock_mono_ms_up() + it->lease_ms;
 		heap_push(&x->leases, it);   /* reserved */
 		if (heap_top(&x->leases) == it)
 			delivery_arm(q);
@@ -243,7 +243,7 @@ void handle_QUEUE_TOUCH(struct request *rq)
 		reply_nil(&rq->reply);
 		return;
 	}
-	it->due_ms = clock_mono_ms() + it->lease_ms;
+	it->due_ms = clock_mono_ms_up() + it->lease_ms;
 	if (it->pos != HEAP_NONE) {
 		heap_fix(&q->ext->leases, it->pos);
 	} else if (heap_push(&q->ext->leases, it) < 0) {
@@ -270,8 +270,12 @@ void handle_QUEUE_PENDING(struct request *rq)
 		pack_key_int(pk, "pid", it->pid);
 		pack_key_bool(pk, "connected", it->consumer != NULL);
 		pack_cstr(pk, "lease");
-		if (it->pos != HEAP_NONE)
-			msgpack_pack_double(pk, it->due_ms > now ? (double)(it->due_ms - now) / 1000.0 : 0.0);
+		if (it->pos != HEAP_NONE) {
+			/* left, never more than the lease (its deadline is rounded up) */
+			uint64_t left = it->due_ms > now ? it->due_ms - now : 0;
+			left = it->lease_ms && left > it->lease_ms ? it->lease_ms : left;
+			msgpack_pack_double(pk, (double)left / 1000.0);
+		}
 		else
 			msgpack_pack_nil(pk);
 		pack_key_uint(pk, "deliveries", it->deliveries);

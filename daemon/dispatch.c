@@ -2,14 +2,17 @@
  * dispatch.c: one request frame to one handler. Everything a handler may
  * assume is checked here, once: the frame decodes to [id, op, args...], the
  * session said hello, the op exists, the arguments fit its signature, the
- * named object exists (or is created, or lent empty) and has the op's type.
- * A parked request is dispatched again from its kept frame (dispatch_retry),
- * straight to its handler: it was checked when it arrived.
+ * named object exists (or is created, or lent empty) and has the op's type,
+ * and the requester has the access the op needs (access.h). A parked
+ * request is dispatched again from its kept frame (dispatch_retry), straight
+ * to its handler once its access is checked again: the rest was checked
+ * when it arrived.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dispatch.h"
+#include "access.h"
 #include "codec.h"
 #include "config.h"
 #include "log.h"
@@ -56,6 +59,8 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			            proto_type_name(want));
 			return -1;
 		}
+		if (access_check(rq, o) < 0)
+			return -1;
 	} else if (rq->op->flags & (OPF_WRITE | OPF_BLOCK)) {
 		const char *why = "";
 		int err = registry_create(name->via.str.ptr, name->via.str.size, want, NULL, &o, &why);
@@ -65,6 +70,7 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			return -1;
 		}
 		o->provisional = 1;   /* kept only if this request succeeds or parks */
+		access_set_creator(o, rq->client);
 	} else {
 		o = registry_empty(want);
 	}
@@ -153,7 +159,7 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
 		uint64_t sec = rate_now();
-		if (rq.op->type == PROTO_T_ANY || dispatch_find_object(&rq, sec) == 0) {
+		if (rq.op->type == PROTO_T_ANY ? access_check(&rq, NULL) == 0 : dispatch_find_object(&rq, sec) == 0) {
 			server_stats.ops_total++;
 			rate_tick(&server_stats.rate, sec);
 			server_stats.ops_by_code[rq.op->code]++;
@@ -255,7 +261,9 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 			rq.reply.name = rq.args[0].via.str.ptr;
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
-		dispatch_run(&rq);
+		/* A chmod or chown while it waited may have taken its access away. */
+		if (!rq.obj || access_check(&rq, rq.obj) == 0)
+			dispatch_run(&rq);
 	}
 	msgpack_zone_clear(&retry_zone);
 	if (rq.parked)
@@ -301,6 +309,7 @@ static void dispatch_unpark(struct client *c)
 int dispatch_start(struct event_base *base, int listen_fd)
 {
 	zones_init();
+	access_init(listen_fd);
 	waiters_set_retry(dispatch_retry);
 	server_on_close(dispatch_client_gone);
 	return server_start(base, listen_fd, dispatch_frame);

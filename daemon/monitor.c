@@ -6,6 +6,8 @@
 #include <sys/time.h>
 #include <event2/event.h>
 #include "monitor.h"
+#include "access.h"
+#include "registry.h"
 #include "config.h"
 #include "dispatch.h"
 #include "server.h"
@@ -40,6 +42,15 @@ static void monitor_pack_event(struct client *m, uint64_t id, double now, const 
 	monitor_events++;
 }
 
+/* True if watcher m may see a request of from on obj (NULL: none named, or
+ * not there yet): what m may read, and for the rest its own uid's requests. */
+static int monitor_may_see(const struct client *m, const struct client *from, const struct object *obj)
+{
+	if (obj)
+		return access_may(m, obj, ACCESS_R);
+	return access_is_root(m) || m->uid == from->uid;
+}
+
 void monitor_request(const struct client *from, const struct proto_op_info *op, const msgpack_object *args,
                      uint32_t nargs, size_t size)
 {
@@ -48,10 +59,11 @@ void monitor_request(const struct client *from, const struct proto_op_info *op, 
 	double now = (double)tv.tv_sec + tv.tv_usec / 1e6;
 	const msgpack_object *name =
 	        (op->flags & OPF_NAME) && nargs > 0 && args[0].type == MSGPACK_OBJECT_STR ? &args[0] : NULL;
+	const struct object *obj = name ? registry_find(name->via.str.ptr, name->via.str.size) : NULL;
 	struct waiter *w;
 	TAILQ_FOREACH(w, &monitor_waiters.head, link) {
 		struct client *m = w->client;
-		if (m == from || m->closing)
+		if (m == from || m->closing || !monitor_may_see(m, from, obj))
 			continue;
 		if (buf_used(&m->out) > config.monitor_buffer) {  /* a slow reader loses events, not memory */
 			m->monitor_dropped++;

@@ -7,6 +7,7 @@
 #define IPCD_OBJECT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <msgpack.h>
 #include "proto.h"
 #include "omap.h"
@@ -66,6 +67,9 @@ struct object {
 	int provisional;            /* made for a request on a free name, and no write on it has
 	                             * succeeded yet: dropped once it is empty and nobody waits */
 	struct rate rate;           /* ops per second, for ls's long entries */
+	uid_t owner;                /* access (access.h): set with object_set_access */
+	gid_t group;
+	unsigned mode;              /* rwa bits for owner, group, other, as 0640 */
 	union {
 		struct queue queue;
 		struct list list;

@@ -541,15 +541,13 @@ int persist_snapshot_poll(struct persist *p)
 	ssize_t n = read(p->child_pipe, msg, sizeof(msg));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	/* a message or EOF: the child is exiting */
-	pid_t r = waitpid(p->child, &status, WNOHANG);
-	if (r == 0) {
-		/* not reaped yet: reap on the next poll (the pipe stays readable
-		 * at EOF, so a level-triggered watcher calls again) */
-		if (n == (ssize_t)sizeof(msg))
-			memcpy(&p->child_size, msg + 1, sizeof(uint64_t));
-		return 0;
-	}
+	/* A message or EOF: the child is exiting (it writes its message, or
+	 * fails, then exits at once), so waiting for it is short; polling for
+	 * it instead spun the loop (and the caller) while it exited. */
+	pid_t r;
+	do
+		r = waitpid(p->child, &status, 0);
+	while (r < 0 && errno == EINTR);
 	int ok = r == p->child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	close(p->child_pipe);
 	p->child_pipe = -1;

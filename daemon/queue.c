@@ -29,6 +29,7 @@
 #include <time.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -574,7 +575,7 @@ static void queue_arm_delay(struct queue *q)
 /* Delay it (not in any structure) until now + delay_ms; 0 or -1 on ENOMEM. */
 static int queue_delay(struct queue *q, struct qitem *it, uint64_t delay_ms, int to_head)
 {
-	it->due_ms = clock_mono_ms() + delay_ms;
+	it->due_ms = clock_mono_ms_up() + delay_ms;
 	it->seq = ++q->ext->seq_tail;
 	it->to_head = to_head != 0;
 	if (heap_push(&q->ext->delayed, it) < 0)
@@ -673,10 +674,12 @@ static int queue_dead_letter(struct queue *q, struct qitem *it)
 	int err = 0;
 	if (!name)
 		err = IPCD_E_NOMEM, why = "out of memory";
-	else if (!o)
-		err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why);
-	else if (o->type != PROTO_T_QUEUE)
+	else if (!o && !(err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why)))
+		object_set_access(o, q->obj->owner, q->obj->group, q->obj->mode); /* the same readers as its source */
+	else if (o && o->type != PROTO_T_QUEUE)
 		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
+	else if (o && !access_owner_may_write(q->obj, o))
+		err = IPCD_E_PERMISSION, why = "the queue's owner may not write it";
 	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
 		err = IPCD_E_NOMEM, why = "out of memory";
 	if (err) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "registry.h"
 #include <stdio.h>
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -118,6 +119,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 	o->name = copy;
 	o->name_len = (uint32_t)len;
 	o->created = clock_unix();
+	access_set_creator(o, NULL);
 	int err = object_type_of(t)->init(o, opts, why);
 	if (err) {
 		free(copy);
@@ -202,6 +204,18 @@ void handle_CREATE(struct request *rq)
 		            (int)tn->via.str.size, tn->via.str.ptr);
 		return;
 	}
+	unsigned mode = 0;
+	int has_mode = 0;
+	msgpack_object type_opts;
+	msgpack_object_kv kv[ACCESS_MAX_OPTIONS];
+	const char *why = "";
+	int err = access_split_mode(opts, kv, &type_opts, &has_mode, &mode, &why);
+	if (err) {
+		reply_error(&rq->reply, err, "%s", why);
+		return;
+	}
+	if (opts)
+		opts = &type_opts;
 	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
 	if (o) {
 		if (o->type != t)
@@ -214,12 +228,15 @@ void handle_CREATE(struct request *rq)
 		}
 		return;
 	}
-	const char *why = "";
-	int err = registry_create(n->via.str.ptr, n->via.str.size, t, opts, &o, &why);
-	if (err)
+	err = registry_create(n->via.str.ptr, n->via.str.size, t, opts, &o, &why);
+	if (err) {
 		reply_error(&rq->reply, err, "%s", why);
-	else
-		reply_bool(&rq->reply, 1);
+		return;
+	}
+	access_set_creator(o, rq->client);
+	if (has_mode)
+		object_set_access(o, o->owner, o->group, mode);
+	reply_bool(&rq->reply, 1);
 }
 
 /* delete NAME -> nil | NOTFOUND */
@@ -249,7 +266,8 @@ void handle_TYPE(struct request *rq)
 	}
 }
 
-/* stat NAME -> {name, type, size, created, reads, writes, waiting, options, per-type keys} | NOTFOUND */
+/* stat NAME -> {name, type, size, created, reads, writes, waiting, owner, group, mode, options,
+ * per-type keys} | NOTFOUND */
 void handle_STAT(struct request *rq)
 {
 	struct object *o = find_or_reply(rq);
@@ -257,7 +275,7 @@ void handle_STAT(struct request *rq)
 		return;
 	const struct object_type *ot = object_type_of(o->type);
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 8 + ot->stat_keys);
+	msgpack_pack_map(pk, 8 + ACCESS_PACK_KEYS + ot->stat_keys);
 	pack_cstr(pk, "name");
 	msgpack_pack_str(pk, o->name_len);
 	msgpack_pack_str_body(pk, o->name, o->name_len);
@@ -267,6 +285,7 @@ void handle_STAT(struct request *rq)
 	pack_key_uint(pk, "reads", o->reads);
 	pack_key_uint(pk, "writes", o->writes);
 	pack_key_uint(pk, "waiting", ot->waiting(o));
+	access_pack(pk, o);
 	pack_cstr(pk, "options");
 	ot->pack_options(o, pk);
 	if (ot->pack_stat)
@@ -345,7 +364,7 @@ static void ls_pack_entry(msgpack_packer *pk, const struct object *o, int long_e
 		return;
 	}
 	const struct object_type *ot = object_type_of(o->type);
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 7 + ACCESS_PACK_KEYS);
 	pack_cstr(pk, "name");
 	msgpack_pack_str(pk, o->name_len);
 	msgpack_pack_str_body(pk, o->name, o->name_len);
@@ -355,10 +374,11 @@ static void ls_pack_entry(msgpack_packer *pk, const struct object *o, int long_e
 	pack_key_uint(pk, "pending", ot->pending ? ot->pending(o) : 0);
 	pack_key_uint(pk, "ops", o->reads + o->writes);
 	pack_key_uint(pk, "rate", rate_get(&o->rate, sec));
+	access_pack(pk, o);
 }
 
 /* ls [PATTERN] [CURSOR] [COUNT] [OPTIONS] -> [next_cursor, [[name, type] | {name, type, size, ...}, ...]]
- * Looks at no more than 10 x COUNT names per call, so that a pattern or a
+ * Lists only the objects the caller may read. Looks at no more than 10 x COUNT names per call, so that a pattern or a
  * type that matches little among a million names still answers promptly;
  * a page may be short or empty while the cursor is not 0. */
 void handle_LS(struct request *rq)
@@ -391,7 +411,8 @@ void handle_LS(struct request *rq)
 	const struct omap_entry *e = omap_seek(&names, cur ? cur->via.u64 : 0);
 	for (; e && nfound < count && budget > 0; e = omap_next(&names, e), budget--) {
 		struct object *o = e->val;
-		if ((lo.type == PROTO_T_ANY || o->type == lo.type) && (!*pattern || fnmatch(pattern, o->name, 0) == 0))
+		if ((lo.type == PROTO_T_ANY || o->type == lo.type) && (!*pattern || fnmatch(pattern, o->name, 0) == 0) &&
+		    access_may(rq->client, o, ACCESS_R))   /* what the caller may not read, it does not see */
 			found[nfound++] = o;
 	}
 	uint64_t sec = rate_now();

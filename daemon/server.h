@@ -53,6 +53,7 @@ struct client {
 	LIST_HEAD(, hold) holds;   /* what it holds in objects, newest first */
 	double connected;          /* unix time */
 	uint64_t ops, bytes_in, bytes_out;
+	int state_known;           /* its pid, uid and gid are in the state log (state.c) */
 	int monitoring;            /* attached by the monitor op: its output is bounded by
 	                            * monitor_buffer (events dropped), never by max_output */
 	uint64_t monitor_dropped;  /* monitor: events dropped since the last one sent */

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 #include "state.h"
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
@@ -80,6 +81,27 @@ static void rec_end(void)
 		log_err("state: cannot buffer a log record: %s", strerror(errno));
 }
 
+/* A session's pid, uid and gid go into the log once, before its first
+ * request, rather than with every request. */
+static void pack_session(msgpack_packer *pk, const struct client *c)
+{
+	msgpack_pack_array(pk, 5);
+	msgpack_pack_uint32(pk, STATE_REC_SESSION);
+	msgpack_pack_uint64(pk, state_sid(c));
+	msgpack_pack_int64(pk, c->pid);
+	msgpack_pack_uint32(pk, c->uid);   /* owner of what it creates */
+	msgpack_pack_uint32(pk, c->gid);
+}
+
+static void session_known(struct client *c)
+{
+	if (c->state_known)
+		return;
+	pack_session(rec_begin(), c);
+	rec_end();
+	c->state_known = 1;
+}
+
 /* Log what is staged and not yet logged, outermost first: something nested
  * is about to change the state, so each of them already has. */
 static void staged_flush(void)
@@ -89,11 +111,11 @@ static void staged_flush(void)
 		if (s->appended)
 			continue;
 		struct request *rq = s->rq;
+		session_known(rq->client);
 		msgpack_packer *pk = rec_begin();
-		msgpack_pack_array(pk, 5);
+		msgpack_pack_array(pk, 4);
 		msgpack_pack_uint32(pk, STATE_REC_REQUEST);
 		msgpack_pack_uint64(pk, state_sid(rq->client));
-		msgpack_pack_int64(pk, rq->client->pid);
 		msgpack_pack_int64(pk, now_unix_us());
 		msgpack_pack_bin(pk, rq->frame_len);
 		msgpack_pack_bin_body(pk, rq->frame, rq->frame_len);
@@ -379,6 +401,14 @@ static int snapshot_write(void *ctx, struct persist_writer *w)
 	msgpack_pack_uint64(pk, sid_max());
 	msgpack_pack_int64(pk, now_unix_us());
 	int rc = state_save_end(&s);
+	/* The log after the snapshot names these sessions without their ids. */
+	struct client *c;
+	TAILQ_FOREACH(c, &server_clients, link) {
+		if (c->state_known && rc == 0) {
+			pack_session(state_save_begin(&s), c);
+			rc = state_save_end(&s);
+		}
+	}
 	const struct omap *m = registry_map();
 	for (const struct omap_entry *e = omap_seek(m, 0); e && rc == 0; e = omap_next(m, e)) {
 		const struct object *o = e->val;
@@ -386,12 +416,15 @@ static int snapshot_write(void *ctx, struct persist_writer *w)
 		if (o->provisional)   /* exists for a parked request only, which is not kept */
 			continue;
 		pk = state_save_begin(&s);
-		msgpack_pack_array(pk, 5);
+		msgpack_pack_array(pk, 8);
 		msgpack_pack_uint32(pk, STATE_REC_OBJECT);
 		pack_str(pk, o->name, o->name_len);
 		msgpack_pack_uint32(pk, o->type);
 		t->pack_options(o, pk);
 		msgpack_pack_double(pk, o->created);
+		msgpack_pack_uint32(pk, o->owner);
+		msgpack_pack_uint32(pk, o->group);
+		msgpack_pack_uint32(pk, o->mode);
 		rc = state_save_end(&s);
 		if (rc == 0)
 			rc = t->save(o, &s);
@@ -442,20 +475,32 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 	uint32_t n = rec.via.array.size;
 	switch (f[0].via.u64) {
 	case STATE_REC_REQUEST: {
-		if (n != 5 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[4].type != MSGPACK_OBJECT_BIN)
+		if (n != 4 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].type != MSGPACK_OBJECT_BIN)
 			return replay_fail(r, "bad request record");
-		struct client *c = state_session(f[1].via.u64, (pid_t)f[2].via.i64);
+		struct client *c = state_session(f[1].via.u64, 0);
 		if (!c)
 			return replay_fail(r, "out of memory");
-		clock_at(f[3].via.i64);
+		clock_at(f[2].via.i64);
 		uint64_t ok_before = reply_ok_count;
-		dispatch_replay(c, f[4].via.bin.ptr, f[4].via.bin.size);
+		dispatch_replay(c, f[3].via.bin.ptr, f[3].via.bin.size);
 		c->out.off = c->out.len = 0;
 		/* It succeeded when it ran (or it would not be logged): here it
 		 * fails or waits, so the state it ran on was not this one. */
 		if (c->waiter.wq || reply_ok_count == ok_before)
 			return replay_fail(r, "a logged request did not succeed again (the log does not fit the state before it)");
 		c->closing = 0;
+		return 0;
+	}
+	case STATE_REC_SESSION: {
+		if (n != 5 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return replay_fail(r, "bad session record");
+		struct client *c = state_session(f[1].via.u64, (pid_t)f[2].via.i64);
+		if (!c)
+			return replay_fail(r, "out of memory");
+		c->pid = (pid_t)f[2].via.i64;
+		c->uid = (uid_t)f[3].via.u64;
+		c->gid = (gid_t)f[4].via.u64;
 		return 0;
 	}
 	case STATE_REC_CLOSE: {
@@ -490,7 +535,9 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 			sid_seen = f[1].via.u64;
 		return 0;
 	case STATE_REC_OBJECT: {
-		if (n != 5 || f[1].type != MSGPACK_OBJECT_STR || f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		if (n != 8 || f[1].type != MSGPACK_OBJECT_STR || f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    f[5].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[6].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    f[7].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return replay_fail(r, "bad object record");
 		struct object *o;
 		const char *why = "";
@@ -499,6 +546,7 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 			return replay_fail(r, why);
 		if (f[4].type == MSGPACK_OBJECT_FLOAT64 || f[4].type == MSGPACK_OBJECT_FLOAT32)
 			o->created = f[4].via.f64;
+		object_set_access(o, (uid_t)f[5].via.u64, (gid_t)f[6].via.u64, (unsigned)f[7].via.u64);
 		return 0;
 	}
 	case STATE_REC_CONTENT: {

@@ -42,6 +42,7 @@ enum proto_op_flag {
 	OPF_NAME  = 1u << 0,
 	OPF_WRITE = 1u << 1,
 	OPF_BLOCK = 1u << 2,
+	OPF_OWNER = 1u << 3,
 };
 
 enum proto_op {

@@ -23,7 +23,7 @@ naming its type: ipcd never pickles.
 from .client import PROTOCOL_VERSION, Client, connect, default_client, default_socket
 from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,
                      Empty, Error, Exists, Full, Index, Internal, MaxClients, NoKey, NoMem,
-                     NotFound, NotNumber, NoTask, NotPending, Persist, NoValue, Overflow, Protocol,
+                     NotFound, NotNumber, NoTask, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
                      Shutdown, Timeout, TooBig, Version, WrongType)
 from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
 
@@ -35,5 +35,5 @@ __all__ = [
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
     "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",
     "Overflow", "BadValue", "TooBig", "NoMem", "MaxClients", "Deleted", "Shutdown",
-    "Internal", "NoTask", "NotPending", "Persist", "ConnectionLost", "BadReply",
+    "Internal", "NoTask", "NotPending", "Permission", "Persist", "ConnectionLost", "BadReply",
 ]

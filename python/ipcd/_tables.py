@@ -8,6 +8,7 @@ from typing import Dict, Tuple
 NAME = 1  # OPF_NAME: the first argument is an object name
 WRITE = 2  # OPF_WRITE: changes an object; never repeated blindly
 BLOCK = 4  # OPF_BLOCK: may wait
+OWNER = 8  # OPF_OWNER: only the owner, root or the admin bit
 
 # wire name -> (code, object type, flags, signature)
 OPS: Dict[str, Tuple[int, str, int, str]] = {
@@ -20,11 +21,13 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'monitor': (13, 'any', 0, ''),
     'save': (19, 'any', 0, ''),
     'create': (5, 'any', 3, 'NS|o'),
-    'delete': (6, 'any', 3, 'N'),
+    'delete': (6, 'any', 11, 'N'),
     'exists': (7, 'any', 1, 'N'),
     'type': (8, 'any', 1, 'N'),
     'stat': (9, 'any', 1, 'N'),
     'dump': (10, 'any', 1, 'N|uu'),
+    'chmod': (14, 'any', 11, 'Nv'),
+    'chown': (15, 'any', 11, 'NI|I'),
     'queue.put': (20, 'queue', 7, 'Nv|to'),
     'queue.get': (21, 'queue', 7, 'N|t'),
     'queue.put_many': (22, 'queue', 7, 'Na|to'),
@@ -104,6 +107,7 @@ ERRORS: Dict[int, Tuple[str, bool, str]] = {
     24: ('NOTASK', False, 'task_done called more times than tasks were put'),
     25: ('NOTPENDING', False, 'no pending delivery with that id'),
     26: ('PERSIST', False, 'the state directory cannot take writes'),
+    27: ('PERMISSION', False, 'permission denied'),
     100: ('IO', False, 'connection failed or lost'),
     101: ('CLOSED', False, 'connection is closed'),
     102: ('REPLY', False, 'malformed reply from server'),

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import msgpack
 
@@ -450,6 +450,15 @@ class Client:
             return True
         except NotFound:
             return False
+
+    def chmod(self, name: str, mode: Union[int, str]) -> None:
+        """Set the object's access mode: an int (0o640) or an octal string
+        ("0640"). Only its owner, root or a holder of the a bit may."""
+        self.call("chmod", name, mode)
+
+    def chown(self, name: str, owner: Optional[int] = None, group: Optional[int] = None) -> None:
+        """Give the object to uid owner and/or gid group (None keeps either)."""
+        self.call("chown", name, owner, group)
 
 
 def _error(status: int, message: Any, op: str) -> Error:

@@ -31,7 +31,7 @@ __all__ = [
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound",
     "WrongType", "Exists", "Empty", "Full", "Timeout", "NoKey", "Index",
     "NoValue", "NotNumber", "Overflow", "BadValue", "TooBig", "NoMem",
-    "MaxClients", "Deleted", "Shutdown", "Internal", "NoTask", "NotPending", "Persist", "ConnectionLost",
+    "MaxClients", "Deleted", "Shutdown", "Internal", "NoTask", "NotPending", "Permission", "Persist", "ConnectionLost",
     "BadReply", "error_for",
 ]
 
@@ -89,6 +89,7 @@ NoTask = _subclass("NoTask", "NOTASK", ValueError)
 NotPending = _subclass("NotPending", "NOTPENDING")
 # The daemon's state directory cannot take writes (disk full or failing).
 Persist = _subclass("Persist", "PERSIST")
+Permission = _subclass("Permission", "PERMISSION", PermissionError)
 
 
 class NoKey(Error, KeyError):
@@ -127,7 +128,7 @@ _BY_CODE: Dict[int, Type[Error]] = {
     cls.code: cls for cls in (
         Protocol, Version, BadOp, BadArg, BadName, NotFound, WrongType, Exists, Empty,
         Full, Timeout, NoKey, Index, NoValue, NotNumber, Overflow, BadValue, TooBig,
-        NoMem, MaxClients, Deleted, Shutdown, Internal, NoTask, NotPending, Persist, ConnectionLost,
+        NoMem, MaxClients, Deleted, Shutdown, Internal, NoTask, NotPending, Permission, Persist, ConnectionLost,
         BadReply)
 }
 # A wire error added to errors.def after this file was written still gets its

@@ -215,3 +215,20 @@ def test_errors_carry_op_and_name(client, name):
     assert client.type(name) == "list" and client.exists(name)
     assert (name, "list") in client.ls()
     assert ipcd.List(name).delete() and not ipcd.List(name).exists()
+
+
+def test_chmod_chown_and_the_permission_error(daemon):
+    c = ipcd.connect(daemon.sock_path)
+    c.call("create", "acl", "dict", {"mode": "0600"})
+    c.chmod("acl", 0o640)
+    assert c.call("stat", "acl")["mode"] == 0o640
+    c.chmod("acl", "0604")
+    c.chown("acl", group=4242)
+    st = c.call("stat", "acl")
+    assert (st["mode"], st["owner"], st["group"]) == (0o604, os.geteuid(), 4242)
+    with pytest.raises(ipcd.BadArg):
+        c.chmod("acl", "rwx")
+    # PERMISSION, from any uid's daemon: a PermissionError with its own class
+    code = next(code for code, (wire, _, _) in _tables.ERRORS.items() if wire == "PERMISSION")
+    err = ipcd.errors.error_for(code, "no")
+    assert isinstance(err, ipcd.Permission) and isinstance(err, PermissionError)

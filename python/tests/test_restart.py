@@ -3,10 +3,6 @@ socket is made again by systemd-socket-activate, as systemd would keep it)
 and with state_dir, producers and consumers see no error while the daemon
 is replaced, and every item is consumed exactly once; a blocked get waits on
 in the next daemon with what is left of its timeout."""
-import os
-import shutil
-import signal
-import subprocess
 import threading
 import time
 
@@ -14,56 +10,10 @@ import pytest
 
 import ipcd
 import ipcd_testlib
+from ipcd_testlib import Activated
 
-ACTIVATE = shutil.which("systemd-socket-activate")
-pytestmark = pytest.mark.skipif(ACTIVATE is None, reason="systemd-socket-activate is not installed "
+pytestmark = pytest.mark.skipif(ipcd_testlib.ACTIVATE is None, reason="systemd-socket-activate is not installed "
                                 "(Debian: systemd)")
-
-
-class Activated:
-    """ipcd behind systemd-socket-activate on one socket path, replaced at will."""
-
-    def __init__(self, tmp_path, *opts):
-        self.sock = str(tmp_path / "ipcd.sock")
-        self.state = str(tmp_path / "state")
-        self.opts = list(opts)
-        self.proc = None
-        self.n = 0
-        self.logs = []
-
-    def start(self):
-        self.n += 1
-        log = open(os.path.join(os.path.dirname(self.sock), "ipcd.%d.log" % self.n), "wb")
-        self.logs.append(log.name)
-        env = ipcd_testlib.sanitizer_env(dict(os.environ))
-        env.pop("NOTIFY_SOCKET", None)
-        self.proc = subprocess.Popen(
-            [ACTIVATE, "-l", self.sock, "--", ipcd_testlib.ipcd_bin(), "-o", "state_dir=" + self.state]
-            + self.opts, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-            preexec_fn=ipcd_testlib.die_with_parent)
-        log.close()
-        deadline = time.monotonic() + ipcd_testlib.READY_TIMEOUT
-        while not os.path.exists(self.sock):   # the listening socket, made before anything runs
-            assert self.proc.poll() is None and time.monotonic() < deadline, "no socket at %s" % self.sock
-            time.sleep(0.01)
-
-    def stop(self):
-        """SIGTERM: ipcd answers what it read, tells every connection, exits."""
-        self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.wait(ipcd_testlib.STOP_TIMEOUT) == 0, self.stderr()
-        self.proc = None
-
-    def stderr(self):
-        out = ""
-        for p in self.logs:
-            with open(p, "rb") as f:
-                out += f.read().decode(errors="replace")
-        return out
-
-    def cleanup(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(ipcd_testlib.STOP_TIMEOUT)
 
 
 @pytest.fixture

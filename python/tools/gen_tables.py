@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(os.path.dirname(HERE), "ipcd", "_tables.py")
 
-FLAGS = {"0": 0, "OPF_NAME": 1, "OPF_WRITE": 2, "OPF_BLOCK": 4}
+FLAGS = {"0": 0, "OPF_NAME": 1, "OPF_WRITE": 2, "OPF_BLOCK": 4, "OPF_OWNER": 8}
 # One macro argument: a C string literal (escapes allowed) or a bare token.
 ARG_RE = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[^,"]+?)\s*(?:,|$)')
 
@@ -89,6 +89,7 @@ def render(ops, errs):
            "NAME = 1  # OPF_NAME: the first argument is an object name",
            "WRITE = 2  # OPF_WRITE: changes an object; never repeated blindly",
            "BLOCK = 4  # OPF_BLOCK: may wait",
+           "OWNER = 8  # OPF_OWNER: only the owner, root or the admin bit",
            "",
            "# wire name -> (code, object type, flags, signature)",
            "OPS: Dict[str, Tuple[int, str, int, str]] = {"]

@@ -749,12 +749,13 @@ static struct result w_mem(const struct bench_driver *d, const struct server *s,
 	return r;
 }
 
-/* Bytes of the regular files in dir whose names start with prefix. */
+/* Bytes of the regular files under dir whose names start with prefix
+ * (redis 7 keeps its AOF in parts under appendonlydir/). */
 static long long dir_bytes(const char *dir, const char *prefix)
 {
 	char cmd[600];
 	long long total = 0;
-	snprintf(cmd, sizeof(cmd), "find '%s' -maxdepth 1 -type f -name '%s*' -printf '%%s\\n'", dir, prefix);
+	snprintf(cmd, sizeof(cmd), "find '%s' -type f -name '%s*' -printf '%%s\\n'", dir, prefix);
 	FILE *f = popen(cmd, "r");
 	long long n;
 	while (f && fscanf(f, "%lld", &n) == 1)
@@ -781,10 +782,14 @@ static void w_recovery(const struct bench_driver *d, struct server *s, size_t it
 	int ipcd = d == &bench_ipcd;
 	enum durability dur = D_EVERYSEC;
 	struct bench_conn *c = conn_or_die(d, s->addr);
-	struct bench_req put = { .op = B_PUT, .name = "recover", .val = val16, .len = 16 };
+	/* Distinct values, as real items are: equal ones would let redis's
+	 * RDB compress them to nothing. */
+	char val[17];
+	struct bench_req put = { .op = B_PUT, .name = "recover", .val = val, .len = 16 };
 	struct bench_reply rep;
 	size_t inflight = 0;
 	for (size_t i = 0; i < items; i++) {
+		snprintf(val, sizeof(val), "%016zx", i * 2654435761u);
 		if (d->send(c, &put))
 			die("%s: preload failed", d->system);
 		if (++inflight == 64) {

@@ -7,6 +7,7 @@ ls as NAME TYPE lines). Every exit status is checked: 0 success, 1 error,
 INDEX (and exists of a missing name), 5 cannot connect. Errors go to stderr
 as "ipcctl: CODE: message" with stdout empty.
 """
+import grp
 import json
 import os
 import re
@@ -45,7 +46,7 @@ def dumped(ctl, name):
     return dict(d["items"]) if d["type"] in ("dict", "ns") else d["items"]
 
 
-LS_HEADERS = ["NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE"]
+LS_HEADERS = ["NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE", "MODE", "OWNER", "GROUP"]
 
 
 def ls_pairs(ctl, *args):
@@ -313,7 +314,9 @@ def test_ls(ctl):
     assert [r[:3] for r in human] == [["n%03d" % i, types[i], "0"] for i in range(250)]    # by name
     listed = ctl.json("ls")
     assert [(e["name"], e["type"]) for e in listed] == [("n%03d" % i, types[i]) for i in range(250)]
-    assert all(set(e) == {"name", "type", "size", "waiting", "pending", "ops", "rate"} for e in listed)
+    assert all(set(e) == {"name", "type", "size", "waiting", "pending", "ops", "rate", "owner", "group", "mode"}
+               for e in listed)
+    assert {tuple(r[6:]) for r in human} == {("rw-rw----", "root", grp.getgrgid(os.getegid()).gr_name)}
     # a glob
     assert ls_pairs(ctl, "n1?0") == [("n1%d0" % j, types[100 + j * 10]) for j in range(10)]
     assert [r[:2] for r in ls_rows(ctl, "n24*")] == [["n24%d" % j, types[240 + j]] for j in range(10)]
@@ -550,8 +553,11 @@ def test_waiting_ipcctl_sees_the_daemon_stop(daemon, ctl):
     getter = ctl.spawn(*args)
     ctl.wait_parked("jobs")
     daemon.stop()                       # SIGTERM to our daemon; checks exit 0
+    # The get was not run (SHUTDOWN): it is sent again once the daemon is
+    # back, and this one does not come back within the reconnect timeout.
     r = ctl.finish(getter, args)
-    assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: SHUTDOWN: "), r
+    assert r.rc == 1 and r.out == "" and r.err.startswith("ipcctl: IO: the daemon stopped (queue.get was not run)"), r
+    assert "cannot connect" in r.err, r
     ctl.fail(5, "ping")
 
 
@@ -1026,6 +1032,33 @@ def test_clients_and_kill_client_usage(ctl):
     ctl.fail(4, "kill-client", "pid", "999999999", code="NOTFOUND")
     assert ctl.ok("kill-client", "--help", sock=False).split()[:5] == ["kill-client", "ID", "|", "pid", "PID"]
     assert ctl.ok("cl", "--help", sock=False).split()[0] == "clients"
+
+
+# ---- access ---------------------------------------------------------------------------
+
+def test_chmod_and_chown(ctl):
+    ctl.ok("create", "acl", "dict", '{"mode": "0600"}')
+    assert ctl.json("stat", "acl")["mode"] == 0o600
+    assert ctl.ok("ls").splitlines()[1].split("\t")[6] == "rw-------"
+    ctl.ok("chmod", "acl", "640")                 # octal, always: never decimal 640
+    assert ctl.json("stat", "acl")["mode"] == 0o640
+    ctl.ok("chmod", "acl", "0o751")
+    assert ctl.ok("ls").splitlines()[1].split("\t")[6] == "rwar-a--a"
+    for bad in ("0800", "rw", "01000", "-1", ""):
+        ctl.fail(2, "chmod", "acl", bad, code="BADARG")
+    ctl.fail(2, "chmod", "acl")
+    ctl.fail(4, "chmod", "nosuch", "0600", code="NOTFOUND")
+    # (other's a bit of 0751 lets whoever runs this go on after giving it away)
+    ctl.ok("chown", "acl", ":4242")               # the group alone
+    assert ctl.json("stat", "acl")["group"] == 4242
+    ctl.ok("chown", "acl", "0")                   # the owner alone
+    assert (ctl.json("stat", "acl")["owner"], ctl.json("stat", "acl")["group"]) == (0, 4242)
+    ctl.ok("chown", "acl", "nobody:0")            # names or numbers
+    st = ctl.json("stat", "acl")
+    assert (st["owner"], st["group"]) == (65534, 0)
+    assert "no user" in ctl.fail(2, "chown", "acl", "no-such-user-here")
+    assert "no group" in ctl.fail(2, "chown", "acl", "0:no-such-group-here")
+    ctl.fail(2, "chown", "acl", ":")
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------

@@ -22,7 +22,8 @@ import pytest
 
 from conftest import CALL_TIMEOUT, check_no_sanitizer, die_with_parent, ipcctl_env, wire_client
 
-LS_HEADERS = ["NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE"]
+WATCH_HEADERS = ["NAME", "TYPE", "SIZE", "WAITING", "PENDING", "RATE"]
+LS_HEADERS = WATCH_HEADERS + ["MODE", "OWNER", "GROUP"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 DUMP_PAGE = 1000            # ipcctl_dump.c: items per dump page
 
@@ -102,7 +103,7 @@ def columns(table, headers):
         cells = [m.span() for m in re.finditer(r"\S+", ln)]
         assert len(cells) == len(headers), (ln, lines)
         for h, c, name in zip(heads, cells, headers):
-            if name in ("NAME", "TYPE"):
+            if name in ("NAME", "TYPE", "MODE", "OWNER", "GROUP"):
                 assert c[0] == h[0], (name, lines)       # text: left-aligned
             else:
                 assert c[1] == h[1], (name, lines)       # numbers: right-aligned
@@ -139,7 +140,7 @@ def test_ls_json_has_the_long_entries(seeded):
     assert [e["name"] for e in listed] == ["cfg", "empty", "jobs", "log", "stats"]     # by name
     by = {e["name"]: e for e in listed}
     for e in listed:
-        assert set(e) == {"name", "type", "size", "waiting", "pending", "ops", "rate"}, e
+        assert set(e) == {"name", "type", "size", "waiting", "pending", "ops", "rate", "owner", "group", "mode"}, e
     assert [by[n]["type"] for n in ("jobs", "log", "stats", "cfg", "empty")] == ["queue", "list", "dict", "ns", "dict"]
     assert (by["log"]["size"], by["stats"]["size"], by["cfg"]["size"], by["empty"]["size"]) == (2, 4, 1, 0)
     assert by["jobs"]["pending"] == 1 and by["jobs"]["size"] == ctl.json("stat", "jobs")["size"]
@@ -284,7 +285,7 @@ def test_watch_count_prints_snapshots(seeded):
     assert len(tables) == 2
     for t in tables:
         rows = [ln.split("\t") for ln in t.splitlines()]
-        assert rows[0] == LS_HEADERS and sorted(r[0] for r in rows[1:]) == ["cfg", "empty", "jobs", "log", "stats"]
+        assert rows[0] == WATCH_HEADERS and sorted(r[0] for r in rows[1:]) == ["cfg", "empty", "jobs", "log", "stats"]
     # --json: one object per refresh per line
     r = ctl.run("--json", "watch", "--count", "3", "--interval", "0.05", "--type", "dict")
     assert r.rc == 0 and r.err == "", r
@@ -305,7 +306,7 @@ def test_watch_on_a_terminal_redraws_and_stops_on_ctrl_c(seeded):
     assert r.rc == 0 and r.err == "", r
     assert r.out.startswith("\x1b[?25l") and r.out.endswith("\x1b[?25h")     # cursor hidden, then back
     assert r.out.count("\x1b[H\x1b[2J") == 2
-    columns(r.out.split("\x1b[H\x1b[2J")[-1].split("\n\n", 1)[1].replace("\x1b[?25h", ""), LS_HEADERS)
+    columns(r.out.split("\x1b[H\x1b[2J")[-1].split("\n\n", 1)[1].replace("\x1b[?25h", ""), WATCH_HEADERS)
     # no --count: until Ctrl-C, which exits 0 with the terminal restored
     master, slave = pty.openpty()
     p = subprocess.Popen(ctl.argv(["watch", "--interval", "0.05"]), stdin=subprocess.DEVNULL, stdout=slave,

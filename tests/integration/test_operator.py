@@ -11,7 +11,7 @@ import pytest
 from ipcwire import E, request_bytes, wait_until
 
 TYPES = ("queue", "list", "dict", "ns")
-LONG_KEYS = {"name", "type", "size", "waiting", "pending", "ops", "rate"}
+LONG_KEYS = {"name", "type", "size", "waiting", "pending", "ops", "rate", "owner", "group", "mode"}
 
 
 def ls_all(c, pattern=None, count=None, **options):

@@ -413,3 +413,19 @@ def test_a_stop_during_a_snapshot_waits_for_it(stateful):
     c = s.connect()
     assert c.ok("queue.qsize", "q") == 200000
     assert c.ok("queue.get", "q", 0) == "%016d" % 0
+
+
+@pytest.mark.parametrize("snapshot", [False, True], ids=["log", "snapshot"])
+def test_owner_group_and_mode_survive(stateful, snapshot):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c = s.connect()
+    c.ok("create", "private", "dict", {"mode": 0o640})
+    c.ok("chown", "private", 65534, 65533)
+    if snapshot:
+        c.ok("save")
+        wait_until(lambda: not c.ok("info")["persistence"]["snapshot_running"] and
+                   c.ok("info")["persistence"]["last_snapshot"] > 0, what="the snapshot")
+    s.restart(kill=True)
+    st = s.connect().ok("stat", "private")
+    assert (st["owner"], st["group"], st["mode"]) == (65534, 65533, 0o640)

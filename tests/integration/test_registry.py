@@ -1,5 +1,6 @@
 """Registry ops: create, delete, exists, type, stat, dump; objects created on
 write, read as empty, and WRONGTYPE across types."""
+import os
 import time
 
 import pytest
@@ -280,3 +281,19 @@ def test_dump_deep_value_round_trips(client):
     v = nested(24)
     client.ok("list.append", "l", v)
     assert client.ok("dump", "l") == [v]
+
+
+def test_create_takes_a_mode_beside_the_type_options(client):
+    assert client.ok("create", "m", "queue", {"maxsize": 2, "mode": "0640"}) is True
+    st = client.ok("stat", "m")
+    assert st["mode"] == 0o640 and st["owner"] == os.geteuid() and "mode" not in st["options"]
+    assert st["options"]["maxsize"] == 2
+    # the mode is the creation's: an existing object keeps its own (chmod changes it)
+    assert client.ok("create", "m", "queue", {"maxsize": 2, "mode": 0o600}) is False
+    assert client.ok("stat", "m")["mode"] == 0o640
+    assert client.err("create", "m", "queue", {"maxsize": 3, "mode": 0o640}) == E.EXISTS
+    assert client.ok("create", "plain", "dict") is True
+    assert client.ok("stat", "plain")["mode"] == 0o660     # default_mode
+    for bad in ("0800", "rwx", 0o1000, -1, 1.5, None):
+        assert client.err("create", "bad", "list", {"mode": bad}) == E.BADARG
+    assert client.ok("exists", "bad") is False

@@ -39,7 +39,7 @@ def doc_errors(text):
 
 
 def doc_ops(text):
-    """{wire name: (code, [argument tokens], {"write", "blocks"})} from section 8.
+    """{wire name: (code, [argument tokens], {"write", "blocks", "owner"})} from section 8.
 
     An entry is a bold span naming one or more ops, "`name` (code)", then
     its arguments, then optional italic flags: **`queue.get` (21) NAME
@@ -94,7 +94,7 @@ def check(text, ops, errs):
             problems.append("%s (%d) is not in PROTOCOL.md section 8" % (op.name, op.code))
             continue
         code, tokens, flags = got_ops[op.name]
-        want_flags = {f for f, bit in (("write", 2), ("blocks", 4)) if op.flags & bit}
+        want_flags = {f for f, bit in (("write", 2), ("blocks", 4), ("owner", 8)) if op.flags & bit}
         want_sig = "".join(SAME.get(c, c) for c in op.sig)
         if code != op.code:
             problems.append("%s: code %d in ops.def, %d in PROTOCOL.md" % (op.name, op.code, code))
