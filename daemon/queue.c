@@ -939,9 +939,12 @@ static int queue_init(struct object *o, const msgpack_object *opts, const char *
 		*why = "out of memory";
 		return IPCD_E_NOMEM;
 	}
-	if (!state_replaying && (qo.max_deliveries || qo.dead_letter))
-		return queue_check_dead_letter(q, why);
-	return 0;
+	err = !state_replaying && (qo.max_deliveries || qo.dead_letter) ? queue_check_dead_letter(q, why) : 0;
+	if (err) {   /* registry_create does not deinit a queue it could not init */
+		free(q->dead_letter);
+		q->dead_letter = NULL;
+	}
+	return err;
 }
 
 static int queue_same_options(const struct object *o, const msgpack_object *opts)
