@@ -198,17 +198,6 @@ void access_pack(msgpack_packer *pk, const struct object *o)
 
 /* ---- ops ---------------------------------------------------------------- */
 
-/* The named object, or reply NOTFOUND and return NULL. */
-static struct object *find_or_reply(struct request *rq)
-{
-	const msgpack_object *n = &rq->args[0];
-	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
-	if (!o)
-		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no object named '%.*s'", (int)n->via.str.size,
-		            n->via.str.ptr);
-	return o;
-}
-
 /* chmod NAME MODE -> nil | NOTFOUND | BADARG | PERMISSION */
 void handle_CHMOD(struct request *rq)
 {
@@ -218,7 +207,7 @@ void handle_CHMOD(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "chmod: %s", why);
 		return;
 	}
-	struct object *o = find_or_reply(rq);
+	struct object *o = registry_find_or_reply(rq);
 	if (o) {
 		object_set_access(o, o->owner, o->group, mode);
 		reply_nil(&rq->reply);
@@ -242,7 +231,7 @@ static int id_arg(struct request *rq, const msgpack_object *v, const char *what,
 /* chown NAME OWNER [GROUP] -> nil | NOTFOUND | BADARG | PERMISSION */
 void handle_CHOWN(struct request *rq)
 {
-	struct object *o = find_or_reply(rq);
+	struct object *o = registry_find_or_reply(rq);
 	if (!o)
 		return;
 	uint32_t owner = o->owner, group = o->group;

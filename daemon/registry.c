@@ -183,8 +183,7 @@ const struct omap *registry_map(void)
 
 /* ---- ops ---------------------------------------------------------------- */
 
-/* The named object, or reply NOTFOUND and return NULL. */
-static struct object *find_or_reply(struct request *rq)
+struct object *registry_find_or_reply(struct request *rq)
 {
 	const msgpack_object *n = &rq->args[0];
 	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
@@ -242,7 +241,7 @@ void handle_CREATE(struct request *rq)
 /* delete NAME -> nil | NOTFOUND */
 void handle_DELETE(struct request *rq)
 {
-	struct object *o = find_or_reply(rq);
+	struct object *o = registry_find_or_reply(rq);
 	if (o) {
 		registry_delete(o);
 		reply_nil(&rq->reply);
@@ -259,7 +258,7 @@ void handle_EXISTS(struct request *rq)
 /* type NAME -> "queue" | "list" | "dict" | "ns" | NOTFOUND */
 void handle_TYPE(struct request *rq)
 {
-	struct object *o = find_or_reply(rq);
+	struct object *o = registry_find_or_reply(rq);
 	if (o) {
 		pack_cstr(reply_ok(&rq->reply), proto_type_name(o->type));
 		reply_end(&rq->reply);
@@ -270,7 +269,7 @@ void handle_TYPE(struct request *rq)
  * per-type keys} | NOTFOUND */
 void handle_STAT(struct request *rq)
 {
-	struct object *o = find_or_reply(rq);
+	struct object *o = registry_find_or_reply(rq);
 	if (!o)
 		return;
 	const struct object_type *ot = object_type_of(o->type);
@@ -302,7 +301,7 @@ void handle_DUMP(struct request *rq)
 		reply_error(&rq->reply, IPCD_E_BADARG, "dump: CURSOR needs COUNT (usage: dump NAME [CURSOR] [COUNT])");
 		return;
 	}
-	struct object *o = find_or_reply(rq);
+	struct object *o = registry_find_or_reply(rq);
 	if (!o)
 		return;
 	const struct object_type *ot = object_type_of(o->type);

@@ -32,5 +32,8 @@ size_t registry_count_type(enum proto_type t);
 const struct omap *registry_map(void);
 /* A read-only empty object of type t for reads of missing names. */
 struct object *registry_empty(enum proto_type t);
+/* The object rq names (args[0]), or reply NOTFOUND and return NULL. */
+struct request;
+struct object *registry_find_or_reply(struct request *rq);
 
 #endif

@@ -283,3 +283,20 @@ class Activated:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(STOP_TIMEOUT)
+
+
+def activated_factory(tmp_path):
+    """Body of an `activated` fixture: `yield from activated_factory(tmp_path)`.
+    Yields make(*opts), which starts an Activated; at teardown each is killed
+    if still running and its output checked for sanitizer reports."""
+    made = []
+
+    def make(*opts):
+        a = Activated(tmp_path, *opts)
+        made.append(a)
+        a.start()
+        return a
+    yield make
+    for a in made:
+        a.cleanup()
+        assert sanitizer_report(a.stderr()) is None, a.stderr()

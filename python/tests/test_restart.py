@@ -10,7 +10,6 @@ import pytest
 
 import ipcd
 import ipcd_testlib
-from ipcd_testlib import Activated
 
 pytestmark = pytest.mark.skipif(ipcd_testlib.ACTIVATE is None, reason="systemd-socket-activate is not installed "
                                 "(Debian: systemd)")
@@ -18,17 +17,14 @@ pytestmark = pytest.mark.skipif(ipcd_testlib.ACTIVATE is None, reason="systemd-s
 
 @pytest.fixture
 def activated(tmp_path):
-    made = []
+    yield from ipcd_testlib.activated_factory(tmp_path)
 
-    def make(*opts):
-        a = Activated(tmp_path, *opts)
-        made.append(a)
-        a.start()
-        return a
-    yield make
-    for a in made:
-        a.cleanup()
-        assert ipcd_testlib.sanitizer_report(a.stderr()) is None, a.stderr()
+
+def wait_parked(watcher, name, what):
+    """Until a request waits on name (each check a round trip; bounded)."""
+    deadline = time.monotonic() + 10
+    while not watcher.call("exists", name) or watcher.call("stat", name)["waiting"] == 0:
+        assert time.monotonic() < deadline, what
 
 
 def test_producers_and_consumers_ride_through_a_restart(activated):
@@ -96,14 +92,10 @@ def test_a_blocked_get_waits_on_in_the_next_daemon(activated):
             result.append(e)
     t = threading.Thread(target=getter)
     t.start()
-    deadline = time.monotonic() + 10
-    while not watcher.call("exists", "later") or watcher.call("stat", "later")["waiting"] == 0:
-        assert time.monotonic() < deadline, "get did not park"
+    wait_parked(watcher, "later", "get did not park")
     a.stop()
     a.start()
-    deadline = time.monotonic() + 10
-    while not watcher.call("exists", "later") or watcher.call("stat", "later")["waiting"] == 0:
-        assert time.monotonic() < deadline, "get did not park again in the new daemon"
+    wait_parked(watcher, "later", "get did not park again in the new daemon")
     watcher.call("queue.put", "later", "after the restart")
     t.join(30)
     assert result == ["after the restart"]
@@ -125,9 +117,7 @@ def test_a_blocked_get_keeps_only_what_is_left_of_its_timeout(activated):
             result.append((e, time.monotonic() - t0))
     t = threading.Thread(target=getter)
     t.start()
-    deadline = time.monotonic() + 10
-    while not watcher.call("exists", "never") or watcher.call("stat", "never")["waiting"] == 0:
-        assert time.monotonic() < deadline, "get did not park"
+    wait_parked(watcher, "never", "get did not park")
     a.stop()
     a.start()
     t.join(30)

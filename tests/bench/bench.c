@@ -715,24 +715,48 @@ static struct result w_stream(const struct bench_driver *d, const char *addr, si
 }
 
 /* Fill queue name with items 16-byte items, pipelined put_many of 1,000. */
-static void preload_queue(const struct bench_driver *d, struct bench_conn *c, const char *name, size_t items)
+/* Send n requests made by make(i, req, ctx) with at most window of them
+ * awaiting their replies; every reply must be a success (else die with
+ * what). */
+static void pipelined(const struct bench_driver *d, struct bench_conn *c, size_t n, size_t window,
+                      void (*make)(size_t i, struct bench_req *r, void *ctx), void *ctx, const char *what)
 {
 	struct bench_reply rep;
 	size_t inflight = 0;
-	for (size_t sent = 0; sent < items; sent += 1000) {
-		struct bench_req put = { .op = B_PUT_MANY, .name = name, .val = val16, .len = 16,
-			                 .count = (uint32_t)(items - sent < 1000 ? items - sent : 1000) };
-		if (d->send(c, &put))
-			die("%s: preload failed", d->system);
-		if (++inflight == 16) {
+	for (size_t i = 0; i < n; i++) {
+		struct bench_req r;
+		make(i, &r, ctx);
+		if (d->send(c, &r))
+			die("%s: %s failed", d->system, what);
+		if (++inflight == window) {
 			if (d->recv(c, &rep) || !rep.ok)
-				die("%s: preload failed", d->system);
+				die("%s: %s failed", d->system, what);
 			inflight--;
 		}
 	}
 	while (inflight--)
 		if (d->recv(c, &rep) || !rep.ok)
-			die("%s: preload failed", d->system);
+			die("%s: %s failed", d->system, what);
+}
+
+struct preload {
+	const char *name;
+	size_t items;
+};
+
+/* put_many of the i-th thousand items. */
+static void preload_batch(size_t i, struct bench_req *r, void *ctx)
+{
+	const struct preload *pl = ctx;
+	size_t sent = i * 1000;
+	*r = (struct bench_req){ .op = B_PUT_MANY, .name = pl->name, .val = val16, .len = 16,
+		                 .count = (uint32_t)(pl->items - sent < 1000 ? pl->items - sent : 1000) };
+}
+
+static void preload_queue(const struct bench_driver *d, struct bench_conn *c, const char *name, size_t items)
+{
+	struct preload pl = { name, items };
+	pipelined(d, c, (items + 999) / 1000, 16, preload_batch, &pl, "preload");
 }
 
 /* Memory per 16-byte item: the server's growth while 1,000,000 go into the
@@ -774,6 +798,15 @@ static struct result disk_row(long long bytes, size_t items)
 
 static void add_row(const char *workload, const char *system, struct result r);
 
+/* A single put of a distinct value, as real items are: equal ones would let
+ * redis's RDB compress them to nothing. ctx: a 17-byte buffer. */
+static void recovery_put(size_t i, struct bench_req *r, void *ctx)
+{
+	char *val = ctx;
+	snprintf(val, 17, "%016zx", i * 2654435761u);
+	*r = (struct bench_req){ .op = B_PUT, .name = "recover", .val = val, .len = 16 };
+}
+
 /* items single puts into a persisting server, a restart, and the time from
  * start to ready as items per second; the files' bytes per item as rows of
  * disk_per_item_16B: the log and a snapshot (redis: AOF and RDB). */
@@ -782,25 +815,9 @@ static void w_recovery(const struct bench_driver *d, struct server *s, size_t it
 	int ipcd = d == &bench_ipcd;
 	enum durability dur = D_EVERYSEC;
 	struct bench_conn *c = conn_or_die(d, s->addr);
-	/* Distinct values, as real items are: equal ones would let redis's
-	 * RDB compress them to nothing. */
-	char val[17];
-	struct bench_req put = { .op = B_PUT, .name = "recover", .val = val, .len = 16 };
 	struct bench_reply rep;
-	size_t inflight = 0;
-	for (size_t i = 0; i < items; i++) {
-		snprintf(val, sizeof(val), "%016zx", i * 2654435761u);
-		if (d->send(c, &put))
-			die("%s: preload failed", d->system);
-		if (++inflight == 64) {
-			if (d->recv(c, &rep) || !rep.ok)
-				die("%s: preload failed", d->system);
-			inflight--;
-		}
-	}
-	while (inflight--)
-		if (d->recv(c, &rep) || !rep.ok)
-			die("%s: preload failed", d->system);
+	char val[17];
+	pipelined(d, c, items, 64, recovery_put, val, "preload");
 	d->close(c);
 	char dir[300];
 	state_path(dir, sizeof(dir), d->system, dur);
@@ -847,27 +864,20 @@ static void w_recovery(const struct bench_driver *d, struct server *s, size_t it
 	add_row("disk_per_item_16B", ipcd ? "ipcd-snap" : "redis-rdb", disk_row(snap, items));
 }
 
+/* dict.set on object "obj<i>". ctx: a 32-byte name buffer. */
+static void loaded_set(size_t i, struct bench_req *r, void *ctx)
+{
+	char *name = ctx;
+	snprintf(name, 32, "obj%zu", i);
+	*r = (struct bench_req){ .op = B_DSET, .name = name, .val = val16, .len = 16 };
+}
+
 /* The 1c workload on "loaded" with `objects` more objects in the registry. */
 static struct result w_loaded(const struct bench_driver *d, const char *addr, size_t objects, size_t rounds)
 {
 	struct bench_conn *c = conn_or_die(d, addr);
-	struct bench_reply rep;
-	size_t inflight = 0;
-	for (size_t i = 0; i < objects; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "obj%zu", i);
-		struct bench_req set = { .op = B_DSET, .name = name, .val = val16, .len = 16 };
-		if (d->send(c, &set))
-			die("%s: creating objects failed", d->system);
-		if (++inflight == 256) {
-			if (d->recv(c, &rep) || !rep.ok)
-				die("%s: creating objects failed", d->system);
-			inflight--;
-		}
-	}
-	while (inflight--)
-		if (d->recv(c, &rep) || !rep.ok)
-			die("%s: creating objects failed", d->system);
+	char name[32];
+	pipelined(d, c, objects, 256, loaded_set, name, "creating objects");
 	d->close(c);
 	return w_put_get_1c(d, addr, 16, rounds, "loaded");
 }

@@ -7,7 +7,6 @@ import pytest
 
 import ipcd_testlib
 from conftest import Ctl
-from ipcd_testlib import Activated
 
 pytestmark = pytest.mark.skipif(ipcd_testlib.ACTIVATE is None,
                                 reason="systemd-socket-activate is not installed (Debian: systemd)")
@@ -15,17 +14,7 @@ pytestmark = pytest.mark.skipif(ipcd_testlib.ACTIVATE is None,
 
 @pytest.fixture
 def activated(tmp_path):
-    made = []
-
-    def make(*opts):
-        a = Activated(tmp_path, *opts)
-        made.append(a)
-        a.start()
-        return a
-    yield make
-    for a in made:
-        a.cleanup()
-        assert ipcd_testlib.sanitizer_report(a.stderr()) is None, a.stderr()
+    yield from ipcd_testlib.activated_factory(tmp_path)
 
 
 def test_a_blocked_get_rides_through_a_restart(activated):

@@ -234,20 +234,29 @@ static void test_group_commit_is_one_write_and_one_sync(void **st)
 	state_free(&s);
 }
 
+/* A fresh state directory whose log holds records 0, 1 and 2, closed:
+ * the log's size. */
+static off_t three_records(void)
+{
+	struct state s = { 0 };
+	fresh_dir();
+	struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
+	assert_non_null(p);
+	put_records(p, NULL, 0, 3);
+	persist_close(p);
+	state_free(&s);
+	return file_size("log.000001");
+}
+
 static void test_torn_tail_is_cut_at_every_byte(void **st)
 {
 	char buf[128];
 	size_t last_len = make_record(buf, 2) + 8;
 	for (size_t keep = 0; keep < last_len; keep++) {
 		struct state s = { 0 };
-		fresh_dir();
-		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
-		assert_non_null(p);
-		put_records(p, NULL, 0, 3);
-		persist_close(p);
-		off_t full = file_size("log.000001"), start = full - (off_t)last_len;
+		off_t full = three_records(), start = full - (off_t)last_len;
 		cut_file("log.000001", start + (off_t)keep);
-		p = open_state(&s, PERSIST_FSYNC_NO, 0);
+		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
 		assert_non_null(p);
 		assert_records(&s, 0, 2);
 		assert_int_equal(file_size("log.000001"), start);
@@ -266,6 +275,28 @@ static void test_torn_tail_is_cut_at_every_byte(void **st)
 	assert_records(&s, 0, 2);
 	persist_close(p);
 	state_free(&s);
+}
+
+/* A crash leaves the log's preallocated zeros after its last record: they
+ * are its end, cut off at the next open; a record torn inside them (its
+ * tail still zeros) is cut off as at the end of a file. */
+static void test_preallocated_zeros_end_the_log(void **st)
+{
+	char buf[128];
+	size_t last_len = make_record(buf, 2) + 8;
+	for (int torn = 0; torn < 2; torn++) {
+		struct state s = { 0 };
+		off_t full = three_records();
+		if (torn)
+			cut_file("log.000001", full - (off_t)last_len / 2);   /* half the last record */
+		cut_file("log.000001", full + (1 << 20));                 /* then zeros, as preallocated */
+		struct persist *p = open_state(&s, PERSIST_FSYNC_NO, 0);
+		assert_non_null(p);
+		assert_records(&s, 0, torn ? 2 : 3);
+		assert_int_equal(file_size("log.000001"), torn ? full - (off_t)last_len : full);
+		persist_close(p);
+		state_free(&s);
+	}
 }
 
 static void test_damage_mid_log_stops_or_recovers(void **st)
@@ -486,6 +517,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_round_trip, restore_io),
 		cmocka_unit_test_teardown(test_group_commit_is_one_write_and_one_sync, restore_io),
 		cmocka_unit_test_teardown(test_torn_tail_is_cut_at_every_byte, restore_io),
+		cmocka_unit_test(test_preallocated_zeros_end_the_log),
 		cmocka_unit_test_teardown(test_damage_mid_log_stops_or_recovers, restore_io),
 		cmocka_unit_test_teardown(test_snapshot_while_appending, restore_io),
 		cmocka_unit_test_teardown(test_truncated_snapshot, restore_io),
