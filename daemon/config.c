@@ -55,6 +55,12 @@ static const struct config_key keys[] = {
 	  "simultaneous connections; one more is refused with MAXCLIENTS" },
 	{ "max_output", K_SIZE, OFF(max_output), 4096, UINT64_MAX, "64M",
 	  "unsent reply bytes per client past which its further requests wait; a larger reply gets TOOBIG" },
+	{ "max_input", K_SIZE, OFF(max_input), 4096, UINT64_MAX, "16M",
+	  "request bytes buffered for a client whose requests wait (one is parked, or its replies are over "
+	  "max_output), at most one max_frame; past it ipcd reads no more from it until they run" },
+	{ "max_input_total", K_SIZE, OFF(max_input_total), 0, UINT64_MAX, "256M",
+	  "request bytes buffered for all clients together (partial frames included); past it the client "
+	  "holding the most is closed, logged; 0 = no limit" },
 	{ "output_timeout", K_COUNT, OFF(output_timeout), 1, 86400, "30",
 	  "seconds a client over max_output may read nothing before it is disconnected" },
 	{ "hello_timeout", K_COUNT, OFF(hello_timeout), 1, 3600, "10",
@@ -62,7 +68,10 @@ static const struct config_key keys[] = {
 	{ "idle_timeout", K_COUNT, OFF(idle_timeout), 0, UINT32_MAX, "0",
 	  "seconds a client may send nothing (unless a request of its own waits) before it is closed; 0 = never" },
 	{ "max_memory", K_SIZE, OFF(max_memory), 0, UINT64_MAX, "0",
-	  "bytes of stored values; writes past it fail with NOMEM, 0 = no limit" },
+	  "bytes held for clients (values, objects, names, keys and per-item overhead); writes past it "
+	  "fail with NOMEM, 0 = no limit" },
+	{ "max_objects", K_COUNT, OFF(max_objects), 0, UINT64_MAX, "1000000",
+	  "objects that may exist at once; creating one more fails with NOMEM, 0 = no limit" },
 	{ "queue_maxsize", K_COUNT, OFF(queue_maxsize), 0, UINT64_MAX, "0",
 	  "maxsize of a queue created without one; 0 = unbounded" },
 	{ "monitor_buffer", K_SIZE, OFF(monitor_buffer), 4096, UINT64_MAX, "1M",

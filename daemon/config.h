@@ -26,7 +26,10 @@ struct config {
 	uint64_t output_timeout; /* seconds a client over max_output may read nothing before it is dropped */
 	uint64_t hello_timeout;  /* seconds from connect to hello before the client is closed */
 	uint64_t idle_timeout;   /* seconds a client may send nothing (not waiting) before it is closed; 0 = never */
-	uint64_t max_memory;     /* bytes of stored values; 0 = no limit */
+	uint64_t max_memory;     /* bytes held for clients (values, objects, names, keys); 0 = no limit */
+	uint64_t max_objects;    /* objects at once; 0 = no limit */
+	uint64_t max_input;      /* input bytes buffered for a client whose requests wait */
+	uint64_t max_input_total;/* input bytes buffered for all clients together; 0 = no limit */
 	uint64_t queue_maxsize;  /* maxsize of a queue created without one; 0 = unbounded */
 	uint64_t monitor_buffer; /* unsent event bytes per monitor before its events are dropped */
 	uint64_t busy_poll;      /* microseconds to keep polling after a read before sleeping; 0 = never */

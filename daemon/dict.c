@@ -47,26 +47,23 @@ void dict_key_deinit(struct dict_key *k)
 	k->bytes = NULL;
 }
 
-/* What one key costs against max_memory: its bytes and its omap entry. */
+/* What one key costs against max_memory: its bytes (as omap copies them),
+ * its omap entry and its slot in the hash index. */
 static size_t dict_key_mem(size_t len)
 {
-	return len + sizeof(struct omap_entry);
+	return value_alloc_cost(len) + sizeof(struct omap_entry) + sizeof(uint32_t);
 }
 
 /* Charge a new key to value_mem_used: 0, or -1 if max_memory would be passed. */
 static int dict_key_charge(size_t len)
 {
-	size_t need = dict_key_mem(len);
-	if (value_mem_limit && value_mem_used + need > value_mem_limit)
-		return -1;
-	value_mem_used += need;
-	return 0;
+	return value_mem_charge(dict_key_mem(len));
 }
 
 /* Give back what dict_key_charge took. */
 static void dict_key_uncharge(size_t len)
 {
-	value_mem_used -= dict_key_mem(len);
+	value_mem_sub(dict_key_mem(len));
 }
 
 /* ---- structure ---------------------------------------------------------- */

@@ -72,6 +72,7 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 			            name->via.str.ptr, why);
 			return -1;
 		}
+		o->provisional = 1;   /* kept only if this request succeeds or parks */
 		access_set_creator(o, rq->client);
 	} else {
 		o = registry_empty(want);
@@ -83,6 +84,31 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 	rate_tick(&o->rate, sec);
 	rq->obj = o;
 	return 0;
+}
+
+/* Handlers running now: a retry inside another request's handler leaves
+ * dropping objects to the outer request, whose objects it may be using. */
+static unsigned depth;
+
+/* Run rq's handler, logged as state.c says. */
+static void dispatch_run(struct request *rq)
+{
+	uint64_t ok_before = reply_ok_count;
+	depth++;
+	if (state_request_begin(rq))
+		handlers[rq->op->code](rq);
+	state_request_end(rq);
+	depth--;
+	/* A write that succeeded makes a provisional object an ordinary one. */
+	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before)
+		rq->obj->provisional = 0;
+}
+
+/* o's request or wait is over: a provisional object left empty goes. */
+static void dispatch_settle(struct object *o)
+{
+	if (!depth)
+		registry_drop_if_unused(o);
 }
 
 static int dispatch_frame(struct client *c, const char *body, size_t len)
@@ -148,9 +174,8 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 			server_stats.ops_total++;
 			rate_tick(&server_stats.rate, sec);
 			server_stats.ops_by_code[rq.op->code]++;
-			if (state_request_begin(&rq))
-				handlers[rq.op->code](&rq);
-			state_request_end(&rq);
+			dispatch_run(&rq);
+			dispatch_settle(rq.obj);
 		}
 	}
 	msgpack_zone_clear(&zone);
@@ -250,14 +275,14 @@ static int dispatch_retry(struct waiter *w, int timed_out)
 			rq.reply.name_len = rq.args[0].via.str.size;
 		}
 		/* A chmod or chown while it waited may have taken its access away. */
-		if ((!rq.obj || access_check(&rq, rq.obj) == 0) && state_request_begin(&rq))
-			handlers[rq.op->code](&rq);
-		state_request_end(&rq);
+		if (!rq.obj || access_check(&rq, rq.obj) == 0)
+			dispatch_run(&rq);
 	}
 	msgpack_zone_clear(&retry_zone);
 	if (rq.parked)
 		return 0;
 	waiter_done(w);
+	dispatch_settle(rq.obj);
 	return 1;
 }
 
@@ -269,8 +294,11 @@ int dispatch_replay(struct client *c, const char *frame, size_t len)
 void dispatch_forget_client(struct client *c)
 {
 	struct hold *h;
-	if (c->waiter.wq)
+	if (c->waiter.wq) {
+		struct object *o = c->waiter.obj;
 		waiter_cancel(&c->waiter);
+		dispatch_settle(o);
+	}
 	while ((h = LIST_FIRST(&c->holds))) {
 		LIST_REMOVE(h, link);
 		object_type_of(h->obj->type)->release(h->obj, h);

@@ -5,8 +5,9 @@
  * The request path: a frame comes in (server.c), is decoded once and
  * checked here (the op, the arity and argument types, the session's hello),
  * its object is found (created with defaults for OPF_WRITE/OPF_BLOCK ops,
- * or lent as a read-only empty one of the right type for reads of a missing
- * name), and handle_<OP> runs. A handler answers through rq->reply or parks
+ * provisional until a write on it succeeds and dropped when it is left
+ * empty with nobody waiting, or lent as a read-only empty one of the right
+ * type for reads of a missing name), and handle_<OP> runs. A handler answers through rq->reply or parks
  * the request with request_park; when the object changes, the parked
  * request is dispatched again, through the same handler (waiters.h). The
  * reply goes out at the loop's flush point.

@@ -42,6 +42,7 @@ struct queue {
 	struct waitq joiners;       /* queue.join waiting for unfinished to reach 0 */
 	uint64_t unfinished;        /* tasks put and not yet done (task_done, ack) */
 	uint64_t total_put, total_got, total_acked, total_nacked, total_redelivered, total_dead;
+	uint64_t dead_letter_failed;  /* items that could not go to the dead-letter queue and stayed */
 	struct queue_ext *ext;      /* NULL until a priority, delay or acknowledged get is used */
 	struct object *obj;         /* the object holding this queue */
 };
@@ -63,6 +64,8 @@ struct object {
 	uint32_t name_len;
 	double created;             /* unix time */
 	uint64_t reads, writes;     /* ops served, by flag OPF_WRITE */
+	int provisional;            /* made for a request on a free name, and no write on it has
+	                             * succeeded yet: dropped once it is empty and nobody waits */
 	struct rate rate;           /* ops per second, for ls's long entries */
 	uid_t owner;                /* access (access.h): set with object_set_access */
 	gid_t group;

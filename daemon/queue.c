@@ -331,6 +331,7 @@ static struct qitem *qitem_new(struct queue *q, struct value *v, uint64_t put_ms
 {
 	struct qitem *it = calloc(1, sizeof(*it));
 	if (it) {
+		value_mem_add(value_alloc_cost(sizeof(*it)));   /* counted, never refused: the item is stored already */
 		it->q = q;
 		it->v = v;
 		it->put_ms = put_ms;
@@ -343,6 +344,7 @@ void qitem_free(struct qitem *it)
 {
 	if (it) {
 		value_free(it->v);
+		value_mem_sub(value_alloc_cost(sizeof(*it)));
 		free(it);
 	}
 }
@@ -458,7 +460,9 @@ static size_t queue_count(const struct queue *q)
 	return queue_ready(q) + queue_delayed(q);
 }
 
-/* Free slots; SIZE_MAX when unbounded. */
+/* Free slots; SIZE_MAX when unbounded. Returned and dead-lettered items are
+ * taken past maxsize (they were stored once already): puts then wait until
+ * the queue is back under it. */
 static size_t queue_room(const struct queue *q)
 {
 	if (!q->maxsize)
@@ -646,8 +650,10 @@ static char *queue_dead_name(const struct queue *q)
 }
 
 /* it used up its deliveries: its value moves to the dead-letter queue as a
- * new item (made if missing; past any maxsize), and its task here is done. */
-static void queue_dead_letter(struct queue *q, struct qitem *it)
+ * new item (made if missing; past any maxsize), and its task here is done.
+ * If that queue cannot take it (the name now holds another type, or memory
+ * ran out) the item is not dropped: -1, and it stays in q, counted. */
+static int queue_dead_letter(struct queue *q, struct qitem *it)
 {
 	char *name = queue_dead_name(q);
 	const char *why = "";
@@ -664,25 +670,27 @@ static void queue_dead_letter(struct queue *q, struct qitem *it)
 	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
 		err = IPCD_E_NOMEM, why = "out of memory";
 	if (err) {
-		log_warn("queue '%s': an item delivered %u times could not go to dead-letter queue '%s' (%s): dropped",
+		log_warn("queue '%s': an item delivered %u times could not go to dead-letter queue '%s' (%s): kept here",
 		         q->obj->name, it->deliveries, name ? name : "?", why);
+		q->dead_letter_failed++;
 	} else {
 		it->v = NULL;   /* now the dead-letter queue's */
 		queue_wake(&o->u.queue);
 	}
 	if (name != q->dead_letter)
 		free(name);
+	if (err)
+		return -1;
 	q->total_dead++;
 	qitem_free(it);
 	queue_tasks_done(q, 1);
+	return 0;
 }
 
 void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms)
 {
-	if (q->max_deliveries && it->deliveries >= q->max_deliveries) {
-		queue_dead_letter(q, it);
+	if (q->max_deliveries && it->deliveries >= q->max_deliveries && queue_dead_letter(q, it) == 0)
 		return;
-	}
 	int failed = delay_ms ? queue_delay(q, it, delay_ms, 1) : queue_place(q, it, 1);
 	if (failed) {
 		log_warn("queue '%s': out of memory: a returned item was lost", q->obj->name);
@@ -757,8 +765,10 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 		ok = (its[i] = qitem_new(q, vals[i], now)) != NULL;
 	if (!ok) {
 		for (uint32_t i = 0; its && i < n; i++)
-			if (its[i])
-				free(its[i]);   /* not qitem_free: the values stay the caller's */
+			if (its[i]) {
+				its[i]->v = NULL;   /* the values stay the caller's */
+				qitem_free(its[i]);
+			}
 		free(its);
 		return -1;
 	}
@@ -889,6 +899,33 @@ static int queue_parse_options(const msgpack_object *opts, struct queue_opts *qo
 	return rc < 0 ? IPCD_E_BADARG : rc;
 }
 
+/* A queue's dead letters must have somewhere to go: refuse a dead_letter
+ * (or NAME.dead) that is the queue itself or holds another type. Not while
+ * the state is rebuilt: what a name holds then is not yet what it held. */
+static int queue_check_dead_letter(struct queue *q, const char **why)
+{
+	static char msg[160];
+	char *name = queue_dead_name(q);
+	if (!name) {
+		*why = "out of memory";
+		return IPCD_E_NOMEM;
+	}
+	struct object *t = registry_find(name, strlen(name));
+	int err = 0;
+	if (strcmp(name, q->obj->name) == 0) {
+		*why = "queue option dead_letter names the queue itself";
+		err = IPCD_E_BADARG;
+	} else if (t && t->type != PROTO_T_QUEUE) {
+		snprintf(msg, sizeof(msg), "dead-letter queue '%.80s' exists as a %s", name,
+		         proto_type_name(t->type));
+		*why = msg;
+		err = IPCD_E_WRONGTYPE;
+	}
+	if (name != q->dead_letter)
+		free(name);
+	return err;
+}
+
 static int queue_init(struct object *o, const msgpack_object *opts, const char **why)
 {
 	struct queue *q = &o->u.queue;
@@ -915,7 +952,12 @@ static int queue_init(struct object *o, const msgpack_object *opts, const char *
 		*why = "out of memory";
 		return IPCD_E_NOMEM;
 	}
-	return 0;
+	err = !state_replaying && (qo.max_deliveries || qo.dead_letter) ? queue_check_dead_letter(q, why) : 0;
+	if (err) {   /* registry_create does not deinit a queue it could not init */
+		free(q->dead_letter);
+		q->dead_letter = NULL;
+	}
+	return err;
 }
 
 static int queue_same_options(const struct object *o, const msgpack_object *opts)
@@ -1124,7 +1166,7 @@ static double queue_oldest_age(const struct queue *q)
 	return oldest < now ? (double)(now - oldest) / 1000.0 : 0.0;
 }
 
-#define QUEUE_STAT_KEYS 15
+#define QUEUE_STAT_KEYS 17
 
 static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
 {
@@ -1140,6 +1182,8 @@ static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
 		{ "nacked", q->total_nacked },
 		{ "redelivered", q->total_redelivered },
 		{ "dead_lettered", q->total_dead },
+		{ "dead_letter_failed", q->dead_letter_failed },
+		{ "over_maxsize", q->maxsize && queue_count(q) > q->maxsize ? queue_count(q) - q->maxsize : 0 },
 		{ "getters", q->getters.count },
 		{ "putters", q->putters.count },
 		{ "joiners", q->joiners.count },

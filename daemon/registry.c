@@ -4,16 +4,21 @@
  *
  * Reads of a name that does not exist see a shared, read-only empty object of
  * the op's type (registry_empty), the way a missing key reads as empty in
- * Redis; writes and waits create the object with default options.
+ * Redis; writes and waits create the object with default options, and it
+ * stays only if a write succeeds or while a request waits on it.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include "registry.h"
+#include <stdio.h>
 #include "access.h"
 #include "clock.h"
+#include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "state.h"
+#include "value.h"
 #include "wire.h"
 
 static struct omap names;
@@ -42,6 +47,15 @@ void registry_init(void)
 	}
 }
 
+/* What an object costs against max_memory before it holds anything: the
+ * object, its name (kept twice: o->name and the registry's key), its
+ * registry entry and index slot. */
+static size_t object_mem(size_t len)
+{
+	return value_alloc_cost(sizeof(struct object)) + value_alloc_cost(len + 1) + value_alloc_cost(len) +
+	       sizeof(struct omap_entry) + sizeof(uint32_t);
+}
+
 /* Free o after its waiters were answered. */
 static void object_free(struct object *o)
 {
@@ -49,6 +63,7 @@ static void object_free(struct object *o)
 	ot->cancel_waiters(o);
 	ot->deinit(o);
 	count_by_type[o->type]--;
+	value_mem_sub(object_mem(o->name_len));
 	free(o->name);
 	free(o);
 }
@@ -79,11 +94,23 @@ struct object *registry_empty(enum proto_type t)
 int registry_create(const char *name, size_t len, enum proto_type t, const msgpack_object *opts,
                     struct object **out, const char **why)
 {
+	static char msg[64];
+	if (config.max_objects && omap_count(&names) >= config.max_objects && !state_replaying) {
+		snprintf(msg, sizeof(msg), "max_objects (%llu) reached", (unsigned long long)config.max_objects);
+		*why = msg;
+		return IPCD_E_NOMEM;
+	}
+	if (value_mem_charge(object_mem(len)) < 0) {
+		snprintf(msg, sizeof(msg), "max_memory (%zu bytes) reached", value_mem_limit);
+		*why = msg;
+		return IPCD_E_NOMEM;
+	}
 	struct object *o = calloc(1, sizeof(*o));
 	char *copy = malloc(len + 1);
 	if (!o || !copy) {
 		free(o);
 		free(copy);
+		value_mem_sub(object_mem(len));
 		*why = "out of memory";
 		return IPCD_E_NOMEM;
 	}
@@ -98,6 +125,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 	if (err) {
 		free(copy);
 		free(o);
+		value_mem_sub(object_mem(len));
 		return err;
 	}
 	int created;
@@ -106,6 +134,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 		object_type_of(t)->deinit(o);
 		free(copy);
 		free(o);
+		value_mem_sub(object_mem(len));
 		*why = "out of memory";
 		return IPCD_E_NOMEM;
 	}
@@ -121,6 +150,21 @@ void registry_delete(struct object *o)
 	if (e)
 		omap_remove(&names, e);
 	object_free(o);
+}
+
+int registry_drop_if_unused(struct object *o)
+{
+	if (!o || !o->provisional)
+		return 0;
+	const struct object_type *ot = object_type_of(o->type);
+	if (ot->size(o) || (ot->pending && ot->pending(o))) {
+		o->provisional = 0;
+		return 0;
+	}
+	if (ot->waiting(o))
+		return 0;
+	registry_delete(o);
+	return 1;
 }
 
 size_t registry_count(void)
@@ -178,8 +222,10 @@ void handle_CREATE(struct request *rq)
 			reply_error(&rq->reply, IPCD_E_WRONGTYPE, "'%s' exists as a %s", o->name, proto_type_name(o->type));
 		else if (!object_type_of(t)->same_options(o, opts))
 			reply_error(&rq->reply, IPCD_E_EXISTS, "'%s' exists with other options", o->name);
-		else
+		else {
+			o->provisional = 0;   /* asked for by name: it stays */
 			reply_bool(&rq->reply, 0);
+		}
 		return;
 	}
 	err = registry_create(n->via.str.ptr, n->via.str.size, t, opts, &o, &why);

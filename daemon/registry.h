@@ -21,6 +21,11 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 /* Unlink and free o; its parked requests get IPCD_E_DELETED. */
 void registry_delete(struct object *o);
 size_t registry_count(void);
+/* Drop o if it is provisional, holds nothing and nobody waits on it: a
+ * request that failed, or a wait that ended, leaves no object behind. A
+ * provisional object found holding something becomes an ordinary one.
+ * Returns 1 if o was freed. */
+int registry_drop_if_unused(struct object *o);
 /* Objects per type, for info. */
 size_t registry_count_type(enum proto_type t);
 /* The registry's map, for ls paging. */

@@ -74,6 +74,7 @@ void client_close(struct client *c, const char *why)
 	deadline_stop(c);
 	close(c->fd);
 	server_fds_freed();
+	server_stats.input -= c->in_counted;
 	buf_free(&c->in);
 	buf_free(&c->out);
 	TAILQ_REMOVE(&server_clients, c, link);
@@ -173,17 +174,53 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
 	client_flush(arg);
 }
 
-/* Keep reading to notice a hang-up, but stop buffering past a frame's worth
- * while requests are not being processed. */
+/* Keep reading to notice a hang-up, but stop buffering past max_input (and
+ * past a frame's worth) while requests are not being processed. (While they
+ * are, every whole frame runs as it arrives: what stays is at most one
+ * partial frame.) */
 static void client_update_reading(struct client *c)
 {
-	int want = !c->closing && ((!c->waiter.wq && !c->output_blocked) ||
-	                           buf_used(&c->in) < config.max_frame + PROTO_HEADER_SIZE);
+	uint64_t cap = config.max_input < config.max_frame + PROTO_HEADER_SIZE ? config.max_input
+	                                                                      : config.max_frame + PROTO_HEADER_SIZE;
+	int want = !c->closing && ((!c->waiter.wq && !c->output_blocked) || buf_used(&c->in) < cap);
 	if (want && !c->reading)
 		event_add(&c->ev_read, NULL);
 	else if (!want && c->reading)
 		event_del(&c->ev_read);
 	c->reading = want;
+}
+
+/* Bring server_stats.input up to date with c's input buffer. */
+static void client_input_count(struct client *c)
+{
+	server_stats.input = server_stats.input - c->in_counted + buf_used(&c->in);
+	c->in_counted = buf_used(&c->in);
+}
+
+/*
+ * Input buffered for all clients is over max_input_total (partial frames
+ * that never end, or many clients pipelining while they wait): close the
+ * client that holds the most, so that the others go on. Returns 1 if that
+ * was c.
+ */
+static int input_over_total(struct client *c)
+{
+	int closed_c = 0;
+	while (config.max_input_total && server_stats.input > config.max_input_total) {
+		struct client *big = NULL, *o;
+		TAILQ_FOREACH(o, &server_clients, link)
+			if (!big || o->in_counted > big->in_counted)
+				big = o;
+		if (!big || !big->in_counted)
+			break;
+		log_ctx(LOG_WARNING, big->pid, NULL, 0, 0,
+		        "client %llu (pid %d): %zu bytes of unrun input, all clients over max_input_total (%llu); "
+		        "disconnecting", (unsigned long long)big->cid, (int)big->pid, big->in_counted,
+		        (unsigned long long)config.max_input_total);
+		closed_c |= big == c;
+		client_close(big, "input over max_input_total");
+	}
+	return closed_c;
 }
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg)
@@ -214,6 +251,9 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 	if (n > 0) {
 		c->bytes_in += (uint64_t)n;
 		deadline_touch(c);
+		client_input_count(c);
+		if (input_over_total(c))
+			return;
 	}
 	if (!c->waiter.wq)
 		client_process(c);
@@ -267,6 +307,7 @@ static void client_process(struct client *c)
 done:
 	if (c->closing)
 		buf_consume(&c->in, buf_used(&c->in));
+	client_input_count(c);
 	client_update_reading(c);
 }
 

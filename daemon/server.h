@@ -43,6 +43,7 @@ struct client {
 	int pending_flush;         /* on the flush list */
 	int reading;               /* ev_read is added */
 	struct buf in, out;
+	size_t in_counted;         /* bytes of in counted in server_stats.input */
 	struct event ev_read, ev_write, ev_resume;
 	int output_blocked;        /* requests wait: unsent output is over max_output */
 	struct event ev_output_timer; /* output_timeout while output_blocked */
@@ -91,6 +92,7 @@ void client_kill(struct client *c);
 struct server_stats {
 	uint64_t clients, clients_total, ops_total, errors_total;
 	uint64_t reads;              /* socket reads that brought bytes: activity, for the busy poll */
+	uint64_t input;              /* request bytes received and not yet run, all clients (max_input_total) */
 	uint64_t ops_by_code[128];
 	uint64_t errors_by_code[64]; /* wire error codes are below 64 (errors.def) */
 	struct rate rate;            /* requests per second */

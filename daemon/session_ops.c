@@ -87,14 +87,14 @@ static size_t readable_objects(const struct client *c, size_t by_type[PROTO_T_CO
 }
 
 /* info -> {version, protocol, pid, uptime, socket, config_file, clients,
- *          clients_total, max_clients, objects, objects_by_type, memory,
- *          max_memory, ops, ops_per_sec, errors, ops_by_name,
+ *          clients_total, max_clients, objects, max_objects, objects_by_type, memory,
+ *          max_memory, input, ops, ops_per_sec, errors, ops_by_name,
  *          errors_by_name, monitors, monitor_events, monitor_dropped} */
 void handle_INFO(struct request *rq)
 {
 	double now = clock_unix();
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 22);
+	msgpack_pack_map(pk, 24);
 	pack_key_str(pk, "version", IPCD_VERSION);
 	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
 	pack_key_int(pk, "pid", (int)getpid());
@@ -106,6 +106,7 @@ void handle_INFO(struct request *rq)
 	pack_key_uint(pk, "max_clients", config.max_clients);
 	size_t by_type[PROTO_T_COUNT];
 	pack_key_uint(pk, "objects", readable_objects(rq->client, by_type));  /* only what the caller may read */
+	pack_key_uint(pk, "max_objects", config.max_objects);
 	pack_cstr(pk, "objects_by_type");
 	msgpack_pack_map(pk, PROTO_T_COUNT - 1);
 	for (int t = PROTO_T_QUEUE; t < PROTO_T_COUNT; t++) {
@@ -114,6 +115,7 @@ void handle_INFO(struct request *rq)
 	}
 	pack_key_uint(pk, "memory", value_mem_used);
 	pack_key_uint(pk, "max_memory", config.max_memory);
+	pack_key_uint(pk, "input", server_stats.input);
 	pack_key_uint(pk, "ops", server_stats.ops_total);
 	pack_key_uint(pk, "ops_per_sec", rate_get(&server_stats.rate, rate_now()));
 	pack_key_uint(pk, "errors", server_stats.errors_total);

@@ -414,6 +414,8 @@ static int snapshot_write(void *ctx, struct persist_writer *w)
 	for (const struct omap_entry *e = omap_seek(m, 0); e && rc == 0; e = omap_next(m, e)) {
 		const struct object *o = e->val;
 		const struct object_type *t = object_type_of(o->type);
+		if (o->provisional)   /* exists for a parked request only, which is not kept */
+			continue;
 		pk = state_save_begin(&s);
 		msgpack_pack_array(pk, 8);
 		msgpack_pack_uint32(pk, STATE_REC_OBJECT);

@@ -19,15 +19,23 @@ static int value_make(size_t len, struct value **out)
 {
 	if (len > UINT32_MAX)
 		return IPCD_E_BADVALUE;
-	size_t need = sizeof(struct value) + len;
+	size_t need = value_cost(len);
 	if (value_mem_limit && value_mem_used + need > value_mem_limit)
 		return IPCD_E_NOMEM;
-	struct value *v = value_alloc(need);
+	struct value *v = value_alloc(sizeof(struct value) + len);
 	if (!v)
 		return IPCD_E_NOMEM;
 	v->len = (uint32_t)len;
 	value_mem_used += need;
 	*out = v;
+	return 0;
+}
+
+int value_mem_charge(size_t n)
+{
+	if (value_mem_limit && value_mem_used + n > value_mem_limit)
+		return -1;
+	value_mem_used += n;
 	return 0;
 }
 

@@ -16,7 +16,9 @@ struct value {
 	char data[];
 };
 
-/* Bytes held by live values (headers included). */
+/* Bytes held on behalf of clients: live values (with their allocation
+ * overhead and the container slot that holds each), and what
+ * value_mem_charge adds (objects, names, dict keys, queue items). */
 extern size_t value_mem_used;
 /* 0 = no limit. Set from config max_memory. */
 extern size_t value_mem_limit;
@@ -35,8 +37,22 @@ int value_new(const msgpack_object *o, struct value **out);
 int value_new_raw(const void *data, size_t len, struct value **out);
 /* Free v (NULL is fine). */
 void value_free(struct value *v);
+/* What an allocation of n bytes costs: malloc's header and its rounding to
+ * 16 bytes (glibc), so that many small allocations cannot pass max_memory
+ * by their overhead. */
+static inline size_t value_alloc_cost(size_t n) { return (n + 8 + 15) & ~(size_t)15; }
+/* Bytes a value of len bytes accounts for: its allocation and the pointer
+ * that holds it in its list, queue or dict. */
+static inline size_t value_cost(size_t len) { return value_alloc_cost(sizeof(struct value) + len) + sizeof(void *); }
 /* Bytes v accounts for. */
-static inline size_t value_mem(const struct value *v) { return sizeof(*v) + v->len; }
+static inline size_t value_mem(const struct value *v) { return value_cost(v->len); }
+/* Count n more bytes held for clients: 0, or -1 (nothing counted) if that
+ * would pass max_memory. */
+int value_mem_charge(size_t n);
+/* Count n more bytes whatever the limit (memory already taken). */
+static inline void value_mem_add(size_t n) { value_mem_used += n; }
+/* Give back n counted bytes. */
+static inline void value_mem_sub(size_t n) { value_mem_used -= n; }
 
 static inline int value_equal(const struct value *a, const struct value *b)
 {

@@ -188,7 +188,9 @@ class Queue(_Proxy):
         return self._stat()[1]
 
     def full(self) -> bool:
-        """True if the queue is bounded and holds maxsize items."""
+        """True if the queue is bounded and holds maxsize items or more
+        (returned items may take it past maxsize; puts wait until it is
+        back under)."""
         size, maxsize = self._stat()
         return 0 < maxsize <= size
 

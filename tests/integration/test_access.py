@@ -219,17 +219,19 @@ def test_dead_letters_go_only_where_the_queues_owner_may_write(open_daemon):
     root.ok("create", "roots", "queue", {"mode": 0o644})     # others may read, not write
     root.ok("create", "shared", "queue", {"mode": 0o662})
 
-    def poison(q, dead_letter=None):
+    def poison(q, dead_letter=None, counter="dead_lettered"):
         """As nobody: q dead-letters after one delivery; one item is taken
         unacked, and returned (so dead-lettered) when the connection closes."""
         opts = {"max_deliveries": 1, **({"dead_letter": dead_letter} if dead_letter else {})}
         r = as_user(d, NOBODY, ["create", q, "queue", opts], ["queue.put", q, "poison", 0], ["queue.get_ack", q, 0])
         assert statuses(r) == [0, 0, 0], r
-        wait_until(lambda: root.ok("stat", q)["dead_lettered"] == 1, what="the item to be dead-lettered")
+        wait_until(lambda: root.ok("stat", q)[counter] == 1, what="the item to be dead-lettered")
 
-    # nobody's queue dead-letters into root's: refused (dropped with a warning), not smuggled in
-    poison("mine", "roots")
+    # nobody's queue dead-letters into root's: refused, not smuggled in, and
+    # the item stays in its own queue (never dropped)
+    poison("mine", "roots", counter="dead_letter_failed")
     assert root.ok("queue.qsize", "roots") == 0
+    assert root.ok("queue.qsize", "mine") == 1
     # into a queue others may write, and into the NAME.dead it makes (its own), they go
     poison("ours", "shared")
     assert root.ok("queue.get", "shared", 0) == "poison"

@@ -234,6 +234,7 @@ def test_len_contains_clear(client):
     assert client.ok("dict.clear", "d") is None
     assert client.ok("dict.len", "d") == 0
     assert client.ok("dump", "d") == {}
+    client.ok("delete", "d")
     assert client.ok("info")["memory"] == 0
 
 

@@ -183,6 +183,7 @@ def test_max_memory_counts_dict_keys(small_memory_daemon):
     assert c.ok("dict.len", "d") == n
     assert c.err("ns.set", "ns", "a" * 600, 1) == E.NOMEM
     assert c.ok("dict.clear", "d") is None
+    assert c.ok("delete", "d") is None
     assert c.ok("info")["memory"] == 0
     assert c.ok("dict.set", "d", "k" * 600, 1) is None
 
@@ -192,8 +193,100 @@ def test_max_memory_with_blocked_putters_and_clear(small_memory_daemon):
     item = "p" * 1000
     n = fill_until_nomem(c, "q", item)
     assert c.ok("queue.clear", "q") == n
+    assert c.ok("delete", "q") is None
     assert c.ok("info")["memory"] == 0
     assert fill_until_nomem(c, "q", item) == n
+
+
+def test_max_memory_counts_objects_and_names(small_memory_daemon):
+    """An object costs its structure, its name and its registry entry, not
+    only what it holds: one tiny item per new name reaches max_memory after
+    a few hundred names, not tens of thousands."""
+    c = small_memory_daemon.connect()
+    n = 0
+    while True:
+        r = c.call("queue.put", "name-%06d-" % n + "n" * 100, 1)
+        if r.status:
+            break
+        n += 1
+        assert n < 20000, "max_memory never reached: objects are not counted"
+    assert r.status == E.NOMEM and "max_memory" in r.result
+    assert n <= MAX_MEMORY // 200
+    info = c.ok("info")
+    assert info["objects"] == n and info["memory"] <= MAX_MEMORY
+    # The refused put left nothing; a delete gives room for another object.
+    assert c.ok("exists", "name-%06d-" % n + "n" * 100) is False
+    c.ok("delete", "name-%06d-" % 0 + "n" * 100)
+    assert c.ok("queue.put", "another", 1) == 1
+    for i in range(1, n):
+        c.ok("delete", "name-%06d-" % i + "n" * 100)
+    c.ok("delete", "another")
+    assert c.ok("info")["memory"] == 0
+
+
+def test_max_objects(make_daemon):
+    d = make_daemon("-o", "max_objects=3")
+    c = d.connect()
+    assert c.ok("info")["max_objects"] == 3
+    c.ok("queue.put", "q", 1)
+    c.ok("list.append", "l", 1)
+    assert c.ok("create", "d", "dict") is True
+    for op, args in (("queue.put", ["q2", 1]), ("dict.set", ["d2", "k", 1]), ("create", ["n", "ns"])):
+        r = c.call(op, *args)
+        assert r.status == E.NOMEM and "max_objects (3)" in r.result, (op, r)
+    assert c.ok("info")["objects"] == 3
+    # Writes to the existing objects go on; a wait on a free name is refused too.
+    assert c.ok("queue.put", "q", 2) == 2
+    assert c.err("queue.get", "free", 1) == E.NOMEM
+    c.ok("delete", "q")
+    assert c.ok("queue.put", "q2", 1) == 1
+
+
+def test_max_objects_default(daemon):
+    assert daemon.connect().ok("info")["max_objects"] == 1000000
+
+
+# ---- max_input, max_input_total -------------------------------------------------------
+
+def test_partial_frames_are_bounded_by_max_input_total(make_daemon):
+    """Connections stalled short of a large frame cannot pile up input past
+    max_input_total: the one holding the most is closed, the others serve."""
+    d = make_daemon("-o", "max_frame=1M", "-o", "max_input_total=2M")
+    bystander = d.connect(name="bystander")
+    assert bystander.ok("info")["input"] < 64         # only the info request itself
+    stalled = []
+    for i in range(3):
+        c = d.connect(name="stalled-%d" % i)
+        c.send_raw((1 << 20).to_bytes(4, "big") + b"\x00" * (800 * 1024 - 8 * i))
+        stalled.append(c)
+        wait_until(lambda: bystander.ok("info")["input"] >= min(i + 1, 2) * 790 * 1024 or
+                   bystander.ok("info")["clients"] < i + 2, what="the partial frame to arrive")
+    wait_until(lambda: bystander.ok("info")["clients"] == 3, what="one stalled connection to be closed")
+    assert stalled[0].expect_closed()                  # the largest partial frame
+    info = bystander.ok("info")
+    assert info["input"] <= 2 << 20
+    assert bystander.ok("queue.put", "q", "x" * 1000) == 1
+
+
+def test_max_input_bounds_what_a_waiting_client_buffers(make_daemon):
+    d = make_daemon("-o", "max_input=64K")
+    c, other = d.connect(), d.connect(name="other")
+    rid = c.send("queue.get", "q")
+    wait_until(lambda: other.ok("exists", "q"), what="the get to park")
+    from ipcwire import request_bytes
+    pings = b"".join(request_bytes(1000 + i, "ping", "p" * 1000) for i in range(2000))   # about 2 MB
+    import threading
+    t = threading.Thread(target=c.sock.sendall, args=(pings,), daemon=True)
+    t.start()
+    wait_until(lambda: other.ok("info")["input"] >= 64 * 1024, what="input to be buffered")
+    assert other.ok("info")["input"] <= 64 * 1024 + 64 * 1024      # max_input plus one read
+    other.ok("queue.put", "q", "go")
+    r = c.recv()
+    assert (r.id, r.result) == (rid, "go")
+    for i in range(2000):
+        assert c.recv().id == 1000 + i
+    t.join(10)
+    assert other.ok("info")["input"] < 64             # only the info request itself
 
 
 def test_nomem_does_not_close_the_connection(small_memory_daemon):

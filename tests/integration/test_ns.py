@@ -75,8 +75,8 @@ def test_missing_namespace_reads_as_empty(client):
     assert client.ok("ns.all", "ghost") == {}
     assert client.err("ns.get", "ghost", "a") == E.NOKEY
     assert client.ok("exists", "ghost") is False
-    assert client.err("ns.del", "ghost", "a") == E.NOKEY   # a write: creates it
-    assert client.ok("type", "ghost") == "ns"
+    assert client.err("ns.del", "ghost", "a") == E.NOKEY   # a failed write creates nothing
+    assert client.ok("exists", "ghost") is False
 
 
 def test_attribute_names_are_exact_strings(client):

@@ -442,3 +442,21 @@ def test_owner_group_and_mode_survive(stateful, snapshot):
     s.restart(kill=True)
     st = s.connect().ok("stat", "private")
     assert (st["owner"], st["group"], st["mode"]) == (65534, 65533, 0o640)
+
+
+@pytest.mark.parametrize("snapshot", [False, True])
+def test_an_object_made_for_a_wait_only_does_not_survive(stateful, snapshot):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, w = s.connect(), s.connect()
+    c.ok("queue.put", "kept", 1)
+    w.send("queue.get", "waited-on")
+    wait_until(lambda: c.ok("exists", "waited-on"), what="the get to park")
+    if snapshot:
+        c.ok("save")
+        wait_until(lambda: c.ok("info")["persistence"]["last_snapshot"] > 0 and
+                   not c.ok("info")["persistence"]["snapshot_running"], what="the snapshot to finish")
+    s.restart(kill=True)
+    c = s.connect()
+    assert c.ok("exists", "waited-on") is False
+    assert c.ok("dump", "kept") == [1]

@@ -216,6 +216,58 @@ def test_dead_letter_by_lease_end_and_disconnect_into_a_named_queue(daemon, clie
     assert client.ok("queue.join", "jobs", 0) is None             # a dead letter is done here
 
 
+def test_dead_letter_that_is_no_queue_is_refused_at_create(client):
+    client.ok("list.append", "a-list", 1)
+    client.ok("dict.set", "a-dict", "k", 1)
+    for target in ("a-list", "a-dict"):
+        assert client.err("create", "jobs", "queue", {"max_deliveries": 1, "dead_letter": target}) == E.WRONGTYPE
+    assert client.err("create", "jobs", "queue", {"max_deliveries": 1, "dead_letter": "jobs"}) == E.BADARG
+    client.ok("ns.set", "work.dead", "a", 1)                   # the default NAME.dead holds an ns
+    assert client.err("create", "work", "queue", {"max_deliveries": 1}) == E.WRONGTYPE
+    assert client.ok("exists", "jobs") is False and client.ok("exists", "work") is False
+    assert client.ok("create", "jobs", "queue", {"max_deliveries": 1, "dead_letter": "graves"}) is True
+
+
+def test_dead_letter_target_that_became_unusable_keeps_the_item(client):
+    client.ok("create", "jobs", "queue", {"max_deliveries": 1, "dead_letter": "graves"})
+    client.ok("list.append", "graves", "not a queue")          # made after the queue: allowed then
+    client.ok("queue.put", "jobs", "poison")
+    d = client.ok("queue.get_ack", "jobs", 0)
+    client.ok("queue.nack", "jobs", d["id"])
+    # Acknowledged as stored, so it is never dropped: it stays, counted.
+    assert client.ok("queue.qsize", "jobs") == 1
+    st = stat(client, "jobs")
+    assert (st["dead_lettered"], st["dead_letter_failed"], st["unfinished"]) == (0, 1, 1)
+    d = client.ok("queue.get_ack", "jobs", 0)
+    assert (d["value"], d["deliveries"]) == ("poison", 2)      # past max_deliveries: marked
+    # Once the target is a queue again, the next return moves it there.
+    client.ok("delete", "graves")
+    client.ok("queue.nack", "jobs", d["id"])
+    assert client.ok("queue.get", "graves", 0) == "poison"
+    st = stat(client, "jobs")
+    assert (st["size"], st["dead_lettered"], st["dead_letter_failed"]) == (0, 1, 1)
+
+
+def test_returned_items_may_pass_maxsize_and_puts_wait_until_under_it(daemon, client):
+    client.ok("create", "q", "queue", {"maxsize": 1})
+    client.ok("queue.put", "q", "a")
+    d = client.ok("queue.get_ack", "q", 0)
+    client.ok("queue.put", "q", "b")
+    client.ok("queue.nack", "q", d["id"])              # comes back although the queue is full
+    assert client.ok("queue.qsize", "q") == 2
+    st = stat(client, "q")
+    assert (st["size"], st["over_maxsize"]) == (2, 1)
+    assert client.err("queue.put", "q", "c", 0) == E.FULL
+    p = daemon.connect(name="putter")
+    park(client, p, "queue.put", "q", "c", 10, key="putters")
+    assert client.ok("queue.get", "q", 0) == "a"        # qsize 1: still full, the put waits
+    assert stat(client, "q")["putters"] == 1
+    assert client.ok("queue.get", "q", 0) == "b"        # under maxsize: the put goes in
+    assert p.recv().result == 1
+    st = stat(client, "q")
+    assert (st["size"], st["over_maxsize"], st["putters"]) == (1, 0, 0)
+
+
 # ---- task_done / join -----------------------------------------------------------
 
 def test_join_on_a_queue_with_nothing_unfinished_returns_at_once(client):
