@@ -1705,9 +1705,15 @@ void handle_QUEUE_TASK_DONE(struct request *rq)
 	struct queue *q = &rq->obj->u.queue;
 	const msgpack_object *count = request_arg(rq, 1);
 	uint64_t n = count ? count->via.u64 : 1;
-	if (n > q->unfinished) {
-		reply_error(&rq->reply, IPCD_E_NOTASK, "task_done called too many times: %llu done, %llu unfinished",
-		            (unsigned long long)n, (unsigned long long)q->unfinished);
+	/* A pending delivery's task is finished by its ack (or comes back with
+	 * its item), never by task_done: else get_ack, task_done, ack would
+	 * finish it twice. */
+	uint64_t pending = delivery_count(q), open = q->unfinished > pending ? q->unfinished - pending : 0;
+	if (n > open) {
+		reply_error(&rq->reply, IPCD_E_NOTASK,
+		            "task_done called too many times: %llu done, %llu unfinished (%llu more are pending "
+		            "deliveries, finished by their ack)", (unsigned long long)n, (unsigned long long)open,
+		            (unsigned long long)(q->unfinished - open));
 		return;
 	}
 	reply_uint(&rq->reply, q->unfinished - n);

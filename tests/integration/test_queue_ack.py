@@ -493,3 +493,18 @@ def test_waiting_putter_keeps_its_priority(daemon, client):
     assert client.ok("queue.get", "q") == "a"
     assert p.recv().status == 0
     assert client.ok("dump", "q") == ["urgent", "b"]
+
+
+def test_a_pending_deliverys_task_is_finished_by_its_ack_not_by_task_done(client):
+    client.ok("queue.put", "tq", "job")
+    d = client.ok("queue.get_ack", "tq", 0)
+    assert client.err("queue.task_done", "tq") == E.NOTASK     # the ack will finish it
+    client.ok("queue.ack", "tq", d["id"])
+    assert client.ok("stat", "tq")["unfinished"] == 0
+    assert client.err("queue.task_done", "tq") == E.NOTASK
+    client.ok("queue.put_many", "tq", ["a", "b"])
+    d = client.ok("queue.get_ack", "tq", 0)
+    assert client.ok("queue.get", "tq", 0) == "b"
+    assert client.ok("queue.task_done", "tq") == 1           # b's; a's is pending
+    client.ok("queue.ack", "tq", d["id"])
+    assert client.ok("stat", "tq")["unfinished"] == 0
