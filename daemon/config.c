@@ -54,7 +54,8 @@ static const struct config_key keys[] = {
 	{ "max_clients", K_COUNT, OFF(max_clients), 1, 1000000, "1024",
 	  "simultaneous connections; one more is refused with MAXCLIENTS" },
 	{ "max_output", K_SIZE, OFF(max_output), 4096, UINT64_MAX, "64M",
-	  "unsent reply bytes per client past which its further requests wait; a larger reply gets TOOBIG" },
+	  "unsent reply bytes per client past which its further requests wait; a larger reply gets TOOBIG; "
+	  "at least max_frame + 1K" },
 	{ "max_input", K_SIZE, OFF(max_input), 4096, UINT64_MAX, "16M",
 	  "request bytes buffered for a client whose requests wait (one is parked, or its replies are over "
 	  "max_output), at most one max_frame; past it ipcd reads no more from it until they run" },
@@ -337,6 +338,26 @@ int config_load(struct config *c, const char *path, void (*report)(const char *m
 	else if (r < 0)
 		load_error(&l, l.line, "cannot parse (out of memory)");
 	return l.errors;
+}
+
+/* Room a reply needs around the largest value a request can carry (the
+ * envelope of queue.get_ack's {id, value, deliveries} map, with margin). */
+#define REPLY_ENVELOPE 1024
+
+int config_check(const struct config *c, char *why, size_t whylen)
+{
+	/* A value taken by queue.get or list.pop is answered once: a reply
+	 * too big to send would lose it. Every value came in a request frame,
+	 * so a max_output that holds a frame and its envelope holds any
+	 * single popped value. */
+	if (c->max_output < c->max_frame + REPLY_ENVELOPE) {
+		snprintf(why, whylen,
+		         "max_output (%llu) must be at least max_frame (%llu) + %d, or a popped value "
+		         "could be too big to send",
+		         (unsigned long long)c->max_output, (unsigned long long)c->max_frame, REPLY_ENVELOPE);
+		return -1;
+	}
+	return 0;
 }
 
 const char *config_default_path(void)

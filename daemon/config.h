@@ -59,6 +59,9 @@ int config_set(struct config *c, const char *key, const char *value, const char 
  * On error c holds a partial result: load into a scratch config.
  */
 int config_load(struct config *c, const char *path, void (*report)(const char *msg));
+/* Rules between keys, once all are set (file and command line): 0, or -1
+ * with the reason in why. */
+int config_check(const struct config *c, char *why, size_t whylen);
 /* The default config file: <sysconfdir>/ipcd/ipcd.conf. */
 const char *config_default_path(void);
 /* Print every key with its default and help to f (a FILE *). */

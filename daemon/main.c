@@ -167,6 +167,11 @@ static int settings_build(struct config *c, void (*report)(const char *))
 		free(c->socket);
 		c->socket = strdup(socket_opt);
 	}
+	char msg[300];
+	if (config_check(c, msg, sizeof(msg)) < 0) {
+		report(msg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -293,6 +298,11 @@ static int check_config(const char *path)
 	struct config c;
 	config_defaults(&c);
 	int r = config_load(&c, path, report_stderr);
+	char msg[300];
+	if (r == 0 && config_check(&c, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ipcd: %s: %s\n", path, msg);
+		r = 1;
+	}
 	config_free(&c);
 	if (r != 0)
 		return 1;

@@ -161,7 +161,7 @@ def test_socket_key_used_without_socket_option(tmp_path, make_daemon):
     ("max_frame = 1G", 1 << 30), ("max_frame=2G", 2 << 30),
 ])
 def test_sizes(tmp_path, make_daemon, text, value):
-    conf = write(tmp_path / "c.conf", text + "\n")
+    conf = write(tmp_path / "c.conf", text + "\nmax_output = 3G\n")
     c = make_daemon("--config", str(conf)).connect()
     assert c.hello_reply["max_frame"] == value
 

@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from conftest import MAX_MEMORY
-from ipcwire import Client, E, frame, nested, ping_body, wait_until
+from ipcwire import Client, E, frame, nested, ping_body, request_bytes, wait_until
 
 
 # ---- max_frame ------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_nomem_does_not_close_the_connection(small_memory_daemon):
 # ---- max_output and max_depth ------------------------------------------------------------
 
 def test_max_output_single_reply_too_big_keeps_the_connection(make_daemon):
-    d = make_daemon("-o", "max_output=1M")
+    d = make_daemon("-o", "max_output=1M", "-o", "max_frame=512K")
     c = d.connect()
     for _ in range(5):
         c.ok("list.append", "l", "x" * 400000)
@@ -311,19 +311,46 @@ def test_max_output_single_reply_too_big_keeps_the_connection(make_daemon):
 
 
 def test_max_output_pipelined_replies_all_arrive(make_daemon):
-    d = make_daemon("-o", "max_output=65536")
+    d = make_daemon("-o", "max_output=65536", "-o", "max_frame=32K")
     c = d.connect()
-    # 100 replies of 8000 bytes: 12 times max_output, sent before any is read.
-    c.send_raw(b"".join(frame(ping_body(8000, rid=10 + i)) for i in range(100)))
+    c.ok("list.extend", "l", ["y" * 1000] * 8)
+    # 100 replies of 8 KB to small requests: 12 times max_output, sent before any is read.
+    c.send_raw(b"".join(request_bytes(10 + i, "list.range", "l") for i in range(100)))
     for i in range(100):
         r = c.recv()
         assert (r.id, r.status) == (10 + i, 0)
+        assert len(r.result) == 8
     assert c.ok("ping") == "pong"
     assert "max_output" not in d.stderr()
 
 
+@pytest.mark.parametrize("opts", [
+    ["-o", "max_output=1M"],                                   # under the default max_frame
+    ["-o", "max_frame=64K", "-o", "max_output=64K"],           # no room for the envelope
+])
+def test_max_output_below_max_frame_is_refused_at_start(make_daemon, opts):
+    # A popped value that cannot be sent would be lost: refuse the pair up front.
+    d = make_daemon(*opts, start=False)
+    d.spawn()
+    assert d.exit_code() != 0
+    assert "max_output" in d.stderr() and "max_frame" in d.stderr()
+
+
+def test_popped_value_always_fits_max_output(make_daemon):
+    d = make_daemon("-o", "max_frame=8K", "-o", "max_output=9K")
+    c = d.connect()
+    big = "v" * (8 * 1024 - 64)            # as large as a frame can carry
+    for op in ("queue.get", "queue.get_ack"):
+        assert c.ok("queue.put", "q", big) == 1
+        r = c.call(op, "q")
+        assert r.status == 0, r
+    assert c.ok("list.append", "l", big) == 1
+    assert c.ok("list.pop", "l") == big
+    assert c.ok("queue.qsize", "q") == 0
+
+
 def test_max_output_drops_a_client_that_does_not_read(make_daemon):
-    d = make_daemon("-o", "max_output=65536", "-o", "output_timeout=1", "-o", "max_frame=65536")
+    d = make_daemon("-o", "max_output=65536", "-o", "output_timeout=1", "-o", "max_frame=32K")
     other = d.connect()
     greedy = d.connect()
     greedy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

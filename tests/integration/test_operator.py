@@ -244,7 +244,7 @@ def test_monitor_events_are_built_only_while_a_monitor_is_attached(daemon, clien
 def test_a_monitor_that_does_not_read_drops_events_and_says_how_many(make_daemon):
     # max_output below monitor_buffer: a monitor is bounded by monitor_buffer
     # only, and never disconnected for max_output.
-    d = make_daemon("-o", "monitor_buffer=64K", "-o", "max_output=4K")
+    d = make_daemon("-o", "monitor_buffer=64K", "-o", "max_output=4K", "-o", "max_frame=2K")
     mon, rid = attach(d)
     worker = d.connect(name="worker")
     n, batch = 30000, 200                               # 200 replies stay under max_output
