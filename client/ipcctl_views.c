@@ -571,6 +571,15 @@ int cmd_monitor(struct cli *x, int argc, char **argv)
 		rc = ipcd_next(x->c, 0.2, &res);
 		if (rc == IPCD_ETIMEOUT)
 			continue;
+		if (rc == IPCD_ESHUTDOWN || rc == IPCD_EIO) {
+			/* The daemon stopped (a restart): attach to the next one,
+			 * which libipcd waits for within its reconnect timeout. */
+			rc = ipcd_call(x->c, IPCD_OP_MONITOR, &res, 0);
+			if (rc)
+				return cli_failed(x, rc);
+			fprintf(stderr, "ipcctl: monitor: the daemon restarted; watching the new one\n");
+			continue;
+		}
 		if (rc)
 			return cli_failed(x, rc);
 		if (x->o.json) {
