@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
+#include "utf8.h"
 
 static const char json_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -194,39 +195,13 @@ int json_to_msgpack(const char *text, msgpack_packer *pk, char *err, size_t size
 
 /* ---- output -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 if invalid. */
-static size_t json_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
 
 /* True if s[0..n) is valid UTF-8, so that a JSON string can hold it. */
 static int json_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0, len; i < n; i += len)
-		if (!(len = json_utf8_len(p + i, n - i)))
+		if (!(len = utf8_len(p + i, n - i)))
 			return 0;
 	return 1;
 }
@@ -251,7 +226,7 @@ static void json_print_str(FILE *f, const char *s, size_t n)
 		} else if (ch < 0x20 || ch == 0x7f) {
 			fprintf(f, "\\u%04x", ch);
 		} else {
-			size_t len = json_utf8_len(p + i, n - i);
+			size_t len = utf8_len(p + i, n - i);
 			if (!len) {
 				fputs("\\ufffd", f);
 				i++;

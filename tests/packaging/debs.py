@@ -4,6 +4,8 @@ dpkg-buildpackage runs in a copy of the source tree, so the tree and its
 build dirs stay as they are; the .deb files land in the work dir.
 """
 import os
+import socket
+import time
 import shutil
 import subprocess
 
@@ -57,3 +59,22 @@ def runtime_dependencies(debs):
                 if name and name not in ours:
                     deps.add(name)
     return sorted(deps)
+
+
+def wait_for_socket(path, proc, timeout=20):
+    """Until something accepts on path (each try a connect; bounded), or
+    fail if proc, the daemon, exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise AssertionError("ipcd exited with %d: %s" % (proc.returncode, err))
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            s.close()
+    raise AssertionError("ipcd did not listen on %s within %d s" % (path, timeout))

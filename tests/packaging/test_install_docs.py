@@ -19,13 +19,11 @@ install blocks are skipped).
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-from debs import copy_tree
+from debs import copy_tree, wait_for_socket
 
 SKIP = 77
 
@@ -50,22 +48,6 @@ def sh(line, cwd, env, timeout=600):
     if p.returncode != 0:
         raise AssertionError("README line failed (exit %d): %s\n%s%s" % (p.returncode, line, p.stdout, p.stderr))
     return p.stdout
-
-
-def wait_for_socket(path, proc, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("ipcd exited with %d" % proc.returncode)
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
-            return
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            s.close()
-    raise AssertionError("ipcd did not listen on %s within %d s" % (path, timeout))
 
 
 def main():

@@ -16,13 +16,12 @@ import grp
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from debs import PACKAGES, build_debs
+from debs import PACKAGES, build_debs, wait_for_socket
 
 SOCKET = "/run/ipcd/ipcd.sock"
 SKIP = 77
@@ -84,22 +83,6 @@ def exists(getter, name):
         return True
     except KeyError:
         return False
-
-
-def wait_for_socket(path, proc, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("ipcd exited with %d: %s" % (proc.returncode, proc.stderr.read()))
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
-            return
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            s.close()
-    raise AssertionError("ipcd did not listen on %s within %d s" % (path, timeout))
 
 
 def build(source, work):
