@@ -63,7 +63,8 @@
  * When it expires the connection is dropped and the call returns IPCD_EIO.
  *
  * In-tree code that includes both proto/proto.h and ipcd.h must include
- * proto.h first (both declare the IPCD_OP_* constants from ops.def).
+ * proto.h first (both declare the IPCD_OP_* constants from ops.def; the
+ * error codes come from errors.h in both).
  */
 #ifndef IPCD_H
 #define IPCD_H
@@ -83,14 +84,10 @@ extern "C" {
 #define IPCD_EXPORT
 #endif
 
-/* Error codes: IPCD_E<NAME> for every line of errors.def (IPCD_ENOTFOUND,
- * IPCD_EEMPTY, IPCD_EIO, ...), and IPCD_OK = 0. */
-enum ipcd_error {
-	IPCD_OK = 0,
-#define IPCD_ERR(ident, code, wire, closes, msg) IPCD_E##ident = code,
-#include "errors.def"
-#undef IPCD_ERR
-};
+/* Error codes: IPCD_OK = 0 and IPCD_E<NAME> for every other line of
+ * errors.def (IPCD_ENOTFOUND, IPCD_EEMPTY, IPCD_EIO, ...); the daemon uses
+ * the same names. */
+#include "errors.h"
 
 /* Op codes: IPCD_OP_<IDENT> for every line of ops.def (IPCD_OP_QUEUE_PUT,
  * IPCD_OP_DICT_INCR, ...). proto.h declares the same names with the same

@@ -114,7 +114,7 @@ int access_check(struct request *rq, const struct object *o)
 	unsigned bit = access_needed(rq->op);
 	if (access_may(rq->client, o, bit))
 		return 0;
-	reply_error(&rq->reply, IPCD_E_PERMISSION, "%s: uid %d needs %s access to '%.*s'", rq->op->name,
+	reply_error(&rq->reply, IPCD_EPERMISSION, "%s: uid %d needs %s access to '%.*s'", rq->op->name,
 	            (int)rq->client->uid, bit_name(bit), (int)name->via.str.size, name->via.str.ptr);
 	return -1;
 }
@@ -144,7 +144,7 @@ int access_parse_mode(const msgpack_object *v, unsigned *mode, const char **why)
 	return 0;
 bad:
 	*why = "mode is an integer 0..0o777 or an octal string such as \"0640\"";
-	return IPCD_E_BADARG;
+	return IPCD_EBADARG;
 }
 
 int access_split_mode(const msgpack_object *opts, msgpack_object_kv *kv, msgpack_object *rest, int *has_mode,
@@ -167,7 +167,7 @@ int access_split_mode(const msgpack_object *opts, msgpack_object_kv *kv, msgpack
 		return 0;
 	if (m->size > ACCESS_MAX_OPTIONS) {
 		*why = "too many options";
-		return IPCD_E_BADARG;
+		return IPCD_EBADARG;
 	}
 	int err = access_parse_mode(&m->ptr[at].val, mode, why);
 	if (err)
@@ -205,7 +205,7 @@ void handle_CHMOD(struct request *rq)
 	unsigned mode;
 	const char *why;
 	if (access_parse_mode(&rq->args[1], &mode, &why)) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "chmod: %s", why);
+		reply_error(&rq->reply, IPCD_EBADARG, "chmod: %s", why);
 		return;
 	}
 	struct object *o = registry_find_or_reply(rq);
@@ -222,7 +222,7 @@ static int id_arg(struct request *rq, const msgpack_object *v, const char *what,
 	if (!v || v->type == MSGPACK_OBJECT_NIL)
 		return 0;
 	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 >= UINT32_MAX) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "chown: %s is a numeric id 0..%u or nil", what, UINT32_MAX - 1);
+		reply_error(&rq->reply, IPCD_EBADARG, "chown: %s is a numeric id 0..%u or nil", what, UINT32_MAX - 1);
 		return -1;
 	}
 	*id = (uint32_t)v->via.u64;

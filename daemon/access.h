@@ -54,13 +54,13 @@ int access_is_root(const struct client *c);
 int access_check(struct request *rq, const struct object *o);
 
 /* A mode from a request: an integer 0..0777 or an octal string ("0640",
- * "640", "0o640"). 0, or IPCD_E_BADARG with *why. */
+ * "640", "0o640"). 0, or IPCD_EBADARG with *why. */
 int access_parse_mode(const msgpack_object *v, unsigned *mode, const char **why);
 /*
  * create's OPTIONS opts (may be NULL) without their "mode" key, for the
  * object type, into *rest (using kv, room for ACCESS_MAX_OPTIONS entries,
  * when a copy is needed); the mode, if given, into *mode with *has_mode 1.
- * 0, or IPCD_E_BADARG with *why.
+ * 0, or IPCD_EBADARG with *why.
  */
 #define ACCESS_MAX_OPTIONS 16
 int access_split_mode(const msgpack_object *opts, msgpack_object_kv *kv, msgpack_object *rest, int *has_mode,

@@ -125,7 +125,7 @@ void handle_KILL_CLIENT(struct request *rq)
 		if (wire_key_is(by, "pid")) {
 			by_pid = 1;
 		} else if (!wire_key_is(by, "id")) {
-			reply_error(&rq->reply, IPCD_E_BADARG, "BY is \"id\" or \"pid\", not '%.*s'",
+			reply_error(&rq->reply, IPCD_EBADARG, "BY is \"id\" or \"pid\", not '%.*s'",
 			            (int)by->via.str.size, by->via.str.ptr);
 			return;
 		}
@@ -154,12 +154,12 @@ void handle_KILL_CLIENT(struct request *rq)
 		}
 	}
 	if (!killed && refused) {
-		reply_error(&rq->reply, IPCD_E_PERMISSION,
+		reply_error(&rq->reply, IPCD_EPERMISSION,
 		            "kill_client: uid %d may close only its own connections (root may close any)", (int)self->uid);
 		return;
 	}
 	if (!killed && !by_pid) {   /* a pid may have no connection: that is 0 closed */
-		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no connection with id %llu", (unsigned long long)id);
+		reply_error(&rq->reply, IPCD_ENOTFOUND, "no connection with id %llu", (unsigned long long)id);
 		return;
 	}
 	reply_uint(&rq->reply, killed);

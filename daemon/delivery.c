@@ -169,7 +169,7 @@ static struct omap_entry *delivery_find_or_reply(struct request *rq)
 	uint64_t id = rq->args[1].via.u64;
 	struct omap_entry *e = delivery_find(&rq->obj->u.queue, id);
 	if (!e)
-		reply_error(&rq->reply, IPCD_E_NOTPENDING,
+		reply_error(&rq->reply, IPCD_ENOTPENDING,
 		            "no pending delivery %llu in '%s' (acked, returned after its lease or consumer ended, or never given)",
 		            (unsigned long long)id, rq->obj->name);
 	return e;
@@ -182,7 +182,7 @@ void handle_QUEUE_GET_ACK(struct request *rq)
 	const msgpack_object *lease = request_arg(rq, 2);
 	int64_t lease_ms = delivery_ms_arg(lease, -1);
 	if (lease && lease_ms <= 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
+		reply_error(&rq->reply, IPCD_EBADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
 		return;
 	}
 	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
@@ -190,7 +190,7 @@ void handle_QUEUE_GET_ACK(struct request *rq)
 			queue_wake(q);
 		return;
 	}
-	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_E_EMPTY, "queue is empty");
+	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_EEMPTY, "queue is empty");
 }
 
 /* queue.ack NAME ID -> nil | NOTPENDING */
@@ -213,7 +213,7 @@ void handle_QUEUE_NACK(struct request *rq)
 	struct queue *q = &rq->obj->u.queue;
 	int64_t delay_ms = delivery_ms_arg(request_arg(rq, 2), 0);
 	if (delay_ms < 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "delay must be a number of seconds from 0 to %u", PROTO_MAX_SECONDS);
+		reply_error(&rq->reply, IPCD_EBADARG, "delay must be a number of seconds from 0 to %u", PROTO_MAX_SECONDS);
 		return;
 	}
 	struct omap_entry *e = delivery_find_or_reply(rq);
@@ -233,7 +233,7 @@ void handle_QUEUE_TOUCH(struct request *rq)
 	const msgpack_object *lease = request_arg(rq, 2);
 	int64_t lease_ms = delivery_ms_arg(lease, 0);
 	if (lease && lease_ms <= 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
+		reply_error(&rq->reply, IPCD_EBADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
 		return;
 	}
 	struct omap_entry *e = delivery_find_or_reply(rq);

@@ -30,11 +30,11 @@
 int dict_key_init(struct dict_key *k, const msgpack_object *o, int store)
 {
 	if (store && decode_depth(o) > value_max_depth)
-		return IPCD_E_BADVALUE;
+		return IPCD_EBADVALUE;
 	k->len = decode_size(o);
 	k->bytes = k->len <= sizeof(k->small) ? k->small : malloc(k->len);
 	if (!k->bytes)
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	decode_encode_into(o, k->bytes);
 	return 0;
 }
@@ -78,7 +78,7 @@ struct value *dict_find(const struct dict *d, const void *key, size_t len)
 /*
  * Store v under key without freeing what it replaces: *old gets the previous
  * value (NULL if the key is new) and *seq the entry's seq (stable, unlike the
- * entry's address), so dict.update can undo. 0 or IPCD_E_NOMEM (unchanged).
+ * entry's address), so dict.update can undo. 0 or IPCD_ENOMEM (unchanged).
  */
 static int dict_put(struct dict *d, const void *key, size_t len, struct value *v,
                     struct value **old, uint64_t *seq)
@@ -87,10 +87,10 @@ static int dict_put(struct dict *d, const void *key, size_t len, struct value *v
 	int created;
 	if (!e) {
 		if (dict_key_charge(len) < 0)
-			return IPCD_E_NOMEM;
+			return IPCD_ENOMEM;
 		if (!(e = omap_upsert(&d->map, key, len, &created))) {
 			dict_key_uncharge(len);
-			return IPCD_E_NOMEM;
+			return IPCD_ENOMEM;
 		}
 	}
 	*old = e->val;
@@ -195,7 +195,7 @@ int dict_num_of_value(const struct value *v, struct dict_num *n)
 {
 	struct wire_num num;
 	if (wire_read_number(v->data, v->len, &num))
-		return IPCD_E_NOTNUMBER;
+		return IPCD_ENOTNUMBER;
 	if (num.kind == WIRE_UINT) {
 		dict_num_uint(num.u, n);
 		return 0;
@@ -238,18 +238,18 @@ int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict
 		out->kind = DICT_NUM_FLOAT;
 		out->f = dict_num_double(a) + dict_num_double(b);
 		if (!isfinite(out->f))   /* NUMBER arguments are finite; so is what incr stores */
-			return IPCD_E_OVERFLOW;
+			return IPCD_EOVERFLOW;
 		return 0;
 	}
 	if (a->kind == DICT_NUM_INT && b->kind == DICT_NUM_INT)
-		return __builtin_add_overflow(a->i, b->i, &out->i) ? IPCD_E_OVERFLOW : 0;
+		return __builtin_add_overflow(a->i, b->i, &out->i) ? IPCD_EOVERFLOW : 0;
 	/* A BIG (> INT64_MAX) only comes back into range with a negative other. */
 	const struct dict_num *big = a->kind == DICT_NUM_BIG ? a : b, *other = big == a ? b : a;
 	if (other->kind == DICT_NUM_BIG || other->i >= 0)
-		return IPCD_E_OVERFLOW;
+		return IPCD_EOVERFLOW;
 	uint64_t r = big->u - ((uint64_t)(-(other->i + 1)) + 1);
 	if (r > INT64_MAX)
-		return IPCD_E_OVERFLOW;
+		return IPCD_EOVERFLOW;
 	out->i = (int64_t)r;
 	return 0;
 }
@@ -337,7 +337,7 @@ static int dict_type_init(struct object *o, const msgpack_object *opts, const ch
 {
 	if (!dict_obj_no_options(opts)) {
 		*why = "dict takes no options";
-		return IPCD_E_BADARG;
+		return IPCD_EBADARG;
 	}
 	dict_obj_init(o);
 	return 0;
@@ -403,9 +403,9 @@ const struct object_type dict_type = {
 /* One message per error code the dict helpers return. */
 void dict_reply_error(struct request *rq, int code)
 {
-	if (code == IPCD_E_NOMEM)
+	if (code == IPCD_ENOMEM)
 		reply_nomem(&rq->reply);
-	else if (code == IPCD_E_BADVALUE)
+	else if (code == IPCD_EBADVALUE)
 		reply_error(&rq->reply, code, "key nested deeper than max_depth (%u)", value_max_depth);
 	else
 		reply_error(&rq->reply, code, "%s", proto_error_message(code));
@@ -455,11 +455,11 @@ static void dict_reply_nokey(struct request *rq)
 	const msgpack_object *k = &rq->args[1];
 	if (k->type == MSGPACK_OBJECT_STR) {
 		int n = k->via.str.size > DICT_QUOTE_MAX ? DICT_QUOTE_MAX : (int)k->via.str.size;
-		reply_error(&rq->reply, IPCD_E_NOKEY, "no key '%.*s'", n, k->via.str.ptr);
+		reply_error(&rq->reply, IPCD_ENOKEY, "no key '%.*s'", n, k->via.str.ptr);
 	} else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		reply_error(&rq->reply, IPCD_E_NOKEY, "no key %llu", (unsigned long long)k->via.u64);
+		reply_error(&rq->reply, IPCD_ENOKEY, "no key %llu", (unsigned long long)k->via.u64);
 	} else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		reply_error(&rq->reply, IPCD_E_NOKEY, "no key %lld", (long long)k->via.i64);
+		reply_error(&rq->reply, IPCD_ENOKEY, "no key %lld", (long long)k->via.i64);
 	} else {
 		static const char *const kinds[] = {
 			[MSGPACK_OBJECT_NIL] = "nil", [MSGPACK_OBJECT_BOOLEAN] = "bool", [MSGPACK_OBJECT_FLOAT32] = "float",
@@ -467,7 +467,7 @@ static void dict_reply_nokey(struct request *rq)
 			[MSGPACK_OBJECT_BIN] = "bin", [MSGPACK_OBJECT_EXT] = "ext",
 		};
 		const char *kind = (size_t)k->type < sizeof(kinds) / sizeof(kinds[0]) && kinds[k->type] ? kinds[k->type] : "other";
-		reply_error(&rq->reply, IPCD_E_NOKEY, "no such key (a %s key)", kind);
+		reply_error(&rq->reply, IPCD_ENOKEY, "no such key (a %s key)", kind);
 	}
 }
 
@@ -536,7 +536,7 @@ void handle_DICT_POPITEM(struct request *rq)
 	struct dict *d = dict_of(rq);
 	struct omap_entry *e = omap_last(&d->map);
 	if (!e) {
-		reply_error(&rq->reply, IPCD_E_NOKEY, "dictionary is empty");
+		reply_error(&rq->reply, IPCD_ENOKEY, "dictionary is empty");
 		return;
 	}
 	msgpack_packer *pk = reply_ok(&rq->reply);
@@ -610,7 +610,7 @@ void handle_DICT_UPDATE(struct request *rq)
 	const msgpack_object_map *m = &rq->args[1].via.map;
 	struct dict_update *u = calloc(m->size ? m->size : 1, sizeof(*u));
 	if (!u) {
-		dict_reply_error(rq, IPCD_E_NOMEM);
+		dict_reply_error(rq, IPCD_ENOMEM);
 		return;
 	}
 	uint32_t made = 0;
@@ -709,9 +709,9 @@ void handle_DICT_INCR(struct request *rq)
 	int err = dict_incr_value(d, &k, request_arg(rq, 2), &v);
 	if (!err && (err = dict_set(d, k.bytes, k.len, v)) != 0)
 		value_free(v);
-	if (err == IPCD_E_NOTNUMBER)
+	if (err == IPCD_ENOTNUMBER)
 		reply_error(&rq->reply, err, "dict.incr: value is not a number");
-	else if (err == IPCD_E_OVERFLOW)
+	else if (err == IPCD_EOVERFLOW)
 		reply_error(&rq->reply, err, "dict.incr: result does not fit a 64-bit signed integer");
 	else if (err)
 		dict_reply_error(rq, err);

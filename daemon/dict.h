@@ -28,14 +28,14 @@ struct dict_key {
 /*
  * Encode o (a scalar or from decode_value, as for value_new) as a key. With
  * store set, o must also fit max_depth (it will be kept). 0,
- * IPCD_E_BADVALUE, IPCD_E_NOMEM. dict_key_deinit after success.
+ * IPCD_EBADVALUE, IPCD_ENOMEM. dict_key_deinit after success.
  */
 int dict_key_init(struct dict_key *k, const msgpack_object *o, int store);
 void dict_key_deinit(struct dict_key *k);
 
 /* Value of key, or NULL. */
 struct value *dict_find(const struct dict *d, const void *key, size_t len);
-/* Set key to v, freeing the old value. 0 or IPCD_E_NOMEM (dict unchanged, v not taken). */
+/* Set key to v, freeing the old value. 0 or IPCD_ENOMEM (dict unchanged, v not taken). */
 int dict_set(struct dict *d, const void *key, size_t len, struct value *v);
 /* Remove key; returns its value (caller frees), or NULL if missing. */
 struct value *dict_del(struct dict *d, const void *key, size_t len);
@@ -81,11 +81,11 @@ struct dict_num {
 	double f;        /* FLOAT */
 };
 
-/* The number a stored value holds: 0 or IPCD_E_NOTNUMBER. */
+/* The number a stored value holds: 0 or IPCD_ENOTNUMBER. */
 int dict_num_of_value(const struct value *v, struct dict_num *n);
 /* The number an int or float argument holds. */
 void dict_num_of_obj(const msgpack_object *o, struct dict_num *n);
-/* a + b: float if either is, else int64; 0 or IPCD_E_OVERFLOW. */
+/* a + b: float if either is, else int64; 0 or IPCD_EOVERFLOW. */
 int dict_num_add(const struct dict_num *a, const struct dict_num *b, struct dict_num *out);
 /* n as a msgpack object (INT or FLOAT), for value_new. */
 void dict_num_to_obj(const struct dict_num *n, msgpack_object *o);

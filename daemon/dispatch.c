@@ -57,7 +57,7 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 	enum proto_type want = rq->op->type;
 	if (o) {
 		if (o->type != want) {
-			reply_error(&rq->reply, IPCD_E_WRONGTYPE, "'%.*s' is a %s, not a %s",
+			reply_error(&rq->reply, IPCD_EWRONGTYPE, "'%.*s' is a %s, not a %s",
 			            (int)name->via.str.size, name->via.str.ptr, proto_type_name(o->type),
 			            proto_type_name(want));
 			return -1;
@@ -131,7 +131,7 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 		static const msgpack_object no_op = { .type = MSGPACK_OBJECT_NIL };
 		wr = (struct wire_request){ .id = req.via.array.ptr[0].via.u64, .op = &no_op };
 	} else if (ret != DECODE_OK || wire_request_parse(&req, &wr)) {
-		reply_error(&rq.reply, IPCD_E_PROTOCOL,
+		reply_error(&rq.reply, IPCD_EPROTOCOL,
 		            ret == DECODE_OK ? "a request is an array [id, op, args...] with an unsigned id"
 		                             : "frame is not one well-formed msgpack value (at most " PROTO_MAX_LEVELS_STR " levels deep)");
 		msgpack_zone_clear(&zone);
@@ -155,13 +155,13 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 	int err;
 	if (!c->hello_done && (!rq.op || rq.op->code != IPCD_OP_HELLO)) {
 		rq.reply.id = 0;   /* an error about the connection */
-		reply_error(&rq.reply, IPCD_E_PROTOCOL, "the first request must be hello");
+		reply_error(&rq.reply, IPCD_EPROTOCOL, "the first request must be hello");
 	} else if (!rq.op) {
 		if (op->type == MSGPACK_OBJECT_STR)
-			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op '%.*s'", (int)op->via.str.size,
+			reply_error(&rq.reply, IPCD_EBADOP, "unknown op '%.*s'", (int)op->via.str.size,
 			            op->via.str.ptr);
 		else
-			reply_error(&rq.reply, IPCD_E_BADOP, "unknown op (a code from ops.def or its name)");
+			reply_error(&rq.reply, IPCD_EBADOP, "unknown op (a code from ops.def or its name)");
 	} else if ((err = proto_check_args(rq.op, rq.args, rq.nargs, config.max_name, &why))) {
 		reply_error(&rq.reply, err, "%s", why);
 	} else {
@@ -184,7 +184,7 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 
 static void reply_too_deep(struct request *rq)
 {
-	reply_error(&rq->reply, IPCD_E_BADVALUE, "value nested deeper than max_depth (%u)", value_max_depth);
+	reply_error(&rq->reply, IPCD_EBADVALUE, "value nested deeper than max_depth (%u)", value_max_depth);
 }
 
 int request_page_count_or_reply(struct request *rq, const msgpack_object *count, uint64_t *n)
@@ -194,7 +194,7 @@ int request_page_count_or_reply(struct request *rq, const msgpack_object *count,
 		*n = PROTO_LS_DEFAULT_COUNT;
 	if (*n <= PROTO_LS_MAX_COUNT)
 		return 0;
-	reply_error(&rq->reply, IPCD_E_BADARG, "%s: COUNT is at most %u", rq->op->name, PROTO_LS_MAX_COUNT);
+	reply_error(&rq->reply, IPCD_EBADARG, "%s: COUNT is at most %u", rq->op->name, PROTO_LS_MAX_COUNT);
 	return -1;
 }
 
@@ -204,7 +204,7 @@ struct value *request_value_or_reply(struct request *rq, const msgpack_object *o
 	int err = value_new(o, &v);
 	if (!err)
 		return v;
-	if (err == IPCD_E_NOMEM)
+	if (err == IPCD_ENOMEM)
 		reply_nomem(&rq->reply);
 	else
 		reply_too_deep(rq);
@@ -228,7 +228,7 @@ struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_o
 	struct waiter *w = rq->retry;
 	if (w) {
 		if (rq->timed_out) {
-			reply_error(&rq->reply, IPCD_E_TIMEOUT, "timed out");
+			reply_error(&rq->reply, IPCD_ETIMEOUT, "timed out");
 			return NULL;
 		}
 		if (w->wq != q)
@@ -316,7 +316,7 @@ static void dispatch_client_gone(struct client *c)
 /* Shutting down: what waits is told so; the client's later requests run. */
 static void dispatch_unpark(struct client *c)
 {
-	waiter_fail(&c->waiter, IPCD_E_SHUTDOWN, "server is shutting down");
+	waiter_fail(&c->waiter, IPCD_ESHUTDOWN, "server is shutting down");
 }
 
 int dispatch_start(struct event_base *base, int listen_fd)

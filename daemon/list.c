@@ -149,7 +149,7 @@ static int list_init(struct object *o, const msgpack_object *opts, const char **
 {
 	if (!list_no_options(opts)) {
 		*why = "list takes no options";
-		return IPCD_E_BADARG;
+		return IPCD_EBADARG;
 	}
 	deque_init(&o->u.list.items);
 	waitq_init(&o->u.list.poppers);
@@ -218,7 +218,7 @@ static void list_pack_options(const struct object *o, msgpack_packer *pk)
 /* Answer parked blpop/brpop requests with DELETED. */
 static void list_cancel_waiters(struct object *o)
 {
-	waitq_fail_all(&o->u.list.poppers, IPCD_E_DELETED, "list deleted while waiting");
+	waitq_fail_all(&o->u.list.poppers, IPCD_EDELETED, "list deleted while waiting");
 }
 
 /* Parked blpop/brpop requests. */
@@ -364,11 +364,11 @@ void handle_LIST_POP(struct request *rq)
 	const msgpack_object *io = request_arg(rq, 1);
 	size_t at;
 	if (deque_len(&l->items) == 0) {
-		reply_error(&rq->reply, IPCD_E_INDEX, "pop from empty list");
+		reply_error(&rq->reply, IPCD_EINDEX, "pop from empty list");
 		return;
 	}
 	if (list_norm_index(io ? list_arg_int(io) : -1, deque_len(&l->items), &at) < 0) {
-		reply_error(&rq->reply, IPCD_E_INDEX, "pop index out of range");
+		reply_error(&rq->reply, IPCD_EINDEX, "pop index out of range");
 		return;
 	}
 	struct value *v = deque_remove(&l->items, at);
@@ -381,7 +381,7 @@ static void list_blocking_pop(struct request *rq, int front)
 {
 	struct list *l = list_of(rq);
 	if (deque_len(&l->items) == 0 || !request_is_next(rq, &l->poppers)) {
-		(void)request_park(rq, &l->poppers, request_arg(rq, 1), IPCD_E_EMPTY, "list is empty");
+		(void)request_park(rq, &l->poppers, request_arg(rq, 1), IPCD_EEMPTY, "list is empty");
 		return;
 	}
 	struct value *v = front ? deque_pop_front(&l->items) : deque_pop_back(&l->items);
@@ -407,7 +407,7 @@ void handle_LIST_REMOVE(struct request *rq)
 	struct list *l = list_of(rq);
 	int64_t at = list_find(&l->items, &rq->args[1], 0, deque_len(&l->items));
 	if (at < 0) {
-		reply_error(&rq->reply, IPCD_E_NOVALUE, "list.remove(x): x not in list");
+		reply_error(&rq->reply, IPCD_ENOVALUE, "list.remove(x): x not in list");
 		return;
 	}
 	value_free(deque_remove(&l->items, (size_t)at));
@@ -423,7 +423,7 @@ void handle_LIST_INDEX(struct request *rq)
 	list_slice(list_opt_int(rq, 2, &b0), list_opt_int(rq, 3, &b1), deque_len(&l->items), &lo, &hi);
 	int64_t at = list_find(&l->items, &rq->args[1], lo, hi);
 	if (at < 0)
-		reply_error(&rq->reply, IPCD_E_NOVALUE, "value is not in list");
+		reply_error(&rq->reply, IPCD_ENOVALUE, "value is not in list");
 	else
 		reply_int(&rq->reply, at);
 }
@@ -440,7 +440,7 @@ void handle_LIST_GET(struct request *rq)
 	struct list *l = list_of(rq);
 	size_t at;
 	if (list_norm_index(list_arg_int(&rq->args[1]), deque_len(&l->items), &at) < 0)
-		reply_error(&rq->reply, IPCD_E_INDEX, "list index out of range");
+		reply_error(&rq->reply, IPCD_EINDEX, "list index out of range");
 	else
 		reply_value(&rq->reply, deque_at(&l->items, at));
 }
@@ -451,7 +451,7 @@ void handle_LIST_SET(struct request *rq)
 	struct list *l = list_of(rq);
 	size_t at;
 	if (list_norm_index(list_arg_int(&rq->args[1]), deque_len(&l->items), &at) < 0) {
-		reply_error(&rq->reply, IPCD_E_INDEX, "list assignment index out of range");
+		reply_error(&rq->reply, IPCD_EINDEX, "list assignment index out of range");
 		return;
 	}
 	struct value *v = request_value_or_reply(rq, &rq->args[2]);

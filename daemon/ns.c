@@ -16,7 +16,7 @@ static int ns_init(struct object *o, const msgpack_object *opts, const char **wh
 {
 	if (!dict_obj_no_options(opts)) {
 		*why = "ns takes no options";
-		return IPCD_E_BADARG;
+		return IPCD_EBADARG;
 	}
 	dict_obj_init(o);
 	return 0;
@@ -59,7 +59,7 @@ static void ns_reply_nokey(struct request *rq)
 {
 	const msgpack_object_str *a = &rq->args[1].via.str;
 	int n = a->size > NS_QUOTE_MAX ? NS_QUOTE_MAX : (int)a->size;
-	reply_error(&rq->reply, IPCD_E_NOKEY, "no attribute '%.*s'", n, a->ptr);
+	reply_error(&rq->reply, IPCD_ENOKEY, "no attribute '%.*s'", n, a->ptr);
 }
 
 /* ns.set NAME ATTR VALUE -> nil */

@@ -79,7 +79,7 @@ struct object {
 
 /* What the registry asks of each type. */
 struct object_type {
-	/* Set up o->u from create options (may be NULL). IPCD_E_BADARG with *why. */
+	/* Set up o->u from create options (may be NULL). IPCD_EBADARG with *why. */
 	int (*init)(struct object *o, const msgpack_object *opts, const char **why);
 	/* True if opts (may be NULL) are what o was created with. */
 	int (*same_options)(const struct object *o, const msgpack_object *opts);
@@ -95,7 +95,7 @@ struct object_type {
 	void (*dump_page)(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
 	/* Pack the creation options as a map. */
 	void (*pack_options)(const struct object *o, msgpack_packer *pk);
-	/* Wake every parked request with IPCD_E_DELETED (object is going away). */
+	/* Wake every parked request with IPCD_EDELETED (object is going away). */
 	void (*cancel_waiters)(struct object *o);
 	/* Number of parked requests. */
 	uint32_t (*waiting)(const struct object *o);

@@ -660,15 +660,15 @@ static int queue_dead_letter(struct queue *q, struct qitem *it)
 	struct object *o = name ? registry_find(name, strlen(name)) : NULL;
 	int err = 0;
 	if (!name)
-		err = IPCD_E_NOMEM, why = "out of memory";
+		err = IPCD_ENOMEM, why = "out of memory";
 	else if (!o && !(err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why)))
 		object_set_access(o, q->obj->owner, q->obj->group, q->obj->mode); /* the same readers as its source */
 	else if (o && o->type != PROTO_T_QUEUE)
-		err = IPCD_E_WRONGTYPE, why = "the name holds another type";
+		err = IPCD_EWRONGTYPE, why = "the name holds another type";
 	else if (o && !access_owner_may_write(q->obj, o))
-		err = IPCD_E_PERMISSION, why = "the queue's owner may not write it";
+		err = IPCD_EPERMISSION, why = "the queue's owner may not write it";
 	if (!err && queue_push(&o->u.queue, &it->v, 1) < 0)
-		err = IPCD_E_NOMEM, why = "out of memory";
+		err = IPCD_ENOMEM, why = "out of memory";
 	if (err) {
 		log_warn("queue '%s': an item delivered %u times could not go to dead-letter queue '%s' (%s): kept here",
 		         q->obj->name, it->deliveries, name ? name : "?", why);
@@ -722,20 +722,20 @@ static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
 	if (i == 0) {
 		if (wire_obj_int(v, &pc->po->priority)) {
 			*pc->why = "put option priority must be a 64-bit integer (lower first)";
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 	} else {
 		int64_t ms = proto_duration_ms(v);
 		if (ms < 0) {
 			*pc->why = "put option delay must be a number of seconds from 0 to " PROTO_MAX_SECONDS_STR;
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 		pc->po->delay_ms = (uint64_t)ms;
 	}
 	return 0;
 }
 
-/* Parse a put's OPTIONS map (may be NULL). 0 or IPCD_E_BADARG with *why. */
+/* Parse a put's OPTIONS map (may be NULL). 0 or IPCD_EBADARG with *why. */
 static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *po, const char **why)
 {
 	struct put_opts_ctx pc = { po, why };
@@ -747,7 +747,7 @@ static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *
 		*why = "unknown put option (puts take: priority, delay)";
 	else if (rc == WIRE_ETYPE)
 		*why = "put options are a map";
-	return rc < 0 ? IPCD_E_BADARG : rc;
+	return rc < 0 ? IPCD_EBADARG : rc;
 }
 
 /* Add n values (room checked) the way po says; values owned by the queue on
@@ -853,7 +853,7 @@ static int queue_option(void *ctx, unsigned i, const msgpack_object *v)
 	case 0:
 		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 			*qc->why = "queue option maxsize must be an integer >= 0";
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 		qo->maxsize = v->via.u64;
 		break;
@@ -861,7 +861,7 @@ static int queue_option(void *ctx, unsigned i, const msgpack_object *v)
 		int64_t ms = proto_duration_ms(v);
 		if (ms < 0) {
 			*qc->why = "queue option lease must be a number of seconds from 0 (none) to " PROTO_MAX_SECONDS_STR;
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 		qo->lease_ms = (uint64_t)ms;
 		break;
@@ -869,7 +869,7 @@ static int queue_option(void *ctx, unsigned i, const msgpack_object *v)
 	case 2:
 		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX) {
 			*qc->why = "queue option max_deliveries must be an integer >= 0 (0 = no limit)";
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 		qo->max_deliveries = v->via.u64;
 		break;
@@ -877,7 +877,7 @@ static int queue_option(void *ctx, unsigned i, const msgpack_object *v)
 		if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > config.max_name ||
 		    memchr(v->via.str.ptr, 0, v->via.str.size)) {
 			*qc->why = "queue option dead_letter must be a queue name";
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 		qo->dead_letter = v->via.str.ptr;
 		qo->dead_len = v->via.str.size;
@@ -896,7 +896,7 @@ static int queue_parse_options(const msgpack_object *opts, struct queue_opts *qo
 		*why = "unknown queue option (queues take: maxsize, lease, max_deliveries, dead_letter)";
 	else if (rc == WIRE_ETYPE)
 		*why = "queue options are a map";
-	return rc < 0 ? IPCD_E_BADARG : rc;
+	return rc < 0 ? IPCD_EBADARG : rc;
 }
 
 /* A queue's dead letters must have somewhere to go: refuse a dead_letter
@@ -908,18 +908,18 @@ static int queue_check_dead_letter(struct queue *q, const char **why)
 	char *name = queue_dead_name(q);
 	if (!name) {
 		*why = "out of memory";
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	}
 	struct object *t = registry_find(name, strlen(name));
 	int err = 0;
 	if (strcmp(name, q->obj->name) == 0) {
 		*why = "queue option dead_letter names the queue itself";
-		err = IPCD_E_BADARG;
+		err = IPCD_EBADARG;
 	} else if (t && t->type != PROTO_T_QUEUE) {
 		snprintf(msg, sizeof(msg), "dead-letter queue '%.80s' exists as a %s", name,
 		         proto_type_name(t->type));
 		*why = msg;
-		err = IPCD_E_WRONGTYPE;
+		err = IPCD_EWRONGTYPE;
 	}
 	if (name != q->dead_letter)
 		free(name);
@@ -946,11 +946,11 @@ static int queue_init(struct object *o, const msgpack_object *opts, const char *
 	/* A dead-letter queue must be a name clients can reach. */
 	if (qo.max_deliveries && !qo.dead_letter && o->name_len + sizeof(".dead") - 1 > config.max_name) {
 		*why = "the dead-letter queue NAME.dead would be longer than max_name: give the dead_letter option";
-		return IPCD_E_BADARG;
+		return IPCD_EBADARG;
 	}
 	if (qo.dead_letter && !(q->dead_letter = strndup(qo.dead_letter, qo.dead_len))) {
 		*why = "out of memory";
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	}
 	err = !state_replaying && (qo.max_deliveries || qo.dead_letter) ? queue_check_dead_letter(q, why) : 0;
 	if (err) {   /* registry_create does not deinit a queue it could not init */
@@ -1199,9 +1199,9 @@ static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
 
 static void queue_cancel_waiters(struct object *o)
 {
-	waitq_fail_all(&o->u.queue.getters, IPCD_E_DELETED, "queue deleted while waiting");
-	waitq_fail_all(&o->u.queue.putters, IPCD_E_DELETED, "queue deleted while waiting");
-	waitq_fail_all(&o->u.queue.joiners, IPCD_E_DELETED, "queue deleted while waiting");
+	waitq_fail_all(&o->u.queue.getters, IPCD_EDELETED, "queue deleted while waiting");
+	waitq_fail_all(&o->u.queue.putters, IPCD_EDELETED, "queue deleted while waiting");
+	waitq_fail_all(&o->u.queue.joiners, IPCD_EDELETED, "queue deleted while waiting");
 }
 
 static uint32_t queue_waiting(const struct object *o)
@@ -1589,17 +1589,17 @@ static int queue_put_turn(struct request *rq, const msgpack_object *vals, uint32
 	struct queue *q = &rq->obj->u.queue;
 	const char *why;
 	if (queue_parse_put_options(request_arg(rq, 3), po, &why)) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "%s", why);
+		reply_error(&rq->reply, IPCD_EBADARG, "%s", why);
 		return -1;
 	}
 	if (q->maxsize && n > q->maxsize) {
-		reply_error(&rq->reply, IPCD_E_FULL, "%u items can never fit a queue of maxsize %llu", n,
+		reply_error(&rq->reply, IPCD_EFULL, "%u items can never fit a queue of maxsize %llu", n,
 		            (unsigned long long)q->maxsize);
 		return -1;
 	}
 	if (!request_is_next(rq, &q->putters) || queue_room(q) < n) {
 		if (rq->retry || request_values_storable(rq, vals, n))
-			request_park(rq, &q->putters, timeout, IPCD_E_FULL, "queue is full");
+			request_park(rq, &q->putters, timeout, IPCD_EFULL, "queue is full");
 		return -1;
 	}
 	return 0;
@@ -1662,7 +1662,7 @@ void handle_QUEUE_GET(struct request *rq)
 		queue_wake(q);
 		return;
 	}
-	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_E_EMPTY, "queue is empty");
+	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_EEMPTY, "queue is empty");
 }
 
 /* queue.get_many NAME COUNT [TIMEOUT] -> [value, ...] (1..COUNT) | EMPTY | TIMEOUT */
@@ -1671,7 +1671,7 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 	struct queue *q = &rq->obj->u.queue;
 	uint64_t count = rq->args[1].via.u64;
 	if (count == 0) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "count must be at least 1");
+		reply_error(&rq->reply, IPCD_EBADARG, "count must be at least 1");
 		return;
 	}
 	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
@@ -1679,7 +1679,7 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 		queue_wake(q);
 		return;
 	}
-	request_park(rq, &q->getters, request_arg(rq, 2), IPCD_E_EMPTY, "queue is empty");
+	request_park(rq, &q->getters, request_arg(rq, 2), IPCD_EEMPTY, "queue is empty");
 }
 
 /* queue.qsize NAME -> int (ready and delayed items) */
@@ -1710,7 +1710,7 @@ void handle_QUEUE_TASK_DONE(struct request *rq)
 	 * finish it twice. */
 	uint64_t pending = delivery_count(q), open = q->unfinished > pending ? q->unfinished - pending : 0;
 	if (n > open) {
-		reply_error(&rq->reply, IPCD_E_NOTASK,
+		reply_error(&rq->reply, IPCD_ENOTASK,
 		            "task_done called too many times: %llu done, %llu unfinished (%llu more are pending "
 		            "deliveries, finished by their ack)", (unsigned long long)n, (unsigned long long)open,
 		            (unsigned long long)(q->unfinished - open));
@@ -1728,5 +1728,5 @@ void handle_QUEUE_JOIN(struct request *rq)
 		reply_nil(&rq->reply);
 		return;
 	}
-	request_park(rq, &q->joiners, request_arg(rq, 1), IPCD_E_TIMEOUT, "tasks are unfinished");
+	request_park(rq, &q->joiners, request_arg(rq, 1), IPCD_ETIMEOUT, "tasks are unfinished");
 }

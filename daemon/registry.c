@@ -98,12 +98,12 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 	if (config.max_objects && omap_count(&names) >= config.max_objects && !state_replaying) {
 		snprintf(msg, sizeof(msg), "max_objects (%llu) reached", (unsigned long long)config.max_objects);
 		*why = msg;
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	}
 	if (value_mem_charge(object_mem(len)) < 0) {
 		snprintf(msg, sizeof(msg), "max_memory (%zu bytes) reached", value_mem_limit);
 		*why = msg;
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	}
 	struct object *o = calloc(1, sizeof(*o));
 	char *copy = malloc(len + 1);
@@ -112,7 +112,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 		free(copy);
 		value_mem_sub(object_mem(len));
 		*why = "out of memory";
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	}
 	memcpy(copy, name, len);
 	copy[len] = '\0';
@@ -136,7 +136,7 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
 		free(o);
 		value_mem_sub(object_mem(len));
 		*why = "out of memory";
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	}
 	e->val = o;
 	count_by_type[t]++;
@@ -189,7 +189,7 @@ struct object *registry_find_or_reply(struct request *rq)
 	const msgpack_object *n = &rq->args[0];
 	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
 	if (!o)
-		reply_error(&rq->reply, IPCD_E_NOTFOUND, "no object named '%.*s'", (int)n->via.str.size,
+		reply_error(&rq->reply, IPCD_ENOTFOUND, "no object named '%.*s'", (int)n->via.str.size,
 		            n->via.str.ptr);
 	return o;
 }
@@ -200,7 +200,7 @@ void handle_CREATE(struct request *rq)
 	const msgpack_object *n = &rq->args[0], *tn = &rq->args[1], *opts = request_arg(rq, 2);
 	enum proto_type t = proto_type_by_name(tn->via.str.ptr, tn->via.str.size);
 	if (t == PROTO_T_ANY) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "unknown type '%.*s' (queue, list, dict or ns)",
+		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict or ns)",
 		            (int)tn->via.str.size, tn->via.str.ptr);
 		return;
 	}
@@ -219,9 +219,9 @@ void handle_CREATE(struct request *rq)
 	struct object *o = registry_find(n->via.str.ptr, n->via.str.size);
 	if (o) {
 		if (o->type != t)
-			reply_error(&rq->reply, IPCD_E_WRONGTYPE, "'%s' exists as a %s", o->name, proto_type_name(o->type));
+			reply_error(&rq->reply, IPCD_EWRONGTYPE, "'%s' exists as a %s", o->name, proto_type_name(o->type));
 		else if (!object_type_of(t)->same_options(o, opts))
-			reply_error(&rq->reply, IPCD_E_EXISTS, "'%s' exists with other options", o->name);
+			reply_error(&rq->reply, IPCD_EEXISTS, "'%s' exists with other options", o->name);
 		else {
 			o->provisional = 0;   /* asked for by name: it stays */
 			reply_bool(&rq->reply, 0);
@@ -299,7 +299,7 @@ void handle_DUMP(struct request *rq)
 {
 	const msgpack_object *cur = request_arg(rq, 1), *cnt = request_arg(rq, 2);
 	if (cur && !cnt) {   /* a cursor alone would read as "everything", silently */
-		reply_error(&rq->reply, IPCD_E_BADARG, "dump: CURSOR needs COUNT (usage: dump NAME [CURSOR] [COUNT])");
+		reply_error(&rq->reply, IPCD_EBADARG, "dump: CURSOR needs COUNT (usage: dump NAME [CURSOR] [COUNT])");
 		return;
 	}
 	uint64_t count;
@@ -347,7 +347,7 @@ static int ls_options_or_reply(struct request *rq, const msgpack_object *opts, s
 	int rc = wire_options(opts, ls_option_keys, ls_option, lo, &unknown);
 	if (!rc)
 		return 0;
-	reply_error(&rq->reply, IPCD_E_BADARG, "%s",
+	reply_error(&rq->reply, IPCD_EBADARG, "%s",
 	            rc == 1   ? "ls: option type is \"queue\", \"list\", \"dict\" or \"ns\""
 	            : rc == 2 ? "ls: option long is a bool"
 	                       : "ls: unknown option (type, long)");
@@ -389,11 +389,11 @@ void handle_LS(struct request *rq)
 	char pattern[512] = "";
 	if (pat && pat->type == MSGPACK_OBJECT_STR) {
 		if (pat->via.str.size >= sizeof(pattern)) {
-			reply_error(&rq->reply, IPCD_E_BADARG, "pattern longer than %zu bytes", sizeof(pattern) - 1);
+			reply_error(&rq->reply, IPCD_EBADARG, "pattern longer than %zu bytes", sizeof(pattern) - 1);
 			return;
 		}
 		if (memchr(pat->via.str.ptr, 0, pat->via.str.size)) { /* would cut the pattern short */
-			reply_error(&rq->reply, IPCD_E_BADARG, "pattern contains a NUL byte");
+			reply_error(&rq->reply, IPCD_EBADARG, "pattern contains a NUL byte");
 			return;
 		}
 		memcpy(pattern, pat->via.str.ptr, pat->via.str.size);

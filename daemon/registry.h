@@ -14,11 +14,11 @@ void registry_free(void);
 struct object *registry_find(const char *name, size_t len);
 /*
  * Create name with type t and options opts (may be NULL). Returns 0 and *out,
- * or an error code with *why set (IPCD_E_BADARG, IPCD_E_NOMEM).
+ * or an error code with *why set (IPCD_EBADARG, IPCD_ENOMEM).
  */
 int registry_create(const char *name, size_t len, enum proto_type t, const msgpack_object *opts,
                     struct object **out, const char **why);
-/* Unlink and free o; its parked requests get IPCD_E_DELETED. */
+/* Unlink and free o; its parked requests get IPCD_EDELETED. */
 void registry_delete(struct object *o);
 size_t registry_count(void);
 /* Drop o if it is provisional, holds nothing and nobody waits on it: a

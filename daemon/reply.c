@@ -73,7 +73,7 @@ void reply_end(struct reply *r)
 		size_t size = buf_used(&c->out) - pos;
 		int closing = c->closing;
 		c->out.len = c->out.off + pos;
-		reply_error(r, IPCD_E_TOOBIG, "reply of %zu bytes is over max_output (%llu)", size,
+		reply_error(r, IPCD_ETOOBIG, "reply of %zu bytes is over max_output (%llu)", size,
 		            (unsigned long long)config.max_output);
 		c->closing = closing;
 		return;
@@ -150,9 +150,9 @@ void reply_value(struct reply *r, const struct value *v)
 static int error_log_level(int code)
 {
 	switch (code) {
-	case IPCD_E_TOOBIG: case IPCD_E_NOMEM: case IPCD_E_MAXCLIENTS:
+	case IPCD_ETOOBIG: case IPCD_ENOMEM: case IPCD_EMAXCLIENTS:
 		return LOG_WARNING;
-	case IPCD_E_PROTOCOL: case IPCD_E_VERSION: case IPCD_E_INTERNAL:
+	case IPCD_EPROTOCOL: case IPCD_EVERSION: case IPCD_EINTERNAL:
 		return LOG_INFO;
 	default:
 		return LOG_DEBUG;
@@ -220,7 +220,7 @@ void reply_error(struct reply *r, int code, const char *fmt, ...)
 	reply_end(r);
 	if (proto_error_closes(code) && !r->c->closing)
 		r->c->closing = 1;
-	if (code == IPCD_E_NOMEM && !nomem_log_this())
+	if (code == IPCD_ENOMEM && !nomem_log_this())
 		return;
 	log_ctx(error_log_level(code), r->c->pid, r->name, r->name_len, 0, "client %llu (pid %d): %s: %s",
 	        (unsigned long long)r->c->cid, (int)r->c->pid, proto_error_name(code), msg);
@@ -230,9 +230,9 @@ void reply_error(struct reply *r, int code, const char *fmt, ...)
 void reply_nomem(struct reply *r)
 {
 	if (value_mem_limit)
-		reply_error(r, IPCD_E_NOMEM, "max_memory (%zu bytes) reached", value_mem_limit);
+		reply_error(r, IPCD_ENOMEM, "max_memory (%zu bytes) reached", value_mem_limit);
 	else
-		reply_error(r, IPCD_E_NOMEM, "out of memory");
+		reply_error(r, IPCD_ENOMEM, "out of memory");
 }
 
 void reply_log_flush(void)

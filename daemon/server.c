@@ -288,14 +288,14 @@ static void client_process(struct client *c)
 		case FRAME_TOOBIG: {
 			struct reply r;
 			reply_init(&r, c, 0);
-			reply_error(&r, IPCD_E_TOOBIG, "frame of %zu bytes is over max_frame (%llu)", len,
+			reply_error(&r, IPCD_ETOOBIG, "frame of %zu bytes is over max_frame (%llu)", len,
 			            (unsigned long long)config.max_frame);
 			goto done;
 		}
 		case FRAME_EMPTY: {
 			struct reply r;
 			reply_init(&r, c, 0);
-			reply_error(&r, IPCD_E_PROTOCOL, "zero-length frame");
+			reply_error(&r, IPCD_EPROTOCOL, "zero-length frame");
 			goto done;
 		}
 		case FRAME_OK:
@@ -319,7 +319,7 @@ static void refuse_client(int fd, const char *why)
 	msgpack_packer pk;
 	size_t pos = (size_t)frame_begin(&b);
 	msgpack_packer_init(&pk, &b, buf_msgpack_write);
-	wire_pack_reply_head(&pk, 0, IPCD_E_MAXCLIENTS);
+	wire_pack_reply_head(&pk, 0, IPCD_EMAXCLIENTS);
 	pack_cstr(&pk, why);
 	frame_end(&b, pos);
 	if (write(fd, b.data, b.len) < 0)
@@ -487,7 +487,7 @@ void server_stop(void (*unpark)(struct client *c))
 		if (c->hello_done && !c->closing) {
 			struct reply r;
 			reply_init(&r, c, 0);
-			reply_error(&r, IPCD_E_SHUTDOWN, "server is stopping: a request not answered before this was not run");
+			reply_error(&r, IPCD_ESHUTDOWN, "server is stopping: a request not answered before this was not run");
 		}
 	}
 	uint64_t deadline = clock_mono_ms() + 2000;

@@ -19,7 +19,7 @@ void handle_HELLO(struct request *rq)
 	struct client *c = rq->client;
 	if (rq->args[0].via.u64 != IPCD_PROTOCOL_VERSION) {
 		int closing = c->closing;
-		reply_error(&rq->reply, IPCD_E_VERSION, "protocol version %llu is not supported; this server speaks %d",
+		reply_error(&rq->reply, IPCD_EVERSION, "protocol version %llu is not supported; this server speaks %d",
 		            (unsigned long long)rq->args[0].via.u64, IPCD_PROTOCOL_VERSION);
 		if (c->hello_done)   /* a session keeps the version it agreed on */
 			c->closing = closing;
@@ -27,7 +27,7 @@ void handle_HELLO(struct request *rq)
 	}
 	const msgpack_object *v = wire_map_get(request_arg(rq, 1), "name");
 	if (v && v->type != MSGPACK_OBJECT_STR) {
-		reply_error(&rq->reply, IPCD_E_BADARG, "hello: option name is a string");
+		reply_error(&rq->reply, IPCD_EBADARG, "hello: option name is a string");
 		return;
 	}
 	if (v) {
@@ -158,7 +158,7 @@ void handle_SAVE(struct request *rq)
 {
 	const char *why;
 	if (state_save_now(&why) < 0)
-		reply_error(&rq->reply, IPCD_E_PERSIST, "cannot save: %s", why);
+		reply_error(&rq->reply, IPCD_EPERSIST, "cannot save: %s", why);
 	else
 		reply_nil(&rq->reply);
 }

@@ -147,13 +147,13 @@ int state_request_begin(struct request *rq)
 	if (!persist_healthy(state_persist)) {
 		struct persist_stats st;
 		persist_get_stats(state_persist, &st);
-		reply_error(&rq->reply, IPCD_E_PERSIST, "the state directory %s cannot take writes (%s: %s): writes are "
+		reply_error(&rq->reply, IPCD_EPERSIST, "the state directory %s cannot take writes (%s: %s): writes are "
 		            "refused until it can, reads go on", st.dir, st.last_error, strerror(st.last_errno));
 		return 0;
 	}
 	staged_flush();
 	if (nstaged == STAGED_MAX) {   /* cannot happen: retries do not nest deeper */
-		reply_error(&rq->reply, IPCD_E_INTERNAL, "writes nested too deep");
+		reply_error(&rq->reply, IPCD_EINTERNAL, "writes nested too deep");
 		return 0;
 	}
 	staged[nstaged++] = (struct staged){ rq, reply_ok_count, 0 };
@@ -225,7 +225,7 @@ static void replies_to_persist(void)
 		c->out.len = c->out.off + s->pos;
 		struct reply r;
 		reply_init(&r, c, s->id);
-		reply_error(&r, IPCD_E_PERSIST,
+		reply_error(&r, IPCD_EPERSIST,
 		            "applied in memory but the disk refused to store it: its outcome after a crash is unknown");
 		if (tail_len && buf_append(&c->out, tail, tail_len) < 0)
 			c->closing = 2;

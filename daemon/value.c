@@ -18,13 +18,13 @@ void *(*value_alloc)(size_t) = malloc;
 static int value_make(size_t len, struct value **out)
 {
 	if (len > UINT32_MAX)
-		return IPCD_E_BADVALUE;
+		return IPCD_EBADVALUE;
 	size_t need = value_cost(len);
 	if (value_mem_limit && value_mem_used + need > value_mem_limit)
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	struct value *v = value_alloc(sizeof(struct value) + len);
 	if (!v)
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	v->len = (uint32_t)len;
 	value_mem_used += need;
 	*out = v;
@@ -42,7 +42,7 @@ int value_mem_charge(size_t n)
 int value_new(const msgpack_object *o, struct value **out)
 {
 	if (decode_depth(o) > value_max_depth)
-		return IPCD_E_BADVALUE;
+		return IPCD_EBADVALUE;
 	int err = value_make(decode_size(o), out);
 	if (err)
 		return err;

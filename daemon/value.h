@@ -29,7 +29,7 @@ extern unsigned value_max_depth;
  * New value holding o canonically encoded. o is a scalar or an object from
  * decode_value (a request's argument): its size and depth are read from what
  * the decoder kept, not walked again. Returns 0 and *out (caller owns), or
- * IPCD_E_BADVALUE (too deep), IPCD_E_NOMEM (allocation failed or max_memory
+ * IPCD_EBADVALUE (too deep), IPCD_ENOMEM (allocation failed or max_memory
  * reached).
  */
 int value_new(const msgpack_object *o, struct value **out);

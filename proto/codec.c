@@ -214,11 +214,11 @@ int codec_equals(const msgpack_object *o, const void *bytes, size_t len)
 int codec_encode(const msgpack_object *o, unsigned max_depth, char **out, size_t *out_len)
 {
 	if (codec_depth(o, max_depth) > max_depth)
-		return IPCD_E_BADVALUE;
+		return IPCD_EBADVALUE;
 	size_t n = codec_size(o);
 	char *p = malloc(n ? n : 1);
 	if (!p)
-		return IPCD_E_NOMEM;
+		return IPCD_ENOMEM;
 	codec_encode_into(o, p);
 	*out = p;
 	*out_len = n;

@@ -20,7 +20,7 @@ unsigned codec_depth(const msgpack_object *o, unsigned limit);
 
 /*
  * Encode o canonically into a fresh malloc'd buffer: *out and *out_len.
- * Returns 0, IPCD_E_BADVALUE if deeper than max_depth, IPCD_E_NOMEM.
+ * Returns 0, IPCD_EBADVALUE if deeper than max_depth, IPCD_ENOMEM.
  */
 int codec_encode(const msgpack_object *o, unsigned max_depth, char **out, size_t *out_len);
 

@@ -175,7 +175,7 @@ int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
 		snprintf(msg, sizeof(msg), "%s takes %u to %u arguments, got %u (usage: %s %s)",
 		         op->name, op->min_args, op->max_args, n, op->name, op->usage);
 		*why = msg;
-		return IPCD_E_BADARG;
+		return IPCD_EBADARG;
 	}
 	const char *s = op->sig;
 	for (uint32_t i = 0; i < n; i++, s++) {
@@ -185,20 +185,20 @@ int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
 			snprintf(msg, sizeof(msg), "%s: argument %u must be an object name (string) (usage: %s %s)",
 			         op->name, i + 1, op->name, op->usage);
 			*why = msg;
-			return IPCD_E_BADNAME;
+			return IPCD_EBADNAME;
 		}
 		if (!proto_arg_fits(*s, &args[i])) {
 			snprintf(msg, sizeof(msg), "%s: argument %u must be %s (usage: %s %s)",
 			         op->name, i + 1, letter_what(*s), op->name, op->usage);
 			*why = msg;
-			return IPCD_E_BADARG;
+			return IPCD_EBADARG;
 		}
 		if (*s == 'N' && (args[i].via.str.size == 0 || args[i].via.str.size > max_name ||
 		                  memchr(args[i].via.str.ptr, 0, args[i].via.str.size))) {
 			snprintf(msg, sizeof(msg), "object name must be 1 to %zu bytes without NUL, got %u bytes",
 			         max_name, args[i].via.str.size);
 			*why = msg;
-			return IPCD_E_BADNAME;
+			return IPCD_EBADNAME;
 		}
 	}
 	return 0;

@@ -33,11 +33,8 @@
                                                 * every deadline stays far inside int64 milliseconds */
 #define PROTO_MAX_SECONDS_STR     "1000000000"
 
-enum proto_error {
-#define IPCD_ERR(ident, code, wire, closes, msg) IPCD_E_##ident = code,
-#include "errors.def"
-#undef IPCD_ERR
-};
+/* The error codes: the same enum ipcd.h gives libipcd's users. */
+#include "errors.h"
 
 enum proto_type { PROTO_T_ANY, PROTO_T_QUEUE, PROTO_T_LIST, PROTO_T_DICT, PROTO_T_NS, PROTO_T_COUNT };
 
@@ -89,10 +86,10 @@ int proto_error_closes(int code);
 int proto_error_by_name(const char *name, size_t len);
 
 /*
- * Argument check: 0 if args[0..n) fit the op's signature, else IPCD_E_BADARG
+ * Argument check: 0 if args[0..n) fit the op's signature, else IPCD_EBADARG
  * with a reason in *why (a static string). Name length is checked against
  * max_name; a NAME that is not a str, empty, too long or with NUL is
- * IPCD_E_BADNAME.
+ * IPCD_EBADNAME.
  */
 int proto_check_args(const struct proto_op_info *op, const msgpack_object *args,
                      uint32_t n, size_t max_name, const char **why);

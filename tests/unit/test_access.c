@@ -65,7 +65,7 @@ static void test_modes_parse_as_integers_and_octal_strings(void **state)
 	assert_int_equal(access_parse_mode(&v, &mode, &why), 0);
 	assert_int_equal(mode, 0640);
 	v.via.u64 = 01000;
-	assert_int_equal(access_parse_mode(&v, &mode, &why), IPCD_E_BADARG);
+	assert_int_equal(access_parse_mode(&v, &mode, &why), IPCD_EBADARG);
 	assert_non_null(why);
 	static const struct { const char *s; int ok; unsigned mode; } cases[] = {
 		{ "0600", 1, 0600 }, { "600", 1, 0600 }, { "0o751", 1, 0751 }, { "0", 1, 0 }, { "0777", 1, 0777 },
@@ -78,12 +78,12 @@ static void test_modes_parse_as_integers_and_octal_strings(void **state)
 		s.via.str.size = (uint32_t)strlen(cases[i].s);
 		mode = 12345;
 		int err = access_parse_mode(&s, &mode, &why);
-		assert_int_equal(err, cases[i].ok ? 0 : IPCD_E_BADARG);
+		assert_int_equal(err, cases[i].ok ? 0 : IPCD_EBADARG);
 		if (cases[i].ok)
 			assert_int_equal(mode, cases[i].mode);
 	}
 	msgpack_object neg = { .type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = -1 };
-	assert_int_equal(access_parse_mode(&neg, &mode, &why), IPCD_E_BADARG);
+	assert_int_equal(access_parse_mode(&neg, &mode, &why), IPCD_EBADARG);
 }
 
 static void test_mode_strings_read_like_ls(void **state)
@@ -129,7 +129,7 @@ static void test_create_options_lose_their_mode(void **state)
 	in[1].val.via.str.ptr = "rwx";
 	in[1].val.via.str.size = 3;
 	opts.via.map.size = 2;
-	assert_int_equal(access_split_mode(&opts, kv, &rest, &has, &mode, &why), IPCD_E_BADARG);
+	assert_int_equal(access_split_mode(&opts, kv, &rest, &has, &mode, &why), IPCD_EBADARG);
 }
 
 int main(void)

@@ -61,25 +61,25 @@ static void test_check_args(void **state)
 	msgpack_object args[5] = { str_obj("q", 1), uint_obj(1), nil, { .type = MSGPACK_OBJECT_MAP } };
 	assert_int_equal(proto_check_args(put, args, 2, 255, &why), 0);
 	assert_int_equal(proto_check_args(put, args, 4, 255, &why), 0);
-	assert_int_equal(proto_check_args(put, args, 1, 255, &why), IPCD_E_BADARG);
+	assert_int_equal(proto_check_args(put, args, 1, 255, &why), IPCD_EBADARG);
 	assert_non_null(strstr(why, "queue.put takes"));
 	args[4] = nil;
-	assert_int_equal(proto_check_args(put, args, 5, 255, &why), IPCD_E_BADARG);
+	assert_int_equal(proto_check_args(put, args, 5, 255, &why), IPCD_EBADARG);
 	/* TIMEOUT of the wrong type */
 	args[2] = str_obj("soon", 4);
-	assert_int_equal(proto_check_args(put, args, 3, 255, &why), IPCD_E_BADARG);
+	assert_int_equal(proto_check_args(put, args, 3, 255, &why), IPCD_EBADARG);
 	assert_non_null(strstr(why, "argument 3"));
 	args[2] = nil;
 	/* bad names: not a str, empty, too long, with NUL */
 	args[0] = uint_obj(5);
-	assert_int_equal(proto_check_args(put, args, 2, 255, &why), IPCD_E_BADNAME);
+	assert_int_equal(proto_check_args(put, args, 2, 255, &why), IPCD_EBADNAME);
 	args[0] = str_obj("", 0);
-	assert_int_equal(proto_check_args(put, args, 2, 255, &why), IPCD_E_BADNAME);
+	assert_int_equal(proto_check_args(put, args, 2, 255, &why), IPCD_EBADNAME);
 	args[0] = str_obj("abcd", 4);
-	assert_int_equal(proto_check_args(put, args, 2, 3, &why), IPCD_E_BADNAME);
+	assert_int_equal(proto_check_args(put, args, 2, 3, &why), IPCD_EBADNAME);
 	assert_int_equal(proto_check_args(put, args, 2, 4, &why), 0);
 	args[0] = str_obj("a\0b", 3);
-	assert_int_equal(proto_check_args(put, args, 2, 255, &why), IPCD_E_BADNAME);
+	assert_int_equal(proto_check_args(put, args, 2, 255, &why), IPCD_EBADNAME);
 }
 
 /* Timeouts round up to whole milliseconds; nil and absent wait forever. */

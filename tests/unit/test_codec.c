@@ -174,7 +174,7 @@ static void test_depth(void **state)
 	assert_int_equal(len, PROTO_DEFAULT_MAX_DEPTH);   /* one 0x91 per level, then 0x01 */
 	free(out);
 	o = nest(PROTO_DEFAULT_MAX_DEPTH + 1, store);
-	assert_int_equal(codec_encode(o, PROTO_DEFAULT_MAX_DEPTH, &out, &len), IPCD_E_BADVALUE);
+	assert_int_equal(codec_encode(o, PROTO_DEFAULT_MAX_DEPTH, &out, &len), IPCD_EBADVALUE);
 	/* a map counts its keys' depth too */
 	msgpack_object_kv kv = { .key = *nest(3, store), .val = { .type = MSGPACK_OBJECT_NIL } };
 	msgpack_object m = { .type = MSGPACK_OBJECT_MAP, .via.map = { 1, &kv } };

@@ -82,9 +82,9 @@ static void test_options(void **state)
 	msgpack_object empty = { .type = MSGPACK_OBJECT_MAP }, one = empty;
 	one.via.map.size = 1;
 	one.via.map.ptr = &kv;
-	assert_int_equal(dict_type.init(&o, &one, &why), IPCD_E_BADARG);
+	assert_int_equal(dict_type.init(&o, &one, &why), IPCD_EBADARG);
 	assert_string_equal(why, "dict takes no options");
-	assert_int_equal(ns_type.init(&o, &one, &why), IPCD_E_BADARG);
+	assert_int_equal(ns_type.init(&o, &one, &why), IPCD_EBADARG);
 	assert_string_equal(why, "ns takes no options");
 	assert_int_equal(dict_type.init(&o, &empty, &why), 0);
 	assert_true(dict_type.same_options(&o, NULL));
@@ -136,7 +136,7 @@ static void test_key_sizes(void **state)
 	msgpack_zone_init(&z, 1024);
 	msgpack_object nest[1];
 	assert_int_equal(decode_value(bytes, sizeof(bytes), 64, &z, &nest[0]), DECODE_OK);
-	assert_int_equal(dict_key_init(&k, &nest[0], 1), IPCD_E_BADVALUE);
+	assert_int_equal(dict_key_init(&k, &nest[0], 1), IPCD_EBADVALUE);
 	assert_int_equal(dict_key_init(&k, &nest[0], 0), 0);
 	assert_int_equal(k.len, sizeof(bytes));
 	assert_memory_equal(k.bytes, bytes, sizeof(bytes));
@@ -159,7 +159,7 @@ static void test_value_alloc_failure(void **state)
 	msgpack_object o = str_obj("payload");
 	void *(*saved)(size_t) = value_alloc;
 	value_alloc = alloc_fails;
-	assert_int_equal(value_new(&o, &v), IPCD_E_NOMEM);
+	assert_int_equal(value_new(&o, &v), IPCD_ENOMEM);
 	value_alloc = saved;
 	assert_null(v);
 	assert_int_equal(value_mem_used, mem0);
@@ -211,7 +211,7 @@ static void test_key_memory_limit(void **state)
 	struct dict_key k;
 	msgpack_object key = str_obj("b");
 	assert_int_equal(dict_key_init(&k, &key, 1), 0);
-	assert_int_equal(dict_set(d, k.bytes, k.len, v), IPCD_E_NOMEM);
+	assert_int_equal(dict_set(d, k.bytes, k.len, v), IPCD_ENOMEM);
 	assert_null(dict_find(d, k.bytes, k.len));
 	assert_int_equal(dict_type.size(&o), 1);
 	dict_key_deinit(&k);
@@ -272,11 +272,11 @@ static void test_num_of_value(void **state)
 		{ { 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0 }, 9, 0, DICT_NUM_INT, INT64_MIN, 0, 0 },
 		{ { 0xca, 0x3f, 0xc0, 0, 0 }, 5, 0, DICT_NUM_FLOAT, 0, 0, 1.5 },
 		{ { 0xcb, 0xc0, 0x04, 0, 0, 0, 0, 0, 0 }, 9, 0, DICT_NUM_FLOAT, 0, 0, -2.5 },
-		{ { 0xc0 }, 1, IPCD_E_NOTNUMBER, 0, 0, 0, 0 },          /* nil */
-		{ { 0xc3 }, 1, IPCD_E_NOTNUMBER, 0, 0, 0, 0 },          /* true */
-		{ { 0xa1, '1' }, 2, IPCD_E_NOTNUMBER, 0, 0, 0, 0 },     /* "1" */
-		{ { 0x91, 0x01 }, 2, IPCD_E_NOTNUMBER, 0, 0, 0, 0 },    /* [1] */
-		{ { 0xcd, 0x01 }, 2, IPCD_E_NOTNUMBER, 0, 0, 0, 0 },    /* truncated */
+		{ { 0xc0 }, 1, IPCD_ENOTNUMBER, 0, 0, 0, 0 },          /* nil */
+		{ { 0xc3 }, 1, IPCD_ENOTNUMBER, 0, 0, 0, 0 },          /* true */
+		{ { 0xa1, '1' }, 2, IPCD_ENOTNUMBER, 0, 0, 0, 0 },     /* "1" */
+		{ { 0x91, 0x01 }, 2, IPCD_ENOTNUMBER, 0, 0, 0, 0 },    /* [1] */
+		{ { 0xcd, 0x01 }, 2, IPCD_ENOTNUMBER, 0, 0, 0, 0 },    /* truncated */
 	};
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
 		struct value *v;
@@ -317,18 +317,18 @@ static void test_num_add(void **state)
 	static const struct { int is_big_a; uint64_t big_a; int64_t a, b; int err; int64_t sum; } c[] = {
 		{ 0, 0, 1, 2, 0, 3 },
 		{ 0, 0, -5, 3, 0, -2 },
-		{ 0, 0, INT64_MAX, 1, IPCD_E_OVERFLOW, 0 },
+		{ 0, 0, INT64_MAX, 1, IPCD_EOVERFLOW, 0 },
 		{ 0, 0, INT64_MAX, 0, 0, INT64_MAX },
-		{ 0, 0, INT64_MIN, -1, IPCD_E_OVERFLOW, 0 },
+		{ 0, 0, INT64_MIN, -1, IPCD_EOVERFLOW, 0 },
 		{ 0, 0, INT64_MIN, INT64_MAX, 0, -1 },
 		{ 1, 1ull << 63, 0, -1, 0, INT64_MAX },
-		{ 1, 1ull << 63, 0, 0, IPCD_E_OVERFLOW, 0 },
-		{ 1, 1ull << 63, 0, 1, IPCD_E_OVERFLOW, 0 },
+		{ 1, 1ull << 63, 0, 0, IPCD_EOVERFLOW, 0 },
+		{ 1, 1ull << 63, 0, 1, IPCD_EOVERFLOW, 0 },
 		{ 1, UINT64_MAX, 0, INT64_MIN, 0, INT64_MAX },
-		{ 1, UINT64_MAX, 0, INT64_MIN + 1, IPCD_E_OVERFLOW, 0 },
+		{ 1, UINT64_MAX, 0, INT64_MIN + 1, IPCD_EOVERFLOW, 0 },
 		{ 1, 1ull << 63, 0, INT64_MIN, 0, 0 },
-		{ 1, UINT64_MAX, 0, 1, IPCD_E_OVERFLOW, 0 },          /* no wrap to 0 */
-		{ 1, UINT64_MAX, 0, INT64_MAX, IPCD_E_OVERFLOW, 0 },
+		{ 1, UINT64_MAX, 0, 1, IPCD_EOVERFLOW, 0 },          /* no wrap to 0 */
+		{ 1, UINT64_MAX, 0, INT64_MAX, IPCD_EOVERFLOW, 0 },
 	};
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
 		struct dict_num a = c[k].is_big_a ? num_big(c[k].big_a) : num_int(c[k].a);
@@ -342,13 +342,13 @@ static void test_num_add(void **state)
 		assert_int_equal(dict_num_add(&b, &a, &out), c[k].err);
 	}
 	struct dict_num a = num_big(UINT64_MAX), b = num_big(1), f = num_float(0.5), out;
-	assert_int_equal(dict_num_add(&a, &b, &out), IPCD_E_OVERFLOW);
+	assert_int_equal(dict_num_add(&a, &b, &out), IPCD_EOVERFLOW);
 	assert_int_equal(dict_num_add(&a, &f, &out), 0);
 	assert_int_equal(out.kind, DICT_NUM_FLOAT);
 	assert_true(out.f == 18446744073709551615.0 + 0.5);
 	/* a float sum that is not finite is an overflow, never stored */
 	struct dict_num huge = num_float(1.7e308);
-	assert_int_equal(dict_num_add(&huge, &huge, &out), IPCD_E_OVERFLOW);
+	assert_int_equal(dict_num_add(&huge, &huge, &out), IPCD_EOVERFLOW);
 	a = num_int(2);
 	assert_int_equal(dict_num_add(&a, &f, &out), 0);
 	assert_int_equal(out.kind, DICT_NUM_FLOAT);

@@ -58,11 +58,11 @@ static void test_create_options(void **state)
 	assert_int_equal(registry_create("q", 1, PROTO_T_QUEUE, &opts, &o, &why), 0);
 	assert_int_equal(o->u.queue.maxsize, 5);
 	kv.key.via.str = (msgpack_object_str){ 5, "bogus" };
-	assert_int_equal(registry_create("q2", 2, PROTO_T_QUEUE, &opts, &o, &why), IPCD_E_BADARG);
+	assert_int_equal(registry_create("q2", 2, PROTO_T_QUEUE, &opts, &o, &why), IPCD_EBADARG);
 	assert_non_null(strstr(why, "unknown queue option"));
 	assert_null(registry_find("q2", 2));
 	why = NULL;
-	assert_int_equal(registry_create("d", 1, PROTO_T_DICT, &opts, &o, &why), IPCD_E_BADARG);
+	assert_int_equal(registry_create("d", 1, PROTO_T_DICT, &opts, &o, &why), IPCD_EBADARG);
 	assert_non_null(why);
 	assert_int_equal(registry_count(), 1);
 	registry_free();

@@ -243,13 +243,13 @@ static void test_envelopes(void **state)
 	assert_int_equal(wire_request_parse(&map, &rq), -1);
 
 	msgpack_sbuffer_clear(&sb);
-	assert_int_equal(wire_pack_reply_head(&pk, 70000, IPCD_E_NOTFOUND), 0);
+	assert_int_equal(wire_pack_reply_head(&pk, 70000, IPCD_ENOTFOUND), 0);
 	msgpack_pack_str_with_body(&pk, "no", 2);
 	uint64_t id, status;
 	size_t off;
 	assert_int_equal(wire_reply_head(sb.data, sb.size, &id, &status, &off), 0);
 	assert_int_equal(id, 70000);
-	assert_int_equal(status, IPCD_E_NOTFOUND);
+	assert_int_equal(status, IPCD_ENOTFOUND);
 	assert_int_equal(off, sb.size - 3);
 	assert_int_equal(wire_reply_head(sb.data, off, &id, &status, &off), -1);      /* no result */
 	assert_int_equal(wire_reply_head(BYTES(0x92, 1, 0), 3, &id, &status, &off), -1);
