@@ -49,7 +49,7 @@ enum proto_op {
 #define IPCD_OP(ident, code, wire, type, flags, sig, usage, help) IPCD_OP_##ident = code,
 #include "ops.def"
 #undef IPCD_OP
-	PROTO_OP_MAX = 128, /* op codes are below this; tables index by code */
+	PROTO_OP_MAX = 256, /* op codes are below this; tables index by code */
 };
 
 struct proto_op_info {
