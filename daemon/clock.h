@@ -14,12 +14,18 @@
  * keeps its deadline); 0 otherwise (state.c). */
 extern int64_t clock_shift_us;
 
-/* Monotonic microseconds as they are, for arming timers. */
+/* Test hook: microseconds a test has moved time forward, so that timers
+ * run without being waited for (the fuzz harness moves libevent's timers
+ * by as much); 0 in the daemon (loop.c). Unlike clock_shift_us it moves
+ * the clock timers are armed from too. */
+extern int64_t clock_advance_us;
+
+/* Monotonic microseconds as they are (plus clock_advance_us), for arming timers. */
 static inline uint64_t clock_mono_real_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 + (uint64_t)clock_advance_us;
 }
 
 /* Monotonic microseconds. */
@@ -47,7 +53,7 @@ static inline double clock_unix(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9 + (double)clock_shift_us / 1e6;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 + (double)(clock_shift_us + clock_advance_us) / 1e6;
 }
 
 #endif

@@ -24,6 +24,8 @@
 #include "server.h"
 #include "state.h"
 
+int64_t clock_advance_us;   /* clock.h: only tests move it */
+
 static int loop_stopping;
 
 int loop_once(struct event_base *base, int flags)

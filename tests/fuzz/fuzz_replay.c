@@ -1,14 +1,23 @@
 /*
- * fuzz_replay.c: the server fuzz target as a deterministic test. Seeds are
- * well-formed requests for every op in ops.def (arguments made from each
- * op's signature); each run sends a few of them, mutated (bit flips, byte
- * overwrites, cut or lengthened frames, wrong length prefixes), on one
- * connection. IPCD_FUZZ_RUNS sets the number of runs; the libFuzzer build
- * (meson -Dfuzz=true) explores further from the same target.
+ * fuzz_replay.c: the server fuzz target as a deterministic test. Each run
+ * is a generated script (fuzz.h) for several connections: well-formed
+ * requests for every op in ops.def (arguments made from each op's
+ * signature, with timeouts, leases, delays and options that make requests
+ * park, deliveries end and items come back), some of them damaged (bit
+ * flips, byte overwrites, cut or lengthened frames, wrong length prefixes),
+ * monitors, kill_client, hang-ups, unread replies, and the clock moved on
+ * past deadlines. Now and then the script's own bytes are damaged too.
+ *
+ * IPCD_FUZZ_RUNS sets the number of scripts (default 3000), and
+ * IPCD_FUZZ_SECONDS bounds the time they may take (default 40: a loaded
+ * machine runs fewer). IPCD_FUZZ_SEED_DIR=DIR writes each script to DIR
+ * as well, as a seed corpus for the libFuzzer build (meson -Dfuzz=true),
+ * which explores further from the same target.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "fuzz.h"
 #include "buf.h"
 #include "frame.h"
@@ -22,78 +31,198 @@ static uint64_t next_rand(void)
 	return test_rand(&rng_state);
 }
 
-/* Pack one plausible argument for signature letter l of an op on type t:
- * names mostly match the op's type, so that handlers run past WRONGTYPE. */
-static void pack_arg(msgpack_packer *pk, char l, enum proto_type t, unsigned variant)
+static unsigned pick(unsigned n)
 {
-	static const char *names[PROTO_T_COUNT] = { "any", "q", "l", "d", "n" };
-	switch (l) {
-	case 'N': {
-		const char *name = names[variant % 8 ? t : variant % PROTO_T_COUNT];
-		msgpack_pack_str_with_body(pk, name, strlen(name));
-		break;
-	}
-	case 'S': msgpack_pack_str_with_body(pk, variant % 2 ? "queue" : "list", variant % 2 ? 5 : 4); break;
-	case 's': msgpack_pack_str_with_body(pk, "*", 1); break;
-	case 'i': case 'I': msgpack_pack_int64(pk, (int64_t)(variant % 7) - 3); break;
-	case 'u': msgpack_pack_uint64(pk, variant % 5); break;
-	case 'n': msgpack_pack_double(pk, 1.5); break;
-	case 't': msgpack_pack_double(pk, 0.001 * (variant % 3)); break;
-	case 'm': case 'o':
-		msgpack_pack_map(pk, 1);
-		msgpack_pack_str_with_body(pk, "maxsize", 7);
-		msgpack_pack_uint64(pk, variant % 3);
-		break;
-	case 'a':
-		msgpack_pack_array(pk, 3);
-		msgpack_pack_int(pk, 1);
-		msgpack_pack_str_with_body(pk, "x", 1);
-		msgpack_pack_nil(pk);
-		break;
-	default: /* v, k */
-		switch (variant % 4) {
-		case 0: msgpack_pack_int(pk, (int)variant); break;
-		case 1: msgpack_pack_str_with_body(pk, "value", 5); break;
-		case 2: msgpack_pack_array(pk, 1); msgpack_pack_map(pk, 0); break;
-		default: msgpack_pack_bin_with_body(pk, "\0\1", 2); break;
-		}
+	return (unsigned)(next_rand() % n);
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* A name: mostly of the op's type, so that handlers run past WRONGTYPE. */
+static void pack_name(msgpack_packer *pk, enum proto_type t)
+{
+	static const char *names[PROTO_T_COUNT][3] = {
+		{ "q", "l", "d" }, { "q", "q2", "q.dead" }, { "l", "l2", "l" }, { "d", "d2", "d" }, { "n", "n2", "n" },
+	};
+	if (pick(8) == 0)
+		t = (enum proto_type)pick(PROTO_T_COUNT);
+	pack_cstr(pk, names[t][pick(3)]);
+}
+
+/* A timeout: forever, don't wait, or a short wait. */
+static void pack_timeout(msgpack_packer *pk)
+{
+	static const double waits[] = { 0.001, 0.01, 0.05, 0.2, 1, 5 };
+	switch (pick(5)) {
+	case 0: msgpack_pack_nil(pk); break;
+	case 1: msgpack_pack_int(pk, 0); break;
+	default: msgpack_pack_double(pk, waits[pick(6)]);
 	}
 }
 
-/* Append one request frame for op (all its arguments) to b. */
-static void seed_request(struct buf *b, const struct proto_op_info *op, unsigned variant)
+/* A duration (lease, delay, delta): mostly short, some out of range. */
+static void pack_duration(msgpack_packer *pk)
+{
+	static const double d[] = { 0, 0.001, 0.02, 0.1, 1, 2.5, -1, 1e300 };
+	unsigned i = pick(9);
+	if (i == 8)
+		msgpack_pack_int(pk, 3);
+	else
+		msgpack_pack_double(pk, d[i]);
+}
+
+static void pack_value(msgpack_packer *pk)
+{
+	switch (pick(6)) {
+	case 0: msgpack_pack_int(pk, (int)pick(5)); break;
+	case 1: pack_cstr(pk, "value"); break;
+	case 2: msgpack_pack_array(pk, 1); msgpack_pack_map(pk, 0); break;
+	case 3: msgpack_pack_bin_with_body(pk, "\0\1", 2); break;
+	case 4: msgpack_pack_nil(pk); break;
+	default: msgpack_pack_double(pk, 1.5); break;
+	}
+}
+
+/* An options map for create, put, hello or ls. */
+static void pack_options(msgpack_packer *pk)
+{
+	static const char *types[] = { "queue", "list", "dict", "ns" };
+	switch (pick(7)) {
+	case 0:
+		msgpack_pack_map(pk, 1);
+		pack_cstr(pk, "maxsize");
+		msgpack_pack_uint64(pk, pick(3));
+		break;
+	case 1:
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "priority");
+		msgpack_pack_int(pk, (int)pick(4) - 1);
+		pack_cstr(pk, "delay");
+		pack_duration(pk);
+		break;
+	case 2:
+		msgpack_pack_map(pk, 1);
+		pack_cstr(pk, "delay");
+		pack_duration(pk);
+		break;
+	case 3:
+		msgpack_pack_map(pk, 3);
+		pack_cstr(pk, "lease");
+		pack_duration(pk);
+		pack_cstr(pk, "max_deliveries");
+		msgpack_pack_uint64(pk, pick(3));
+		pack_cstr(pk, "dead_letter");
+		pack_name(pk, PROTO_T_QUEUE);
+		break;
+	case 4:
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "type");
+		pack_cstr(pk, types[pick(4)]);
+		pack_cstr(pk, "long");
+		msgpack_pack_true(pk);
+		break;
+	case 5:
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "maxsize");
+		msgpack_pack_uint64(pk, 1 + pick(2));
+		pack_cstr(pk, "lease");
+		pack_duration(pk);
+		break;
+	default:
+		msgpack_pack_map(pk, 0);
+	}
+}
+
+/* Pack one plausible argument for signature letter l of op. */
+static void pack_arg(msgpack_packer *pk, const struct proto_op_info *op, char l)
+{
+	static const char *strs[] = { "queue", "list", "dict", "ns", "a", "id", "pid" };
+	switch (l) {
+	case 'N': pack_name(pk, op->type); break;
+	case 'S': pack_cstr(pk, strs[pick(7)]); break;
+	case 's':
+		if (pick(2))
+			msgpack_pack_nil(pk);
+		else
+			pack_cstr(pk, pick(2) ? "*" : "q*");
+		break;
+	case 'i': msgpack_pack_int64(pk, (int64_t)pick(7) - 3); break;
+	case 'I':
+		if (pick(4) == 0)
+			msgpack_pack_nil(pk);
+		else
+			msgpack_pack_int64(pk, (int64_t)pick(7) - 3);
+		break;
+	case 'u': msgpack_pack_uint64(pk, pick(6)); break;   /* delivery ids count from 1 */
+	case 'n': pack_duration(pk); break;
+	case 't': pack_timeout(pk); break;
+	case 'm': case 'o': pack_options(pk); break;
+	case 'a': {
+		unsigned n = 1 + pick(3);
+		msgpack_pack_array(pk, n);
+		for (unsigned i = 0; i < n; i++)
+			pack_value(pk);
+		break;
+	}
+	default: pack_value(pk); /* v, k */
+	}
+}
+
+/* The ops that park, deliver, time out or bring items back, drawn half the
+ * time: the paths that need more than one connection and a clock. */
+static const char *const hot_ops[] = {
+	"queue.put", "queue.get", "queue.get_ack", "queue.ack", "queue.nack", "queue.touch", "queue.join",
+	"queue.task_done", "queue.put_many", "queue.get_many", "queue.pending", "list.blpop", "list.brpop",
+	"list.append", "monitor", "create", "delete", "clients", "stat", "queue.qsize",
+};
+
+static const struct proto_op_info *pick_op(void)
+{
+	const struct proto_op_info *op = NULL;
+	if (pick(2)) {
+		const char *name = hot_ops[pick(sizeof(hot_ops) / sizeof(hot_ops[0]))];
+		op = proto_op_by_name(name, strlen(name));
+	}
+	return op ? op : proto_op_at(pick((unsigned)proto_ops_count));
+}
+
+/* Pack one request body for op (its arguments, optional ones or not). */
+static void pack_request(struct buf *b, const struct proto_op_info *op)
 {
 	msgpack_packer pk;
-	size_t pos = (size_t)frame_begin(b);
 	msgpack_packer_init(&pk, b, buf_msgpack_write);
-	unsigned nargs = op->min_args + (op->max_args > op->min_args ? variant % (op->max_args - op->min_args + 1) : 0);
+	unsigned nargs = op->min_args + (op->max_args > op->min_args ? pick(op->max_args - op->min_args + 1) : 0);
 	msgpack_pack_array(&pk, 2 + nargs);
-	msgpack_pack_uint64(&pk, variant);
-	if (variant % 2)
+	msgpack_pack_uint64(&pk, 1 + pick(1000));
+	if (pick(2))
 		msgpack_pack_uint32(&pk, op->code);
 	else
-		msgpack_pack_str_with_body(&pk, op->name, strlen(op->name));
+		pack_cstr(&pk, op->name);
 	const char *s = op->sig;
 	for (unsigned i = 0; i < nargs; i++, s++) {
 		if (*s == '|')
 			s++;
-		pack_arg(&pk, *s, op->type, variant + i);
+		pack_arg(&pk, op, *s);
 	}
-	frame_end(b, pos);
 }
 
-/* Damage b in one of several ways. */
-static void mutate(struct buf *b)
+/* Damage b[from..) in one of several ways. */
+static void mutate(struct buf *b, size_t from)
 {
-	if (b->len == 0)
+	size_t n = b->len - from;
+	if (n == 0)
 		return;
-	switch (next_rand() % 6) {
-	case 0: b->data[next_rand() % b->len] ^= (char)(1u << (next_rand() % 8)); break;
-	case 1: b->data[next_rand() % b->len] = (char)next_rand(); break;
-	case 2: b->len -= next_rand() % b->len; break;                 /* cut */
-	case 3: {                                                      /* wrong length prefix */
+	char *d = b->data + from;
+	switch (pick(6)) {
+	case 0: d[next_rand() % n] ^= (char)(1u << pick(8)); break;
+	case 1: d[next_rand() % n] = (char)next_rand(); break;
+	case 2: b->len -= next_rand() % n; break;                      /* cut */
+	case 3: {                                                      /* a wrong length prefix */
 		uint32_t v = (uint32_t)next_rand();
-		memcpy(b->data, &v, 4 < b->len ? 4 : b->len);
+		memcpy(d, &v, 4 < n ? 4 : n);
 		break;
 	}
 	case 4: buf_append(b, "\xc1\xff\x00", 3); break;               /* trailing junk */
@@ -101,27 +230,119 @@ static void mutate(struct buf *b)
 	}
 }
 
+/* A command byte for cmd on connection k (any of the bytes that mean it). */
+static void put_cmd(struct buf *s, enum fuzz_cmd cmd, unsigned k)
+{
+	unsigned b = (unsigned)cmd * FUZZ_CONNS + k + FUZZ_CONNS * FUZZ_CMDS * pick(256 / (FUZZ_CONNS * FUZZ_CMDS));
+	char c = (char)b;
+	buf_append(s, &c, 1);
+}
+
+static void put_u16(struct buf *s, size_t v)
+{
+	char b[2] = { (char)(v >> 8), (char)v };
+	buf_append(s, b, 2);
+}
+
+/* Append a FRAME (body only, the harness adds the prefix) or a RAW command
+ * (whole frames, prefix included) carrying requests, damaged or not. */
+static void put_requests(struct buf *s, unsigned k, int raw)
+{
+	struct buf body;
+	buf_init(&body);
+	if (raw) {
+		for (unsigned i = 1 + pick(3); i > 0; i--) {
+			size_t start = body.len, pos = (size_t)frame_begin(&body);
+			pack_request(&body, pick_op());
+			frame_end(&body, pos);
+			if (pick(2))
+				mutate(&body, start);
+		}
+	} else {
+		pack_request(&body, pick_op());
+		if (pick(6) == 0)
+			mutate(&body, 0);
+	}
+	put_cmd(s, raw ? FUZZ_RAW : FUZZ_FRAME, k);
+	put_u16(s, body.len);
+	buf_append(s, body.data, body.len);
+	buf_free(&body);
+}
+
+static void put_monitor(struct buf *s, unsigned k)
+{
+	static const char body[] = { (char)0x92, 0x07, 0x0d };   /* [7, 13]: monitor */
+	put_cmd(s, FUZZ_FRAME, k);
+	put_u16(s, sizeof(body));
+	buf_append(s, body, sizeof(body));
+}
+
+/* One script of 1..40 commands. */
+static void make_script(struct buf *s)
+{
+	static const unsigned advance_ms[] = { 0, 1, 2, 10, 30, 60, 150, 500, 1000, 2500, 4000, 25000 };
+	unsigned n = 1 + pick(40);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = pick(FUZZ_CONNS), r = pick(100);
+		if (r < 55) {
+			put_requests(s, k, 0);
+		} else if (r < 62) {
+			put_requests(s, k, 1);
+		} else if (r < 77) {
+			put_cmd(s, FUZZ_ADVANCE, k);
+			put_u16(s, advance_ms[pick(sizeof(advance_ms) / sizeof(advance_ms[0]))]);
+		} else if (r < 81) {
+			put_cmd(s, FUZZ_CLOSE, k);
+		} else if (r < 84) {
+			put_cmd(s, FUZZ_SHUT, k);
+		} else if (r < 88) {
+			put_cmd(s, FUZZ_PAUSE, k);
+		} else if (r < 93) {
+			char t = (char)pick(2 * FUZZ_CONNS);
+			put_cmd(s, FUZZ_KILL, k);
+			buf_append(s, &t, 1);
+		} else if (r < 96) {
+			put_cmd(s, FUZZ_CONNECT, k);
+		} else {
+			put_monitor(s, k);
+		}
+	}
+	if (pick(10) == 0)   /* the script's own bytes */
+		s->data[next_rand() % s->len] ^= (char)(1u << pick(8));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int main(void)
 {
 	const char *env = getenv("IPCD_FUZZ_RUNS");
-	long runs = env ? atol(env) : 20000;
-	for (long r = 0; r < runs; r++) {
-		struct buf b;
-		buf_init(&b);
-		unsigned n = 1 + next_rand() % 4;
-		for (unsigned i = 0; i < n; i++) {
-			struct buf one;
-			buf_init(&one);
-			seed_request(&one, proto_op_at(next_rand() % proto_ops_count), (unsigned)next_rand());
-			if (next_rand() % 3 == 0)
-				mutate(&one);
-			buf_append(&b, one.data, one.len);
-			buf_free(&one);
+	long runs = env ? atol(env) : 3000;
+	env = getenv("IPCD_FUZZ_SECONDS");
+	double limit = env ? atof(env) : 40, t0 = now_s();
+	const char *seed_dir = getenv("IPCD_FUZZ_SEED_DIR");
+	long r;
+	for (r = 0; r < runs && now_s() - t0 < limit; r++) {
+		struct buf s;
+		buf_init(&s);
+		make_script(&s);
+		if (seed_dir) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/seed-%05ld", seed_dir, r);
+			FILE *f = fopen(path, "wb");
+			if (!f || fwrite(s.data, 1, s.len, f) != s.len || fclose(f) != 0) {
+				perror(path);
+				return 1;
+			}
 		}
-		fuzz_one((const uint8_t *)b.data, b.len);
-		buf_free(&b);
+		fuzz_one((const uint8_t *)s.data, s.len);
+		buf_free(&s);
 	}
 	/* Summary in the plain form test runners read. */
-	printf("fuzz: %ld passed, 0 failed\n", runs);
+	printf("fuzz: %ld passed, 0 failed (%ld scripts in %.1f s)\n", r, r, now_s() - t0);
 	return 0;
 }
