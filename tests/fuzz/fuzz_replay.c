@@ -44,12 +44,13 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 /* A name: mostly of the op's type, so that handlers run past WRONGTYPE. */
 static void pack_name(msgpack_packer *pk, enum proto_type t)
 {
-	static const char *names[PROTO_T_COUNT][3] = {
-		{ "q", "l", "d" }, { "q", "q2", "q.dead" }, { "l", "l2", "l" }, { "d", "d2", "d" }, { "n", "n2", "n" },
+	static const char *names[PROTO_T_COUNT][4] = {
+		{ "q", "l", "d", "q.dead" }, { "q", "q", "q2", "q.dead" }, { "l", "l", "l", "l2" },
+		{ "d", "d", "d", "d2" }, { "n", "n", "n", "n2" },
 	};
 	if (pick(8) == 0)
 		t = (enum proto_type)pick(PROTO_T_COUNT);
-	pack_cstr(pk, names[t][pick(3)]);
+	pack_cstr(pk, names[t][pick(4)]);
 }
 
 /* A timeout: forever, don't wait, or a short wait. */
@@ -156,7 +157,7 @@ static void pack_arg(msgpack_packer *pk, const struct proto_op_info *op, char l)
 		else
 			msgpack_pack_int64(pk, (int64_t)pick(7) - 3);
 		break;
-	case 'u': msgpack_pack_uint64(pk, pick(6)); break;   /* delivery ids count from 1 */
+	case 'u': msgpack_pack_uint64(pk, pick(4)); break;   /* delivery ids count from 1 */
 	case 'n': pack_duration(pk); break;
 	case 't': pack_timeout(pk); break;
 	case 'm': case 'o': pack_options(pk); break;
@@ -277,11 +278,66 @@ static void put_monitor(struct buf *s, unsigned k)
 	buf_append(s, body, sizeof(body));
 }
 
+/* A request for op on q from k, with the arguments given (packed by fn). */
+static void put_queue_op(struct buf *s, unsigned k, const char *op, void (*args)(msgpack_packer *pk), unsigned nargs)
+{
+	struct buf body;
+	msgpack_packer pk;
+	buf_init(&body);
+	msgpack_packer_init(&pk, &body, buf_msgpack_write);
+	msgpack_pack_array(&pk, 3 + nargs);
+	msgpack_pack_uint64(&pk, 1 + pick(1000));
+	pack_cstr(&pk, op);
+	pack_cstr(&pk, "q");
+	args(&pk);
+	put_cmd(s, FUZZ_FRAME, k);
+	put_u16(s, body.len);
+	buf_append(s, body.data, body.len);
+	buf_free(&body);
+}
+
+static void args_create(msgpack_packer *pk)
+{
+	pack_cstr(pk, "queue");
+	msgpack_pack_map(pk, 3);
+	pack_cstr(pk, "maxsize");
+	msgpack_pack_uint64(pk, 1 + pick(3));
+	pack_cstr(pk, "max_deliveries");
+	msgpack_pack_uint64(pk, 1 + pick(2));
+	pack_cstr(pk, "lease");
+	msgpack_pack_double(pk, pick(2) ? 0.05 : 0);
+}
+
+static void args_put(msgpack_packer *pk)
+{
+	pack_value(pk);
+	pack_timeout(pk);
+	pack_options(pk);
+}
+
+static void args_none(msgpack_packer *pk)
+{
+	(void)pk;
+}
+
+/* A bounded queue with leases and dead letters, and items in it: the stage
+ * for parked puts, deliveries that end and items that come back. */
+static void put_stage(struct buf *s)
+{
+	put_queue_op(s, pick(FUZZ_CONNS), "create", args_create, 2);
+	for (unsigned i = pick(4); i > 0; i--)
+		put_queue_op(s, pick(FUZZ_CONNS), "queue.put", args_put, 3);
+	if (pick(2))
+		put_queue_op(s, pick(FUZZ_CONNS), "queue.get_ack", args_none, 0);
+}
+
 /* One script of 1..40 commands. */
 static void make_script(struct buf *s)
 {
 	static const unsigned advance_ms[] = { 0, 1, 2, 10, 30, 60, 150, 500, 1000, 2500, 4000, 25000 };
 	unsigned n = 1 + pick(40);
+	if (pick(2))
+		put_stage(s);
 	for (unsigned i = 0; i < n; i++) {
 		unsigned k = pick(FUZZ_CONNS), r = pick(100);
 		if (r < 55) {

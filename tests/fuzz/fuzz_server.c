@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,12 +115,13 @@ static void fuzz_init(void)
 	config.max_frame = 1 << 20;
 	config.log_level = LOG_ERR;   /* refusals are the point here, not news */
 	/* Small limits and deadlines, so that short scripts reach them. */
-	config.max_output = 1 << 16;
-	config.monitor_buffer = 4096;
+	config.max_output = 4096;
+	config.monitor_buffer = 1024;
 	config.output_timeout = 2;
 	config.hello_timeout = 3;
 	config.idle_timeout = 20;
 	value_mem_limit = 64 << 20;   /* a hostile input cannot exhaust the fuzzer */
+	signal(SIGPIPE, SIG_IGN);     /* as the daemon (main.c): a write to a gone client fails */
 	for (int k = 0; k < FUZZ_CONNS; k++) {
 		conns[k].fd = -1;
 		buf_init(&conns[k].in);
@@ -481,6 +483,12 @@ int fuzz_one(const uint8_t *data, size_t size)
 			if (k->fd >= 0) {
 				k->paused = !k->paused;
 				k->may_tear = 1;
+				/* A small socket buffer on the daemon's side, so that a few
+				 * unread replies reach max_output and monitor_buffer. */
+				struct client *c;
+				TAILQ_FOREACH(c, &server_clients, link)
+					if (c->cid == k->cid)
+						setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ 2048 }, sizeof(int));
 			}
 			break;
 		case FUZZ_KILL:
