@@ -8,12 +8,14 @@
  * monitors, kill_client, hang-ups, unread replies, and the clock moved on
  * past deadlines. Now and then the script's own bytes are damaged too.
  *
- * IPCD_FUZZ_RUNS sets the number of scripts (default 3000), and
- * IPCD_FUZZ_SECONDS bounds the time they may take (default 40: a loaded
+ * IPCD_FUZZ_RUNS sets the number of scripts (default 8000), and
+ * IPCD_FUZZ_SECONDS bounds the time they may take (default 20: a loaded
  * machine runs fewer). IPCD_FUZZ_SEED_DIR=DIR writes each script to DIR
  * as well, as a seed corpus for the libFuzzer build (meson -Dfuzz=true),
- * which explores further from the same target.
+ * which explores further from the same target. IPCD_FUZZ_SAVED=DIR runs
+ * every file in DIR first: inputs that once failed (tests/fuzz/seeds).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +333,35 @@ static void put_stage(struct buf *s)
 		put_queue_op(s, pick(FUZZ_CONNS), "queue.get_ack", args_none, 0);
 }
 
+/* Many requests with long replies on k while k does not read them (a
+ * paused monitor on another connection watches them, or not): output goes
+ * over max_output, and monitor events over monitor_buffer. */
+static void put_flood(struct buf *s, unsigned k)
+{
+	static const char *ops[] = { "info", "clients", "ls" };
+	unsigned m = (k + 1) % FUZZ_CONNS;
+	if (pick(2)) {
+		put_monitor(s, m);
+		put_cmd(s, FUZZ_PAUSE, m);
+	}
+	put_cmd(s, FUZZ_PAUSE, k);
+	struct buf body;
+	msgpack_packer pk;
+	buf_init(&body);
+	msgpack_packer_init(&pk, &body, buf_msgpack_write);
+	for (unsigned i = 8 + pick(40); i > 0; i--) {
+		size_t pos = (size_t)frame_begin(&body);
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_uint64(&pk, i);
+		pack_cstr(&pk, ops[pick(3)]);
+		frame_end(&body, pos);
+	}
+	put_cmd(s, FUZZ_RAW, k);
+	put_u16(s, body.len);
+	buf_append(s, body.data, body.len);
+	buf_free(&body);
+}
+
 /* One script of 1..40 commands. */
 static void make_script(struct buf *s)
 {
@@ -357,8 +388,10 @@ static void make_script(struct buf *s)
 			char t = (char)pick(2 * FUZZ_CONNS);
 			put_cmd(s, FUZZ_KILL, k);
 			buf_append(s, &t, 1);
-		} else if (r < 96) {
+		} else if (r < 95) {
 			put_cmd(s, FUZZ_CONNECT, k);
+		} else if (r < 97) {
+			put_flood(s, k);
 		} else {
 			put_monitor(s, k);
 		}
@@ -374,14 +407,46 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Run every file in dir (saved inputs that once failed); returns how many. */
+static long run_saved(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	long n = 0;
+	if (!d) {
+		perror(dir);
+		exit(1);
+	}
+	while ((e = readdir(d))) {
+		char path[4096];
+		static char data[1 << 16];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "rb");
+		if (!f) {
+			perror(path);
+			exit(1);
+		}
+		size_t len = fread(data, 1, sizeof(data), f);
+		fclose(f);
+		fuzz_one((const uint8_t *)data, len);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 int main(void)
 {
 	const char *env = getenv("IPCD_FUZZ_RUNS");
-	long runs = env ? atol(env) : 3000;
+	long runs = env ? atol(env) : 8000;
 	env = getenv("IPCD_FUZZ_SECONDS");
-	double limit = env ? atof(env) : 40, t0 = now_s();
+	double limit = env ? atof(env) : 20, t0 = now_s();
 	const char *seed_dir = getenv("IPCD_FUZZ_SEED_DIR");
-	long r;
+	long r, saved = 0;
+	if ((env = getenv("IPCD_FUZZ_SAVED")))
+		saved = run_saved(env);
 	for (r = 0; r < runs && now_s() - t0 < limit; r++) {
 		struct buf s;
 		buf_init(&s);
@@ -399,6 +464,7 @@ int main(void)
 		buf_free(&s);
 	}
 	/* Summary in the plain form test runners read. */
-	printf("fuzz: %ld passed, 0 failed (%ld scripts in %.1f s)\n", r, r, now_s() - t0);
+	printf("fuzz: %ld passed, 0 failed (%ld saved inputs, %ld scripts in %.1f s)\n", saved + r, saved, r,
+	       now_s() - t0);
 	return 0;
 }

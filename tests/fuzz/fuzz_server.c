@@ -113,7 +113,8 @@ static void fuzz_init(void)
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/ipcd.sock", dir);
 	config_defaults(&config);
 	config.max_frame = 1 << 20;
-	config.log_level = LOG_ERR;   /* refusals are the point here, not news */
+	/* Refusals are the point here, not news (IPCD_FUZZ_TRACE: all of it). */
+	config.log_level = getenv("IPCD_FUZZ_TRACE") ? LOG_DEBUG : LOG_ERR;
 	/* Small limits and deadlines, so that short scripts reach them. */
 	config.max_output = 4096;
 	config.monitor_buffer = 1024;
@@ -275,11 +276,21 @@ static void conn_open(struct conn *k, int hello)
 		abort();
 	k->paused = k->shut = k->may_tear = 0;
 	k->next_id = 1;
-	loop_once(base, EVLOOP_NONBLOCK);   /* accept */
+	static uint64_t last_cid;
+	uint64_t before = server_stats.clients_total;
+	for (int tries = 0; server_stats.clients_total == before; tries++)
+		if (tries == 100)
+			abort();   /* the daemon does not accept */
+		else
+			loop_once(base, EVLOOP_NONBLOCK);
+	/* Newest, unless what that iteration ran closed it at once (a
+	 * kill_client by pid that was waiting its turn): then its EOF follows. */
 	struct client *c = TAILQ_LAST(&server_clients, client_list);
-	if (!c)
-		abort();
-	k->cid = c->cid;
+	k->cid = c && c->cid > last_cid ? c->cid : 0;
+	if (k->cid)
+		last_cid = k->cid;
+	else
+		k->may_tear = 1;
 	if (hello)
 		conn_send(k, hello_frame, sizeof(hello_frame));
 }
@@ -308,7 +319,10 @@ static int collect_timer(const struct event_base *b, const struct event *ev, voi
 	if (t->n == MAX_TIMERS || !event_pending(ev, EV_TIMEOUT, &due))
 		return 0;
 	event_base_gettimeofday_cached((struct event_base *)b, &now);
-	t->left_us[t->n] = ((int64_t)due.tv_sec - now.tv_sec) * 1000000 + (due.tv_usec - now.tv_usec);
+	int64_t sec = (int64_t)due.tv_sec - now.tv_sec;
+	if (sec > 1000000000)   /* a deadline centuries away: as good as never */
+		sec = 1000000000;
+	t->left_us[t->n] = sec * 1000000 + (due.tv_usec - now.tv_usec);
 	t->ev[t->n++] = (struct event *)ev;
 	return 0;
 }
@@ -434,9 +448,15 @@ int fuzz_one(const uint8_t *data, size_t size)
 {
 	const uint8_t *p = data, *end = data + size;
 	fuzz_init();
+	static int trace = -1;
+	if (trace < 0)
+		trace = getenv("IPCD_FUZZ_TRACE") != NULL;
 	while (p < end) {
 		uint8_t b = *p++;
 		struct conn *k = &conns[b % FUZZ_CONNS];
+		if (trace)   /* IPCD_FUZZ_TRACE: each command to stderr, to read a failing input */
+			fprintf(stderr, "fuzz: conn %d: command %d at offset %zu\n", b % FUZZ_CONNS,
+			        (b / FUZZ_CONNS) % FUZZ_CMDS, (size_t)(p - 1 - data));
 		switch ((b / FUZZ_CONNS) % FUZZ_CMDS) {
 		case FUZZ_FRAME: {
 			size_t n = take_u16(&p, end);
