@@ -128,10 +128,13 @@ static void fuzz_init(void)
 		buf_init(&conns[k].in);
 	}
 	registry_init();
-	/* libevent's coarse clock (not the daemon's precise one, which costs a
-	 * timerfd call per iteration): the daemon checks its own clock anyway. */
-	if (!(base = event_base_new()))
+	/* The daemon's precise clock (main.c): with libevent's coarse one a
+	 * timer would come due up to a tick before its deadline. */
+	struct event_config *ecfg = event_config_new();
+	if (!ecfg || event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER) < 0 ||
+	    !(base = event_base_new_with_config(ecfg)))
 		abort();
+	event_config_free(ecfg);
 	server_base = base;
 	const char *env = getenv("IPCD_FUZZ_STATE");
 	persistent = env && *env && strcmp(env, "0") != 0;
