@@ -424,16 +424,33 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	return 0;
 }
 
-/* Pack and free up to max ready items, as an array if as_array. */
-static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int as_array)
+/* True if an item of len bytes still fits reply r within max_output. A
+ * replay takes what the log says, whatever max_output is now. */
+static int reply_has_room(const struct reply *r, size_t len)
+{
+	return state_replaying || reply_size(r) + len <= config.max_output;
+}
+
+/*
+ * Pack and free up to max ready items, as an array if as_array; returns
+ * how many. An array stops short of max rather than grow past max_output:
+ * a reply over it would be refused as TOOBIG and its items lost, so the
+ * items it cannot carry stay in the queue. The first always fits
+ * (max_output holds a frame, and a frame holds any value).
+ */
+static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int as_array)
 {
 	msgpack_packer *pk = reply_ok(r);
-	uint64_t n = queue_ready(q) < max ? queue_ready(q) : max;
-	if (as_array)
-		msgpack_pack_array(pk, (uint32_t)n);
-	for (uint64_t i = 0; i < n; i++) {
+	uint64_t n = queue_ready(q) < max ? queue_ready(q) : max, i;
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	size_t at = as_array ? reply_array_begin(r, (uint32_t)n) : 0;
+	for (i = 0; i < n; i++) {
 		if (queue_next_in_heap(q)) {
-			struct qitem *it = heap_pop(&q->ext->ready);
+			struct qitem *it = heap_top(&q->ext->ready);
+			if (as_array && i && !reply_has_room(r, it->v->len))
+				break;
+			heap_pop(&q->ext->ready);
 			pack_value(pk, it->v);
 			if (it->deliveries)
 				q->total_redelivered++;
@@ -442,6 +459,9 @@ static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int a
 		}
 		struct qstore_entry e;
 		qstore_front(&q->items, &e);
+		size_t len = e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
+		if (as_array && i && !reply_has_room(r, len))
+			break;
 		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
 		qstore_pop_front(&q->items);
 		if (e.item && e.item->deliveries)
@@ -449,8 +469,11 @@ static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int a
 		qitem_free(e.item);
 		value_free(e.value);
 	}
-	q->total_got += n;
+	if (as_array)
+		reply_array_shrink(r, at, (uint32_t)n, (uint32_t)i);
+	q->total_got += i;
 	reply_end(r);
+	return i;
 }
 
 void queue_wake(struct queue *q)
@@ -1292,7 +1315,18 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 		return;
 	}
 	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
-		queue_pop_into(q, &rq->reply, count, 1);
+		/* The log says how many it took when max_output stopped it short:
+		 * [id, op, name, count] fits in the name and 32 bytes. */
+		if (request_log_reserve(rq, rq->args[0].via.str.size + 32) < 0) {
+			reply_nomem(&rq->reply);
+			return;
+		}
+		uint64_t want = queue_ready(q) < count ? queue_ready(q) : count;
+		uint64_t took = queue_pop_into(q, &rq->reply, count, 1);
+		if (took < want) {
+			msgpack_object args[2] = { rq->args[0], { .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = took } };
+			request_log_as(rq, args, 2);
+		}
 		queue_wake(q);
 		return;
 	}
