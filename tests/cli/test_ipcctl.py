@@ -42,7 +42,8 @@ def dumped(ctl, name):
     """An object's content through `ipcctl --json dump`: the items of a queue
     or list, a dict of the [key, value] pairs of a dict or ns (str keys)."""
     d = ctl.json("dump", name)
-    assert d["name"] == name and set(d) == {"name", "type", "options", "items"}, d
+    keys = {"name", "type", "options", "items"}
+    assert d["name"] == name and set(d) - {"extras"} == keys and (d["type"] == "queue" or set(d) == keys), d
     return dict(d["items"]) if d["type"] in ("dict", "ns") else d["items"]
 
 
@@ -891,7 +892,9 @@ def test_queue_put_with_priority_and_delay(ctl):
     ctl.ok("queue", "put", "jobs", "low", "0", '{"priority":5}')
     ctl.ok("queue", "put", "jobs", "high", "0", '{"priority":-5}')
     ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":2}')  # not seen early, even by slow runs
-    assert dumped(ctl, "jobs") == ["high", "low"]
+    assert dumped(ctl, "jobs") == ["high", "low", "later"]   # a dump is a backup: delayed ones too
+    extras = ctl.json("dump", "jobs")["extras"]
+    assert [e[0] for e in extras] == [0, 1, 2] and extras[0][1] == {"priority": -5} and "due" in extras[2][1]
     st = ctl.json("stat", "jobs")
     assert (st["ready"], st["delayed"], st["size"]) == (2, 1, 3)
     assert ctl.json("queue", "get_many", "jobs", "5") == ["high", "low"]
