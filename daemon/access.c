@@ -210,6 +210,8 @@ void handle_CHMOD(struct request *rq)
 	}
 	struct object *o = registry_find_or_reply(rq);
 	if (o) {
+		if (o->provisional)
+			state_request_unlogged(rq);
 		object_set_access(o, o->owner, o->group, mode);
 		reply_nil(&rq->reply);
 	}
@@ -238,6 +240,8 @@ void handle_CHOWN(struct request *rq)
 	uint32_t owner = o->owner, group = o->group;
 	if (id_arg(rq, &rq->args[1], "OWNER", &owner) || id_arg(rq, request_arg(rq, 2), "GROUP", &group))
 		return;
+	if (o->provisional)
+		state_request_unlogged(rq);
 	object_set_access(o, owner, group, o->mode);
 	reply_nil(&rq->reply);
 }

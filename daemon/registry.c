@@ -244,6 +244,8 @@ void handle_DELETE(struct request *rq)
 {
 	struct object *o = registry_find_or_reply(rq);
 	if (o) {
+		if (o->provisional)
+			state_request_unlogged(rq);
 		registry_delete(o);
 		reply_nil(&rq->reply);
 	}

@@ -41,6 +41,7 @@ struct staged {
 	struct request *rq;
 	uint64_t ok_before;    /* reply_ok_count when it began */
 	int appended;
+	int unlogged;          /* state_request_unlogged */
 };
 #define STAGED_MAX 8
 static struct staged staged[STAGED_MAX];
@@ -108,7 +109,7 @@ static void staged_flush(void)
 {
 	for (int i = 0; i < nstaged; i++) {
 		struct staged *s = &staged[i];
-		if (s->appended)
+		if (s->appended || s->unlogged)
 			continue;
 		struct request *rq = s->rq;
 		session_known(rq->client);
@@ -156,8 +157,14 @@ int state_request_begin(struct request *rq)
 		reply_error(&rq->reply, IPCD_EINTERNAL, "writes nested too deep");
 		return 0;
 	}
-	staged[nstaged++] = (struct staged){ rq, reply_ok_count, 0 };
+	staged[nstaged++] = (struct staged){ rq, reply_ok_count, 0, 0 };
 	return 1;
+}
+
+void state_request_unlogged(struct request *rq)
+{
+	if (nstaged && staged[nstaged - 1].rq == rq)
+		staged[nstaged - 1].unlogged = 1;
 }
 
 void state_request_end(struct request *rq)

@@ -31,4 +31,7 @@ enum fuzz_cmd {
 
 /* Run one script; aborts on a malformed reply or a stuck daemon. */
 int fuzz_one(const uint8_t *data, size_t size);
+/* Start the daemon's state anew now; with persistence on (IPCD_FUZZ_STATE),
+ * the log is replayed first, and must replay. */
+void fuzz_restart(void);
 #endif

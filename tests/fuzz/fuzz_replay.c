@@ -431,6 +431,7 @@ static long run_saved(const char *dir)
 		size_t len = fread(data, 1, sizeof(data), f);
 		fclose(f);
 		fuzz_one((const uint8_t *)data, len);
+		fuzz_restart();   /* with persistence on, its log replays */
 		n++;
 	}
 	closedir(d);

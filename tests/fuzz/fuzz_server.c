@@ -48,7 +48,7 @@
 
 static struct event_base *base;
 static struct sockaddr_un addr = { .sun_family = AF_UNIX };
-static int inputs_run;   /* since the state was last started anew */
+static int inputs_run;   /* since the state was last started anew (fuzz_restart) */
 static int persistent;
 
 static char dir[] = "/tmp/ipcd-fuzz-XXXXXX";
@@ -423,8 +423,9 @@ static void hang_up_all(void)
  * what it allocates is freed by its end (libFuzzer's leak check). With
  * persistence on, every 256th input replays the log of the last 256 into a
  * fresh registry, which then starts anew. */
-static void reset_registry(void)
+void fuzz_restart(void)
 {
+	inputs_run = 0;
 	if (persistent)
 		state_close();
 	registry_free();
@@ -524,8 +525,8 @@ int fuzz_one(const uint8_t *data, size_t size)
 		pump();
 	}
 	hang_up_all();
-	if (!persistent || ++inputs_run % 256 == 0)
-		reset_registry();
+	if (!persistent || ++inputs_run == 256)
+		fuzz_restart();
 	return 0;
 }
 
