@@ -13,6 +13,7 @@
 #include "wire.h"
 #include "log.h"
 #include "object.h"
+#include "registry.h"
 #include "value.h"
 
 /* The process name of pid from /proc/PID/comm into buf; 0, or -1 if unreadable. */
@@ -148,8 +149,14 @@ void handle_KILL_CLIENT(struct request *rq)
 		if (c == self)
 			kill_self = 1;
 		else {
-			if (c->waiter.wq)   /* now, so that nothing is handed to it meanwhile */
+			if (c->waiter.wq) {   /* now, so that nothing is handed to it meanwhile */
+				struct object *o = c->waiter.obj;
 				waiter_cancel(&c->waiter);
+				/* An object only its wait kept goes, as when it hangs up
+				 * (no request of ours uses one: nothing else to wait for). */
+				if (o)
+					registry_drop_if_unused(o);
+			}
 			client_kill(c);    /* closed at the flush, not under our feet */
 		}
 	}

@@ -37,6 +37,8 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "object.h"
+#include "omap.h"
 #include "frame.h"
 #include "dispatch.h"
 #include "loop.h"
@@ -50,6 +52,7 @@ static struct event_base *base;
 static struct sockaddr_un addr = { .sun_family = AF_UNIX };
 static int inputs_run;   /* since the state was last started anew (fuzz_restart) */
 static int persistent;
+static int restart_every = 256;   /* inputs, with persistence on (IPCD_FUZZ_RESTART_EVERY) */
 
 static char dir[] = "/tmp/ipcd-fuzz-XXXXXX";
 static char state_dir[64];
@@ -138,6 +141,8 @@ static void fuzz_init(void)
 	server_base = base;
 	const char *env = getenv("IPCD_FUZZ_STATE");
 	persistent = env && *env && strcmp(env, "0") != 0;
+	if ((env = getenv("IPCD_FUZZ_RESTART_EVERY")) && atoi(env) > 0)
+		restart_every = atoi(env);
 	if (persistent) {
 		snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
 		if (mkdir(state_dir, 0700) < 0)
@@ -419,19 +424,71 @@ static void hang_up_all(void)
 	}
 }
 
+/* What a restart must keep of every object, packed into sb: name, type,
+ * access, options, size, pending deliveries and content. */
+static void state_digest(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	const struct omap *m = registry_map();
+	for (struct omap_entry *e = omap_seek(m, 0); e; e = omap_next(m, e)) {
+		const struct object *o = e->val;
+		const struct object_type *t = object_type_of(o->type);
+		msgpack_pack_array(&pk, 9);
+		msgpack_pack_str_with_body(&pk, o->name, o->name_len);
+		msgpack_pack_int(&pk, o->type);
+		msgpack_pack_uint32(&pk, o->owner);
+		msgpack_pack_uint32(&pk, o->group);
+		msgpack_pack_uint32(&pk, o->mode);
+		t->pack_options(o, &pk);
+		msgpack_pack_uint64(&pk, t->size(o));
+		msgpack_pack_uint64(&pk, t->pending ? t->pending(o) : 0);
+		t->dump(o, &pk);
+	}
+}
+
+static void print_digest(const char *what, const msgpack_sbuffer *sb)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	msgpack_unpacked_init(&u);
+	fprintf(stderr, "fuzz: %s:\n", what);
+	while (msgpack_unpack_next(&u, sb->data, sb->size, &off) == MSGPACK_UNPACK_SUCCESS) {
+		fprintf(stderr, "  ");
+		msgpack_object_print(stderr, u.data);
+		fprintf(stderr, "\n");
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
 /* Each input starts from an empty registry, so that it replays alone and
  * what it allocates is freed by its end (libFuzzer's leak check). With
  * persistence on, every 256th input replays the log of the last 256 into a
  * fresh registry, which then starts anew. */
 void fuzz_restart(void)
 {
+	msgpack_sbuffer before;
+	msgpack_sbuffer_init(&before);
 	inputs_run = 0;
-	if (persistent)
+	if (persistent) {
+		state_digest(&before);
 		state_close();
+	}
 	registry_free();
 	registry_init();
 	if (persistent) {
 		state_open_or_abort();
+		/* The log rebuilt what there was. */
+		msgpack_sbuffer after;
+		msgpack_sbuffer_init(&after);
+		state_digest(&after);
+		if (after.size != before.size || memcmp(after.data, before.data, after.size) != 0) {
+			print_digest("before the restart", &before);
+			print_digest("after it", &after);
+			abort();
+		}
+		msgpack_sbuffer_destroy(&before);
+		msgpack_sbuffer_destroy(&after);
 		state_close();
 		wipe_state_dir();
 		registry_free();
@@ -525,7 +582,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 		pump();
 	}
 	hang_up_all();
-	if (!persistent || ++inputs_run == 256)
+	if (!persistent || ++inputs_run == restart_every)
 		fuzz_restart();
 	return 0;
 }
