@@ -208,10 +208,8 @@ void handle_CHMOD(struct request *rq)
 		reply_error(&rq->reply, IPCD_EBADARG, "chmod: %s", why);
 		return;
 	}
-	struct object *o = registry_find_or_reply(rq);
+	struct object *o = registry_find_stored_or_reply(rq);
 	if (o) {
-		if (o->provisional)
-			state_request_unlogged(rq);
 		object_set_access(o, o->owner, o->group, mode);
 		reply_nil(&rq->reply);
 	}
@@ -234,14 +232,12 @@ static int id_arg(struct request *rq, const msgpack_object *v, const char *what,
 /* chown NAME OWNER [GROUP] -> nil | NOTFOUND | BADARG | PERMISSION */
 void handle_CHOWN(struct request *rq)
 {
-	struct object *o = registry_find_or_reply(rq);
+	struct object *o = registry_find_stored_or_reply(rq);
 	if (!o)
 		return;
 	uint32_t owner = o->owner, group = o->group;
 	if (id_arg(rq, &rq->args[1], "OWNER", &owner) || id_arg(rq, request_arg(rq, 2), "GROUP", &group))
 		return;
-	if (o->provisional)
-		state_request_unlogged(rq);
 	object_set_access(o, owner, group, o->mode);
 	reply_nil(&rq->reply);
 }

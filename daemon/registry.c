@@ -194,6 +194,17 @@ struct object *registry_find_or_reply(struct request *rq)
 	return o;
 }
 
+struct object *registry_find_stored_or_reply(struct request *rq)
+{
+	struct object *o = registry_find_or_reply(rq);
+	if (o && o->provisional) {
+		reply_error(&rq->reply, IPCD_ENOTFOUND, "'%.*s' is not stored: only requests waiting on it keep it "
+		            "(a write to it stores it)", (int)o->name_len, o->name);
+		return NULL;
+	}
+	return o;
+}
+
 /* create NAME TYPE [OPTIONS] -> true (created) | false (existed) | WRONGTYPE | EXISTS | BADARG */
 void handle_CREATE(struct request *rq)
 {

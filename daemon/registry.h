@@ -35,5 +35,9 @@ struct object *registry_empty(enum proto_type t);
 /* The object rq names (args[0]), or reply NOTFOUND and return NULL. */
 struct request;
 struct object *registry_find_or_reply(struct request *rq);
+/* The same, but an object that only waiting requests keep (provisional:
+ * the log has no record of it) is NOTFOUND too: chmod and chown change
+ * what is stored, and a replay could not find it. */
+struct object *registry_find_stored_or_reply(struct request *rq);
 
 #endif

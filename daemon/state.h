@@ -54,9 +54,9 @@ void state_close(void);
 int state_request_begin(struct request *rq);
 /* The handler returned: log the request if it changed something. */
 void state_request_end(struct request *rq);
-/* The running write rq changes nothing the log holds (it deletes, chmods or
- * chowns an object that only parked requests keep, which the log never
- * had): not logged, since a replay could not run it again. */
+/* The running write rq changes nothing the log holds (it deletes an object
+ * that only parked requests kept, which the log never had): not logged,
+ * since a replay could not run it again. */
 void state_request_unlogged(struct request *rq);
 /* A connection is closing (before what it holds is given back). */
 void state_client_gone(struct client *c);

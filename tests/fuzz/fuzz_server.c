@@ -424,15 +424,33 @@ static void hang_up_all(void)
 	}
 }
 
-/* What a restart must keep of every object, packed into sb: name, type,
- * access, options, size, pending deliveries and content. */
+/* What a restart must keep of every object, packed into sb in name order
+ * (the order of creation is not kept: an object that a parked request made
+ * is in the log from the write that kept it): name, type, access, options,
+ * size, pending deliveries and content. */
+static int object_name_cmp(const void *a, const void *b)
+{
+	const struct object *x = *(const struct object *const *)a, *y = *(const struct object *const *)b;
+	int c = memcmp(x->name, y->name, x->name_len < y->name_len ? x->name_len : y->name_len);
+	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
 static void state_digest(msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	const struct omap *m = registry_map();
-	for (struct omap_entry *e = omap_seek(m, 0); e; e = omap_next(m, e)) {
-		const struct object *o = e->val;
+	size_t n = 0, i = 0;
+	for (struct omap_entry *e = omap_seek(m, 0); e; e = omap_next(m, e))
+		n++;
+	const struct object **objs = malloc((n ? n : 1) * sizeof(*objs));
+	if (!objs)
+		abort();
+	for (struct omap_entry *e = omap_seek(m, 0); e; e = omap_next(m, e))
+		objs[i++] = e->val;
+	qsort(objs, n, sizeof(*objs), object_name_cmp);
+	for (i = 0; i < n; i++) {
+		const struct object *o = objs[i];
 		const struct object_type *t = object_type_of(o->type);
 		msgpack_pack_array(&pk, 9);
 		msgpack_pack_str_with_body(&pk, o->name, o->name_len);
@@ -445,6 +463,7 @@ static void state_digest(msgpack_sbuffer *sb)
 		msgpack_pack_uint64(&pk, t->pending ? t->pending(o) : 0);
 		t->dump(o, &pk);
 	}
+	free(objs);
 }
 
 static void print_digest(const char *what, const msgpack_sbuffer *sb)
