@@ -279,9 +279,18 @@ static void conn_open(struct conn *k, int hello)
 		k->fd = -1;
 		buf_consume(&k->in, buf_used(&k->in));
 	}
-	k->fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (k->fd < 0 || connect(k->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+	k->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (k->fd < 0)
 		abort();
+	/* Non-blocking, so that a signal (libFuzzer's timer) cannot cut it
+	 * short; a full backlog is the daemon's to drain. */
+	for (int tries = 0; connect(k->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0; tries++) {
+		if ((errno != EAGAIN && errno != EINTR) || tries == 100) {
+			fprintf(stderr, "fuzz: connect: %s\n", strerror(errno));
+			abort();
+		}
+		loop_once(base, EVLOOP_NONBLOCK);
+	}
 	k->paused = k->shut = k->may_tear = 0;
 	k->next_id = 1;
 	static uint64_t last_cid;
