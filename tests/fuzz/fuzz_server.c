@@ -510,7 +510,7 @@ void fuzz_restart(void)
 		msgpack_sbuffer after;
 		msgpack_sbuffer_init(&after);
 		state_digest(&after);
-		if (after.size != before.size || memcmp(after.data, before.data, after.size) != 0) {
+		if (after.size != before.size || (after.size && memcmp(after.data, before.data, after.size) != 0)) {
 			print_digest("before the restart", &before);
 			print_digest("after it", &after);
 			abort();
