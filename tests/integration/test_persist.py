@@ -278,6 +278,26 @@ def test_dead_letters_survive(stateful):
     assert c.ok("dump", "q.dead") == ["poison"] and c.ok("dump", "q") == []
 
 
+@pytest.mark.parametrize("snapshot", [False, True], ids=["log", "snapshot"])
+def test_a_dead_letter_that_failed_is_still_counted_after_a_restart(stateful, snapshot):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c = s.connect()
+    c.ok("create", "jobs", "queue", {"max_deliveries": 1, "dead_letter": "graves"})
+    c.ok("list.append", "graves", "not a queue")
+    c.ok("queue.put", "jobs", "poison")
+    c.ok("queue.nack", "jobs", c.ok("queue.get_ack", "jobs", 0)["id"])
+    if snapshot:
+        c.ok("save")
+        wait_snapshot(c)
+    s.restart(kill=True)
+    c = s.connect()
+    st = c.ok("stat", "jobs")
+    assert (st["size"], st["dead_letter_failed"], st["unfinished"]) == (1, 1, 1), st
+    d = c.ok("queue.get_ack", "jobs", 0)
+    assert (d["value"], d["deliveries"]) == ("poison", 2)
+
+
 def test_a_consumer_that_disconnects_returns_its_items_in_the_log_too(stateful):
     s = stateful("-o", "fsync=always")
     s.start()
