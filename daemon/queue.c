@@ -434,11 +434,18 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	return 0;
 }
 
-/* True if an item of len bytes still fits reply r within max_output. A
- * replay takes what the log says, whatever max_output is now. */
-static int reply_has_room(const struct reply *r, size_t len)
+int queue_reply_has_room(const struct reply *r, size_t len)
 {
 	return state_replaying || reply_size(r) + len <= config.max_output;
+}
+
+size_t queue_next_len(const struct queue *q)
+{
+	if (queue_next_in_heap(q))
+		return ((const struct qitem *)heap_top(&q->ext->ready))->v->len;
+	struct qstore_entry e;
+	qstore_front(&q->items, &e);
+	return e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
 }
 
 /*
@@ -458,7 +465,7 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 	for (i = 0; i < n; i++) {
 		if (queue_next_in_heap(q)) {
 			struct qitem *it = heap_top(&q->ext->ready);
-			if (as_array && i && !reply_has_room(r, it->v->len))
+			if (as_array && i && !queue_reply_has_room(r, it->v->len))
 				break;
 			heap_pop(&q->ext->ready);
 			pack_value(pk, it->v);
@@ -470,7 +477,7 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 		struct qstore_entry e;
 		qstore_front(&q->items, &e);
 		size_t len = e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
-		if (as_array && i && !reply_has_room(r, len))
+		if (as_array && i && !queue_reply_has_room(r, len))
 			break;
 		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
 		qstore_pop_front(&q->items);
