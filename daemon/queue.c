@@ -434,11 +434,18 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	return 0;
 }
 
-/* True if an item of len bytes still fits reply r within max_output. A
- * replay takes what the log says, whatever max_output is now. */
-static int reply_has_room(const struct reply *r, size_t len)
+int queue_reply_has_room(const struct reply *r, size_t len)
 {
 	return state_replaying || reply_size(r) + len <= config.max_output;
+}
+
+size_t queue_next_len(const struct queue *q)
+{
+	if (queue_next_in_heap(q))
+		return ((const struct qitem *)heap_top(&q->ext->ready))->v->len;
+	struct qstore_entry e;
+	qstore_front(&q->items, &e);
+	return e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
 }
 
 /*
@@ -458,7 +465,7 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 	for (i = 0; i < n; i++) {
 		if (queue_next_in_heap(q)) {
 			struct qitem *it = heap_top(&q->ext->ready);
-			if (as_array && i && !reply_has_room(r, it->v->len))
+			if (as_array && i && !queue_reply_has_room(r, it->v->len))
 				break;
 			heap_pop(&q->ext->ready);
 			pack_value(pk, it->v);
@@ -470,7 +477,7 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 		struct qstore_entry e;
 		qstore_front(&q->items, &e);
 		size_t len = e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
-		if (as_array && i && !reply_has_room(r, len))
+		if (as_array && i && !queue_reply_has_room(r, len))
 			break;
 		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
 		qstore_pop_front(&q->items);
@@ -958,7 +965,8 @@ static uint64_t queue_pending(const struct object *o)
  *   QSAVE_DELAYED  [priority, deliveries, put, due, to_head, bin], by due time
  *   QSAVE_PENDING  [priority, deliveries, put, id, lease_ms, lease_due or 0,
  *                  explicit, consumer sid, pid, bin], in delivery order
- *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id]
+ *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id,
+ *                  dead_letter_failed]
  * Ready items come in get order, so restoring each at the tail of its place
  * rebuilds the order.
  */
@@ -1105,7 +1113,8 @@ static int queue_save(const struct object *o, struct state_saver *s)
 	}
 	msgpack_packer *pk = qsaver_entry(&w, QSAVE_COUNTS);
 	const uint64_t counts[] = { q->unfinished, q->total_put, q->total_got, q->total_acked, q->total_nacked,
-	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0 };
+	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0,
+	                            q->dead_letter_failed };
 	w.n += (uint32_t)(sizeof(counts) / sizeof(counts[0])) - 1;
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		msgpack_pack_uint64(pk, counts[i]);
@@ -1210,16 +1219,17 @@ static int queue_restore(struct object *o, unsigned kind, const msgpack_object *
 		return 0;
 	}
 	if (kind == QSAVE_COUNTS) {
-		uint64_t c[8];
-		if (n != 8)
+		uint64_t c[9] = { 0 };
+		if (n != 8 && n != 9)   /* 8: written before dead_letter_failed was kept */
 			return -1;
-		for (uint32_t i = 0; i < 8; i++) {
+		for (uint32_t i = 0; i < n; i++) {
 			if (e[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 				return -1;
 			c[i] = e[i].via.u64;
 		}
 		q->unfinished = c[0], q->total_put = c[1], q->total_got = c[2], q->total_acked = c[3];
 		q->total_nacked = c[4], q->total_redelivered = c[5], q->total_dead = c[6];
+		q->dead_letter_failed = c[8];
 		/* Delivery ids go on from where they were, even when nothing is
 		 * pending now: the log after the snapshot acks by those ids. */
 		if (c[7] && !queue_ext(q))

@@ -870,6 +870,16 @@ def test_queue_get_ack_without_a_lease_goes_back_when_ipcctl_exits(ctl):
     ctl.fail(3, "queue", "get", "jobs", "--ack", code="EMPTY")
 
 
+def test_queue_get_ack_many_takes_several_pending_at_once(ctl):
+    ctl.ok("queue", "put_many", "jobs", "[1,2,3]")
+    got = ctl.json("queue", "get_ack_many", "jobs", "2", "0", "30")   # an explicit lease: pending after ipcctl exits
+    assert [d["value"] for d in got] == [1, 2] and all(d["deliveries"] == 1 for d in got)
+    assert len(ctl.ok("queue", "pending", "jobs").splitlines()[1:]) == 2
+    for d in got:
+        assert ctl.ok("queue", "ack", "jobs", str(d["id"])) == ""
+    assert ctl.json("queue", "qsize", "jobs") == 1
+
+
 def test_queue_nack_touch_task_done_join(ctl):
     ctl.ok("queue", "put_many", "jobs", "[1,2]")
     d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "10")
