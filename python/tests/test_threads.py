@@ -325,3 +325,29 @@ def test_gc_running_del_inside_a_call_does_not_deadlock(daemon, name):
                        timeout=30 + 10 * NOT_LATE)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["300", "300"]
+
+
+def test_a_fork_while_another_thread_waits(client, daemon, name):
+    """The child of a process whose other thread is parked in a get opens its
+    own connection (never the waiting thread's) and its put wakes that get."""
+    q = ipcd.Queue(name)
+    result = []
+    getter = start(lambda: result.append(q.get(timeout=60)))
+    watcher = ipcd.Client(daemon.sock_path)
+    wait_until(lambda: parked(watcher, name), "the get did not park")
+    q.qsize()  # this thread's connection is open too
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            assert client.connections == 0   # nothing inherited is used
+            q.put(("child", os.getpid()))
+            code = 0 if client.connections == 1 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    join_all([getter])
+    assert result == [["child", pid]]
+    assert q.qsize() == 0 and client.connections >= 1
+    watcher.close()
