@@ -157,13 +157,12 @@ class _Connection:
     it mid-request, and ``busy`` (set and read by the owning thread alone)
     tells a reentered call (a signal handler, a ``__del__``) to use another."""
 
-    __slots__ = ("sock", "rbuf", "next_id", "pid", "lock", "busy", "stale", "__weakref__")
+    __slots__ = ("sock", "rbuf", "next_id", "lock", "busy", "stale", "__weakref__")
 
     def __init__(self) -> None:
         self.sock: Optional[_socket.socket] = None
         self.rbuf = bytearray()
         self.next_id = 0
-        self.pid = os.getpid()
         self.lock = threading.Lock()
         self.busy = False
         self.stale = False  # close() asked while it was in use: drop when done
@@ -255,9 +254,10 @@ class Client:
         """The calling thread's connection (made on its first request)."""
         if self._pid != os.getpid():
             self._after_fork()
-        slot = getattr(self._local, "slot", None)
-        if slot is not None:
-            return slot.conn
+        try:
+            return self._local.slot.conn
+        except AttributeError:
+            pass
         conn = _Connection()
         self._local.slot = _ThreadSlot(conn)
         with self._conns_lock:
@@ -323,7 +323,6 @@ class Client:
                 connected = True
                 conn.sock = s
                 conn.rbuf = bytearray()
-                conn.pid = os.getpid()
                 info = self._roundtrip(conn, "hello", OPS["hello"][0], (PROTOCOL_VERSION, opts))
                 break
             except (OSError, EOFError) as e:
@@ -384,7 +383,7 @@ class Client:
         if s is not None:
             # Idle: anything readable now is the server closing us (restart,
             # shutdown, an id-0 error): re-make the connection before sending.
-            if conn.pid != os.getpid() or select.select([s], [], [], 0)[0]:
+            if select.select([s], [], [], 0)[0]:
                 conn.drop()
         if conn.sock is None:
             self._open(conn)
