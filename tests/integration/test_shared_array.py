@@ -5,11 +5,14 @@ only with w access), both paths seeing the same bytes, and what survives a
 restart: server-side writes always, writes through a mapping as of the last
 snapshot (a clean stop writes one)."""
 import array
+import json
 import mmap
 import os
 import random
 import socket
 import struct
+import subprocess
+import sys
 
 import pytest
 
@@ -366,3 +369,36 @@ def test_server_writes_survive_sigkill_and_a_snapshot_is_a_cut(stateful_daemon):
     assert c.ok("value.get", "v") == 300
     assert c.ok("array.slice", "a") == [0.5, 2.5]
     assert c.ok("stat", "a")["options"] == {"typecode": "d", "length": 2}
+
+
+# ---- access: another user ---------------------------------------------------------
+
+from test_access import NOBODY, PEER, PEER_TIMEOUT, open_daemon, pytestmark as _needs_root, setpriv  # noqa: E402,F401
+
+
+def map_as(d, uid, name):
+    cmd = setpriv(uid, uid) + [sys.executable, PEER, d.sock_path, "map", name]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=PEER_TIMEOUT,
+                       env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    assert p.returncode == 0, "peer failed: %s" % p.stderr
+    return json.loads(p.stdout)
+
+
+@_needs_root
+def test_another_user_maps_read_only_and_cannot_write(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    assert root.ok("create", "shared", "array", {"typecode": "i", "init": [1, 2, 3], "mode": 0o644}) is True
+    got = map_as(d, NOBODY, "shared")
+    # no w bit: no read-write mapping, and no descriptor with the refusal
+    assert (got["rw_status"], got["rw_fds"]) == (E.PERMISSION, 0)
+    # r: a read-only descriptor that sees the data and lets nothing write
+    assert (got["r_status"], got["r_fds"], got["read"]) == (0, 1, [1, 2, 3])
+    assert got["mmap_write"] == "PermissionError"
+    assert got["reopen_rw"] == "PermissionError"
+    assert got["write"] != "allowed"
+    assert got["chmod"] == "PermissionError"
+    assert root.ok("array.slice", "shared") == [1, 2, 3]
+    # with w, the same user gets the memfd itself
+    root.ok("chmod", "shared", 0o666)
+    assert map_as(d, NOBODY, "shared")["rw_fds"] == 1
