@@ -22,6 +22,7 @@
 #include <string.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "object.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "state.h"

@@ -248,6 +248,23 @@ def test_a_put_handed_to_a_waiting_getter_is_logged_before_the_get(stateful):
     assert s.connect().ok("dump", "q") == ["kept"]
 
 
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_a_get_many_cut_short_by_max_output_replays_what_it_took(stateful, kill):
+    # The replay must take the three items the reply carried, not the ten
+    # asked for, whatever max_output is when the log is read.
+    s = stateful("-o", "fsync=always", "-o", "compact_min=1G")
+    s.start("-o", "max_frame=64K", "-o", "max_output=65K")
+    c = s.connect()
+    items = ["%02d" % i * 10000 for i in range(10)]
+    for item in items:
+        c.ok("queue.put", "q", item)
+    assert c.ok("queue.get_many", "q", 10) == items[:3]
+    s.restart(kill)
+    c = s.connect()
+    assert c.ok("queue.qsize", "q") == 7
+    assert c.ok("queue.get_many", "q", 10) == items[3:]
+
+
 def test_dead_letters_survive(stateful):
     s = stateful("-o", "fsync=always")
     s.start()
