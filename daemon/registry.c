@@ -202,7 +202,7 @@ void handle_CREATE(struct request *rq)
 	const msgpack_object *n = &rq->args[0], *tn = &rq->args[1], *opts = request_arg(rq, 2);
 	enum proto_type t = proto_type_by_name(tn->via.str.ptr, tn->via.str.size);
 	if (t == PROTO_T_ANY) {
-		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict or ns)",
+		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict, ns, value or array)",
 		            (int)tn->via.str.size, tn->via.str.ptr);
 		return;
 	}
