@@ -446,6 +446,12 @@ static int sa_init(struct object *o, const msgpack_object *opts, const char **wh
 			return IPCD_EBADARG;
 		}
 	}
+	if (registry_count_type(PROTO_T_VALUE) + registry_count_type(PROTO_T_ARRAY) >= config.max_arrays &&
+	    !state_replaying) {
+		snprintf(msg, sizeof(msg), "max_arrays (%llu) reached", (unsigned long long)config.max_arrays);
+		*why = msg;
+		return IPCD_ENOMEM;
+	}
 	a->typecode = t->code;
 	a->itemsize = t->size;
 	a->length = n;

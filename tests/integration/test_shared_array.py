@@ -101,6 +101,18 @@ def test_max_array_bytes(make_daemon):
     assert c.ok("exists", "b") is False
 
 
+def test_max_arrays(make_daemon):
+    d = make_daemon("-o", "max_arrays=2")
+    c = d.connect()
+    assert c.ok("create", "v", "value", {"typecode": "i"}) is True
+    assert c.ok("create", "a", "array", {"typecode": "i", "length": 2}) is True
+    r = c.call("create", "b", "array", {"typecode": "i", "length": 2})
+    assert r.status == E.NOMEM and "max_arrays" in r.result
+    assert c.ok("exists", "b") is False
+    c.ok("delete", "v")
+    assert c.ok("create", "b", "array", {"typecode": "i", "length": 2}) is True
+
+
 def test_missing_names_are_notfound_and_writes_create_nothing(client):
     for op, args in [("value.get", []), ("value.set", [1]), ("value.add", [1]), ("value.cas", [0, 1]),
                      ("value.typecode", []), ("value.map", [])]:
