@@ -414,3 +414,21 @@ def test_another_user_maps_read_only_and_cannot_write(open_daemon):
     # with w, the same user gets the memfd itself
     root.ok("chmod", "shared", 0o666)
     assert map_as(d, NOBODY, "shared")["rw_fds"] == 1
+
+
+def test_a_snapshot_holds_the_bytes_of_its_moment_not_the_adds_after_it(stateful_daemon):
+    """The snapshot child sees the shared pages change after it forks; adds
+    answered after the fork are in the log after the snapshot, so the
+    snapshot must not hold them too (they would count twice)."""
+    s = stateful_daemon
+    c = s.connect()
+    mk_array(c, "big", "B", length=32 << 20)            # written first: the child is slow to reach v
+    c.ok("create", "v", "value", {"typecode": "q"})
+    c.ok("save")
+    for _ in range(200):
+        c.ok("value.add", "v", 1)
+    from test_persist import wait_snapshot
+    wait_snapshot(c)
+    s.restart(kill=True)
+    c = s.connect()
+    assert c.ok("value.get", "v") == 200
