@@ -706,6 +706,7 @@ IPCD_EXPORT void ipcd_close(ipcd *c)
 	if (!c)
 		return;
 	conn_drop(c);
+	prefetch_free(c);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	msgpack_zone_destroy(&c->reply_zone);

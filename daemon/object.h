@@ -82,6 +82,10 @@ struct object_type {
 	 * cursor (an item position for queue and list, an omap seq for dict
 	 * and ns); next_cursor 0 when the page reaches the end. */
 	void (*dump_page)(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
+	/* Optional: a page like dump_page of everything a backup needs to
+	 * rebuild the object (queues: pending and delayed items too, with
+	 * priorities and delivery counts); types without it dump_page. */
+	void (*dump_full_page)(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
 	/* Pack the creation options as a map. */
 	void (*pack_options)(const struct object *o, msgpack_packer *pk);
 	/* Wake every parked request with IPCD_EDELETED (object is going away). */

@@ -345,6 +345,7 @@ void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms)
 struct put_opts {
 	int64_t priority;
 	uint64_t delay_ms;
+	uint32_t deliveries;       /* restoring a backup: times already delivered */
 };
 
 /* A put option's parse state: what it read, and why it refused. */
@@ -353,7 +354,7 @@ struct put_opts_ctx {
 	const char **why;
 };
 
-static const char *const put_option_keys[] = { "priority", "delay", NULL };
+static const char *const put_option_keys[] = { "priority", "delay", "deliveries", NULL };
 
 static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
 {
@@ -363,6 +364,13 @@ static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
 			*pc->why = "put option priority must be a 64-bit integer (lower first)";
 			return IPCD_EBADARG;
 		}
+	} else if (i == 2) {
+		uint64_t n;
+		if (wire_obj_uint(v, &n) || n > UINT32_MAX) {
+			*pc->why = "put option deliveries must be an integer from 0 to 4294967295";
+			return IPCD_EBADARG;
+		}
+		pc->po->deliveries = (uint32_t)n;
 	} else {
 		int64_t ms = proto_duration_ms(v);
 		if (ms < 0) {
@@ -381,9 +389,10 @@ static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *
 	const msgpack_object *unknown;
 	po->priority = 0;
 	po->delay_ms = 0;
+	po->deliveries = 0;
 	int rc = wire_options(opts, put_option_keys, queue_put_option, &pc, &unknown);
 	if (rc == WIRE_EUNKNOWN)
-		*why = "unknown put option (puts take: priority, delay)";
+		*why = "unknown put option (puts take: priority, delay, deliveries)";
 	else if (rc == WIRE_ETYPE)
 		*why = "put options are a map";
 	return rc < 0 ? IPCD_EBADARG : rc;
@@ -394,7 +403,7 @@ static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *
  * caller's. */
 static int queue_add(struct queue *q, struct value **vals, uint32_t n, const struct put_opts *po)
 {
-	if (!po->priority && !po->delay_ms)
+	if (!po->priority && !po->delay_ms && !po->deliveries)
 		return queue_push(q, vals, n);
 	struct qitem **its = calloc(n ? n : 1, sizeof(*its));
 	int ok = its && queue_ext(q) &&
@@ -413,6 +422,7 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		its[i]->priority = po->priority;
+		its[i]->deliveries = po->deliveries;
 		if (po->delay_ms)
 			queue_delay(q, its[i], po->delay_ms, 0);
 		else
@@ -424,11 +434,18 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	return 0;
 }
 
-/* True if an item of len bytes still fits reply r within max_output. A
- * replay takes what the log says, whatever max_output is now. */
-static int reply_has_room(const struct reply *r, size_t len)
+int queue_reply_has_room(const struct reply *r, size_t len)
 {
 	return state_replaying || reply_size(r) + len <= config.max_output;
+}
+
+size_t queue_next_len(const struct queue *q)
+{
+	if (queue_next_in_heap(q))
+		return ((const struct qitem *)heap_top(&q->ext->ready))->v->len;
+	struct qstore_entry e;
+	qstore_front(&q->items, &e);
+	return e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
 }
 
 /*
@@ -448,7 +465,7 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 	for (i = 0; i < n; i++) {
 		if (queue_next_in_heap(q)) {
 			struct qitem *it = heap_top(&q->ext->ready);
-			if (as_array && i && !reply_has_room(r, it->v->len))
+			if (as_array && i && !queue_reply_has_room(r, it->v->len))
 				break;
 			heap_pop(&q->ext->ready);
 			pack_value(pk, it->v);
@@ -460,7 +477,7 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 		struct qstore_entry e;
 		qstore_front(&q->items, &e);
 		size_t len = e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
-		if (as_array && i && !reply_has_room(r, len))
+		if (as_array && i && !queue_reply_has_room(r, len))
 			break;
 		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
 		qstore_pop_front(&q->items);
@@ -688,19 +705,63 @@ static struct qitem **queue_sorted_heap(const struct queue *q, size_t *n)
 }
 
 /*
+ * One item of a dump: its value; for a full dump [VALUE], or [VALUE, MAP]
+ * with what else it carries (priority, deliveries, due: unix time of a
+ * delayed one, pending: handed out and not acked). it is the item, or NULL
+ * for a plain value e of the store.
+ */
+enum dump_as { DUMP_VALUE, DUMP_READY, DUMP_DELAYED, DUMP_PENDING };
+
+static void queue_pack_entry(const struct qitem *it, const struct qstore_entry *e, enum dump_as as,
+                             msgpack_packer *pk)
+{
+	if (as == DUMP_VALUE) {
+		if (it)
+			pack_value(pk, it->v);
+		else
+			qstore_pack_entry(e, NULL, pk);
+		return;
+	}
+	if (!it) {
+		msgpack_pack_array(pk, 1);
+		qstore_pack_entry(e, NULL, pk);
+		return;
+	}
+	int delayed = as == DUMP_DELAYED, pending = as == DUMP_PENDING;
+	uint32_t extras = (it->priority != 0) + (it->deliveries != 0) + delayed + pending;
+	msgpack_pack_array(pk, extras ? 2 : 1);
+	pack_value(pk, it->v);
+	if (!extras)
+		return;
+	msgpack_pack_map(pk, extras);
+	if (it->priority)
+		pack_key_int(pk, "priority", it->priority);
+	if (it->deliveries)
+		pack_key_uint(pk, "deliveries", it->deliveries);
+	if (delayed) {
+		pack_cstr(pk, "due");
+		msgpack_pack_double(pk, (double)state_unix_ms(it->due_ms) / 1000.0);
+	}
+	if (pending) {
+		pack_cstr(pk, "pending");
+		msgpack_pack_true(pk);
+	}
+}
+
+/*
  * Pack the ready items at positions [from, from + n) of get order: the
  * heap's items of negative priority, then the store, then the heap's
  * others. When the page runs to the end, a packed run whose values keep
  * their headers is copied as it is stored.
  */
 static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted, size_t nh, size_t from,
-                             size_t n, msgpack_packer *pk)
+                             size_t n, enum dump_as as, msgpack_packer *pk)
 {
 	size_t pos = 0, end = from + n, h = 0;
-	int to_end = end >= qstore_len(&q->items) + nh;
+	int to_end = as == DUMP_VALUE && end >= qstore_len(&q->items) + nh;
 	for (; h < nh && sorted[h]->priority < 0 && pos < end; h++, pos++)
 		if (pos >= from)
-			pack_value(pk, sorted[h]->v);
+			queue_pack_entry(sorted[h], NULL, as, pk);
 	struct qstore_pos p;
 	struct qstore_entry e;
 	qstore_begin(&q->items, &p);
@@ -715,12 +776,12 @@ static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted,
 		}
 		if (!qstore_next(&q->items, &p, &e))
 			break;
-		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
+		queue_pack_entry(e.item, &e, as, pk);
 		pos++;
 	}
 	for (; h < nh && pos < end; h++, pos++)
 		if (pos >= from)
-			pack_value(pk, sorted[h]->v);
+			queue_pack_entry(sorted[h], NULL, as, pk);
 }
 
 /* The ready items in the order gets would take them (delayed and pending
@@ -731,7 +792,7 @@ static void queue_dump(const struct object *o, msgpack_packer *pk)
 	size_t nh;
 	struct qitem **sorted = queue_sorted_heap(q, &nh);
 	msgpack_pack_array(pk, (uint32_t)(qstore_len(&q->items) + nh));
-	queue_pack_ready(q, sorted, nh, 0, qstore_len(&q->items) + nh, pk);
+	queue_pack_ready(q, sorted, nh, 0, qstore_len(&q->items) + nh, DUMP_VALUE, pk);
 	free(sorted);
 }
 
@@ -749,8 +810,58 @@ static void queue_dump_page(const struct object *o, uint64_t cursor, uint64_t co
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, from + n < total ? from + n : 0);
 	msgpack_pack_array(pk, (uint32_t)n);
-	queue_pack_ready(q, sorted, nh, from, n, pk);
+	queue_pack_ready(q, sorted, nh, from, n, DUMP_VALUE, pk);
 	free(sorted);
+}
+
+static int delayed_cmp(const void *a, const void *b);
+static uint64_t queue_pending(const struct object *o);
+
+/*
+ * One page of a full dump: every item, each as [VALUE] or [VALUE, MAP]
+ * (queue_pack_entry), in the order they would be got if every consumer
+ * went now: the pending deliveries (oldest first; they come back at the
+ * head), the ready items in get order, then the delayed ones by due time.
+ * Put back in that order with their priorities, deliveries and due times,
+ * they rebuild the queue.
+ */
+static void queue_dump_full_page(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk)
+{
+	const struct queue *q = &o->u.queue;
+	size_t np = queue_pending(o), nd = queue_delayed(q), nh;
+	struct qitem **sorted = queue_sorted_heap(q, &nh);
+	size_t nr = qstore_len(&q->items) + nh, total = np + nr + nd;
+	size_t from = cursor < total ? (size_t)cursor : total;
+	size_t n = count < total - from ? (size_t)count : total - from, end = from + n, pos = 0;
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, end < total ? end : 0);
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (const struct omap_entry *e = np ? omap_seek(&q->ext->pending, 0) : NULL; e && pos < end;
+	     e = omap_next(&q->ext->pending, e), pos++)
+		if (pos >= from)
+			queue_pack_entry(e->val, NULL, DUMP_PENDING, pk);
+	pos = np;
+	if (end > pos && from < pos + nr) {
+		size_t a = from > pos ? from - pos : 0, b = end < pos + nr ? end - pos : nr;
+		queue_pack_ready(q, sorted, nh, a, b - a, DUMP_READY, pk);
+	}
+	free(sorted);
+	pos = np + nr;
+	if (end > pos && nd) {
+		struct qitem **delayed = malloc(nd * sizeof(*delayed));
+		size_t a = from > pos ? from - pos : 0, b = end - pos;
+		if (delayed) {
+			memcpy(delayed, q->ext->delayed.slots, nd * sizeof(*delayed));
+			qsort(delayed, nd, sizeof(*delayed), delayed_cmp);
+		}
+		for (size_t i = a; i < b; i++) {
+			if (delayed)
+				queue_pack_entry(delayed[i], NULL, DUMP_DELAYED, pk);
+			else
+				msgpack_pack_nil(pk);   /* out of memory: the page says so rather than lie */
+		}
+		free(delayed);
+	}
 }
 
 /* A millisecond count as seconds: an integer when whole. */
@@ -854,7 +965,8 @@ static uint64_t queue_pending(const struct object *o)
  *   QSAVE_DELAYED  [priority, deliveries, put, due, to_head, bin], by due time
  *   QSAVE_PENDING  [priority, deliveries, put, id, lease_ms, lease_due or 0,
  *                  explicit, consumer sid, pid, bin], in delivery order
- *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id]
+ *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id,
+ *                  dead_letter_failed]
  * Ready items come in get order, so restoring each at the tail of its place
  * rebuilds the order.
  */
@@ -1001,7 +1113,8 @@ static int queue_save(const struct object *o, struct state_saver *s)
 	}
 	msgpack_packer *pk = qsaver_entry(&w, QSAVE_COUNTS);
 	const uint64_t counts[] = { q->unfinished, q->total_put, q->total_got, q->total_acked, q->total_nacked,
-	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0 };
+	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0,
+	                            q->dead_letter_failed };
 	w.n += (uint32_t)(sizeof(counts) / sizeof(counts[0])) - 1;
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		msgpack_pack_uint64(pk, counts[i]);
@@ -1106,16 +1219,17 @@ static int queue_restore(struct object *o, unsigned kind, const msgpack_object *
 		return 0;
 	}
 	if (kind == QSAVE_COUNTS) {
-		uint64_t c[8];
-		if (n != 8)
+		uint64_t c[9] = { 0 };
+		if (n != 8 && n != 9)   /* 8: written before dead_letter_failed was kept */
 			return -1;
-		for (uint32_t i = 0; i < 8; i++) {
+		for (uint32_t i = 0; i < n; i++) {
 			if (e[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 				return -1;
 			c[i] = e[i].via.u64;
 		}
 		q->unfinished = c[0], q->total_put = c[1], q->total_got = c[2], q->total_acked = c[3];
 		q->total_nacked = c[4], q->total_redelivered = c[5], q->total_dead = c[6];
+		q->dead_letter_failed = c[8];
 		/* Delivery ids go on from where they were, even when nothing is
 		 * pending now: the log after the snapshot acks by those ids. */
 		if (c[7] && !queue_ext(q))
@@ -1177,6 +1291,7 @@ const struct object_type queue_type = {
 	.size = queue_size,
 	.dump = queue_dump,
 	.dump_page = queue_dump_page,
+	.dump_full_page = queue_dump_full_page,
 	.pack_options = queue_pack_options,
 	.cancel_waiters = queue_cancel_waiters,
 	.release = delivery_release,
@@ -1252,7 +1367,7 @@ void handle_QUEUE_PUT(struct request *rq)
 	if (queue_put_turn(rq, o, 1, &po, request_arg(rq, 2)))
 		return;
 	size_t len = decode_size(o);
-	if (!po.priority && !po.delay_ms && len <= QSTORE_PACK_MAX && o->type != MSGPACK_OBJECT_ARRAY &&
+	if (!po.priority && !po.delay_ms && !po.deliveries && len <= QSTORE_PACK_MAX && o->type != MSGPACK_OBJECT_ARRAY &&
 	    o->type != MSGPACK_OBJECT_MAP) {
 		/* A small scalar goes from the frame into the store's run: no value
 		 * of its own to allocate, copy and free. */

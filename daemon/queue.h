@@ -29,6 +29,7 @@
 
 struct object;
 struct queue_ext;
+struct reply;
 
 /*
  * queue: FIFO of values, optionally bounded, with parked getters, putters
@@ -96,6 +97,12 @@ struct qitem *queue_take_item(struct queue *q);
 void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms);
 /* n tasks are done; joiners wake when none are left. */
 void queue_tasks_done(struct queue *q, uint64_t n);
+/* Length of the value the next take would give (queue_ready > 0). */
+size_t queue_next_len(const struct queue *q);
+/* True if len more bytes keep reply r within max_output, so that a reply of
+ * many items stops short rather than be refused as TOOBIG with its items
+ * taken. A replay takes what the log says, whatever max_output is now. */
+int queue_reply_has_room(const struct reply *r, size_t len);
 /* q changed: parked putters and getters take their turn, oldest first,
  * until neither can progress. */
 void queue_wake(struct queue *q);
