@@ -5,12 +5,12 @@
 # command's arguments from its help line (`ipcctl CMD --help`), so a new op
 # in ops.def or a new option completes with nothing to change here. Arguments named NAME complete to
 # the daemon's objects (the NAME column of `ipcctl ls`, tab-separated when
-# piped; for TYPE OP only objects of that type), TYPE and --type to the four
+# piped; for TYPE OP only objects of that type), TYPE and --type to the six
 # types, --sort and --color to their values, and kill-client's ID and PID to
 # the connections of `ipcctl clients`. The daemon asked is the one the line names with
 # -s/--socket, else the default ($IPCD_SOCKET, ...).
 
-_ipcctl_types='queue list dict ns'
+_ipcctl_types='queue list dict ns value array'
 
 # _ipcctl_options PROG: PROG's option table into _ipcctl_opt_names (every
 # short and long name), _ipcctl_opt_arg[NAME] (what its value is called; unset

@@ -77,6 +77,21 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'ns.get': (81, 'ns', 1, 'NS'),
     'ns.del': (82, 'ns', 3, 'NS'),
     'ns.all': (83, 'ns', 1, 'N'),
+    'value.get': (130, 'value', 1, 'N'),
+    'value.set': (131, 'value', 3, 'Nv'),
+    'value.add': (132, 'value', 3, 'N|n'),
+    'value.cas': (133, 'value', 3, 'Nvv'),
+    'value.typecode': (134, 'value', 1, 'N'),
+    'value.map': (135, 'value', 1, 'N|s'),
+    'array.get': (140, 'array', 1, 'Ni'),
+    'array.set': (141, 'array', 3, 'Niv'),
+    'array.slice': (142, 'array', 1, 'N|II'),
+    'array.set_slice': (143, 'array', 3, 'NIIa'),
+    'array.add': (144, 'array', 3, 'Ni|n'),
+    'array.cas': (145, 'array', 3, 'Nivv'),
+    'array.len': (146, 'array', 1, 'N'),
+    'array.typecode': (147, 'array', 1, 'N'),
+    'array.map': (148, 'array', 1, 'N|s'),
 }
 
 # code -> (wire name, closes the connection, message)

@@ -30,7 +30,7 @@ import ipcd_testlib  # noqa: E402
 from ipcd_testlib import die_with_parent, env_bin, sanitizer_env, sanitizer_report  # noqa: E402
 
 CALL_TIMEOUT = 30.0      # one ipcctl run, generous for sanitizer builds
-TYPES = ("queue", "list", "dict", "ns")
+TYPES = ("queue", "list", "dict", "ns", "value", "array")
 
 def ipcctl_bin():
     return env_bin("IPCCTL_BIN", "ipcctl")

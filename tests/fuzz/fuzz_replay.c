@@ -48,8 +48,9 @@ static void pack_name(msgpack_packer *pk, enum proto_type t)
 {
 	static const char *names[PROTO_T_COUNT][4] = {
 		{ "q", "l", "d", "q.dead" }, { "q", "q", "q2", "q.dead" }, { "l", "l", "l", "l2" },
-		{ "d", "d", "d", "d2" }, { "n", "n", "n", "n2" },
+		{ "d", "d", "d", "d2" }, { "n", "n", "n", "n2" }, { "v", "v", "v", "v2" }, { "a", "a", "a", "a2" },
 	};
+	_Static_assert(PROTO_T_COUNT == 7, "a row of names per type");
 	if (pick(8) == 0)
 		t = (enum proto_type)pick(PROTO_T_COUNT);
 	pack_cstr(pk, names[t][pick(4)]);
@@ -92,7 +93,7 @@ static void pack_value(msgpack_packer *pk)
 /* An options map for create, put, hello or ls. */
 static void pack_options(msgpack_packer *pk)
 {
-	static const char *types[] = { "queue", "list", "dict", "ns" };
+	static const char *types[] = { "queue", "list", "dict", "ns", "value", "array" };
 	switch (pick(7)) {
 	case 0:
 		msgpack_pack_map(pk, 1);
@@ -123,7 +124,7 @@ static void pack_options(msgpack_packer *pk)
 	case 4:
 		msgpack_pack_map(pk, 2);
 		pack_cstr(pk, "type");
-		pack_cstr(pk, types[pick(4)]);
+		pack_cstr(pk, types[pick(6)]);
 		pack_cstr(pk, "long");
 		msgpack_pack_true(pk);
 		break;
@@ -142,10 +143,10 @@ static void pack_options(msgpack_packer *pk)
 /* Pack one plausible argument for signature letter l of op. */
 static void pack_arg(msgpack_packer *pk, const struct proto_op_info *op, char l)
 {
-	static const char *strs[] = { "queue", "list", "dict", "ns", "a", "id", "pid" };
+	static const char *strs[] = { "queue", "list", "dict", "ns", "value", "array", "a", "id", "pid" };
 	switch (l) {
 	case 'N': pack_name(pk, op->type); break;
-	case 'S': pack_cstr(pk, strs[pick(7)]); break;
+	case 'S': pack_cstr(pk, strs[pick(9)]); break;
 	case 's':
 		if (pick(2))
 			msgpack_pack_nil(pk);
