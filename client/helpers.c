@@ -476,3 +476,49 @@ IPCD_EXPORT int ipcd_ns_get(ipcd *c, const char *name, const char *attr, struct 
 {
 	return ipcd_call(c, IPCD_OP_NS_GET, out, 2, name, attr);
 }
+
+/* ---- synchronisation types ---- */
+
+/* The bool key of a result map into *out (may be NULL). */
+static int helper_map_bool(ipcd *c, int rc, const struct ipcd_result *res, const char *key, int *out)
+{
+	int v;
+	if (rc)
+		return rc;
+	if (ipcd_obj_bool(wire_map_get(&res->value, key), &v))
+		return conn_fail(c, IPCD_EREPLY, "%s: result has no bool %s", ipcd_op_name(res->op), key);
+	if (out)
+		*out = v;
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_lock_create(ipcd *c, const char *name, unsigned flags)
+{
+	char buf[48];
+	struct helper_fixed f;
+	msgpack_packer pk;
+	helper_fixed_init(&f, &pk, buf, sizeof(buf));
+	int bad = msgpack_pack_map(&pk, 2) || msgpack_pack_str_with_body(&pk, "reentrant", 9) ||
+	          (flags & IPCD_LOCK_REENTRANT ? msgpack_pack_true : msgpack_pack_false)(&pk) ||
+	          msgpack_pack_str_with_body(&pk, "robust", 6) ||
+	          (flags & IPCD_LOCK_NOT_ROBUST ? msgpack_pack_false : msgpack_pack_true)(&pk);
+	return ipcd_call(c, IPCD_OP_CREATE, NULL, 3, name, "lock", helper_fixed_val(&f, bad));
+}
+
+IPCD_EXPORT int ipcd_lock_acquire(ipcd *c, const char *name, double timeout, int *owner_died)
+{
+	struct ipcd_result res;
+	return helper_map_bool(c, ipcd_call(c, IPCD_OP_LOCK_ACQUIRE, &res, 2, name, timeout), &res, "owner_died",
+	                       owner_died);
+}
+
+IPCD_EXPORT int ipcd_lock_release(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_LOCK_RELEASE, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_lock_locked(ipcd *c, const char *name, int *locked)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_LOCK_LOCKED, &res, 1, name), &res, locked);
+}

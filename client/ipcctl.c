@@ -99,8 +99,6 @@ static char cmd_wait_help[CMD_OPS][320];
 const struct cmd *const cli_cmds = cmds;
 const size_t cli_ncmds = CMD_COUNT;
 
-static const char *const cmd_types[] = { "queue", "list", "dict", "ns" };
-
 /* ---- small utilities ----------------------------------------------------- */
 
 int cli_error(int status, const char *fmt, ...)
@@ -191,8 +189,8 @@ static const struct cmd *cmd_find(enum proto_type t, const char *word, const cha
 			cand[n] = cmds[i].alias, cmd_of[n++] = &cmds[i];
 	}
 	if (t == PROTO_T_ANY) {
-		for (size_t i = 0; i < sizeof(cmd_types) / sizeof(cmd_types[0]); i++)
-			cand[n] = cmd_types[i], cmd_of[n++] = NULL;
+		for (int ty = PROTO_T_QUEUE; ty < PROTO_T_COUNT; ty++)
+			cand[n] = proto_type_name((enum proto_type)ty), cmd_of[n++] = NULL;
 		cand[n] = "help", cmd_of[n++] = NULL;
 	}
 	size_t len = strlen(word), found = n, matches = 0;

@@ -433,6 +433,30 @@ IPCD_EXPORT int ipcd_ns_set(ipcd *c, const char *name, const char *attr, struct 
 /* ns.get NAME ATTR -> out->value. IPCD_ENOKEY if unset. */
 IPCD_EXPORT int ipcd_ns_get(ipcd *c, const char *name, const char *attr, struct ipcd_result *out);
 
+/*
+ * Synchronisation types (PROTOCOL.md section 8.7): a connection plays the
+ * part of a thread. What a connection holds is given back when it closes.
+ * These ops change state and are never resent after a lost reply
+ * (IPCD_EIO: it may or may not have happened).
+ */
+
+/* create NAME "lock" {reentrant, robust}: flags IPCD_LOCK_REENTRANT (an
+ * RLock: its owner may take it again, and only it releases it) and
+ * IPCD_LOCK_NOT_ROBUST (the lock stays held after its holder's connection
+ * closes, as a Manager's lock). IPCD_EEXISTS if NAME exists otherwise. */
+#define IPCD_LOCK_REENTRANT  1u
+#define IPCD_LOCK_NOT_ROBUST 2u
+IPCD_EXPORT int ipcd_lock_create(ipcd *c, const char *name, unsigned flags);
+/* lock.acquire NAME TIMEOUT -> *owner_died 1 if the previous holder's
+ * connection closed holding it (what it guards may be half-changed).
+ * IPCD_ETIMEOUT (also for timeout 0 while held), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_lock_acquire(ipcd *c, const char *name, double timeout, int *owner_died);
+/* lock.release NAME. IPCD_ENOTHELD if not held, or a reentrant lock this
+ * connection does not own. */
+IPCD_EXPORT int ipcd_lock_release(ipcd *c, const char *name);
+/* lock.locked NAME -> *locked. */
+IPCD_EXPORT int ipcd_lock_locked(ipcd *c, const char *name, int *locked);
+
 #ifdef __cplusplus
 }
 #endif

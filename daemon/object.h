@@ -14,6 +14,7 @@
 #include "waiters.h"
 #include "deque.h"
 #include "rate.h"
+#include "sync.h"
 
 struct value;
 struct hold;
@@ -74,6 +75,11 @@ struct object {
 		struct queue queue;
 		struct list list;
 		struct dict dict;       /* also ns */
+		struct lock lock;       /* sync.h */
+		struct semaphore sem;
+		struct sync_event event;
+		struct condition cond;
+		struct barrier barrier;
 	} u;
 };
 
@@ -121,6 +127,7 @@ struct object_type {
 };
 
 extern const struct object_type queue_type, list_type, dict_type, ns_type;
+extern const struct object_type lock_type, semaphore_type, event_type, condition_type, barrier_type;
 
 /* Type operations for t (not PROTO_T_ANY). */
 const struct object_type *object_type_of(enum proto_type t);

@@ -32,6 +32,7 @@ const struct object_type *object_type_of(enum proto_type t)
 	case PROTO_T_LIST: return &list_type;
 	case PROTO_T_DICT: return &dict_type;
 	case PROTO_T_NS: return &ns_type;
+	case PROTO_T_LOCK: return &lock_type;
 	default: return NULL;
 	}
 }

@@ -52,6 +52,10 @@ void state_close(void);
 int state_request_begin(struct request *rq);
 /* The handler returned: log the request if it changed something. */
 void state_request_end(struct request *rq);
+/* rq changed the state and parks without answering yet (a condition wait
+ * gave its lock up, a barrier party arrived): log it now. Replayed, its
+ * handler must then answer rather than park (sync.h). */
+void state_request_changed(struct request *rq);
 /* A connection is closing (before what it holds is given back). */
 void state_client_gone(struct client *c);
 /* A timer is about to move n items of o. */

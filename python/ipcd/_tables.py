@@ -76,6 +76,9 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'ns.get': (81, 'ns', 1, 'NS'),
     'ns.del': (82, 'ns', 3, 'NS'),
     'ns.all': (83, 'ns', 1, 'N'),
+    'lock.acquire': (100, 'lock', 7, 'N|t'),
+    'lock.release': (101, 'lock', 3, 'N'),
+    'lock.locked': (102, 'lock', 1, 'N'),
 }
 
 # code -> (wire name, closes the connection, message)
@@ -108,6 +111,7 @@ ERRORS: Dict[int, Tuple[str, bool, str]] = {
     25: ('NOTPENDING', False, 'no pending delivery with that id'),
     26: ('PERSIST', False, 'the state directory cannot take writes'),
     27: ('PERMISSION', False, 'permission denied'),
+    28: ('NOTHELD', False, 'released or waited on without holding it'),
     100: ('IO', False, 'connection failed or lost'),
     101: ('CLOSED', False, 'connection is closed'),
     102: ('REPLY', False, 'malformed reply from server'),

@@ -195,7 +195,7 @@ def test_info(daemon, ctl):
     assert info["pid"] == daemon.pid
     assert info["clients"] >= 1
     assert info["objects"] == 2
-    assert info["objects_by_type"] == {"queue": 1, "list": 0, "dict": 1, "ns": 0}
+    assert info["objects_by_type"] == {"queue": 1, "list": 0, "dict": 1, "ns": 0, "lock": 0}
     assert info["ops_by_name"]["create"] == 1 and info["ops_by_name"]["info"] == 1
     assert isinstance(info["uptime"], float) and info["uptime"] >= 0
     # human output: sections (tests/cli/test_operator.py checks them)
@@ -385,7 +385,7 @@ def test_create_with_maxsize_then_put_past_it(ctl):
     absent(ctl, "x")
 
 
-@pytest.mark.parametrize("typ", TYPES)
+@pytest.mark.parametrize("typ", TYPES[:4])   # the containers; the sync types have tests of their own
 def test_create_exists_type_stat_rm(ctl, typ):
     ctl.fail(4, "type", "obj", code="NOTFOUND")
     ctl.fail(4, "stat", "obj", code="NOTFOUND")
@@ -1060,6 +1060,24 @@ def test_chmod_and_chown(ctl):
     assert "no user" in ctl.fail(2, "chown", "acl", "no-such-user-here")
     assert "no group" in ctl.fail(2, "chown", "acl", "0:no-such-group-here")
     ctl.fail(2, "chown", "acl", ":")
+
+
+# ---- synchronisation types ------------------------------------------------------------
+# Each ipcctl run is a connection of its own: what it takes is given back when it
+# exits, unless the object is not robust.
+
+def test_lock_ops(ctl):
+    ctl.ok("create", "L", "lock", '{"robust": false}')
+    assert ctl.json("lock", "acquire", "L") == {"owner_died": False}
+    assert ctl.json("lock", "locked", "L") is True
+    assert str(ctl.json("stat", "L")["holder"]) in ctl.ok("stat", "L")
+    ctl.fail(3, "lock", "acquire", "L", code="TIMEOUT")
+    assert ctl.json("lock", "release", "L") is None
+    ctl.fail(1, "lock", "release", "L", code="NOTHELD")
+    assert ctl.json("lock", "acquire", "robust") == {"owner_died": False}
+    assert ctl.ok("lock", "locked", "robust") == "false\n"   # its holder, that ipcctl, exited
+    dump = ctl.json("dump", "L")
+    assert dump["type"] == "lock" and dump["options"] == {"reentrant": False, "robust": False} and dump["items"] == []
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------

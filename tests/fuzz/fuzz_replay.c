@@ -29,7 +29,8 @@ static void pack_arg(msgpack_packer *pk, char l, enum proto_type t, unsigned var
 	static const char *names[PROTO_T_COUNT] = { "any", "q", "l", "d", "n" };
 	switch (l) {
 	case 'N': {
-		const char *name = names[variant % 8 ? t : variant % PROTO_T_COUNT];
+		enum proto_type nt = variant % 8 ? t : (enum proto_type)(variant % PROTO_T_COUNT);
+		const char *name = names[nt] ? names[nt] : proto_type_name(nt);   /* the later types by their type name */
 		msgpack_pack_str_with_body(pk, name, strlen(name));
 		break;
 	}
