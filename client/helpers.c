@@ -522,3 +522,57 @@ IPCD_EXPORT int ipcd_lock_locked(ipcd *c, const char *name, int *locked)
 	struct ipcd_result res;
 	return helper_bool(c, ipcd_call(c, IPCD_OP_LOCK_LOCKED, &res, 1, name), &res, locked);
 }
+
+IPCD_EXPORT int ipcd_semaphore_create(ipcd *c, const char *name, uint64_t value, unsigned flags)
+{
+	char buf[64];
+	struct helper_fixed f;
+	msgpack_packer pk;
+	helper_fixed_init(&f, &pk, buf, sizeof(buf));
+	int bad = msgpack_pack_map(&pk, 3) || msgpack_pack_str_with_body(&pk, "value", 5) ||
+	          msgpack_pack_uint64(&pk, value) || msgpack_pack_str_with_body(&pk, "bounded", 7) ||
+	          (flags & IPCD_SEMAPHORE_BOUNDED ? msgpack_pack_true : msgpack_pack_false)(&pk) ||
+	          msgpack_pack_str_with_body(&pk, "robust", 6) ||
+	          (flags & IPCD_SEMAPHORE_NOT_ROBUST ? msgpack_pack_false : msgpack_pack_true)(&pk);
+	return ipcd_call(c, IPCD_OP_CREATE, NULL, 3, name, "semaphore", helper_fixed_val(&f, bad));
+}
+
+IPCD_EXPORT int ipcd_semaphore_acquire(ipcd *c, const char *name, uint64_t n, double timeout, uint64_t *left)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_SEM_ACQUIRE, &res, 3, name, n, timeout), &res, left);
+}
+
+IPCD_EXPORT int ipcd_semaphore_release(ipcd *c, const char *name, uint64_t n, uint64_t *value)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_SEM_RELEASE, &res, 2, name, n), &res, value);
+}
+
+IPCD_EXPORT int ipcd_semaphore_value(ipcd *c, const char *name, uint64_t *value)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_SEM_VALUE, &res, 1, name), &res, value);
+}
+
+IPCD_EXPORT int ipcd_event_set(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_EVENT_SET, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_event_clear(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_EVENT_CLEAR, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_event_is_set(ipcd *c, const char *name, int *set)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_EVENT_IS_SET, &res, 1, name), &res, set);
+}
+
+IPCD_EXPORT int ipcd_event_wait(ipcd *c, const char *name, double timeout, int *set)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_EVENT_WAIT, &res, 2, name, timeout), &res, set);
+}

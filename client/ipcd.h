@@ -457,6 +457,29 @@ IPCD_EXPORT int ipcd_lock_release(ipcd *c, const char *name);
 /* lock.locked NAME -> *locked. */
 IPCD_EXPORT int ipcd_lock_locked(ipcd *c, const char *name, int *locked);
 
+/* create NAME "semaphore" {value, bounded, robust}: flags
+ * IPCD_SEMAPHORE_BOUNDED (a release past value is IPCD_EFULL) and
+ * IPCD_SEMAPHORE_NOT_ROBUST (units stay taken after their holder closes). */
+#define IPCD_SEMAPHORE_BOUNDED    1u
+#define IPCD_SEMAPHORE_NOT_ROBUST 2u
+IPCD_EXPORT int ipcd_semaphore_create(ipcd *c, const char *name, uint64_t value, unsigned flags);
+/* semaphore.acquire NAME N TIMEOUT -> *left units free after. IPCD_ETIMEOUT,
+ * IPCD_EBADARG (n 0, or over a bounded semaphore's bound), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_semaphore_acquire(ipcd *c, const char *name, uint64_t n, double timeout, uint64_t *left);
+/* semaphore.release NAME N -> *value. IPCD_EFULL (bounded, past its bound). */
+IPCD_EXPORT int ipcd_semaphore_release(ipcd *c, const char *name, uint64_t n, uint64_t *value);
+/* semaphore.value NAME -> *value. */
+IPCD_EXPORT int ipcd_semaphore_value(ipcd *c, const char *name, uint64_t *value);
+
+/* event.set / event.clear NAME. */
+IPCD_EXPORT int ipcd_event_set(ipcd *c, const char *name);
+IPCD_EXPORT int ipcd_event_clear(ipcd *c, const char *name);
+/* event.is_set NAME -> *set. */
+IPCD_EXPORT int ipcd_event_is_set(ipcd *c, const char *name, int *set);
+/* event.wait NAME TIMEOUT -> *set 1 once set, 0 if the timeout passed
+ * first (not an error, as threading.Event.wait). IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_event_wait(ipcd *c, const char *name, double timeout, int *set);
+
 #ifdef __cplusplus
 }
 #endif

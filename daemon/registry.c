@@ -33,6 +33,8 @@ const struct object_type *object_type_of(enum proto_type t)
 	case PROTO_T_DICT: return &dict_type;
 	case PROTO_T_NS: return &ns_type;
 	case PROTO_T_LOCK: return &lock_type;
+	case PROTO_T_SEMAPHORE: return &semaphore_type;
+	case PROTO_T_EVENT: return &event_type;
 	default: return NULL;
 	}
 }

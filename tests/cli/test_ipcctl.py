@@ -195,7 +195,7 @@ def test_info(daemon, ctl):
     assert info["pid"] == daemon.pid
     assert info["clients"] >= 1
     assert info["objects"] == 2
-    assert info["objects_by_type"] == {"queue": 1, "list": 0, "dict": 1, "ns": 0, "lock": 0}
+    assert info["objects_by_type"] == dict({t: 0 for t in TYPES}, queue=1, dict=1)
     assert info["ops_by_name"]["create"] == 1 and info["ops_by_name"]["info"] == 1
     assert isinstance(info["uptime"], float) and info["uptime"] >= 0
     # human output: sections (tests/cli/test_operator.py checks them)
@@ -1078,6 +1078,22 @@ def test_lock_ops(ctl):
     assert ctl.ok("lock", "locked", "robust") == "false\n"   # its holder, that ipcctl, exited
     dump = ctl.json("dump", "L")
     assert dump["type"] == "lock" and dump["options"] == {"reentrant": False, "robust": False} and dump["items"] == []
+
+
+def test_semaphore_and_event_ops(ctl):
+    ctl.ok("create", "S", "semaphore", '{"value": 2, "bounded": true, "robust": false}')
+    assert ctl.json("semaphore", "acquire", "S", "1") == 1
+    assert ctl.json("semaphore", "acquire", "S", "1") == 0
+    ctl.fail(3, "semaphore", "acquire", "S", "1", code="TIMEOUT")
+    assert ctl.json("semaphore", "release", "S", "2") == 2
+    ctl.fail(3, "semaphore", "release", "S", code="FULL")
+    assert ctl.json("semaphore", "value", "S") == 2
+    assert ctl.json("event", "is_set", "E") is False
+    assert ctl.ok("event", "wait", "E") == "false\n"       # does not wait unless told
+    assert ctl.json("event", "set", "E") is None
+    assert ctl.json("event", "wait", "E") is True
+    assert ctl.json("event", "clear", "E") is None
+    assert ctl.json("event", "is_set", "E") is False
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------

@@ -53,3 +53,31 @@ def test_locks(stateful, mode, kill):
     st = c.ok("stat", "sticky")
     assert st["locked"] is True and st["holder_connected"] is False
     assert c.ok("lock.acquire", "free", 0) == {"owner_died": False}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_semaphores_and_events(stateful, mode, kill):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, a = s.connect(), s.connect()
+    c.ok("create", "S", "semaphore", {"value": 5, "bounded": True})
+    c.ok("create", "signal", "semaphore", {"value": 0, "robust": False})
+    a.ok("semaphore.acquire", "S", 2)            # a's: they come back after the restart
+    c.ok("semaphore.acquire", "S", 1)
+    c.ok("semaphore.release", "signal", 3)
+    snap(c, mode)
+    c.ok("semaphore.acquire", "signal", 1)
+    a.ok("semaphore.acquire", "S", 1)
+    c.ok("event.set", "on")
+    c.ok("event.set", "off")
+    c.ok("event.clear", "off")
+    s.restart(kill=kill)
+    c = s.connect()
+    assert c.ok("semaphore.value", "S") == 5     # every holder is gone
+    st = c.ok("stat", "S")
+    assert st["options"] == {"value": 5, "bounded": True, "robust": True} and st["holders"] == []
+    assert st["acquired"] == 4 and st["returned"] == 4
+    assert c.ok("semaphore.value", "signal") == 2
+    assert c.ok("event.is_set", "on") is True and c.ok("event.is_set", "off") is False
+    assert c.ok("stat", "on")["sets"] == 1
