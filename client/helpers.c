@@ -576,3 +576,73 @@ IPCD_EXPORT int ipcd_event_wait(ipcd *c, const char *name, double timeout, int *
 	struct ipcd_result res;
 	return helper_bool(c, ipcd_call(c, IPCD_OP_EVENT_WAIT, &res, 2, name, timeout), &res, set);
 }
+
+IPCD_EXPORT int ipcd_condition_acquire(ipcd *c, const char *name, double timeout, int *owner_died)
+{
+	struct ipcd_result res;
+	return helper_map_bool(c, ipcd_call(c, IPCD_OP_COND_ACQUIRE, &res, 2, name, timeout), &res, "owner_died",
+	                       owner_died);
+}
+
+IPCD_EXPORT int ipcd_condition_release(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_COND_RELEASE, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_condition_wait(ipcd *c, const char *name, double timeout, int *notified, int *owner_died)
+{
+	struct ipcd_result res;
+	int rc = helper_map_bool(c, ipcd_call(c, IPCD_OP_COND_WAIT, &res, 2, name, timeout), &res, "notified", notified);
+	return rc ? rc : helper_map_bool(c, rc, &res, "owner_died", owner_died);
+}
+
+IPCD_EXPORT int ipcd_condition_notify(ipcd *c, const char *name, uint64_t n, uint64_t *woken)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_COND_NOTIFY, &res, 2, name, n), &res, woken);
+}
+
+IPCD_EXPORT int ipcd_condition_notify_all(ipcd *c, const char *name, uint64_t *woken)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_COND_NOTIFY_ALL, &res, 1, name), &res, woken);
+}
+
+IPCD_EXPORT int ipcd_barrier_create(ipcd *c, const char *name, uint32_t parties)
+{
+	char buf[32];
+	struct helper_fixed f;
+	msgpack_packer pk;
+	helper_fixed_init(&f, &pk, buf, sizeof(buf));
+	int bad = msgpack_pack_map(&pk, 1) || msgpack_pack_str_with_body(&pk, "parties", 7) ||
+	          msgpack_pack_uint32(&pk, parties);
+	return ipcd_call(c, IPCD_OP_CREATE, NULL, 3, name, "barrier", helper_fixed_val(&f, bad));
+}
+
+IPCD_EXPORT int ipcd_barrier_wait(ipcd *c, const char *name, double timeout, uint64_t *index)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_BARRIER_WAIT, &res, 2, name, timeout), &res, index);
+}
+
+IPCD_EXPORT int ipcd_barrier_reset(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_BARRIER_RESET, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_barrier_abort(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_BARRIER_ABORT, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_barrier_broken(ipcd *c, const char *name, int *broken)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_BARRIER_BROKEN, &res, 1, name), &res, broken);
+}
+
+IPCD_EXPORT int ipcd_barrier_n_waiting(ipcd *c, const char *name, uint64_t *n)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_BARRIER_N_WAITING, &res, 1, name), &res, n);
+}

@@ -480,6 +480,33 @@ IPCD_EXPORT int ipcd_event_is_set(ipcd *c, const char *name, int *set);
  * first (not an error, as threading.Event.wait). IPCD_EDELETED. */
 IPCD_EXPORT int ipcd_event_wait(ipcd *c, const char *name, double timeout, int *set);
 
+/* condition.acquire / condition.release NAME: its lock (its own reentrant
+ * one, or the lock object of its option lock), as ipcd_lock_acquire and
+ * ipcd_lock_release; IPCD_ENOTFOUND if that lock object is missing. */
+IPCD_EXPORT int ipcd_condition_acquire(ipcd *c, const char *name, double timeout, int *owner_died);
+IPCD_EXPORT int ipcd_condition_release(ipcd *c, const char *name);
+/* condition.wait NAME TIMEOUT, holding its lock: gives it up, waits for a
+ * notify, takes it back -> *notified 0 if the timeout passed first (the
+ * lock is held again either way), *owner_died. IPCD_ENOTHELD, IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_condition_wait(ipcd *c, const char *name, double timeout, int *notified, int *owner_died);
+/* condition.notify NAME N / notify_all NAME, holding its lock -> *woken.
+ * IPCD_ENOTHELD. */
+IPCD_EXPORT int ipcd_condition_notify(ipcd *c, const char *name, uint64_t n, uint64_t *woken);
+IPCD_EXPORT int ipcd_condition_notify_all(ipcd *c, const char *name, uint64_t *woken);
+
+/* create NAME "barrier" {parties}. */
+IPCD_EXPORT int ipcd_barrier_create(ipcd *c, const char *name, uint32_t parties);
+/* barrier.wait NAME TIMEOUT -> *index, the arrival index. IPCD_EBROKEN (a
+ * timeout, abort, reset or a party's connection closing broke it),
+ * IPCD_EBADARG (made without parties), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_barrier_wait(ipcd *c, const char *name, double timeout, uint64_t *index);
+/* barrier.reset / barrier.abort NAME. */
+IPCD_EXPORT int ipcd_barrier_reset(ipcd *c, const char *name);
+IPCD_EXPORT int ipcd_barrier_abort(ipcd *c, const char *name);
+/* barrier.broken NAME -> *broken; barrier.n_waiting NAME -> *n. */
+IPCD_EXPORT int ipcd_barrier_broken(ipcd *c, const char *name, int *broken);
+IPCD_EXPORT int ipcd_barrier_n_waiting(ipcd *c, const char *name, uint64_t *n);
+
 #ifdef __cplusplus
 }
 #endif

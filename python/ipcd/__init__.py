@@ -26,7 +26,7 @@ back to the same bytes.
 from .client import PROTOCOL_VERSION, Client, client_sockets, connect, default_client, default_socket
 from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,
                      Empty, Error, Exists, Full, Index, Internal, MaxClients, NoKey, NoMem,
-                     NotFound, NotNumber, NoTask, NotHeld, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
+                     NotFound, NotNumber, NoTask, Broken, NotHeld, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
                      Shutdown, Timeout, TooBig, Version, WrongType)
 from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
 
@@ -38,5 +38,5 @@ __all__ = [
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
     "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",
     "Overflow", "BadValue", "TooBig", "NoMem", "MaxClients", "Deleted", "Shutdown",
-    "Internal", "NoTask", "NotHeld", "NotPending", "Permission", "Persist", "ConnectionLost", "BadReply",
+    "Internal", "NoTask", "Broken", "NotHeld", "NotPending", "Permission", "Persist", "ConnectionLost", "BadReply",
 ]

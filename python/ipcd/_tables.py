@@ -86,6 +86,17 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'event.clear': (109, 'event', 3, 'N'),
     'event.is_set': (110, 'event', 1, 'N'),
     'event.wait': (111, 'event', 5, 'N|t'),
+    'condition.acquire': (112, 'condition', 7, 'N|t'),
+    'condition.release': (113, 'condition', 3, 'N'),
+    'condition.wait': (114, 'condition', 7, 'N|t'),
+    'condition.notify': (115, 'condition', 3, 'N|u'),
+    'condition.notify_all': (116, 'condition', 3, 'N'),
+    'barrier.wait': (120, 'barrier', 7, 'N|t'),
+    'barrier.reset': (121, 'barrier', 3, 'N'),
+    'barrier.abort': (122, 'barrier', 3, 'N'),
+    'barrier.broken': (123, 'barrier', 1, 'N'),
+    'barrier.n_waiting': (124, 'barrier', 1, 'N'),
+    'barrier.parties': (125, 'barrier', 1, 'N'),
 }
 
 # code -> (wire name, closes the connection, message)
@@ -119,6 +130,7 @@ ERRORS: Dict[int, Tuple[str, bool, str]] = {
     26: ('PERSIST', False, 'the state directory cannot take writes'),
     27: ('PERMISSION', False, 'permission denied'),
     28: ('NOTHELD', False, 'released or waited on without holding it'),
+    29: ('BROKEN', False, 'the barrier is broken'),
     100: ('IO', False, 'connection failed or lost'),
     101: ('CLOSED', False, 'connection is closed'),
     102: ('REPLY', False, 'malformed reply from server'),

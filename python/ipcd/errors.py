@@ -23,6 +23,7 @@ ConnectionLost ConnectionError (client side)
 =============  ===============================
 """
 import queue as _queue
+import threading as _threading
 from typing import Dict, Optional, Type
 
 from ._tables import ERRORS
@@ -92,6 +93,8 @@ Persist = _subclass("Persist", "PERSIST")
 Permission = _subclass("Permission", "PERMISSION", PermissionError)
 # A lock released, or a condition waited on, without holding it.
 NotHeld = _subclass("NotHeld", "NOTHELD", RuntimeError)
+# A barrier broken by a timeout, an abort, a reset or a party that went.
+Broken = _subclass("Broken", "BROKEN", _threading.BrokenBarrierError)
 
 
 class NoKey(Error, KeyError):
@@ -130,7 +133,7 @@ _BY_CODE: Dict[int, Type[Error]] = {
     cls.code: cls for cls in (
         Protocol, Version, BadOp, BadArg, BadName, NotFound, WrongType, Exists, Empty,
         Full, Timeout, NoKey, Index, NoValue, NotNumber, Overflow, BadValue, TooBig,
-        NoMem, MaxClients, Deleted, Shutdown, Internal, NoTask, NotPending, Permission, Persist, NotHeld,
+        NoMem, MaxClients, Deleted, Shutdown, Internal, NoTask, NotPending, Permission, Persist, NotHeld, Broken,
         ConnectionLost,
         BadReply)
 }

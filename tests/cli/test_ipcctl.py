@@ -1096,6 +1096,26 @@ def test_semaphore_and_event_ops(ctl):
     assert ctl.json("event", "is_set", "E") is False
 
 
+def test_condition_and_barrier_ops(ctl):
+    ctl.ok("create", "L", "lock", '{"robust": false}')
+    ctl.ok("create", "C", "condition", '{"lock": "L"}')
+    assert ctl.json("condition", "acquire", "C") == {"owner_died": False}
+    assert ctl.json("condition", "notify", "C") == 0
+    assert ctl.json("condition", "notify_all", "C") == 0
+    assert ctl.json("condition", "wait", "C") == {"notified": False, "owner_died": False}
+    assert ctl.json("condition", "release", "C") is None
+    ctl.fail(1, "condition", "notify", "C", code="NOTHELD")
+    ctl.ok("create", "B", "barrier", '{"parties": 1}')
+    assert ctl.json("barrier", "parties", "B") == 1
+    assert ctl.json("barrier", "wait", "B") == 0
+    assert ctl.json("barrier", "n_waiting", "B") == 0
+    assert ctl.json("barrier", "abort", "B") is None
+    assert ctl.json("barrier", "broken", "B") is True
+    ctl.fail(1, "barrier", "wait", "B", code="BROKEN")
+    assert ctl.json("barrier", "reset", "B") is None
+    assert ctl.json("barrier", "broken", "B") is False
+
+
 # ---- every op of ops.def ran ----------------------------------------------------------
 
 def test_every_op_of_ops_def_was_run_successfully(request):

@@ -5,7 +5,7 @@ after a restart): a robust lock is free and tells its next acquirer that its
 holder died, a non-robust one stays held."""
 import pytest
 
-from ipcwire import wait_until
+from ipcwire import E, wait_until
 from test_persist import Stateful, wait_snapshot  # noqa: F401  (the fixture's class)
 
 MODES = ["log", "snapshot"]
@@ -81,3 +81,78 @@ def test_semaphores_and_events(stateful, mode, kill):
     assert c.ok("semaphore.value", "signal") == 2
     assert c.ok("event.is_set", "on") is True and c.ok("event.is_set", "off") is False
     assert c.ok("stat", "on")["sets"] == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_conditions(stateful, mode, kill):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, a, b = s.connect(), s.connect(), s.connect()
+    a.ok("condition.acquire", "C")
+    a.ok("condition.acquire", "C")
+    a.send("condition.wait", "C", 30)               # gives up both counts: logged as it parks
+    wait_until(lambda: len(c.ok("stat", "C")["waiters"]) == 1)
+    b.ok("condition.acquire", "C")
+    snap(c, mode)
+    b.ok("condition.notify", "C")
+    b.ok("condition.release", "C")
+    assert a.recv().result == {"notified": True, "owner_died": False}
+    a.ok("condition.release", "C")                   # holds it once still
+    # a wait that times out while another holds the lock
+    b.ok("condition.acquire", "C2")
+    b.send("condition.wait", "C2", 0.2)
+    wait_until(lambda: len(c.ok("stat", "C2")["waiters"]) == 1)
+    a.ok("condition.acquire", "C2")
+    wait_until(lambda: [w["phase"] for w in c.ok("stat", "C2")["waiters"]] == ["timed_out"], timeout=10)
+    a.ok("condition.release", "C2")
+    assert b.recv().result == {"notified": False, "owner_died": False}
+    b.ok("condition.release", "C2")
+    # one still waiting when the daemon goes
+    c.ok("condition.acquire", "C3")
+    c.send("condition.wait", "C3", 30)
+    wait_until(lambda: len(a.ok("stat", "C3")["waiters"]) == 1)
+    s.restart(kill=kill)
+    c = s.connect()
+    st = c.ok("stat", "C")
+    assert st["locked"] is False and st["owner_died"] is True and st["waiters"] == []
+    assert c.ok("condition.acquire", "C", 0) == {"owner_died": True}
+    st = c.ok("stat", "C2")
+    assert st["locked"] is False and st["waiters"] == [] and st["owner_died"] is False
+    st = c.ok("stat", "C3")
+    assert st["locked"] is False and st["waiters"] == []
+    assert c.ok("stat", "C")["notified"] == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_barriers(stateful, mode, kill):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, a, b = s.connect(), s.connect(), s.connect()
+    c.ok("create", "B", "barrier", {"parties": 3})
+    a.send("barrier.wait", "B", 30)
+    wait_until(lambda: c.ok("barrier.n_waiting", "B") == 1)
+    snap(c, mode)
+    b.send("barrier.wait", "B", 30)
+    wait_until(lambda: c.ok("barrier.n_waiting", "B") == 2)
+    assert c.ok("barrier.wait", "B") == 2
+    assert (a.recv().result, b.recv().result) == (0, 1)
+    # broken by a timeout, then made whole
+    c.ok("create", "T", "barrier", {"parties": 2})
+    assert c.err("barrier.wait", "T", 0.05) == E.BROKEN
+    c.ok("create", "R", "barrier", {"parties": 2})
+    assert c.err("barrier.wait", "R", 0) == E.BROKEN
+    c.ok("barrier.reset", "R")
+    # one waiting when the daemon goes: its party is gone, the barrier broken
+    c.ok("create", "W", "barrier", {"parties": 2})
+    a.send("barrier.wait", "W", 30)
+    wait_until(lambda: c.ok("barrier.n_waiting", "W") == 1)
+    s.restart(kill=kill)
+    c = s.connect()
+    st = c.ok("stat", "B")
+    assert st["broken"] is False and st["n_waiting"] == 0 and st["rounds"] == 1
+    assert c.ok("stat", "B")["options"] == {"parties": 3}
+    assert c.ok("barrier.broken", "T") is True
+    assert c.ok("barrier.broken", "R") is False
+    assert c.ok("barrier.broken", "W") is True and c.ok("barrier.n_waiting", "W") == 0

@@ -1,8 +1,9 @@
 /*
  * test_sync.c: the synchronisation types through libipcd, as processes use
  * them: the lesson's racy read-modify-write made exact by an ipcd lock
- * around it, and a lock whose holder is SIGKILLed handed to the next
- * process, which is told its owner died.
+ * around it, a lock whose holder is SIGKILLed handed to the next process,
+ * which is told its owner died, parties meeting at a barrier once an event
+ * is set, and a condition waking a process that waits on it.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -135,11 +136,110 @@ static void test_a_killed_holders_lock_goes_to_the_next(void **state)
 	ipcd_close(c);
 }
 
+/* ---- a barrier, an event, a condition and a semaphore ---------------------- */
+
+#define PARTIES 4
+
+/* Waits for the event, then at the barrier: exits with its arrival index. */
+static int party(int unused)
+{
+	ipcd *c = patterns_connect();
+	int set = 0;
+	uint64_t index;
+	if (ipcd_event_wait(c, "go", 30, &set) != IPCD_OK || !set)
+		return 100;
+	if (ipcd_barrier_wait(c, "meet", 30, &index) != IPCD_OK)
+		return 101;
+	ipcd_close(c);
+	return (int)index;
+}
+
+static void test_parties_meet_at_a_barrier_after_an_event(void **state)
+{
+	ipcd *c = patterns_connect();
+	assert_int_equal(ipcd_barrier_create(c, "meet", PARTIES), IPCD_OK);
+	pid_t kids[PARTIES];
+	for (int i = 0; i < PARTIES; i++)
+		kids[i] = spawn(party, i);
+	int set = 1;
+	assert_int_equal(ipcd_event_wait(c, "go", 0, &set), IPCD_OK);
+	assert_int_equal(set, 0);
+	assert_int_equal(ipcd_event_set(c, "go"), IPCD_OK);
+	unsigned seen = 0;
+	for (int i = 0; i < PARTIES; i++) {
+		int idx = reap(kids[i]);
+		assert_in_range(idx, 0, PARTIES - 1);
+		seen |= 1u << idx;
+	}
+	assert_int_equal(seen, (1u << PARTIES) - 1);   /* each index once */
+	int broken = 1;
+	uint64_t n = 1;
+	assert_int_equal(ipcd_barrier_broken(c, "meet", &broken), IPCD_OK);
+	assert_int_equal(ipcd_barrier_n_waiting(c, "meet", &n), IPCD_OK);
+	assert_int_equal(broken + (int)n, 0);
+	assert_int_equal(ipcd_barrier_abort(c, "meet"), IPCD_OK);
+	assert_int_equal(ipcd_barrier_wait(c, "meet", 1, &n), IPCD_EBROKEN);
+	assert_int_equal(ipcd_barrier_reset(c, "meet"), IPCD_OK);
+	assert_int_equal(ipcd_event_clear(c, "go"), IPCD_OK);
+	assert_int_equal(ipcd_event_is_set(c, "go", &set), IPCD_OK);
+	assert_int_equal(set, 0);
+	ipcd_close(c);
+}
+
+static int cond_waiter(int unused)
+{
+	ipcd *c = patterns_connect();
+	int notified = 0, died = 1;
+	if (ipcd_condition_acquire(c, "cv", 30, &died) != IPCD_OK || died)
+		return 1;
+	if (ipcd_semaphore_release(c, "cv.ready", 1, NULL) != IPCD_OK)   /* tells the parent it holds the lock */
+		return 2;
+	if (ipcd_condition_wait(c, "cv", 30, &notified, &died) != IPCD_OK || !notified || died)
+		return 3;
+	if (ipcd_condition_release(c, "cv") != IPCD_OK)
+		return 4;
+	ipcd_close(c);
+	return 0;
+}
+
+static void test_a_condition_wakes_a_process_and_a_semaphore_counts(void **state)
+{
+	ipcd *c = patterns_connect();
+	uint64_t v = 9, woken = 0;
+	int died = 1;
+	assert_int_equal(ipcd_semaphore_create(c, "cv.ready", 0, IPCD_SEMAPHORE_NOT_ROBUST), IPCD_OK);
+	pid_t kid = spawn(cond_waiter, 0);
+	assert_int_equal(ipcd_semaphore_acquire(c, "cv.ready", 1, 30, &v), IPCD_OK);
+	assert_int_equal(v, 0);
+	/* The child holds the lock until its wait gives it up: then it is ours. */
+	assert_int_equal(ipcd_condition_acquire(c, "cv", 30, &died), IPCD_OK);
+	assert_int_equal(died, 0);
+	assert_int_equal(ipcd_condition_notify(c, "cv", 1, &woken), IPCD_OK);
+	assert_int_equal(woken, 1);
+	assert_int_equal(ipcd_condition_notify_all(c, "cv", &woken), IPCD_OK);
+	assert_int_equal(woken, 0);
+	assert_int_equal(ipcd_condition_release(c, "cv"), IPCD_OK);
+	assert_int_equal(reap(kid), 0);
+	assert_int_equal(ipcd_condition_notify(c, "cv", 1, &woken), IPCD_ENOTHELD);
+
+	assert_int_equal(ipcd_semaphore_create(c, "pool", 2, IPCD_SEMAPHORE_BOUNDED), IPCD_OK);
+	assert_int_equal(ipcd_semaphore_acquire(c, "pool", 2, 0, &v), IPCD_OK);
+	assert_int_equal(ipcd_semaphore_acquire(c, "pool", 1, 0, &v), IPCD_ETIMEOUT);
+	assert_int_equal(ipcd_semaphore_release(c, "pool", 2, &v), IPCD_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(ipcd_semaphore_release(c, "pool", 1, &v), IPCD_EFULL);
+	assert_int_equal(ipcd_semaphore_value(c, "pool", &v), IPCD_OK);
+	assert_int_equal(v, 2);
+	ipcd_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_modify_write_under_a_lock),
 		cmocka_unit_test(test_a_killed_holders_lock_goes_to_the_next),
+		cmocka_unit_test(test_parties_meet_at_a_barrier_after_an_event),
+		cmocka_unit_test(test_a_condition_wakes_a_process_and_a_semaphore_counts),
 	};
 	return cmocka_run_group_tests(tests, patterns_setup, patterns_teardown);
 }
