@@ -661,6 +661,7 @@ IPCD_EXPORT void ipcd_close(ipcd *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	prefetch_free(c);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	msgpack_zone_destroy(&c->reply_zone);

@@ -39,6 +39,20 @@ struct pending {
 	unsigned op;
 };
 
+/* Deliveries taken ahead with queue.get_ack_many and handed out one per
+ * ipcd_queue_get_ack (prefetch.c). */
+struct conn_prefetch {
+	unsigned n;               /* ipcd_set_prefetch: at most this many ahead; 0, 1 = off */
+	char *name;               /* the queue they came from */
+	double lease;             /* the lease they were asked with */
+	uint64_t gen;             /* the connection they are pending on */
+	char *mp;                 /* the reply, copied: the deliveries' values point into it */
+	msgpack_zone zone;
+	msgpack_object list;      /* its array of {id, value, deliveries} */
+	uint32_t next;            /* the next one to hand out */
+	int zone_ready;
+};
+
 struct ipcd {
 	int fd;                   /* -1 while disconnected */
 	uint64_t gen;             /* bumped on every connect */
@@ -67,6 +81,7 @@ struct ipcd {
 	int last_ok;              /* that reply was a success */
 	int quiet;                /* no byte of a request pending on this
 	                           * connection (gen) has been written yet */
+	struct conn_prefetch pf;  /* ipcd_set_prefetch (prefetch.c) */
 	char errmsg[512];
 };
 
@@ -76,6 +91,14 @@ struct conn_req {
 	uint64_t id;
 	msgpack_packer pk;        /* appends to c->out */
 };
+
+/* helpers.c: a {id, value, deliveries} map o into *out; 0 if it is not one. */
+int delivery_of(struct ipcd *c, const msgpack_object *o, struct ipcd_delivery *out);
+/* prefetch.c: forget what was taken ahead (ipcd_close). */
+void prefetch_free(struct ipcd *c);
+/* ipcd_queue_get_ack with prefetch on: 0 and *out from what was taken
+ * ahead (taking up to n more first when none is left), or an error. */
+int prefetch_get_ack(struct ipcd *c, const char *name, double timeout, double lease, struct ipcd_delivery *out);
 
 /* Start of every API call on c: release the previous result, clear errmsg. */
 void conn_begin(struct ipcd *c);

@@ -328,23 +328,32 @@ IPCD_EXPORT int ipcd_queue_get_many(ipcd *c, const char *name, uint64_t max, dou
 
 /* ---- queue: acknowledged delivery, tasks ---- */
 
+int delivery_of(struct ipcd *c, const msgpack_object *o, struct ipcd_delivery *out)
+{
+	(void)c;
+	const msgpack_object *value = wire_map_get(o, "value");
+	uint64_t deliveries;
+	if (!value || wire_obj_uint(wire_map_get(o, "id"), &out->id) ||
+	    wire_obj_uint(wire_map_get(o, "deliveries"), &deliveries) || deliveries > UINT32_MAX)
+		return 0;
+	out->value = *value;
+	out->deliveries = (uint32_t)deliveries;
+	return 1;
+}
+
 IPCD_EXPORT int ipcd_queue_get_ack(ipcd *c, const char *name, double timeout, double lease,
                                    struct ipcd_delivery *out)
 {
+	if (c && c->pf.n > 1 && out)
+		return prefetch_get_ack(c, name, timeout, lease, out);
 	struct ipcd_result res;
 	unsigned char buf[IPCD_SCALAR_SIZE];
 	int rc = lease > 0 ? ipcd_call(c, IPCD_OP_QUEUE_GET_ACK, &res, 3, name, timeout, ipcd_val_double(buf, lease))
 	                   : ipcd_call(c, IPCD_OP_QUEUE_GET_ACK, &res, 2, name, timeout);
 	if (rc || !out)
 		return rc;
-	const msgpack_object *value = wire_map_get(&res.value, "value");
-	uint64_t deliveries;
-	if (!value || wire_obj_uint(wire_map_get(&res.value, "id"), &out->id) ||
-	    wire_obj_uint(wire_map_get(&res.value, "deliveries"), &deliveries) || deliveries > UINT32_MAX)
-		return conn_fail(c, IPCD_EREPLY, "queue.get_ack: result is not {id, value, deliveries}");
-	out->value = *value;
-	out->deliveries = (uint32_t)deliveries;
-	return IPCD_OK;
+	return delivery_of(c, &res.value, out) ? IPCD_OK
+	                                      : conn_fail(c, IPCD_EREPLY, "queue.get_ack: result is not {id, value, deliveries}");
 }
 
 IPCD_EXPORT int ipcd_queue_ack(ipcd *c, const char *name, uint64_t id)

@@ -265,6 +265,13 @@ const msgpack_object *cli_page(const struct ipcd_result *res, msgpack_object_typ
 	return &r->via.array.ptr[1];
 }
 
+double cli_unix_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int cli_failed(struct cli *x, int code)
 {
 	const char *msg = ipcd_errmsg(x->c);

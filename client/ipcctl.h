@@ -136,6 +136,8 @@ int cli_buf_write(void *data, const char *p, size_t n);
  * command) if the reply is not one. */
 const msgpack_object *cli_page(const struct ipcd_result *res, msgpack_object_type want, uint64_t *cursor,
                                const char *what);
+/* The time now, unix seconds. */
+double cli_unix_now(void);
 /* Report a failed call on x->c and return its exit status. */
 int cli_failed(struct cli *x, int code);
 /* Print a result as the options ask (plain string, indented JSON, --json). */

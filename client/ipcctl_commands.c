@@ -215,9 +215,7 @@ int cmd_clients(struct cli *x, int argc, char **argv)
 	if (st)
 		return st;
 	int human = isatty(STDOUT_FILENO);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	double now = cli_unix_now();
 	struct table t;
 	table_init(&t, NCOLS, headers, right);
 	size_t shown = 0;

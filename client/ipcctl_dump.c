@@ -2,11 +2,15 @@
  * ipcctl_dump.c: one object to a JSON file and back.
  *
  *   dump NAME                  {"name": N, "type": T, "options": {...}, "items": [...]}
+ *                              a queue's adds "extras": [[INDEX, {...}], ...]
  *   load NAME [--replace]      the same JSON on stdin recreates NAME
  *
- * items are the values of a queue (the ready ones, in get order) or a list,
- * and [key, value] pairs for a dict or ns, so that keys of any type and
- * their order survive. Values go through json.c's exact mapping ($bin,
+ * items are the values of a list, [key, value] pairs for a dict or ns (so
+ * that keys of any type and their order survive), and for a queue every
+ * item (pending, ready, delayed) in the order that rebuilds it (dump's full
+ * pages, PROTOCOL.md): "extras" then says, by position in items, what else
+ * an item carries (priority, deliveries, due, pending), and is left out
+ * when no item carries anything. Values go through json.c's exact mapping ($bin,
  * $ext, $uint, $map, floats always with a fraction), so that a dump loaded
  * back gives the daemon the same canonical bytes. NAME on load's command
  * line wins over the file's name: an object can be restored under another.
@@ -62,6 +66,25 @@ static void dump_item(int pretty, int first, const msgpack_object *k, const msgp
 	}
 }
 
+/* One full page of queue NAME from cursor: every item with what it carries. */
+static int dump_full_page(struct cli *x, const char *name, uint64_t cursor, struct ipcd_result *res)
+{
+	struct buf args;
+	msgpack_packer pk;
+	buf_init(&args);
+	msgpack_packer_init(&pk, &args, cli_buf_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_str_with_body(&pk, name, strlen(name));
+	msgpack_pack_uint64(&pk, cursor);
+	msgpack_pack_uint64(&pk, DUMP_PAGE);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "full", 4);
+	msgpack_pack_true(&pk);
+	int rc = ipcd_call_raw(x->c, IPCD_OP_DUMP, buf_head(&args), buf_used(&args), res);
+	buf_free(&args);
+	return rc;
+}
+
 /* dump NAME: stat for the type, size and options, then every page. */
 int cmd_dump(struct cli *x, int argc, char **argv)
 {
@@ -92,13 +115,20 @@ int cmd_dump(struct cli *x, int argc, char **argv)
 	fputs(pretty ? ", \"options\": " : ",\"options\":", stdout);
 	json_print(stdout, options ? options : &empty, 0);
 	fputs(pretty ? ", \"items\": [" : ",\"items\":[", stdout);
+	int is_queue = tn == 5 && memcmp(tp, "queue", 5) == 0;
+	struct buf extras;          /* [INDEX, MAP] pairs of the queue's items that carry more */
+	uint32_t nextras = 0;
+	msgpack_packer xpk;
+	buf_init(&extras);
+	msgpack_packer_init(&xpk, &extras, cli_buf_write);
 
 	/* The bar only when the JSON goes elsewhere than the terminal. */
 	struct progress bar;
 	progress_start(&bar, "dump", total, !isatty(STDOUT_FILENO));
 	uint64_t cursor = 0, shown = 0;
 	do {
-		rc = ipcd_call(x->c, IPCD_OP_DUMP, &res, 3, name, cursor, (uint64_t)DUMP_PAGE);
+		rc = is_queue ? dump_full_page(x, name, cursor, &res)
+		              : ipcd_call(x->c, IPCD_OP_DUMP, &res, 3, name, cursor, (uint64_t)DUMP_PAGE);
 		const msgpack_object *page;
 		if (rc) {
 			st = cli_failed(x, rc);
@@ -109,20 +139,60 @@ int cmd_dump(struct cli *x, int argc, char **argv)
 			break;
 		}
 		uint32_t n = is_map ? page->via.map.size : page->via.array.size;
-		for (uint32_t i = 0; i < n; i++, shown++) {
-			if (is_map)
+		for (uint32_t i = 0; i < n && !st; i++, shown++) {
+			const msgpack_object *e = &page->via.array.ptr[i];
+			if (is_map) {
 				dump_item(pretty, !shown, &page->via.map.ptr[i].key, &page->via.map.ptr[i].val);
-			else
-				dump_item(pretty, !shown, NULL, &page->via.array.ptr[i]);
+			} else if (!is_queue) {
+				dump_item(pretty, !shown, NULL, e);
+			} else if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size < 1 || e->via.array.size > 2 ||
+			           (e->via.array.size == 2 && e->via.array.ptr[1].type != MSGPACK_OBJECT_MAP)) {
+				st = cli_error(EX_ERROR, "REPLY: dump: unexpected queue entry");
+			} else {
+				dump_item(pretty, !shown, NULL, &e->via.array.ptr[0]);
+				if (e->via.array.size == 2) {
+					msgpack_pack_array(&xpk, 2);
+					msgpack_pack_uint64(&xpk, shown);
+					msgpack_pack_object(&xpk, e->via.array.ptr[1]);
+					nextras++;
+				}
+			}
 		}
 		progress_add(&bar, n);
 	} while (cursor != 0);
 	progress_end(&bar);
 	if (st) {
 		putchar('\n');       /* the message says the JSON is cut short */
+		buf_free(&extras);
 		return st;
 	}
-	fputs(pretty && shown ? "\n]}\n" : "]}\n", stdout);
+	fputs(pretty && shown ? "\n]" : "]", stdout);
+	if (nextras) {
+		msgpack_zone zone;
+		msgpack_object all;
+		size_t off = 0;
+		struct buf arr;
+		buf_init(&arr);
+		msgpack_packer apk;
+		msgpack_packer_init(&apk, &arr, cli_buf_write);
+		msgpack_pack_array(&apk, nextras);
+		cli_buf_write(&arr, buf_head(&extras), buf_used(&extras));
+		if (!msgpack_zone_init(&zone, 4096))
+			cli_oom();
+		if (msgpack_unpack(buf_head(&arr), buf_used(&arr), &off, &zone, &all) < 0)
+			cli_oom();
+		fputs(pretty ? ", \"extras\": [" : ",\"extras\":[", stdout);
+		for (uint32_t i = 0; i < nextras; i++) {
+			fputs(i ? "," : "", stdout);
+			fputs(pretty ? "\n  " : "", stdout);
+			json_print(stdout, &all.via.array.ptr[i], 0);
+		}
+		fputs(pretty ? "\n]" : "]", stdout);
+		msgpack_zone_destroy(&zone);
+		buf_free(&arr);
+	}
+	fputs("}\n", stdout);
+	buf_free(&extras);
 	return EX_OK;
 }
 
@@ -226,6 +296,47 @@ static void load_item(struct load *l, const msgpack_object *item)
 		load_flush(l);
 }
 
+/* A queue item that carries more than its value (an "extras" entry): its
+ * own queue.put, with its priority, its delivery count and the delay left
+ * until its due time. */
+static void load_put_with_extras(struct load *l, const msgpack_object *value, const msgpack_object *extras)
+{
+	load_flush(l);      /* the items before it go first */
+	int64_t priority = 0;
+	uint64_t deliveries = 0;
+	double due = 0, delay = 0;
+	ipcd_obj_int(wire_map_get(extras, "priority"), &priority);
+	ipcd_obj_uint(wire_map_get(extras, "deliveries"), &deliveries);
+	if (!ipcd_obj_double(wire_map_get(extras, "due"), &due))
+		delay = due - cli_unix_now();
+	struct buf args;
+	msgpack_packer pk;
+	buf_init(&args);
+	msgpack_packer_init(&pk, &args, cli_buf_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_str_with_body(&pk, l->name, strlen(l->name));
+	msgpack_pack_object(&pk, *value);
+	msgpack_pack_double(&pk, 0);     /* FULL at once rather than waiting forever */
+	msgpack_pack_map(&pk, (priority != 0) + (deliveries != 0) + (delay > 0));
+	if (priority) {
+		msgpack_pack_str_with_body(&pk, "priority", 8);
+		msgpack_pack_int64(&pk, priority);
+	}
+	if (deliveries) {
+		msgpack_pack_str_with_body(&pk, "deliveries", 10);
+		msgpack_pack_uint64(&pk, deliveries);
+	}
+	if (delay > 0) {
+		msgpack_pack_str_with_body(&pk, "delay", 5);
+		msgpack_pack_double(&pk, delay);
+	}
+	unsigned op = l->op;
+	l->op = IPCD_OP_QUEUE_PUT;
+	load_send(l, &args, 1);
+	l->op = op;
+	buf_free(&args);
+}
+
 /* stdin whole, NUL-terminated, into b. 0 or an exit status. */
 static int load_read_stdin(struct buf *b)
 {
@@ -245,7 +356,8 @@ static int load_read_stdin(struct buf *b)
  * for dict and ns (str keys for ns). 0 or an exit status.
  */
 static int load_parse(const char *text, msgpack_zone *zone, struct buf *mp, char type[8],
-                      const msgpack_object **options, const msgpack_object **items)
+                      const msgpack_object **options, const msgpack_object **items,
+                      const msgpack_object **extras)
 {
 	msgpack_packer pk;
 	char why[JSON_ERROR_SIZE];
@@ -259,6 +371,7 @@ static int load_parse(const char *text, msgpack_zone *zone, struct buf *mp, char
 	const msgpack_object *t = wire_map_get(&top, "type");
 	*options = wire_map_get(&top, "options");
 	*items = wire_map_get(&top, "items");
+	*extras = wire_map_get(&top, "extras");
 	char *tbuf = type;
 	const char *p;
 	size_t n;
@@ -272,6 +385,22 @@ static int load_parse(const char *text, msgpack_zone *zone, struct buf *mp, char
 		return cli_error(EX_ERROR, "load: unknown type %s", tbuf);
 	if (*options && (*options)->type == MSGPACK_OBJECT_NIL)
 		*options = NULL;
+	if (*extras) {   /* a queue's: [[INDEX, MAP], ...], INDEX rising and within items */
+		const msgpack_object *x = *extras;
+		uint64_t last = 0;
+		if (strcmp(tbuf, "queue") != 0 || x->type != MSGPACK_OBJECT_ARRAY)
+			return cli_error(EX_ERROR, "load: \"extras\" belongs to a queue's dump and is an array");
+		for (uint32_t i = 0; i < x->via.array.size; i++) {
+			const msgpack_object *e = &x->via.array.ptr[i];
+			if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+			    e->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    e->via.array.ptr[1].type != MSGPACK_OBJECT_MAP ||
+			    e->via.array.ptr[0].via.u64 >= (*items)->via.array.size || (i && e->via.array.ptr[0].via.u64 <= last))
+				return cli_error(EX_ERROR, "load: extras entry %u must be [INDEX, {...}] with INDEX rising and "
+				                 "less than the number of items", i);
+			last = e->via.array.ptr[0].via.u64;
+		}
+	}
 	int pairs = strcmp(tbuf, "dict") == 0 || strcmp(tbuf, "ns") == 0;
 	for (uint32_t i = 0; pairs && i < (*items)->via.array.size; i++) {
 		const msgpack_object *kv = &(*items)->via.array.ptr[i];
@@ -320,14 +449,14 @@ int cmd_load(struct cli *x, int argc, char **argv)
 	struct buf text, mp;
 	msgpack_zone zone;
 	char type[8];
-	const msgpack_object *options = NULL, *items = NULL;
+	const msgpack_object *options = NULL, *items = NULL, *extras = NULL;
 	buf_init(&text);
 	buf_init(&mp);
 	if (!msgpack_zone_init(&zone, 65536))
 		cli_oom();
 	int st = load_read_stdin(&text);
 	if (!st)
-		st = load_parse(buf_head(&text), &zone, &mp, type, &options, &items);
+		st = load_parse(buf_head(&text), &zone, &mp, type, &options, &items, &extras);
 	buf_free(&text);
 	if (!st && !(st = cli_connect(x)))
 		st = load_create(x, argv[0], type, options);
@@ -351,8 +480,16 @@ int cmd_load(struct cli *x, int argc, char **argv)
 	    maxsize < l.limit)
 		l.limit = (uint32_t)maxsize;
 	progress_start(&l.bar, "load", items->via.array.size, 1);
-	for (uint32_t i = 0; i < items->via.array.size && !l.st; i++)
-		load_item(&l, &items->via.array.ptr[i]);
+	uint32_t next_extra = 0;
+	for (uint32_t i = 0; i < items->via.array.size && !l.st; i++) {
+		const msgpack_object *ex = extras && next_extra < extras->via.array.size ? &extras->via.array.ptr[next_extra] : NULL;
+		if (ex && ex->via.array.ptr[0].via.u64 == i) {
+			load_put_with_extras(&l, &items->via.array.ptr[i], &ex->via.array.ptr[1]);
+			next_extra++;
+		} else {
+			load_item(&l, &items->via.array.ptr[i]);
+		}
+	}
 	if (!l.st)
 		load_flush(&l);
 	while (ipcd_pending(x->c))

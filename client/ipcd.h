@@ -390,6 +390,15 @@ struct ipcd_delivery {
  * IPCD_EEMPTY (timeout 0), IPCD_ETIMEOUT, IPCD_EDELETED. */
 IPCD_EXPORT int ipcd_queue_get_ack(ipcd *c, const char *name, double timeout, double lease,
                                    struct ipcd_delivery *out);
+/* Take up to n deliveries ahead (n > 1; 0 or 1 = off, the default): each
+ * ipcd_queue_get_ack then hands out one of those taken by a single
+ * queue.get_ack_many, and asks again only when none is left, as AMQP's
+ * prefetch does. A delivery taken ahead is pending on this connection from
+ * the start (its lease, if any, runs while it waits here; it returns to the
+ * queue if the connection closes). Asking for another queue or lease, or
+ * turning prefetch off, nacks what is left; after a reconnect it is
+ * forgotten (the daemon gave it back). Errors: IPCD_EINVAL (c NULL). */
+IPCD_EXPORT int ipcd_set_prefetch(ipcd *c, unsigned n);
 /* queue.ack NAME ID: done (its task too). IPCD_ENOTPENDING if id is not
  * pending (acked already, or returned after its lease or consumer ended).
  * Not retried after a lost reply. */

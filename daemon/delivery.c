@@ -22,6 +22,7 @@
 #include <string.h>
 #include <event2/event.h>
 #include "queue.h"
+#include "object.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "state.h"
@@ -57,20 +58,19 @@ static struct qitem *delivery_take(struct queue *q, struct omap_entry *e)
 	return it;
 }
 
-int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lease_arg)
+/* Hand the next ready item (there is one) to c as a pending delivery, its
+ * lease lease_arg ms (< 0: the queue's). NULL on ENOMEM, nothing changed. */
+static struct qitem *delivery_next(struct queue *q, struct client *c, int64_t lease_arg)
 {
-	struct reply r;
 	struct queue_ext *x = queue_ext(q);
 	uint64_t id = x ? x->next_id + 1 : 0;
 	struct omap_entry *e = NULL;
 	struct qitem *it = NULL;
-	reply_init(&r, c, reqid);
 	if (!x || heap_reserve(&x->leases, 1) < 0 || !(e = omap_upsert(&x->pending, &id, sizeof(id), &(int){ 0 })) ||
 	    !(it = queue_take_item(q))) {
 		if (e)
 			omap_remove(&x->pending, e);
-		reply_nomem(&r);
-		return -1;
+		return NULL;
 	}
 	x->next_id = id;
 	e->val = it;
@@ -91,13 +91,32 @@ int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lea
 		if (heap_top(&x->leases) == it)
 			delivery_arm(q);
 	}
+	return it;
+}
 
-	msgpack_packer *pk = reply_ok(&r);
+/* A delivery as its consumer sees it: {id, value, deliveries}. */
+static void pack_delivery(msgpack_packer *pk, const struct qitem *it)
+{
 	msgpack_pack_map(pk, 3);
-	pack_key_uint(pk, "id", id);
+	pack_key_uint(pk, "id", it->id);
 	pack_cstr(pk, "value");
 	pack_value(pk, it->v);
 	pack_key_uint(pk, "deliveries", it->deliveries);
+}
+
+/* What a delivery adds to a reply besides its value, at most. */
+#define DELIVERY_OVERHEAD 48
+
+int delivery_give(struct queue *q, struct client *c, uint64_t reqid, int64_t lease_arg)
+{
+	struct reply r;
+	reply_init(&r, c, reqid);
+	struct qitem *it = delivery_next(q, c, lease_arg);
+	if (!it) {
+		reply_nomem(&r);
+		return -1;
+	}
+	pack_delivery(reply_ok(&r), it);
 	reply_end(&r);
 	return 0;
 }
@@ -191,6 +210,63 @@ void handle_QUEUE_GET_ACK(struct request *rq)
 		return;
 	}
 	request_park(rq, &q->getters, request_arg(rq, 1), IPCD_EEMPTY, "queue is empty");
+}
+
+/* queue.get_ack_many NAME COUNT [TIMEOUT] [LEASE] -> [{id, value, deliveries}, ...] (1..COUNT)
+ * | EMPTY | TIMEOUT: a consumer's prefetch, each a pending delivery of its own. */
+void handle_QUEUE_GET_ACK_MANY(struct request *rq)
+{
+	struct queue *q = &rq->obj->u.queue;
+	uint64_t count = rq->args[1].via.u64;
+	const msgpack_object *lease = request_arg(rq, 3);
+	int64_t lease_ms = delivery_ms_arg(lease, -1);
+	if (count == 0) {
+		reply_error(&rq->reply, IPCD_EBADARG, "count must be at least 1");
+		return;
+	}
+	if (lease && lease_ms <= 0) {
+		reply_error(&rq->reply, IPCD_EBADARG, "lease must be a number of seconds > 0, at most %u", PROTO_MAX_SECONDS);
+		return;
+	}
+	if (!(queue_ready(q) > 0 && request_is_next(rq, &q->getters))) {
+		request_park(rq, &q->getters, request_arg(rq, 2), IPCD_EEMPTY, "queue is empty");
+		return;
+	}
+	/* As get_many: the reply stops short of max_output, and the log then
+	 * says how many it took ([id, op, name, count, nil, lease]). */
+	if (request_log_reserve(rq, rq->args[0].via.str.size + 64) < 0) {
+		reply_nomem(&rq->reply);
+		return;
+	}
+	uint64_t want = queue_ready(q) < count ? queue_ready(q) : count, took = 1;
+	if (want > UINT32_MAX)
+		want = UINT32_MAX;
+	struct qitem *it = delivery_next(q, rq->client, lease_ms);
+	if (!it) {
+		reply_nomem(&rq->reply);
+		return;
+	}
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	size_t at = reply_array_begin(&rq->reply, (uint32_t)want);
+	pack_delivery(pk, it);
+	while (took < want && queue_reply_has_room(&rq->reply, queue_next_len(q) + DELIVERY_OVERHEAD) &&
+	       (it = delivery_next(q, rq->client, lease_ms))) {   /* out of memory: what it took so far */
+		pack_delivery(pk, it);
+		took++;
+	}
+	reply_array_shrink(&rq->reply, at, (uint32_t)want, (uint32_t)took);
+	reply_end(&rq->reply);
+	if (took < want) {
+		msgpack_object args[4] = { rq->args[0], { .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = took },
+		                           { .type = MSGPACK_OBJECT_NIL }, { .type = MSGPACK_OBJECT_NIL } };
+		uint32_t nargs = 2;
+		if (lease) {
+			args[3] = *lease;
+			nargs = 4;
+		}
+		request_log_as(rq, args, nargs);
+	}
+	queue_wake(q);
 }
 
 /* queue.ack NAME ID -> nil | NOTPENDING */

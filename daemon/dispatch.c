@@ -98,6 +98,8 @@ static void dispatch_run(struct request *rq)
 	if (state_request_begin(rq))
 		handlers[rq->op->code](rq);
 	state_request_end(rq);
+	free(rq->frame_owned);
+	rq->frame_owned = NULL;
 	depth--;
 	/* A write that succeeded makes a provisional object an ordinary one. */
 	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before)
@@ -254,6 +256,53 @@ struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_o
 	waiter_park(w, q, ms);
 	rq->parked = 1;
 	return w;
+}
+
+/* A packer's sink of fixed capacity: request_log_as never allocates. */
+struct fixed_sink {
+	char *p;
+	size_t len, cap;
+};
+
+static int fixed_sink_write(void *data, const char *buf, size_t len)
+{
+	struct fixed_sink *f = data;
+	if (len > f->cap - f->len)
+		return -1;
+	memcpy(f->p + f->len, buf, len);
+	f->len += len;
+	return 0;
+}
+
+static size_t log_reserved;   /* capacity of the request's frame_owned */
+
+int request_log_reserve(struct request *rq, size_t bytes)
+{
+	if (!state_logging())
+		return 0;
+	free(rq->frame_owned);
+	if (!(rq->frame_owned = malloc(bytes)))
+		return -1;
+	log_reserved = bytes;
+	return 0;
+}
+
+void request_log_as(struct request *rq, const msgpack_object *args, uint32_t nargs)
+{
+	if (!rq->frame_owned)
+		return;
+	struct fixed_sink f = { rq->frame_owned, 0, log_reserved };
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &f, fixed_sink_write);
+	int bad = wire_pack_request_head(&pk, rq->reply.id, rq->op->code, nargs);
+	for (uint32_t i = 0; i < nargs; i++)
+		bad |= msgpack_pack_object(&pk, args[i]);
+	if (bad) {   /* the caller reserved too little: a bug, not a state to log */
+		log_err("%s: %zu bytes reserved for its log record are not enough", rq->op->name, log_reserved);
+		abort();
+	}
+	rq->frame = rq->frame_owned;
+	rq->frame_len = f.len;
 }
 
 /* Dispatch parked w again (waiters.h): answered, or left parked. */

@@ -36,6 +36,7 @@ struct request {
 	struct waiter *retry;        /* this request was parked and is dispatched again; else NULL */
 	int timed_out;               /* a retry: its deadline passed */
 	int parked;                  /* the handler parked it (or left it parked) */
+	char *frame_owned;           /* a frame request_log_as made: freed when the request ends */
 };
 
 /* Serve on fd (bound and listening) with base: the connection layer with
@@ -79,6 +80,18 @@ int request_values_storable(struct request *rq, const msgpack_object *o, uint32_
  */
 struct waiter *request_park(struct request *rq, struct waitq *q, const msgpack_object *timeout,
                             int code_if_zero, const char *msg_if_zero);
+
+/*
+ * For a handler whose result depends on something a replay cannot know
+ * (get_many stopping short of max_output logs the count it took): the
+ * state log is to record rq as the request [id, op, args[0..nargs)]
+ * instead of the frame it came as. request_log_reserve(rq, bytes) first,
+ * before the handler changes anything (0, or -1 on ENOMEM: reply NOMEM),
+ * then request_log_as, which cannot fail, before anything the request
+ * changed can wake another request. Both do nothing when no log is kept.
+ */
+int request_log_reserve(struct request *rq, size_t bytes);
+void request_log_as(struct request *rq, const msgpack_object *args, uint32_t nargs);
 
 /* True if no older parked request waits on q ahead of rq, so rq may take
  * its turn now. */

@@ -7,6 +7,15 @@
  * (--config PATH, else the default path when it exists), then the command
  * line (-o KEY=VALUE, --socket). A reload repeats exactly that into a new
  * struct config, and swaps it in only if the file had no error.
+ *
+ * The request path, bottom to top: server.c reads a connection's bytes and
+ * takes whole frames (proto/frame.c); dispatch.c decodes each once
+ * (proto/decode.c), checks it and calls its op's handler in the type's file
+ * (queue.c, list.c, dict.c, ns.c; session_ops.c and client_ops.c for the
+ * server's ops); the handler answers through reply.c or parks the request
+ * (waiters.c), which is dispatched again through the same handler when its
+ * object changes; state.c logs what succeeded; once per loop iteration
+ * loop.c commits the log (persist.c) and then writes every reply out.
  */
 #include <errno.h>
 #include <fcntl.h>

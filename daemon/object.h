@@ -1,7 +1,7 @@
 /*
  * object.h: a named object in the registry and the per-type operations the
  * registry needs. Each type's data structure and op handlers live in its
- * own file (queue.c, list.c, dict.c, ns.c).
+ * own file (queue.c, list.c, dict.c, ns.c); a queue's is in queue.h.
  */
 #ifndef IPCD_OBJECT_H
 #define IPCD_OBJECT_H
@@ -14,39 +14,12 @@
 #include "waiters.h"
 #include "deque.h"
 #include "rate.h"
+#include "queue.h"
 #include "sync.h"
 
 struct value;
 struct hold;
 struct state_saver;
-
-struct queue_ext;
-
-/*
- * queue: FIFO of values, optionally bounded, with parked getters, putters
- * and joiners. Plain items (priority 0, no delay, never delivered) are bare
- * struct value * in items; everything else (priorities, delays, pending
- * deliveries) lives in ext, allocated on first use (see queue.h).
- */
-struct queue {
-	struct deque items;         /* ready items of priority 0: struct value *, a tagged struct qitem *,
-	                             * or a tagged run of small values packed back to back (queue.c) */
-	size_t nitems;              /* items in items (a packed run holds many) */
-	void *spare;                /* an empty small packed run kept for the next put */
-	struct deque ages;          /* put times of the bare values in items, run-length packed */
-	uint64_t maxsize;           /* 0 = unbounded */
-	uint64_t lease_ms;          /* option lease: default lease of an acknowledged get, 0 = none */
-	uint64_t max_deliveries;    /* option max_deliveries: 0 = redeliver forever */
-	char *dead_letter;          /* option dead_letter, NULL = NAME.dead */
-	struct waitq getters;       /* queue.get / get_many / get_ack waiting for items */
-	struct waitq putters;       /* queue.put / put_many waiting for room */
-	struct waitq joiners;       /* queue.join waiting for unfinished to reach 0 */
-	uint64_t unfinished;        /* tasks put and not yet done (task_done, ack) */
-	uint64_t total_put, total_got, total_acked, total_nacked, total_redelivered, total_dead;
-	uint64_t dead_letter_failed;  /* items that could not go to the dead-letter queue and stayed */
-	struct queue_ext *ext;      /* NULL until a priority, delay or acknowledged get is used */
-	struct object *obj;         /* the object holding this queue */
-};
 
 /* list: values with O(1) index and O(1) push/pop at both ends. */
 struct list {
@@ -99,6 +72,10 @@ struct object_type {
 	 * cursor (an item position for queue and list, an omap seq for dict
 	 * and ns); next_cursor 0 when the page reaches the end. */
 	void (*dump_page)(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
+	/* Optional: a page like dump_page of everything a backup needs to
+	 * rebuild the object (queues: pending and delayed items too, with
+	 * priorities and delivery counts); types without it dump_page. */
+	void (*dump_full_page)(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk);
 	/* Pack the creation options as a map. */
 	void (*pack_options)(const struct object *o, msgpack_packer *pk);
 	/* Wake every parked request with IPCD_EDELETED (object is going away). */

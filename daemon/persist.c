@@ -1013,6 +1013,11 @@ void persist_close(struct persist *p)
 	free(p);
 }
 
+unsigned persist_segment(const struct persist *p)
+{
+	return p->seq;
+}
+
 void persist_get_stats(struct persist *p, struct persist_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -145,6 +145,9 @@ int persist_snapshot_poll(struct persist *p);
 int persist_writer_put(struct persist_writer *w, const void *payload, size_t len);
 
 void persist_get_stats(struct persist *p, struct persist_stats *st);
+/* The number of the segment appended records go to; it changes when a
+ * snapshot starts a new one. */
+unsigned persist_segment(const struct persist *p);
 const char *persist_fsync_name(enum persist_fsync f);
 
 #endif

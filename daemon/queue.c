@@ -4,12 +4,13 @@
  * acknowledged gets (pending deliveries, leases) are in delivery.c; the
  * layout both share is in queue.h.
  *
- * Data: ready items of priority 0 in a deque, in FIFO order; items of
- * another priority in a heap (lower first, FIFO within a priority); delayed
- * items in a heap by due time, moved to the ready ones by one libevent timer.
- * A put with neither priority nor delay appends a bare value to the deque, or
- * copies a small one into the packed run at its tail, and costs no more than
- * a plain FIFO. Parked getters and putters wait in FIFO
+ * Data: ready items of priority 0 in the store (queue_store.h), in FIFO
+ * order; items of another priority in a heap (lower first, FIFO within a
+ * priority); delayed items in a heap by due time, moved to the ready ones by
+ * one libevent timer. A put with neither priority nor delay appends a bare
+ * value to the store, or copies a small one from the request straight into
+ * the packed run at its tail, and costs no more than a plain FIFO. Parked
+ * getters and putters wait in FIFO
  * order on the queue's wait queues; every change ends with queue_wake(),
  * which retries them until neither side can progress, so an item put while
  * a getter waits goes straight to that getter, and room made by a get goes
@@ -38,294 +39,10 @@
 #include "state.h"
 #include "timer.h"
 #include "value.h"
+#include "decode.h"
 #include "wire.h"
 
-/* ---- slots: bare values, tagged items, packed runs ---------------------- */
-
-/* A slot of q->items is a struct value *; with the lowest bit set, a struct
- * qitem *; with the next bit set, a struct qpack * (all are malloc'd, so
- * those bits are otherwise 0). */
-#define QSLOT_TAG ((uintptr_t)1)
-#define QSLOT_PACK ((uintptr_t)2)
-
-static void ages_pop(struct queue *q);
-
-static inline int qslot_is_item(const void *p) { return ((uintptr_t)p & QSLOT_TAG) != 0; }
-static inline struct qitem *qslot_item(void *p) { return (struct qitem *)((uintptr_t)p & ~QSLOT_TAG); }
-static inline void *qslot_of(struct qitem *it) { return (void *)((uintptr_t)it | QSLOT_TAG); }
-
-/*
- * Small plain values are not allocated one by one: consecutive ones are
- * packed back to back in runs of about 4 KB, one slot per run, as Redis's
- * quicklist does (a 16-byte string then costs its 17 msgpack bytes instead
- * of a 32-byte allocation and a slot). Only scalars are packed (nil, bool,
- * numbers, str, bin, ext), whose msgpack header tells their length, so a
- * run needs no lengths of its own. Values are appended at the run's tail
- * and taken from its head; the run is freed when its last value is taken.
- * A value leaving a run for anything but a plain get (an acknowledged get)
- * becomes a struct value again.
- *
- * A run whose values all share their msgpack header (the same type and
- * length: fixed-size records, hashes, ids, numbers of one width) keeps that
- * header once and only the bodies back to back, so a 16-byte bin costs 16
- * bytes, not 18. A run takes this form for its first value; a value with
- * another header makes it write the headers out (while it holds only a few
- * values, so that mixed values never cost a run each) or closes it.
- */
-#define QPACK_MAX 256               /* larger values stay bare */
-#define QPACK_SHARED_MIN 8          /* values a shared-header run holds before a mismatch closes it */
-
-struct qpack {
-	uint16_t head, tail;        /* offsets in data of the first value and the end */
-	uint16_t cap;               /* bytes of data */
-	uint8_t hlen;               /* 0: whole values; else each is hdr[0..hlen) + blen bytes of data */
-	uint8_t hdr[3];
-	uint16_t blen;
-	uint16_t nvals;             /* values in the run, so that a page of a dump skips it at once */
-	char data[];
-};
-/* A run starts small (a queue of a few items costs little) and grows by
- * doubling up to one 4 KB allocation (the allocator's 8-byte header in). */
-#define QPACK_MIN_CAP 64u
-#define QPACK_MAX_CAP ((uint32_t)(4096 - 8 - sizeof(struct qpack)))
-
-static uint32_t qpack_cap_for(uint32_t want)
-{
-	uint32_t c = QPACK_MIN_CAP;
-	while (c < want && c < QPACK_MAX_CAP)
-		c *= 2;
-	return c < QPACK_MAX_CAP ? c : QPACK_MAX_CAP;
-}
-
-static inline int qslot_is_pack(const void *p) { return ((uintptr_t)p & QSLOT_PACK) != 0; }
-static inline struct qpack *qslot_pack(void *p) { return (struct qpack *)((uintptr_t)p & ~QSLOT_PACK); }
-static inline void *qslot_of_pack(struct qpack *k) { return (void *)((uintptr_t)k | QSLOT_PACK); }
-
-/* True if v goes into a packed run. */
-static int qpack_fits(const struct value *v)
-{
-	return v->len && v->len <= QPACK_MAX && wire_scalar_len(v->data, v->len) == v->len;
-}
-
-/* Length of the header of packable value p (len bytes) that values like it
- * share, or 0 if it has none worth sharing (one-byte values, empty strings). */
-static uint32_t qpack_header_len(const unsigned char *p, size_t len)
-{
-	unsigned b = p[0];
-	uint32_t h;
-	if ((b & 0xe0) == 0xa0)
-		h = 1;
-	else if ((b >= 0xca && b <= 0xd3) || b == 0xc4 || b == 0xd9)
-		h = b == 0xc4 || b == 0xd9 ? 2 : 1;
-	else if (b >= 0xd4 && b <= 0xd8)
-		h = 2;                  /* fixext: the ext type is in the header */
-	else if (b == 0xc7)
-		h = 3;
-	else
-		return 0;
-	return len > h ? h : 0;
-}
-
-/* True if value p (len bytes) has run k's shared header. */
-static int qpack_same_header(const struct qpack *k, const unsigned char *p, size_t len)
-{
-	return len == (size_t)k->hlen + k->blen && memcmp(p, k->hdr, k->hlen) == 0;
-}
-
-
-/* The value at offset off of run k: its header (the shared one, or none)
- * and its bytes in the run. Returns how many bytes of the run it takes. */
-static uint32_t qpack_at(const struct qpack *k, uint32_t off, const char **hdr, uint32_t *hlen,
-                         const char **body)
-{
-	*hdr = (const char *)k->hdr;
-	*hlen = k->hlen;
-	*body = k->data + off;
-	return k->hlen ? k->blen
-	               : (uint32_t)wire_scalar_len(k->data + off, k->tail - off);
-}
-
-/* Pack the value at offset off of run k; returns the run bytes it takes. */
-static uint32_t qpack_pack_at(const struct qpack *k, uint32_t off, msgpack_packer *pk)
-{
-	const char *hdr, *body;
-	uint32_t hlen, n = qpack_at(k, off, &hdr, &hlen, &body);
-	if (hlen)
-		pk->callback(pk->data, hdr, hlen);
-	pk->callback(pk->data, body, n);
-	return n;
-}
-
-/* value_mem_used counts the bytes of the values in a run, as it counts a
- * bare value's bytes (not the allocator's rounding, nor a run's slack). */
-static struct qpack *qpack_new(uint32_t want)
-{
-	uint32_t cap = qpack_cap_for(want);
-	struct qpack *k = value_alloc(sizeof(*k) + cap);
-	if (k) {
-		k->head = k->tail = 0;
-		k->cap = (uint16_t)cap;
-		k->hlen = 0;
-		k->nvals = 0;
-	}
-	return k;
-}
-
-static void qpack_free(struct qpack *k)
-{
-	value_mem_used -= k->tail - k->head;
-	free(k);
-}
-
-/* A bare or packed value in front of q->items was taken: note it, and free
- * the front run if that was its last value (len: the value's length). A
- * queue that empties keeps one small run for its next put, so that a put
- * and a get on an empty queue allocate nothing more than before. */
-static void queue_front_taken(struct queue *q, void *p, size_t len)
-{
-	q->nitems--;
-	ages_pop(q);
-	if (qslot_is_pack(p)) {
-		struct qpack *k = qslot_pack(p);
-		k->head = (uint16_t)(k->head + len);
-		k->nvals--;
-		value_mem_used -= len;
-		if (k->head < k->tail)
-			return;
-		if (!q->spare && k->cap == QPACK_MIN_CAP) {
-			k->head = k->tail = 0;
-			q->spare = k;
-		} else {
-			qpack_free(k);
-		}
-	}
-	deque_pop_front(&q->items);
-}
-
-/* A new run for want bytes: q's spare if it fits. */
-static struct qpack *queue_new_pack(struct queue *q, uint32_t want)
-{
-	struct qpack *k = q->spare;
-	if (k && qpack_cap_for(want) == k->cap) {
-		q->spare = NULL;
-		return k;
-	}
-	return qpack_new(want);
-}
-
-/* Run k (slot i of q->items) shares a header and a value with another one
- * comes: write the headers out in place, growing k for the value too. 0, or
- * -1 on ENOMEM (k unchanged). */
-static int queue_unshare_pack(struct queue *q, struct qpack **kp, size_t i, uint32_t more)
-{
-	struct qpack *k = *kp;
-	uint32_t n = k->nvals, h = k->hlen, b = k->blen, need = n * (h + b) + more;
-	if (need > k->cap) {
-		struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(need));
-		if (!g)
-			return -1;
-		k = g;
-		k->cap = (uint16_t)qpack_cap_for(need);
-		deque_set(&q->items, i, qslot_of_pack(k));
-	}
-	memmove(k->data, k->data + k->head, (size_t)n * b);
-	for (uint32_t j = n; j-- > 0;) {   /* from the back: the values only move up */
-		memmove(k->data + j * (h + b) + h, k->data + j * b, b);
-		memcpy(k->data + j * (h + b), k->hdr, h);
-	}
-	k->head = 0;
-	k->tail = (uint16_t)(n * (h + b));
-	k->hlen = 0;
-	value_mem_used += (size_t)n * h;
-	*kp = k;
-	return 0;
-}
-
-/* Copy small value v to the back run, grown or new if needed (v stays the
- * caller's). 0, or -1 on ENOMEM with the queue's content unchanged. */
-static int queue_append_packed(struct queue *q, const struct value *v)
-{
-	const unsigned char *p = (const unsigned char *)v->data;
-	size_t len = deque_len(&q->items);
-	void *back = len ? deque_at(&q->items, len - 1) : NULL;
-	struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
-	if (k && k->hlen && !qpack_same_header(k, p, v->len)) {
-		if (k->nvals > QPACK_SHARED_MIN)
-			k = NULL;   /* a long run of one shape: keep it, start another */
-		else if (queue_unshare_pack(q, &k, len - 1, (uint32_t)v->len) < 0)
-			return -1;
-	}
-	uint32_t need = k && k->hlen ? k->blen : (uint32_t)v->len;
-	if (k && need > (uint32_t)(k->cap - k->tail)) {
-		uint32_t want = k->tail + need;
-		if (want > QPACK_MAX_CAP) {
-			if (!(k = qpack_new(QPACK_MAX_CAP)))   /* the queue fills whole runs */
-				return -1;
-			deque_push_back(&q->items, qslot_of_pack(k));
-		} else {
-			struct qpack *g = realloc(k, sizeof(*k) + qpack_cap_for(want));
-			if (!g)
-				return -1;
-			k = g;
-			k->cap = (uint16_t)qpack_cap_for(want);
-			deque_set(&q->items, len - 1, qslot_of_pack(k));
-		}
-	} else if (!k) {
-		if (!(k = queue_new_pack(q, (uint32_t)v->len)))
-			return -1;
-		deque_push_back(&q->items, qslot_of_pack(k));
-	}
-	if (k->tail == 0 && (k->hlen = (uint8_t)qpack_header_len(p, v->len))) {
-		memcpy(k->hdr, p, k->hlen);   /* an empty run: share this value's header */
-		k->blen = (uint16_t)(v->len - k->hlen);
-	}
-	need = (uint32_t)v->len - k->hlen;
-	memcpy(k->data + k->tail, p + k->hlen, need);
-	k->tail = (uint16_t)(k->tail + need);
-	k->nvals++;
-	value_mem_used += need;
-	return 0;
-}
-
-/* Where q->items ended before a queue_push, to undo it. */
-struct queue_mark {
-	size_t nslots;
-	uint16_t tail, nvals;       /* of the back run, if the back slot was one */
-	uint8_t hlen;
-	uint16_t blen;
-};
-
-static void queue_mark(const struct queue *q, struct queue_mark *m)
-{
-	m->nslots = deque_len(&q->items);
-	void *back = m->nslots ? deque_at(&q->items, m->nslots - 1) : NULL;
-	const struct qpack *k = back && qslot_is_pack(back) ? qslot_pack(back) : NULL;
-	m->tail = k ? k->tail : 0;
-	m->nvals = k ? k->nvals : 0;
-	m->hlen = k ? k->hlen : 0;
-	m->blen = k ? k->blen : 0;
-}
-
-/* Drop what was appended to q->items since mark m: the undo of a failed
- * queue_push. Bare values dropped are still the caller's. */
-static void queue_truncate(struct queue *q, const struct queue_mark *m)
-{
-	while (deque_len(&q->items) > m->nslots) {
-		void *p = deque_pop_back(&q->items);
-		if (qslot_is_pack(p))
-			qpack_free(qslot_pack(p));
-	}
-	void *back = m->nslots ? deque_at(&q->items, m->nslots - 1) : NULL;
-	if (back && qslot_is_pack(back)) {
-		struct qpack *k = qslot_pack(back);
-		uint32_t tail = m->tail;
-		if (m->hlen && !k->hlen)   /* its headers were written out since (from head 0) */
-			tail = (uint32_t)m->nvals * (m->hlen + m->blen);
-		value_mem_used -= k->tail - tail;
-		k->tail = (uint16_t)tail;
-		k->nvals = m->nvals;
-	}
-}
+/* ---- items -------------------------------------------------------------- */
 
 static struct qitem *qitem_new(struct queue *q, struct value *v, uint64_t put_ms)
 {
@@ -347,57 +64,6 @@ void qitem_free(struct qitem *it)
 		value_mem_sub(value_alloc_cost(sizeof(*it)));
 		free(it);
 	}
-}
-
-/* ---- ages of bare values ------------------------------------------------ */
-
-/*
- * q->ages holds the put times of the bare values in q->items, which are only
- * ever appended and taken from the front, as runs: one word per run of
- * values put in the same coarse millisecond, (ms << AGE_BITS) | count.
- */
-#define AGE_BITS 20
-#define AGE_MAX ((uintptr_t)(1u << AGE_BITS) - 1)
-_Static_assert(sizeof(uintptr_t) >= 8, "age runs pack a millisecond time and a count in a pointer");
-
-/* Runs needed at most to note n more values. */
-static size_t ages_need(size_t n)
-{
-	return n / AGE_MAX + 1;
-}
-
-/* Note n bare values put at now (room reserved with ages_need). */
-static void ages_note(struct queue *q, size_t n, uint64_t now)
-{
-	while (n > 0) {
-		size_t len = deque_len(&q->ages);
-		uintptr_t back = len ? (uintptr_t)deque_at(&q->ages, len - 1) : 0;
-		if (len && back >> AGE_BITS == now && (back & AGE_MAX) < AGE_MAX) {
-			uintptr_t add = AGE_MAX - (back & AGE_MAX) < n ? AGE_MAX - (back & AGE_MAX) : n;
-			deque_set(&q->ages, len - 1, (void *)(back + add));
-			n -= add;
-		} else {
-			uintptr_t add = n < AGE_MAX ? n : AGE_MAX;
-			deque_push_back(&q->ages, (void *)(((uintptr_t)now << AGE_BITS) | add));
-			n -= add;
-		}
-	}
-}
-
-/* Put time of the oldest bare value (there is one). */
-static uint64_t ages_front(const struct queue *q)
-{
-	return (uintptr_t)deque_at(&q->ages, 0) >> AGE_BITS;
-}
-
-/* The oldest bare value was taken. */
-static void ages_pop(struct queue *q)
-{
-	uintptr_t front = (uintptr_t)deque_at(&q->ages, 0);
-	if ((front & AGE_MAX) == 1)
-		deque_pop_front(&q->ages);
-	else
-		deque_set(&q->ages, 0, (void *)(front - 1));
 }
 
 /* ---- the extension: priorities, delays, deliveries ---------------------- */
@@ -451,7 +117,7 @@ static size_t queue_delayed(const struct queue *q)
 
 size_t queue_ready(const struct queue *q)
 {
-	return q->nitems + (q->ext ? heap_len(&q->ext->ready) : 0);
+	return qstore_len(&q->items) + (q->ext ? heap_len(&q->ext->ready) : 0);
 }
 
 /* Items in the queue (ready or delayed): what qsize tells and maxsize bounds. */
@@ -475,46 +141,41 @@ static size_t queue_room(const struct queue *q)
 static int queue_next_in_heap(const struct queue *q)
 {
 	const struct qitem *top = q->ext ? heap_top(&q->ext->ready) : NULL;
-	return top && (top->priority < 0 || deque_len(&q->items) == 0);
+	return top && (top->priority < 0 || qstore_len(&q->items) == 0);
 }
 
 struct qitem *queue_take_item(struct queue *q)
 {
 	if (queue_next_in_heap(q))
 		return heap_pop(&q->ext->ready);
-	void *p = deque_at(&q->items, 0);
-	if (qslot_is_item(p)) {
-		deque_pop_front(&q->items);
-		q->nitems--;
-		return qslot_item(p);
+	struct qstore_entry e;
+	qstore_front(&q->items, &e);
+	if (e.item) {
+		qstore_pop_front(&q->items);
+		return e.item;
 	}
-	struct value *v = p;
-	size_t len = 0;
-	if (qslot_is_pack(p)) {
-		const struct qpack *k = qslot_pack(p);
-		const char *hdr, *body;
-		uint32_t hlen;
-		char whole[3 + QPACK_MAX];
-		len = qpack_at(k, k->head, &hdr, &hlen, &body);
-		memcpy(whole, hdr, hlen);
-		memcpy(whole + hlen, body, len);
-		if (value_new_raw(whole, hlen + len, &v))
+	struct value *v = e.value;
+	if (!v) {   /* packed: it becomes a value of its own */
+		char whole[QSTORE_PACK_MAX];
+		memcpy(whole, e.hdr, e.hlen);
+		memcpy(whole + e.hlen, e.body, e.blen);
+		if (value_new_raw(whole, e.hlen + e.blen, &v))
 			return NULL;
 	}
-	struct qitem *it = qitem_new(q, v, ages_front(q));
+	struct qitem *it = qitem_new(q, v, e.put_ms);
 	if (!it) {
-		if (v != p)
+		if (v != e.value)
 			value_free(v);
 		return NULL;
 	}
-	queue_front_taken(q, p, len);
+	qstore_pop_front(&q->items);
 	return it;
 }
 
 /* Make room to place n items of priority prio (ready) without failing. */
 static int queue_reserve_ready(struct queue *q, int64_t prio, size_t n)
 {
-	return prio ? heap_reserve(&q->ext->ready, n) : deque_reserve(&q->items, n);
+	return prio ? heap_reserve(&q->ext->ready, n) : qstore_reserve(&q->items, n);
 }
 
 /* Place it among the ready items, at the head or the tail of its priority
@@ -525,10 +186,7 @@ static int queue_place(struct queue *q, struct qitem *it, int at_head)
 		it->seq = at_head ? --q->ext->seq_head : ++q->ext->seq_tail;
 		return heap_push(&q->ext->ready, it);
 	}
-	int rc = at_head ? deque_push_front(&q->items, qslot_of(it)) : deque_push_back(&q->items, qslot_of(it));
-	if (rc == 0)
-		q->nitems++;
-	return rc;
+	return qstore_push_item(&q->items, it, at_head);
 }
 
 /* Set the delay timer for the earliest delayed item, if any. */
@@ -604,31 +262,12 @@ void queue_tasks_done(struct queue *q, uint64_t n)
 		waitq_serve(&q->joiners);
 }
 
-/* Append n plain values (room and memory already checked): small ones are
- * copied into packed runs and freed, the others stored bare. 0, or -1 on
- * ENOMEM with nothing appended (the values still the caller's). */
+/* Append n plain values (room and memory already checked), put at now. 0,
+ * or -1 on ENOMEM with nothing appended (the values still the caller's). */
 static int queue_push_at(struct queue *q, struct value **vals, uint32_t n, uint64_t now)
 {
-	if (deque_reserve(&q->items, n) < 0 || deque_reserve(&q->ages, ages_need(n)) < 0)
+	if (qstore_push_values(&q->items, vals, n, now) < 0)
 		return -1;
-	struct queue_mark mark;
-	queue_mark(q, &mark);
-	for (uint32_t i = 0; i < n; i++) {
-		if (!qpack_fits(vals[i]))
-			deque_push_back(&q->items, vals[i]);
-		else if (queue_append_packed(q, vals[i]) < 0) {
-			queue_truncate(q, &mark);
-			return -1;
-		}
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (qpack_fits(vals[i])) {
-			value_free(vals[i]);
-			vals[i] = NULL;
-		}
-	}
-	q->nitems += n;
-	ages_note(q, n, now);
 	q->total_put += n;
 	q->unfinished += n;
 	return 0;
@@ -706,6 +345,7 @@ void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms)
 struct put_opts {
 	int64_t priority;
 	uint64_t delay_ms;
+	uint32_t deliveries;       /* restoring a backup: times already delivered */
 };
 
 /* A put option's parse state: what it read, and why it refused. */
@@ -714,7 +354,7 @@ struct put_opts_ctx {
 	const char **why;
 };
 
-static const char *const put_option_keys[] = { "priority", "delay", NULL };
+static const char *const put_option_keys[] = { "priority", "delay", "deliveries", NULL };
 
 static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
 {
@@ -724,6 +364,13 @@ static int queue_put_option(void *ctx, unsigned i, const msgpack_object *v)
 			*pc->why = "put option priority must be a 64-bit integer (lower first)";
 			return IPCD_EBADARG;
 		}
+	} else if (i == 2) {
+		uint64_t n;
+		if (wire_obj_uint(v, &n) || n > UINT32_MAX) {
+			*pc->why = "put option deliveries must be an integer from 0 to 4294967295";
+			return IPCD_EBADARG;
+		}
+		pc->po->deliveries = (uint32_t)n;
 	} else {
 		int64_t ms = proto_duration_ms(v);
 		if (ms < 0) {
@@ -742,9 +389,10 @@ static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *
 	const msgpack_object *unknown;
 	po->priority = 0;
 	po->delay_ms = 0;
+	po->deliveries = 0;
 	int rc = wire_options(opts, put_option_keys, queue_put_option, &pc, &unknown);
 	if (rc == WIRE_EUNKNOWN)
-		*why = "unknown put option (puts take: priority, delay)";
+		*why = "unknown put option (puts take: priority, delay, deliveries)";
 	else if (rc == WIRE_ETYPE)
 		*why = "put options are a map";
 	return rc < 0 ? IPCD_EBADARG : rc;
@@ -755,7 +403,7 @@ static int queue_parse_put_options(const msgpack_object *opts, struct put_opts *
  * caller's. */
 static int queue_add(struct queue *q, struct value **vals, uint32_t n, const struct put_opts *po)
 {
-	if (!po->priority && !po->delay_ms)
+	if (!po->priority && !po->delay_ms && !po->deliveries)
 		return queue_push(q, vals, n);
 	struct qitem **its = calloc(n ? n : 1, sizeof(*its));
 	int ok = its && queue_ext(q) &&
@@ -774,6 +422,7 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		its[i]->priority = po->priority;
+		its[i]->deliveries = po->deliveries;
 		if (po->delay_ms)
 			queue_delay(q, its[i], po->delay_ms, 0);
 		else
@@ -785,41 +434,63 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	return 0;
 }
 
-/* Pack and free up to max ready items, as an array if as_array. */
-static void queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int as_array)
+int queue_reply_has_room(const struct reply *r, size_t len)
+{
+	return state_replaying || reply_size(r) + len <= config.max_output;
+}
+
+size_t queue_next_len(const struct queue *q)
+{
+	if (queue_next_in_heap(q))
+		return ((const struct qitem *)heap_top(&q->ext->ready))->v->len;
+	struct qstore_entry e;
+	qstore_front(&q->items, &e);
+	return e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
+}
+
+/*
+ * Pack and free up to max ready items, as an array if as_array; returns
+ * how many. An array stops short of max rather than grow past max_output:
+ * a reply over it would be refused as TOOBIG and its items lost, so the
+ * items it cannot carry stay in the queue. The first always fits
+ * (max_output holds a frame, and a frame holds any value).
+ */
+static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, int as_array)
 {
 	msgpack_packer *pk = reply_ok(r);
-	uint64_t n = queue_ready(q) < max ? queue_ready(q) : max;
-	if (as_array)
-		msgpack_pack_array(pk, (uint32_t)n);
-	for (uint64_t i = 0; i < n; i++) {
+	uint64_t n = queue_ready(q) < max ? queue_ready(q) : max, i;
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	size_t at = as_array ? reply_array_begin(r, (uint32_t)n) : 0;
+	for (i = 0; i < n; i++) {
 		if (queue_next_in_heap(q)) {
-			struct qitem *it = heap_pop(&q->ext->ready);
+			struct qitem *it = heap_top(&q->ext->ready);
+			if (as_array && i && !queue_reply_has_room(r, it->v->len))
+				break;
+			heap_pop(&q->ext->ready);
 			pack_value(pk, it->v);
 			if (it->deliveries)
 				q->total_redelivered++;
 			qitem_free(it);
 			continue;
 		}
-		void *p = deque_at(&q->items, 0);
-		if (qslot_is_item(p)) {
-			deque_pop_front(&q->items);
-			q->nitems--;
-			pack_value(pk, qslot_item(p)->v);
-			if (qslot_item(p)->deliveries)
-				q->total_redelivered++;
-			qitem_free(qslot_item(p));
-		} else if (qslot_is_pack(p)) {
-			const struct qpack *k = qslot_pack(p);
-			queue_front_taken(q, p, qpack_pack_at(k, k->head, pk));
-		} else {
-			pack_value(pk, p);
-			queue_front_taken(q, p, 0);
-			value_free(p);
-		}
+		struct qstore_entry e;
+		qstore_front(&q->items, &e);
+		size_t len = e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
+		if (as_array && i && !queue_reply_has_room(r, len))
+			break;
+		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
+		qstore_pop_front(&q->items);
+		if (e.item && e.item->deliveries)
+			q->total_redelivered++;
+		qitem_free(e.item);
+		value_free(e.value);
 	}
-	q->total_got += n;
+	if (as_array)
+		reply_array_shrink(r, at, (uint32_t)n, (uint32_t)i);
+	q->total_got += i;
 	reply_end(r);
+	return i;
 }
 
 void queue_wake(struct queue *q)
@@ -931,8 +602,6 @@ static int queue_init(struct object *o, const msgpack_object *opts, const char *
 	struct queue *q = &o->u.queue;
 	struct queue_opts qo;
 	memset(q, 0, sizeof(*q));
-	deque_init(&q->items);
-	deque_init(&q->ages);
 	waitq_init(&q->getters);
 	waitq_init(&q->putters);
 	waitq_init(&q->joiners);
@@ -978,18 +647,7 @@ static int queue_same_options(const struct object *o, const msgpack_object *opts
 static size_t queue_free_items(struct queue *q)
 {
 	size_t n = queue_count(q);
-	void *p;
-	while ((p = deque_pop_front(&q->items))) {
-		if (qslot_is_item(p))
-			qitem_free(qslot_item(p));
-		else if (qslot_is_pack(p))
-			qpack_free(qslot_pack(p));
-		else
-			value_free(p);
-	}
-	deque_clear(&q->items);
-	q->nitems = 0;
-	deque_clear(&q->ages);
+	qstore_clear(&q->items, qitem_free);
 	if (q->ext) {
 		struct qitem *it;
 		while ((it = heap_pop(&q->ext->ready)))
@@ -1005,11 +663,7 @@ static void queue_deinit(struct object *o)
 {
 	struct queue *q = &o->u.queue;
 	queue_free_items(q);
-	if (q->spare)
-		qpack_free(q->spare);
-	q->spare = NULL;
-	deque_free(&q->items);
-	deque_free(&q->ages);
+	qstore_free(&q->items, qitem_free);
 	if (q->ext) {
 		delivery_free_all(q);
 		heap_free(&q->ext->ready);
@@ -1051,48 +705,83 @@ static struct qitem **queue_sorted_heap(const struct queue *q, size_t *n)
 }
 
 /*
+ * One item of a dump: its value; for a full dump [VALUE], or [VALUE, MAP]
+ * with what else it carries (priority, deliveries, due: unix time of a
+ * delayed one, pending: handed out and not acked). it is the item, or NULL
+ * for a plain value e of the store.
+ */
+enum dump_as { DUMP_VALUE, DUMP_READY, DUMP_DELAYED, DUMP_PENDING };
+
+static void queue_pack_entry(const struct qitem *it, const struct qstore_entry *e, enum dump_as as,
+                             msgpack_packer *pk)
+{
+	if (as == DUMP_VALUE) {
+		if (it)
+			pack_value(pk, it->v);
+		else
+			qstore_pack_entry(e, NULL, pk);
+		return;
+	}
+	if (!it) {
+		msgpack_pack_array(pk, 1);
+		qstore_pack_entry(e, NULL, pk);
+		return;
+	}
+	int delayed = as == DUMP_DELAYED, pending = as == DUMP_PENDING;
+	uint32_t extras = (it->priority != 0) + (it->deliveries != 0) + delayed + pending;
+	msgpack_pack_array(pk, extras ? 2 : 1);
+	pack_value(pk, it->v);
+	if (!extras)
+		return;
+	msgpack_pack_map(pk, extras);
+	if (it->priority)
+		pack_key_int(pk, "priority", it->priority);
+	if (it->deliveries)
+		pack_key_uint(pk, "deliveries", it->deliveries);
+	if (delayed) {
+		pack_cstr(pk, "due");
+		msgpack_pack_double(pk, (double)state_unix_ms(it->due_ms) / 1000.0);
+	}
+	if (pending) {
+		pack_cstr(pk, "pending");
+		msgpack_pack_true(pk);
+	}
+}
+
+/*
  * Pack the ready items at positions [from, from + n) of get order: the
- * heap's items of negative priority, then the deque (a packed run holds
- * many items), then the heap's others. A packed run's values are copied
- * back to back as they are stored when its header is not shared.
+ * heap's items of negative priority, then the store, then the heap's
+ * others. When the page runs to the end, a packed run whose values keep
+ * their headers is copied as it is stored.
  */
 static void queue_pack_ready(const struct queue *q, struct qitem *const *sorted, size_t nh, size_t from,
-                             size_t n, msgpack_packer *pk)
+                             size_t n, enum dump_as as, msgpack_packer *pk)
 {
-	const struct deque *d = &q->items;
 	size_t pos = 0, end = from + n, h = 0;
-	int to_end = end >= q->nitems + nh;
+	int to_end = as == DUMP_VALUE && end >= qstore_len(&q->items) + nh;
 	for (; h < nh && sorted[h]->priority < 0 && pos < end; h++, pos++)
 		if (pos >= from)
-			pack_value(pk, sorted[h]->v);
-	for (size_t i = 0; i < deque_len(d) && pos < end; i++) {
-		void *p = deque_at(d, i);
-		if (qslot_is_pack(p)) {
-			const struct qpack *k = qslot_pack(p);
-			if (pos >= from && to_end && !k->hlen) {
-				/* The whole run goes, and everything after it: one copy, and
-				 * no need to count its values (pos stays below end). */
-				pk->callback(pk->data, k->data + k->head, k->tail - k->head);
-				continue;
-			}
-			if (pos + k->nvals <= from) {
-				pos += k->nvals;   /* a run before the page is skipped at once */
-				continue;
-			}
-			for (uint32_t off = k->head; off < k->tail && pos < end; pos++) {
-				const char *hdr, *body;
-				uint32_t hlen;
-				off += pos >= from ? qpack_pack_at(k, off, pk) : qpack_at(k, off, &hdr, &hlen, &body);
-			}
-		} else {
-			if (pos >= from)
-				pack_value(pk, qslot_is_item(p) ? qslot_item(p)->v : p);
-			pos++;
+			queue_pack_entry(sorted[h], NULL, as, pk);
+	struct qstore_pos p;
+	struct qstore_entry e;
+	qstore_begin(&q->items, &p);
+	if (pos < from)
+		pos += qstore_skip(&q->items, &p, from - pos);
+	while (pos < end) {
+		const char *run;
+		size_t len;
+		if (to_end && qstore_next_run(&q->items, &p, &run, &len)) {
+			pk->callback(pk->data, run, len);   /* pos stays below end: no need to count */
+			continue;
 		}
+		if (!qstore_next(&q->items, &p, &e))
+			break;
+		queue_pack_entry(e.item, &e, as, pk);
+		pos++;
 	}
 	for (; h < nh && pos < end; h++, pos++)
 		if (pos >= from)
-			pack_value(pk, sorted[h]->v);
+			queue_pack_entry(sorted[h], NULL, as, pk);
 }
 
 /* The ready items in the order gets would take them (delayed and pending
@@ -1102,8 +791,8 @@ static void queue_dump(const struct object *o, msgpack_packer *pk)
 	const struct queue *q = &o->u.queue;
 	size_t nh;
 	struct qitem **sorted = queue_sorted_heap(q, &nh);
-	msgpack_pack_array(pk, (uint32_t)(q->nitems + nh));
-	queue_pack_ready(q, sorted, nh, 0, q->nitems + nh, pk);
+	msgpack_pack_array(pk, (uint32_t)(qstore_len(&q->items) + nh));
+	queue_pack_ready(q, sorted, nh, 0, qstore_len(&q->items) + nh, DUMP_VALUE, pk);
 	free(sorted);
 }
 
@@ -1115,14 +804,64 @@ static void queue_dump_page(const struct object *o, uint64_t cursor, uint64_t co
 	const struct queue *q = &o->u.queue;
 	size_t nh;
 	struct qitem **sorted = queue_sorted_heap(q, &nh);
-	size_t total = q->nitems + nh;
+	size_t total = qstore_len(&q->items) + nh;
 	size_t from = cursor < total ? (size_t)cursor : total;
 	size_t n = count < total - from ? (size_t)count : total - from;
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, from + n < total ? from + n : 0);
 	msgpack_pack_array(pk, (uint32_t)n);
-	queue_pack_ready(q, sorted, nh, from, n, pk);
+	queue_pack_ready(q, sorted, nh, from, n, DUMP_VALUE, pk);
 	free(sorted);
+}
+
+static int delayed_cmp(const void *a, const void *b);
+static uint64_t queue_pending(const struct object *o);
+
+/*
+ * One page of a full dump: every item, each as [VALUE] or [VALUE, MAP]
+ * (queue_pack_entry), in the order they would be got if every consumer
+ * went now: the pending deliveries (oldest first; they come back at the
+ * head), the ready items in get order, then the delayed ones by due time.
+ * Put back in that order with their priorities, deliveries and due times,
+ * they rebuild the queue.
+ */
+static void queue_dump_full_page(const struct object *o, uint64_t cursor, uint64_t count, msgpack_packer *pk)
+{
+	const struct queue *q = &o->u.queue;
+	size_t np = queue_pending(o), nd = queue_delayed(q), nh;
+	struct qitem **sorted = queue_sorted_heap(q, &nh);
+	size_t nr = qstore_len(&q->items) + nh, total = np + nr + nd;
+	size_t from = cursor < total ? (size_t)cursor : total;
+	size_t n = count < total - from ? (size_t)count : total - from, end = from + n, pos = 0;
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, end < total ? end : 0);
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (const struct omap_entry *e = np ? omap_seek(&q->ext->pending, 0) : NULL; e && pos < end;
+	     e = omap_next(&q->ext->pending, e), pos++)
+		if (pos >= from)
+			queue_pack_entry(e->val, NULL, DUMP_PENDING, pk);
+	pos = np;
+	if (end > pos && from < pos + nr) {
+		size_t a = from > pos ? from - pos : 0, b = end < pos + nr ? end - pos : nr;
+		queue_pack_ready(q, sorted, nh, a, b - a, DUMP_READY, pk);
+	}
+	free(sorted);
+	pos = np + nr;
+	if (end > pos && nd) {
+		struct qitem **delayed = malloc(nd * sizeof(*delayed));
+		size_t a = from > pos ? from - pos : 0, b = end - pos;
+		if (delayed) {
+			memcpy(delayed, q->ext->delayed.slots, nd * sizeof(*delayed));
+			qsort(delayed, nd, sizeof(*delayed), delayed_cmp);
+		}
+		for (size_t i = a; i < b; i++) {
+			if (delayed)
+				queue_pack_entry(delayed[i], NULL, DUMP_DELAYED, pk);
+			else
+				msgpack_pack_nil(pk);   /* out of memory: the page says so rather than lie */
+		}
+		free(delayed);
+	}
 }
 
 /* A millisecond count as seconds: an integer when whole. */
@@ -1156,9 +895,10 @@ static void queue_pack_options(const struct object *o, msgpack_packer *pk)
 static double queue_oldest_age(const struct queue *q)
 {
 	uint64_t now = clock_mono_ms(), oldest = now;
-	if (deque_len(&q->items)) {
-		void *p = deque_at(&q->items, 0);
-		oldest = qslot_is_item(p) ? qslot_item(p)->put_ms : ages_front(q);
+	if (qstore_len(&q->items)) {
+		struct qstore_entry e;
+		qstore_front(&q->items, &e);
+		oldest = e.item ? e.item->put_ms : e.put_ms;
 	}
 	const struct qitem *top = q->ext ? heap_top(&q->ext->ready) : NULL;
 	if (top && top->put_ms < oldest)
@@ -1225,7 +965,8 @@ static uint64_t queue_pending(const struct object *o)
  *   QSAVE_DELAYED  [priority, deliveries, put, due, to_head, bin], by due time
  *   QSAVE_PENDING  [priority, deliveries, put, id, lease_ms, lease_due or 0,
  *                  explicit, consumer sid, pid, bin], in delivery order
- *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id]
+ *   QSAVE_COUNTS   [unfinished, put, got, acked, nacked, redelivered, dead, next_id,
+ *                  dead_letter_failed]
  * Ready items come in get order, so restoring each at the tail of its place
  * rebuilds the order.
  */
@@ -1319,32 +1060,17 @@ static int queue_save(const struct object *o, struct state_saver *s)
 		w.failed = 1;   /* out of memory: no snapshot rather than a wrong one */
 	for (; h < nh && sorted[h]->priority < 0; h++)
 		qsave_item(&w, sorted[h]);
-	/* The deque: bare and packed values take their put times from the
-	 * age runs, one count each. */
-	size_t age = 0;
-	uintptr_t run = deque_len(&q->ages) ? (uintptr_t)deque_at(&q->ages, 0) : 0;
-	uint32_t run_left = (uint32_t)(run & AGE_MAX);
-#define NEXT_AGE() (run_left ? (run_left--, (uint64_t)(run >> AGE_BITS)) \
-	: (++age < deque_len(&q->ages) ? (run = (uintptr_t)deque_at(&q->ages, age), \
-	     run_left = (uint32_t)(run & AGE_MAX) - 1, (uint64_t)(run >> AGE_BITS)) : 0))
-	for (size_t i = 0; i < deque_len(&q->items) && !w.failed; i++) {
-		void *p = deque_at(&q->items, i);
-		if (qslot_is_item(p)) {
-			qsave_item(&w, qslot_item(p));
-		} else if (qslot_is_pack(p)) {
-			const struct qpack *k = qslot_pack(p);
-			for (uint32_t off = k->head; off < k->tail;) {
-				const char *hdr, *body;
-				uint32_t hlen, n = qpack_at(k, off, &hdr, &hlen, &body);
-				qsave_plain(&w, NEXT_AGE(), hdr, hlen, body, n);
-				off += n;
-			}
-		} else {
-			const struct value *v = p;
-			qsave_plain(&w, NEXT_AGE(), NULL, 0, v->data, v->len);
-		}
+	struct qstore_pos p;
+	struct qstore_entry se;
+	qstore_begin(&q->items, &p);
+	while (!w.failed && qstore_next(&q->items, &p, &se)) {
+		if (se.item)
+			qsave_item(&w, se.item);
+		else if (se.value)
+			qsave_plain(&w, se.put_ms, NULL, 0, se.value->data, se.value->len);
+		else
+			qsave_plain(&w, se.put_ms, se.hdr, se.hlen, se.body, se.blen);
 	}
-#undef NEXT_AGE
 	for (; h < nh; h++)
 		qsave_item(&w, sorted[h]);
 	free(sorted);
@@ -1387,7 +1113,8 @@ static int queue_save(const struct object *o, struct state_saver *s)
 	}
 	msgpack_packer *pk = qsaver_entry(&w, QSAVE_COUNTS);
 	const uint64_t counts[] = { q->unfinished, q->total_put, q->total_got, q->total_acked, q->total_nacked,
-	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0 };
+	                            q->total_redelivered, q->total_dead, q->ext ? q->ext->next_id : 0,
+	                            q->dead_letter_failed };
 	w.n += (uint32_t)(sizeof(counts) / sizeof(counts[0])) - 1;
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		msgpack_pack_uint64(pk, counts[i]);
@@ -1492,16 +1219,17 @@ static int queue_restore(struct object *o, unsigned kind, const msgpack_object *
 		return 0;
 	}
 	if (kind == QSAVE_COUNTS) {
-		uint64_t c[8];
-		if (n != 8)
+		uint64_t c[9] = { 0 };
+		if (n != 8 && n != 9)   /* 8: written before dead_letter_failed was kept */
 			return -1;
-		for (uint32_t i = 0; i < 8; i++) {
+		for (uint32_t i = 0; i < n; i++) {
 			if (e[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 				return -1;
 			c[i] = e[i].via.u64;
 		}
 		q->unfinished = c[0], q->total_put = c[1], q->total_got = c[2], q->total_acked = c[3];
 		q->total_nacked = c[4], q->total_redelivered = c[5], q->total_dead = c[6];
+		q->dead_letter_failed = c[8];
 		/* Delivery ids go on from where they were, even when nothing is
 		 * pending now: the log after the snapshot acks by those ids. */
 		if (c[7] && !queue_ext(q))
@@ -1563,6 +1291,7 @@ const struct object_type queue_type = {
 	.size = queue_size,
 	.dump = queue_dump,
 	.dump_page = queue_dump_page,
+	.dump_full_page = queue_dump_full_page,
 	.pack_options = queue_pack_options,
 	.cancel_waiters = queue_cancel_waiters,
 	.release = delivery_release,
@@ -1605,27 +1334,53 @@ static int queue_put_turn(struct request *rq, const msgpack_object *vals, uint32
 	return 0;
 }
 
+static inline struct queue *q_of(struct request *rq) { return &rq->obj->u.queue; }
+
+/* n plain values were stored (0: queue_add counted them): count them, hand
+ * them to waiting getters and reply the size. */
+static void queue_put_done(struct request *rq, uint32_t n)
+{
+	struct queue *q = q_of(rq);
+	q->total_put += n;
+	q->unfinished += n;
+	queue_wake(q);
+	reply_uint(&rq->reply, queue_count(q));
+}
+
 /* Add the n values (owned, room checked), hand them to waiting getters and
  * reply the size left. */
 static void queue_put_values(struct request *rq, struct value **vals, uint32_t n, const struct put_opts *po)
 {
-	struct queue *q = &rq->obj->u.queue;
-	if (queue_add(q, vals, n, po) < 0) {
+	if (queue_add(q_of(rq), vals, n, po) < 0) {
 		reply_nomem(&rq->reply);
 		values_free(vals, n);
 		return;
 	}
-	queue_wake(q);
-	reply_uint(&rq->reply, queue_count(q));
+	queue_put_done(rq, 0);
 }
 
 /* queue.put NAME VALUE [TIMEOUT] [OPTIONS] -> size | FULL | TIMEOUT */
 void handle_QUEUE_PUT(struct request *rq)
 {
 	struct put_opts po;
-	if (queue_put_turn(rq, &rq->args[1], 1, &po, request_arg(rq, 2)))
+	const msgpack_object *o = &rq->args[1];
+	if (queue_put_turn(rq, o, 1, &po, request_arg(rq, 2)))
 		return;
-	struct value *v = request_value_or_reply(rq, &rq->args[1]);
+	size_t len = decode_size(o);
+	if (!po.priority && !po.delay_ms && !po.deliveries && len <= QSTORE_PACK_MAX && o->type != MSGPACK_OBJECT_ARRAY &&
+	    o->type != MSGPACK_OBJECT_MAP) {
+		/* A small scalar goes from the frame into the store's run: no value
+		 * of its own to allocate, copy and free. */
+		char bytes[QSTORE_PACK_MAX];
+		decode_encode_into(o, bytes);
+		if (qstore_push_packed(&q_of(rq)->items, bytes, (uint32_t)len, clock_mono_ms()) < 0) {
+			reply_nomem(&rq->reply);
+			return;
+		}
+		queue_put_done(rq, 1);
+		return;
+	}
+	struct value *v = request_value_or_reply(rq, o);
 	if (v)
 		queue_put_values(rq, &v, 1, &po);
 }
@@ -1675,7 +1430,18 @@ void handle_QUEUE_GET_MANY(struct request *rq)
 		return;
 	}
 	if (queue_ready(q) > 0 && request_is_next(rq, &q->getters)) {
-		queue_pop_into(q, &rq->reply, count, 1);
+		/* The log says how many it took when max_output stopped it short:
+		 * [id, op, name, count] fits in the name and 32 bytes. */
+		if (request_log_reserve(rq, rq->args[0].via.str.size + 32) < 0) {
+			reply_nomem(&rq->reply);
+			return;
+		}
+		uint64_t want = queue_ready(q) < count ? queue_ready(q) : count;
+		uint64_t took = queue_pop_into(q, &rq->reply, count, 1);
+		if (took < want) {
+			msgpack_object args[2] = { rq->args[0], { .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = took } };
+			request_log_as(rq, args, 2);
+		}
 		queue_wake(q);
 		return;
 	}

@@ -1,20 +1,17 @@
 /*
- * queue.h: what queue.c (the ready items, put/get, join) and delivery.c
- * (acknowledged gets: pending deliveries, leases, redelivery) share about
- * a queue's insides. Nothing outside those two files includes it.
+ * queue.h: a queue's insides, shared by queue.c (the ready items, put/get,
+ * join, snapshots) and delivery.c (acknowledged gets: pending deliveries,
+ * leases, redelivery); object.h holds a struct queue in its union.
  *
  * An item is in exactly one place at a time:
- *   ready    items (a deque; priority 0, FIFO) or ext->ready (a heap by
- *            priority then seq; priority != 0)
+ *   ready    items (queue_store.h; priority 0, FIFO) or ext->ready (a heap
+ *            by priority then seq; priority != 0)
  *   delayed  ext->delayed, a heap by due time; moved to ready by one timer
  *   pending  ext->pending (id -> item) and, when it has a lease,
  *            ext->leases (a heap by deadline, one timer); also on its
  *            consumer's list while the consumer is connected
  * A plain item (never delivered in ack mode, priority 0, no delay) is a bare
- * struct value * in q->items, or, when it is a small scalar, packed with its
- * neighbours in a run (one tagged slot for many items; see queue.c). Any
- * other item is a struct qitem, stored in q->items tagged (lowest pointer
- * bit set).
+ * value or a packed one in the store; any other item is a struct qitem.
  */
 #ifndef IPCD_QUEUE_H
 #define IPCD_QUEUE_H
@@ -25,8 +22,35 @@
 #include <event2/event_struct.h>
 #include <event2/util.h>
 #include "heap.h"
-#include "object.h"
+#include "omap.h"
+#include "queue_store.h"
 #include "server.h"
+#include "waiters.h"
+
+struct object;
+struct queue_ext;
+struct reply;
+
+/*
+ * queue: FIFO of values, optionally bounded, with parked getters, putters
+ * and joiners. Plain items live in the store; everything else (priorities,
+ * delays, pending deliveries) lives in ext, allocated on first use.
+ */
+struct queue {
+	struct qstore items;        /* ready items of priority 0 */
+	uint64_t maxsize;           /* 0 = unbounded */
+	uint64_t lease_ms;          /* option lease: default lease of an acknowledged get, 0 = none */
+	uint64_t max_deliveries;    /* option max_deliveries: 0 = redeliver forever */
+	char *dead_letter;          /* option dead_letter, NULL = NAME.dead */
+	struct waitq getters;       /* queue.get / get_many / get_ack waiting for items */
+	struct waitq putters;       /* queue.put / put_many waiting for room */
+	struct waitq joiners;       /* queue.join waiting for unfinished to reach 0 */
+	uint64_t unfinished;        /* tasks put and not yet done (task_done, ack) */
+	uint64_t total_put, total_got, total_acked, total_nacked, total_redelivered, total_dead;
+	uint64_t dead_letter_failed;  /* items that could not go to the dead-letter queue and stayed */
+	struct queue_ext *ext;      /* NULL until a priority, delay or acknowledged get is used */
+	struct object *obj;         /* the object holding this queue */
+};
 
 struct client;
 
@@ -73,6 +97,12 @@ struct qitem *queue_take_item(struct queue *q);
 void queue_return(struct queue *q, struct qitem *it, uint64_t delay_ms);
 /* n tasks are done; joiners wake when none are left. */
 void queue_tasks_done(struct queue *q, uint64_t n);
+/* Length of the value the next take would give (queue_ready > 0). */
+size_t queue_next_len(const struct queue *q);
+/* True if len more bytes keep reply r within max_output, so that a reply of
+ * many items stops short rather than be refused as TOOBIG with its items
+ * taken. A replay takes what the log says, whatever max_output is now. */
+int queue_reply_has_room(const struct reply *r, size_t len);
 /* q changed: parked putters and getters take their turn, oldest first,
  * until neither can progress. */
 void queue_wake(struct queue *q);

@@ -300,6 +300,17 @@ void handle_STAT(struct request *rq)
 
 /* dump NAME [CURSOR] [COUNT] -> array (queue, list) | map (dict, ns) | NOTFOUND;
  * with COUNT, one page: [next_cursor, array | map] */
+static const char *const dump_option_keys[] = { "full", NULL };
+
+static int dump_option(void *ctx, unsigned i, const msgpack_object *v)
+{
+	(void)i;
+	if (v->type != MSGPACK_OBJECT_BOOLEAN)
+		return 1;
+	*(int *)ctx = v->via.boolean;
+	return 0;
+}
+
 void handle_DUMP(struct request *rq)
 {
 	const msgpack_object *cur = request_arg(rq, 1), *cnt = request_arg(rq, 2);
@@ -310,11 +321,24 @@ void handle_DUMP(struct request *rq)
 	uint64_t count;
 	if (request_page_count_or_reply(rq, cnt, &count) < 0)
 		return;
+	int full = 0;
+	const msgpack_object *unknown;
+	int rc = wire_options(request_arg(rq, 3), dump_option_keys, dump_option, &full, &unknown);
+	if (rc) {
+		reply_error(&rq->reply, IPCD_EBADARG, "%s", rc == 1 ? "dump: option full is a bool" : "dump: unknown option (full)");
+		return;
+	}
+	if (full && !cnt) {
+		reply_error(&rq->reply, IPCD_EBADARG, "dump: a full dump comes in pages: give CURSOR and COUNT");
+		return;
+	}
 	struct object *o = registry_find_or_reply(rq);
 	if (!o)
 		return;
 	const struct object_type *ot = object_type_of(o->type);
-	if (cnt)
+	if (cnt && full && ot->dump_full_page)
+		ot->dump_full_page(o, cur->via.u64, count, reply_ok(&rq->reply));
+	else if (cnt)
 		ot->dump_page(o, cur->via.u64, count, reply_ok(&rq->reply));
 	else
 		ot->dump(o, reply_ok(&rq->reply));

@@ -83,6 +83,32 @@ void reply_end(struct reply *r)
 	client_schedule_flush(c);
 }
 
+size_t reply_size(const struct reply *r)
+{
+	return r->frame >= 0 ? buf_used(&r->c->out) - (size_t)r->frame : 0;
+}
+
+size_t reply_array_begin(struct reply *r, uint32_t max)
+{
+	size_t at = r->c->out.len;
+	msgpack_pack_array(&r->pk, max);
+	return at;
+}
+
+void reply_array_shrink(struct reply *r, size_t at, uint32_t max, uint32_t n)
+{
+	struct buf *b = &r->c->out;
+	if (r->frame < 0 || n == max || at >= b->len)
+		return;   /* nothing was written (the connection is being dropped), or nothing to do */
+	unsigned char old[WIRE_HEADER_MAX], hdr[WIRE_HEADER_MAX];
+	size_t old_len = wire_put_array_header(old, max), len = wire_put_array_header(hdr, n);
+	memcpy(b->data + at, hdr, len);
+	if (len < old_len) {
+		memmove(b->data + at + len, b->data + at + old_len, b->len - at - old_len);
+		b->len -= old_len - len;
+	}
+}
+
 void reply_nil(struct reply *r) { msgpack_pack_nil(reply_ok(r)); reply_end(r); }
 void reply_bool(struct reply *r, int b) { (b ? msgpack_pack_true : msgpack_pack_false)(reply_ok(r)); reply_end(r); }
 void reply_int(struct reply *r, int64_t v) { msgpack_pack_int64(reply_ok(r), v); reply_end(r); }

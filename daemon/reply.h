@@ -37,6 +37,15 @@ void reply_init(struct reply *r, struct client *c, uint64_t id);
 msgpack_packer *reply_ok(struct reply *r);
 /* Finish a begun reply and schedule the flush. */
 void reply_end(struct reply *r);
+
+/* Bytes of the reply begun so far (its frame header included). */
+size_t reply_size(const struct reply *r);
+/* Within a success reply: an array of at most max entries begins; returns
+ * where, for reply_array_shrink. */
+size_t reply_array_begin(struct reply *r, uint32_t max);
+/* The array begun at `at` for max entries holds n <= max: its header is
+ * rewritten, and what follows moves if the header got shorter. */
+void reply_array_shrink(struct reply *r, size_t at, uint32_t max, uint32_t n);
 /* Whole success replies. */
 void reply_nil(struct reply *r);
 void reply_bool(struct reply *r, int b);

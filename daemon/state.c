@@ -67,6 +67,36 @@ static int64_t now_unix_us(void)
 	return (int64_t)(clock_unix() * 1e6);
 }
 
+/*
+ * Record times (unix microseconds) cost 1 to 3 bytes, not 9: a record
+ * carries the difference from the record before it, except the first in a
+ * segment the process writes to, and one a second at least, which carry the
+ * time itself. A reader tells them apart by size (TIME_IS_ABSOLUTE): no
+ * difference between two records comes near a unix time.
+ */
+#define TIME_ABSOLUTE_MIN ((int64_t)1 << 40)      /* about 12.7 days in us; unix times are far above */
+#define TIME_ABSOLUTE_EVERY_US 1000000
+static inline int time_is_absolute(int64_t t) { return t >= TIME_ABSOLUTE_MIN || t <= -TIME_ABSOLUTE_MIN; }
+
+static int64_t time_last_us, time_absolute_us;   /* of the last record written, of its last absolute time */
+static unsigned time_segment;                    /* where the last record went; 0 = none yet */
+
+static void pack_time(msgpack_packer *pk)
+{
+	int64_t now = now_unix_us();
+	unsigned seg = persist_segment(state_persist);
+	int64_t d = now - time_last_us;
+	if (seg != time_segment || now - time_absolute_us >= TIME_ABSOLUTE_EVERY_US || time_is_absolute(d) ||
+	    now - time_absolute_us < 0) {
+		msgpack_pack_int64(pk, now);
+		time_absolute_us = now;
+		time_segment = seg;
+	} else {
+		msgpack_pack_int64(pk, d);
+	}
+	time_last_us = now;
+}
+
 static msgpack_packer *rec_begin(void)
 {
 	recbuf.size = 0;
@@ -116,7 +146,7 @@ static void staged_flush(void)
 		msgpack_pack_array(pk, 4);
 		msgpack_pack_uint32(pk, STATE_REC_REQUEST);
 		msgpack_pack_uint64(pk, state_sid(rq->client));
-		msgpack_pack_int64(pk, now_unix_us());
+		pack_time(pk);
 		msgpack_pack_bin(pk, rq->frame_len);
 		msgpack_pack_bin_body(pk, rq->frame, rq->frame_len);
 		rec_end();
@@ -188,7 +218,7 @@ void state_client_gone(struct client *c)
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_uint32(pk, STATE_REC_CLOSE);
 	msgpack_pack_uint64(pk, state_sid(c));
-	msgpack_pack_int64(pk, now_unix_us());
+	pack_time(pk);
 	rec_end();
 }
 
@@ -201,7 +231,7 @@ void state_timer(enum state_timer what, const struct object *o, uint64_t n)
 	msgpack_pack_array(pk, 5);
 	msgpack_pack_uint32(pk, STATE_REC_TIMER);
 	msgpack_pack_uint32(pk, what);
-	msgpack_pack_int64(pk, now_unix_us());
+	pack_time(pk);
 	pack_str(pk, o->name, o->name_len);
 	msgpack_pack_uint64(pk, n);   /* how many: the clocks of a replay are not exact */
 	rec_end();
@@ -445,9 +475,26 @@ static int snapshot_write(void *ctx, struct persist_writer *w)
 struct replay {
 	msgpack_zone zone;
 	uint64_t records;
+	int64_t time_us;            /* of the last record with a time */
 	char *err;
 	size_t errlen;
 };
+
+/* A record's time field as unix us (see pack_time), or -1 if it is none. */
+static int64_t replay_time(struct replay *r, const msgpack_object *t)
+{
+	if (t->type != MSGPACK_OBJECT_POSITIVE_INTEGER && t->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return -1;
+	if (t->type == MSGPACK_OBJECT_POSITIVE_INTEGER && t->via.u64 > INT64_MAX)
+		return -1;
+	if (time_is_absolute(t->via.i64))
+		r->time_us = t->via.i64;
+	else if (r->time_us)
+		r->time_us += t->via.i64;
+	else
+		return -1;   /* a difference with nothing before it */
+	return r->time_us;
+}
 
 static int replay_fail(struct replay *r, const char *what)
 {
@@ -482,12 +529,13 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 	uint32_t n = rec.via.array.size;
 	switch (f[0].via.u64) {
 	case STATE_REC_REQUEST: {
-		if (n != 4 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].type != MSGPACK_OBJECT_BIN)
+		int64_t t = n == 4 ? replay_time(r, &f[2]) : -1;
+		if (t < 0 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].type != MSGPACK_OBJECT_BIN)
 			return replay_fail(r, "bad request record");
 		struct client *c = state_session(f[1].via.u64, 0);
 		if (!c)
 			return replay_fail(r, "out of memory");
-		clock_at(f[2].via.i64);
+		clock_at(t);
 		uint64_t ok_before = reply_ok_count;
 		dispatch_replay(c, f[3].via.bin.ptr, f[3].via.bin.size);
 		c->out.off = c->out.len = 0;
@@ -511,13 +559,14 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 		return 0;
 	}
 	case STATE_REC_CLOSE: {
-		if (n != 3 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		int64_t t = n == 3 ? replay_time(r, &f[2]) : -1;
+		if (t < 0 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return replay_fail(r, "bad close record");
 		uint64_t sid = f[1].via.u64;
 		struct omap_entry *e = omap_find(&sessions, &sid, sizeof(sid));
 		if (e) {
 			struct client *c = omap_remove(&sessions, e);
-			clock_at(f[2].via.i64);
+			clock_at(t);
 			dispatch_forget_client(c);
 			buf_free(&c->in);
 			buf_free(&c->out);
@@ -526,12 +575,13 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 		return 0;
 	}
 	case STATE_REC_TIMER: {
-		if (n != 5 || f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		int64_t t = n == 5 ? replay_time(r, &f[2]) : -1;
+		if (t < 0 || f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return replay_fail(r, "bad timer record");
 		struct object *o = replay_object(&f[3]);
 		if (!o || o->type != PROTO_T_QUEUE)
 			return replay_fail(r, "a timer record names no queue");
-		clock_at(f[2].via.i64);
+		clock_at(t);
 		object_type_of(o->type)->on_timer(o, (int)f[1].via.u64, f[4].via.u64);
 		return 0;
 	}
@@ -602,6 +652,7 @@ static void sessions_close(void)
 int state_open(const char *dir, int recover, char *err, size_t errlen)
 {
 	struct replay r = { .err = err, .errlen = errlen };
+	time_segment = 0;   /* the first record written carries its time itself */
 	struct persist_options opt = {
 		.fsync = (enum persist_fsync)config.fsync,
 		.compact_percent = config.compact_percent,

@@ -36,6 +36,8 @@ struct persist;
 extern struct persist *state_persist;
 /* 1 while the log is replayed: nothing is logged, no limit refuses. */
 extern int state_replaying;
+/* True if requests that change something are logged now. */
+static inline int state_logging(void) { return state_persist && !state_replaying; }
 
 /*
  * Open dir and rebuild the state from it (before anyone connects). recover:

@@ -44,25 +44,82 @@ int harness_wait_pid(pid_t pid, int timeout_ms)
 	}
 }
 
-/* Wait for READY=1 on the notify socket. */
-static int wait_ready(struct harness_daemon *d)
+/* Wait up to ready_ms for READY=1 on fd while pid lives. */
+static int wait_ready(int fd, pid_t pid, int ready_ms)
 {
-	double deadline = harness_now() + READY_TIMEOUT_MS / 1000.0;
+	double deadline = harness_now() + ready_ms / 1000.0;
 	char msg[512];
 	for (;;) {
 		int left = (int)((deadline - harness_now()) * 1000);
-		if (left <= 0)
+		int status;
+		if (left <= 0 || waitpid(pid, &status, WNOHANG) == pid)
 			return -1;
-		struct pollfd p = { .fd = d->notify_fd, .events = POLLIN };
-		if (poll(&p, 1, left) <= 0)
-			return -1;
-		ssize_t n = recv(d->notify_fd, msg, sizeof(msg) - 1, 0);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, left < 100 ? left : 100) <= 0)
+			continue;   /* every 100 ms: is the child still alive? */
+		ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
 		if (n <= 0)
 			continue;
 		msg[n] = '\0';
 		if (strstr(msg, "READY=1"))
 			return 0;
 	}
+}
+
+pid_t harness_spawn(char *const argv[], const char *notify_path, int quiet, int ready_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(notify_path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, notify_path);
+	unlink(notify_path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("harness: notify socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		setenv("NOTIFY_SOCKET", notify_path, 1);
+		if (quiet) {
+			int dn = open("/dev/null", O_WRONLY);
+			dup2(dn, 1);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int ready = wait_ready(fd, pid, ready_ms);
+	close(fd);
+	unlink(notify_path);
+	if (ready < 0) {
+		fprintf(stderr, "harness: %s did not become ready within %d ms\n", argv[0], ready_ms);
+		kill(pid, SIGKILL);
+		harness_wait_pid(pid, STOP_TIMEOUT_MS);
+		return -1;
+	}
+	return pid;
+}
+
+int harness_stop_pid(pid_t pid, int stop_ms)
+{
+	kill(pid, SIGTERM);
+	int status = harness_wait_pid(pid, stop_ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		harness_wait_pid(pid, STOP_TIMEOUT_MS);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int harness_start(struct harness_daemon *d, const char *const *extra_args)
@@ -79,58 +136,22 @@ int harness_start(struct harness_daemon *d, const char *const *extra_args)
 	snprintf(d->socket, sizeof(d->socket), "%s/ipcd.sock", d->dir);
 	snprintf(d->notify, sizeof(d->notify), "%s/notify.sock", d->dir);
 
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	strcpy(sa.sun_path, d->notify);
-	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (d->notify_fd < 0 || bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("harness: notify socket");
-		return -1;
-	}
-
 	const char *argv[32] = { bin, "--socket", d->socket };
 	int argc = 3;
 	for (int i = 0; extra_args && extra_args[i] && argc < 30; i++)
 		argv[argc++] = extra_args[i];
 	argv[argc] = NULL;
 
-	pid_t parent = getpid();
-	d->pid = fork();
-	if (d->pid < 0)
-		return -1;
-	if (d->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		setenv("NOTIFY_SOCKET", d->notify, 1);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	if (wait_ready(d) < 0) {
-		fprintf(stderr, "harness: ipcd did not become ready within %d ms\n", READY_TIMEOUT_MS);
-		kill(d->pid, SIGKILL);
-		harness_wait_pid(d->pid, STOP_TIMEOUT_MS);
-		return -1;
-	}
-	return 0;
+	d->pid = harness_spawn((char *const *)argv, d->notify, 0, READY_TIMEOUT_MS);
+	return d->pid > 0 ? 0 : -1;
 }
 
 int harness_stop(struct harness_daemon *d)
 {
 	int result = -1;
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		int status = harness_wait_pid(d->pid, STOP_TIMEOUT_MS);
-		if (status == -1) {
-			kill(d->pid, SIGKILL);
-			harness_wait_pid(d->pid, STOP_TIMEOUT_MS);
-		} else if (WIFEXITED(status)) {
-			result = WEXITSTATUS(status);
-		}
-		d->pid = 0;
-	}
-	if (d->notify_fd > 0)
-		close(d->notify_fd);
-	unlink(d->notify);
+	if (d->pid > 0)
+		result = harness_stop_pid(d->pid, STOP_TIMEOUT_MS);
+	d->pid = 0;
 	unlink(d->socket);
 	rmdir(d->dir);
 	return result;

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+#include "harness.h"
 
 #ifndef BENCH_IPCD_BIN
 #define BENCH_IPCD_BIN "ipcd"
@@ -168,59 +169,15 @@ struct server {
 	char addr[128];
 };
 
-/* Fork and exec argv with NOTIFY_SOCKET set; wait for READY=1. 0 or -1. */
+/* Start argv (a server that speaks sd_notify) and wait for READY=1. 0 or -1. */
 static int spawn_ready(struct server *s, char *const argv[], int quiet)
 {
 	char notify[128];
 	snprintf(notify, sizeof(notify), "%s/notify-%s.sock", tmpdir, s->system);
-	unlink(notify);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	strcpy(sa.sun_path, notify);
-	int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("notify socket: %s", strerror(errno));
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		setenv("NOTIFY_SOCKET", notify, 1);
-		if (quiet) {
-			int dn = open("/dev/null", O_WRONLY);
-			dup2(dn, 1);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	s->pid = pid;
-	uint64_t deadline = now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000u;
-	char msg[256];
-	for (;;) {
-		struct pollfd p = { .fd = nfd, .events = POLLIN };
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			s->pid = 0;
-			break;
-		}
-		if (now_ns() > deadline)
-			break;
-		if (poll(&p, 1, 100) > 0) {
-			ssize_t n = recv(nfd, msg, sizeof(msg) - 1, 0);
-			if (n > 0) {
-				msg[n] = '\0';
-				if (strstr(msg, "READY=1")) {
-					close(nfd);
-					unlink(notify);
-					return 0;
-				}
-			}
-		}
-	}
-	close(nfd);
-	unlink(notify);
+	s->pid = harness_spawn(argv, notify, quiet, READY_TIMEOUT_MS);
+	if (s->pid > 0)
+		return 0;
+	s->pid = 0;
 	return -1;
 }
 
@@ -228,17 +185,7 @@ static void server_stop(struct server *s)
 {
 	if (s->pid <= 0)
 		return;
-	kill(s->pid, SIGTERM);
-	uint64_t deadline = now_ns() + (uint64_t)STOP_TIMEOUT_MS * 1000000u;
-	int status;
-	while (waitpid(s->pid, &status, WNOHANG) != s->pid) {
-		if (now_ns() > deadline) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &status, 0);
-			break;
-		}
-		poll(NULL, 0, 5); /* a child's exit: bounded by the deadline */
-	}
+	harness_stop_pid(s->pid, STOP_TIMEOUT_MS);
 	s->pid = 0;
 	unlink(s->addr);
 }

@@ -42,7 +42,8 @@ def dumped(ctl, name):
     """An object's content through `ipcctl --json dump`: the items of a queue
     or list, a dict of the [key, value] pairs of a dict or ns (str keys)."""
     d = ctl.json("dump", name)
-    assert d["name"] == name and set(d) == {"name", "type", "options", "items"}, d
+    keys = {"name", "type", "options", "items"}
+    assert d["name"] == name and set(d) - {"extras"} == keys and (d["type"] == "queue" or set(d) == keys), d
     return dict(d["items"]) if d["type"] in ("dict", "ns") else d["items"]
 
 
@@ -869,6 +870,16 @@ def test_queue_get_ack_without_a_lease_goes_back_when_ipcctl_exits(ctl):
     ctl.fail(3, "queue", "get", "jobs", "--ack", code="EMPTY")
 
 
+def test_queue_get_ack_many_takes_several_pending_at_once(ctl):
+    ctl.ok("queue", "put_many", "jobs", "[1,2,3]")
+    got = ctl.json("queue", "get_ack_many", "jobs", "2", "0", "30")   # an explicit lease: pending after ipcctl exits
+    assert [d["value"] for d in got] == [1, 2] and all(d["deliveries"] == 1 for d in got)
+    assert len(ctl.ok("queue", "pending", "jobs").splitlines()[1:]) == 2
+    for d in got:
+        assert ctl.ok("queue", "ack", "jobs", str(d["id"])) == ""
+    assert ctl.json("queue", "qsize", "jobs") == 1
+
+
 def test_queue_nack_touch_task_done_join(ctl):
     ctl.ok("queue", "put_many", "jobs", "[1,2]")
     d = ctl.json("queue", "get", "jobs", "--ack", "--lease", "10")
@@ -891,7 +902,9 @@ def test_queue_put_with_priority_and_delay(ctl):
     ctl.ok("queue", "put", "jobs", "low", "0", '{"priority":5}')
     ctl.ok("queue", "put", "jobs", "high", "0", '{"priority":-5}')
     ctl.ok("queue", "put", "jobs", "later", "0", '{"delay":2}')  # not seen early, even by slow runs
-    assert dumped(ctl, "jobs") == ["high", "low"]
+    assert dumped(ctl, "jobs") == ["high", "low", "later"]   # a dump is a backup: delayed ones too
+    extras = ctl.json("dump", "jobs")["extras"]
+    assert [e[0] for e in extras] == [0, 1, 2] and extras[0][1] == {"priority": -5} and "due" in extras[2][1]
     st = ctl.json("stat", "jobs")
     assert (st["ready"], st["delayed"], st["size"]) == (2, 1, 3)
     assert ctl.json("queue", "get_many", "jobs", "5") == ["high", "low"]

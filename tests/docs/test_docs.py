@@ -210,7 +210,7 @@ def test_completion_of_commands_types_ops_and_options():
     assert set(first) <= set(listed) | {"help"}
     assert complete(["qu"]) == ["queue"]
     assert complete(["cl"]) == ["clients"]
-    assert complete(["queue", "g"]) == ["get", "get_many", "get_ack"]
+    assert complete(["queue", "g"]) == ["get", "get_many", "get_ack", "get_ack_many"]
     assert complete(["q", "put_"]) == ["put_many"]
     assert complete(["dict", "inc"]) == ["incr"]
     assert complete(["--js"]) == ["--json"]

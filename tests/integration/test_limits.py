@@ -349,6 +349,26 @@ def test_popped_value_always_fits_max_output(make_daemon):
     assert c.ok("queue.qsize", "q") == 0
 
 
+def test_get_many_stops_short_of_max_output_and_loses_nothing(make_daemon):
+    d = make_daemon("-o", "max_frame=64K", "-o", "max_output=65K")
+    c = d.connect()
+    items = [("%02d" % i) * 10000 for i in range(10)]   # 20 KB each: three fit a reply
+    for item in items[:5]:
+        c.ok("queue.put", "q", item)
+    for item in items[5:]:
+        c.ok("queue.put", "q", item, None, {"priority": -1 if item is items[9] else 1})
+    got = []
+    while len(got) < 10:
+        r = c.call("queue.get_many", "q", 10, 0)
+        assert r.status == 0, r
+        assert 1 <= len(r.result) <= 3
+        got += r.result
+    expect = [items[9]] + items[:5] + items[5:9]          # priority -1 first, 1 last
+    assert got == expect
+    assert c.ok("queue.qsize", "q") == 0
+    assert "TOOBIG" not in d.stderr()
+
+
 def test_max_output_drops_a_client_that_does_not_read(make_daemon):
     d = make_daemon("-o", "max_output=65536", "-o", "output_timeout=1", "-o", "max_frame=32K")
     other = d.connect()

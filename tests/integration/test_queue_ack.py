@@ -508,3 +508,43 @@ def test_a_pending_deliverys_task_is_finished_by_its_ack_not_by_task_done(client
     assert client.ok("queue.task_done", "tq") == 1           # b's; a's is pending
     client.ok("queue.ack", "tq", d["id"])
     assert client.ok("stat", "tq")["unfinished"] == 0
+
+
+def test_get_ack_many_takes_a_prefetch_each_pending_on_its_own(daemon, client):
+    client.ok("queue.put_many", "jobs", list(range(10)))
+    got = client.ok("queue.get_ack_many", "jobs", 4, 0)
+    assert [d["value"] for d in got] == [0, 1, 2, 3] and all(d["deliveries"] == 1 for d in got)
+    assert len({d["id"] for d in got}) == 4
+    assert client.ok("queue.qsize", "jobs") == 6 and len(client.ok("queue.pending", "jobs")) == 4
+    client.ok("queue.ack", "jobs", got[1]["id"])
+    client.ok("queue.nack", "jobs", got[0]["id"])
+    rest = client.ok("queue.get_ack_many", "jobs", 100, 0)
+    assert [d["value"] for d in rest] == [0] + list(range(4, 10)) and rest[0]["deliveries"] == 2
+    # a consumer that goes returns what it took ahead, oldest first
+    other = daemon.connect()
+    client.ok("queue.put_many", "more", ["a", "b", "c"])
+    assert [d["value"] for d in other.ok("queue.get_ack_many", "more", 3, 0)] == ["a", "b", "c"]
+    other.close()
+    wait_until(lambda: client.ok("queue.qsize", "more") == 3, what="the deliveries to come back")
+    assert client.ok("queue.get_many", "more", 3) == ["a", "b", "c"]
+    # waits while nothing is ready; a put wakes it
+    waiter = daemon.connect()
+    rid = waiter.send("queue.get_ack_many", "empty", 5, 10)
+    wait_until(lambda: client.ok("stat", "empty")["waiting"] == 1, what="the get to park")
+    client.ok("queue.put", "empty", "x")
+    r = waiter.recv()
+    assert r.id == rid and r.status == 0 and [d["value"] for d in r.result] == ["x"]
+    assert client.call("queue.get_ack_many", "jobs", 0, 0).status == E.BADARG
+    assert client.call("queue.get_ack_many", "jobs", 3, 0, -1).status == E.BADARG
+    assert client.call("queue.get_ack_many", "jobs", 3, 0).status == E.EMPTY
+
+
+def test_get_ack_many_stops_short_of_max_output(make_daemon):
+    d = make_daemon("-o", "max_frame=64K", "-o", "max_output=65K")
+    c = d.connect()
+    for i in range(6):
+        c.ok("queue.put", "q", "%d" % i * 20000)
+    first = c.ok("queue.get_ack_many", "q", 6, 0)
+    assert len(first) == 3
+    second = c.ok("queue.get_ack_many", "q", 6, 0)
+    assert [x["value"][0] for x in first + second] == list("012345")

@@ -153,6 +153,110 @@ static void test_task_queue_four_workers(void **state)
 		assert_int_equal(reap(workers[i]), 0);
 }
 
+/* ---- acknowledged task queue with prefetch ----------------------------- */
+
+#define PF_TASKS 3000
+#define PF_AHEAD 16
+
+/* Takes tasks PF_AHEAD at a time (ipcd_set_prefetch), acks each after
+ * putting its square; stops at the sentinel nil. arg 1: takes a batch and
+ * dies without acking any (its deliveries must come back). */
+static int prefetch_worker(int dies)
+{
+	ipcd *c = patterns_connect();
+	ipcd_set_prefetch(c, PF_AHEAD);
+	for (;;) {
+		struct ipcd_delivery d;
+		int64_t v;
+		if (ipcd_queue_get_ack(c, "pf.tasks", 30, 0, &d) != IPCD_OK)
+			return 1;
+		if (dies)
+			_exit(0);   /* holding PF_AHEAD deliveries, none acked */
+		if (d.value.type == MSGPACK_OBJECT_NIL) {
+			ipcd_queue_ack(c, "pf.tasks", d.id);
+			break;
+		}
+		if (ipcd_obj_int(&d.value, &v) != IPCD_OK || ipcd_queue_put_int(c, "pf.results", v * v, -1) != IPCD_OK ||
+		    ipcd_queue_ack(c, "pf.tasks", d.id) != IPCD_OK)
+			return 2;
+	}
+	ipcd_close(c);
+	return 0;
+}
+
+static void test_prefetching_workers_lose_nothing(void **state)
+{
+	ipcd *c = patterns_connect();
+	unsigned char bufs[1000][IPCD_SCALAR_SIZE];
+	struct ipcd_val vals[1000];
+	for (int base = 0; base < PF_TASKS; base += 1000) {
+		for (int i = 0; i < 1000; i++)
+			vals[i] = ipcd_val_int(bufs[i], base + i);
+		assert_int_equal(ipcd_queue_put_many(c, "pf.tasks", vals, 1000, -1), IPCD_OK);
+	}
+	/* One worker takes a batch ahead and dies first: its batch comes back. */
+	assert_int_equal(reap(spawn(prefetch_worker, 1)), 0);
+	uint64_t n;
+	assert_int_equal(ipcd_queue_qsize(c, "pf.tasks", &n), IPCD_OK);
+	assert_int_equal(n, PF_TASKS);
+	pid_t workers[WORKERS];
+	for (int i = 0; i < WORKERS; i++)
+		workers[i] = spawn(prefetch_worker, 0);
+	for (int i = 0; i < WORKERS; i++)
+		assert_int_equal(ipcd_queue_put(c, "pf.tasks", NULL, 0, -1), IPCD_OK);
+	unsigned char *seen = calloc(PF_TASKS, 1);
+	for (int got = 0; got < PF_TASKS;) {
+		struct ipcd_result r;
+		assert_int_equal(ipcd_queue_get_many(c, "pf.results", 1000, 30, &r), IPCD_OK);
+		for (uint32_t i = 0; i < r.value.via.array.size; i++, got++) {
+			int64_t sq;
+			assert_int_equal(ipcd_obj_int(&r.value.via.array.ptr[i], &sq), IPCD_OK);
+			int64_t root = llround(sqrt((double)sq));
+			assert_true(root * root == sq && root < PF_TASKS);
+			assert_int_equal(seen[root], 0);
+			seen[root] = 1;
+		}
+	}
+	free(seen);
+	for (int i = 0; i < WORKERS; i++)
+		assert_int_equal(reap(workers[i]), 0);
+	/* A worker may have taken a sentinel ahead of another: all were acked. */
+	assert_int_equal(ipcd_queue_qsize(c, "pf.tasks", &n), IPCD_OK);
+	assert_int_equal(n, 0);
+	ipcd_close(c);
+}
+
+/* Asking another queue puts back what was taken ahead of the first. */
+static void test_prefetch_puts_back_when_the_queue_changes(void **state)
+{
+	ipcd *c = patterns_connect();
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ipcd_queue_put_int(c, "pf.a", i, -1), IPCD_OK);
+	assert_int_equal(ipcd_queue_put_int(c, "pf.b", 100, -1), IPCD_OK);
+	assert_int_equal(ipcd_set_prefetch(c, 8), IPCD_OK);
+	struct ipcd_delivery d;
+	int64_t v;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ipcd_queue_get_ack(c, "pf.a", 0, 0, &d), IPCD_OK);
+		assert_int_equal(ipcd_obj_int(&d.value, &v), IPCD_OK);
+		assert_int_equal(v, i);
+		assert_int_equal(ipcd_queue_ack(c, "pf.a", d.id), IPCD_OK);
+	}
+	uint64_t n;
+	assert_int_equal(ipcd_queue_qsize(c, "pf.a", &n), IPCD_OK);
+	assert_int_equal(n, 2);      /* 8 taken ahead, 3 acked, 5 still pending here */
+	assert_int_equal(ipcd_queue_get_ack(c, "pf.b", 0, 0, &d), IPCD_OK);
+	assert_int_equal(ipcd_queue_qsize(c, "pf.a", &n), IPCD_OK);
+	assert_int_equal(n, 7);      /* the 5 came back, first */
+	assert_int_equal(ipcd_set_prefetch(c, 0), IPCD_OK);
+	struct ipcd_delivery e;
+	assert_int_equal(ipcd_queue_get_ack(c, "pf.a", 0, 0, &e), IPCD_OK);
+	assert_int_equal(ipcd_obj_int(&e.value, &v), IPCD_OK);
+	assert_int_equal(v, 3);
+	assert_int_equal(e.deliveries, 2);
+	ipcd_close(c);
+}
+
 /* ---- 8 processes x 10,000 increments of one key ------------------------- */
 
 #define INCR_PROCS 8
@@ -306,6 +410,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_producer_consumer_sentinel),
 		cmocka_unit_test(test_task_queue_four_workers),
+		cmocka_unit_test(test_prefetching_workers_lose_nothing),
+		cmocka_unit_test(test_prefetch_puts_back_when_the_queue_changes),
 		cmocka_unit_test(test_concurrent_incr_loses_nothing),
 		cmocka_unit_test(test_blocking_get_woken_by_other_process),
 		cmocka_unit_test(test_get_timeout_on_time),
