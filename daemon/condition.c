@@ -242,17 +242,13 @@ static uint32_t cond_lock_waiters(const struct object *o, struct lock *l)
 static void cond_cancel_waiters(struct object *o)
 {
 	struct condition *cv = &o->u.cond;
-	struct lock *l = cond_lock(cv);
+	struct client *c;
 	waitq_fail_all(&cv->waiters, IPCD_EDELETED, "condition deleted while waiting");
-	waitq_fail_all(&cv->own.waiters, IPCD_EDELETED, "condition deleted while waiting");
-	if (l && l != &cv->own) {   /* its requests in line for a named lock */
-		struct waiter *w, *next;
-		for (w = TAILQ_FIRST(&l->waiters.head); w; w = next) {
-			next = TAILQ_NEXT(w, link);
-			if (w->obj == o)
-				waiter_fail(w, IPCD_EDELETED, "condition deleted while waiting");
-		}
-	}
+	/* Its requests in line for its lock, a named lock's queue among them:
+	 * found by their connections, since the registry may be going too. */
+	TAILQ_FOREACH(c, &server_clients, link)
+		if (c->waiter.wq && c->waiter.obj == o)
+			waiter_fail(&c->waiter, IPCD_EDELETED, "condition deleted while waiting");
 }
 
 static uint32_t cond_waiting(const struct object *o)

@@ -188,3 +188,16 @@ def test_same_as_threading_over_a_random_sequence(daemon):
     finally:
         for a in actors:
             a.stop()
+
+
+def test_deleted_while_in_line_for_a_named_lock(daemon, client, client2):
+    client.ok("create", "C", "condition", {"lock": "L"})
+    client.ok("lock.acquire", "L")
+    client2.send("condition.acquire", "C", 30)     # waits on L's queue
+    wait_until(lambda: client.ok("stat", "L")["waiting"] == 1)
+    assert client.ok("stat", "C")["waiting"] == 1
+    client.ok("delete", "C")
+    assert client2.recv().status == E.DELETED
+    assert client.ok("stat", "L")["waiting"] == 0
+    client.ok("lock.release", "L")
+    assert client2.ok("lock.acquire", "L", 0) == {"owner_died": False}
