@@ -928,7 +928,7 @@ def test_ack_options_usage_errors(ctl):
 
 # ---- clients and kill-client ------------------------------------------------------------
 
-CLIENT_HEADERS = ["ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT", "BLOCKED-ON"]
+CLIENT_HEADERS = ["ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT", "BLOCKED-ON", "HOLDS"]
 
 
 def parked_ipcctl(ctl, pid):
@@ -1002,8 +1002,10 @@ def test_clients_json_human_and_kill_client(ctl):
                     assert c[0] == h[0], (CLIENT_HEADERS[i], table)      # text: left-aligned
                 else:
                     assert c[1] == h[1], (CLIENT_HEADERS[i], table)      # numbers: right-aligned
-            assert ln[heads[9][0]:] == "-" or ln[heads[9][0]:].startswith("queue.get jobs ")
-        assert sum(ln.endswith("-") for ln in table[1:]) == 1
+            blocked = ln[heads[9][0]:heads[10][0]].rstrip()
+            assert blocked == "-" or blocked.startswith("queue.get jobs ")
+            assert ln[heads[10][0]:] == "-"                               # HOLDS: nothing
+        assert sum(ln[heads[9][0]:heads[10][0]].rstrip() == "-" for ln in table[1:]) == 1
 
         # kill-client ID: the waiting ipcctl is disconnected, its get cancelled
         assert ctl.ok("kill-client", e["id"]) == "1\n"
@@ -1107,6 +1109,19 @@ def test_semaphore_and_event_ops(ctl):
     assert ctl.json("event", "wait", "E") is True
     assert ctl.json("event", "clear", "E") is None
     assert ctl.json("event", "is_set", "E") is False
+
+
+def test_clients_shows_what_each_connection_holds(ctl, daemon):
+    c = wire_client(daemon)
+    c.ok("lock.acquire", "held")
+    c.ok("semaphore.acquire", "units", 1)
+    c.ok("create", "R", "lock", {"reentrant": True})
+    c.ok("lock.acquire", "R")
+    rows = [ln.split("\t") for ln in ctl.ok("clients").splitlines()[1:]]
+    holds = [r[CLIENT_HEADERS.index("HOLDS")] for r in rows]
+    assert sorted(holds) == ["-", "R,units,held"]     # newest first; ipcctl itself holds nothing
+    mine = [e for e in ctl.json("clients") if e["holds"]][0]
+    assert mine["holds"][0] == {"name": "R", "type": "lock", "count": 1}
 
 
 def test_condition_and_barrier_ops(ctl):
