@@ -7,6 +7,7 @@ import pytest
 
 import ipcd
 from compare import VALUES, rng, same
+from ipcd_testlib import NOT_LATE
 
 STEPS = [None, None, 1, 2, 3, -1, -2, -3]
 
@@ -130,7 +131,7 @@ def test_blocking_pop_timeout_is_indexerror(client, name):
     t0 = time.monotonic()
     with pytest.raises(IndexError):
         lst.pop(0, timeout=0.2)
-    assert 0.15 <= time.monotonic() - t0 <= 0.25
+    assert 0.2 <= time.monotonic() - t0 <= 0.2 + NOT_LATE    # never early; late only under load
     with pytest.raises(IndexError):
         lst.pop()  # non-blocking on empty
     with pytest.raises(ValueError):
