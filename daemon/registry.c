@@ -377,7 +377,7 @@ static int ls_options_or_reply(struct request *rq, const msgpack_object *opts, s
 	if (!rc)
 		return 0;
 	reply_error(&rq->reply, IPCD_EBADARG, "%s",
-	            rc == 1   ? "ls: option type is \"queue\", \"list\", \"dict\" or \"ns\""
+	            rc == 1   ? "ls: option type is a type name (\"queue\", \"list\", \"dict\", \"ns\", \"lock\", ...)"
 	            : rc == 2 ? "ls: option long is a bool"
 	                       : "ls: unknown option (type, long)");
 	return -1;

@@ -1091,6 +1091,7 @@ def test_lock_ops(ctl):
     ctl.fail(1, "lock", "release", "L", code="NOTHELD")
     assert ctl.json("lock", "acquire", "robust") == {"owner_died": False}
     assert ctl.ok("lock", "locked", "robust") == "false\n"   # its holder, that ipcctl, exited
+    assert [r.split("\t")[:2] for r in ctl.ok("ls", "--type", "lock").splitlines()[1:]] == [["L", "lock"], ["robust", "lock"]]
     dump = ctl.json("dump", "L")
     assert dump["type"] == "lock" and dump["options"] == {"reentrant": False, "robust": False} and dump["items"] == []
 
