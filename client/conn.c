@@ -93,6 +93,8 @@ static void conn_drop(struct ipcd *c)
 {
 	if (c->fd < 0)
 		return;
+	while (c->nfds)
+		close(c->fds[--c->nfds]);
 	close(c->fd);
 	c->fd = -1;
 	c->lost_unsent = buf_used(&c->out) > 0;
@@ -140,6 +142,50 @@ static int conn_poll(struct ipcd *c, short events, int64_t deadline, int keep, s
 	}
 }
 
+int conn_take_fd(struct ipcd *c)
+{
+	if (!c->nfds)
+		return -1;
+	int fd = c->fds[0];
+	memmove(&c->fds[0], &c->fds[1], --c->nfds * sizeof(c->fds[0]));
+	return fd;
+}
+
+/* recv into c->in's tail (room for at least want bytes), keeping the
+ * descriptors that come with the bytes (map replies); recv's result. */
+static ssize_t conn_recv_bytes(struct ipcd *c, size_t want, int flags)
+{
+	if (buf_reserve(&c->in, want) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(CONN_MAX_FDS * sizeof(int))];
+	} u;
+	struct iovec iov = { c->in.data + c->in.len, c->in.cap - c->in.len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.space,
+	                      .msg_controllen = sizeof(u.space) };
+	ssize_t n = recvmsg(c->fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	c->in.len += (size_t)n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t j = 0; j < k; j++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + j * sizeof(int), sizeof(int));
+			if (c->nfds < CONN_MAX_FDS)
+				c->fds[c->nfds++] = fd;
+			else
+				close(fd);   /* nobody asked for so many */
+		}
+	}
+	return n;
+}
+
 /* Read into c->in what the socket has, or (wait) once something is there.
  * 0 (also when nothing was there), IPCD_EIO (closed or failed: dropped),
  * IPCD_ENOMEMCLI (dropped). */
@@ -155,7 +201,7 @@ static int conn_read_some(struct ipcd *c, int wait)
 			want = len - have;
 	}
 	for (;;) {
-		ssize_t n = buf_recv_fd(&c->in, c->fd, want, wait ? 0 : MSG_DONTWAIT);
+		ssize_t n = conn_recv_bytes(c, want, wait ? 0 : MSG_DONTWAIT);
 		if (n > 0)
 			return 0;
 		if (n == 0)
@@ -659,8 +705,7 @@ IPCD_EXPORT void ipcd_close(ipcd *c)
 {
 	if (!c)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
+	conn_drop(c);
 	prefetch_free(c);
 	buf_free(&c->in);
 	buf_free(&c->out);

@@ -31,6 +31,9 @@
  * large can only be a broken stream. */
 #define CONN_MAX_REPLY ((size_t)UINT32_MAX)
 
+/* Descriptors received (with map replies) and not yet claimed, at most. */
+#define CONN_MAX_FDS 8
+
 /* One request awaiting its reply. */
 struct pending {
 	uint64_t id;
@@ -82,8 +85,14 @@ struct ipcd {
 	int quiet;                /* no byte of a request pending on this
 	                           * connection (gen) has been written yet */
 	struct conn_prefetch pf;  /* ipcd_set_prefetch (prefetch.c) */
+	int fds[CONN_MAX_FDS];    /* descriptors received, oldest first, not yet claimed */
+	unsigned nfds;
 	char errmsg[512];
 };
+
+/* The oldest descriptor received and not yet claimed (the one of the last
+ * map reply returned, as PROTOCOL.md says), now the caller's; -1 if none. */
+int conn_take_fd(struct ipcd *c);
 
 /* A request being encoded into c->out. */
 struct conn_req {

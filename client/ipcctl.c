@@ -99,6 +99,7 @@ static char cmd_wait_help[CMD_OPS][320];
 const struct cmd *const cli_cmds = cmds;
 const size_t cli_ncmds = CMD_COUNT;
 
+
 /* ---- small utilities ----------------------------------------------------- */
 
 int cli_error(int status, const char *fmt, ...)

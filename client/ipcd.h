@@ -442,8 +442,69 @@ IPCD_EXPORT int ipcd_ns_set(ipcd *c, const char *name, const char *attr, struct 
 /* ns.get NAME ATTR -> out->value. IPCD_ENOKEY if unset. */
 IPCD_EXPORT int ipcd_ns_get(ipcd *c, const char *name, const char *attr, struct ipcd_result *out);
 
+/* ---- values and arrays in shared memory ------------------------------------ */
+
 /*
- * Synchronisation types (PROTOCOL.md section 8.7): a connection plays the
+ * A value or array mapped into this process (ipcd_array_map). The elements
+ * are at data + i * itemsize, native byte order, of the C type of typecode
+ * (PROTOCOL.md 8.7: b B h H i I l L q Q f d c; l and L are 8 bytes).
+ *
+ * Memory ordering: every ipcd_array_* element access below is a C11
+ * memory_order_seq_cst atomic on that element, the same as the daemon's own
+ * ops on it (value.add, array.set, ...): updates by any mix of mappings and
+ * server ops are never lost, and all of them fall in one total order. They
+ * also order the caller's other memory accesses as seq_cst atomics do.
+ * Plain reads and writes through data are the caller's own business.
+ * The integer helpers wrap around on overflow like C atomics (the server's
+ * value.add refuses it with OVERFLOW instead).
+ */
+struct ipcd_array_map {
+	void *data;             /* the first element */
+	size_t size;            /* bytes mapped: length * itemsize */
+	uint64_t length;        /* elements (1 for a value) */
+	unsigned itemsize;      /* bytes per element: 1, 2, 4 or 8 */
+	char typecode;
+	int writable;           /* mapped read-write */
+};
+
+/*
+ * Map the value or array NAME: {array,value}.map NAME MODE, and mmap of the
+ * descriptor that comes with the reply (closed again: the mapping stays).
+ * writable 0 maps it read-only (a store through it faults); 1 read-write,
+ * which needs w access to the object. The mapping outlives the connection
+ * and stays until ipcd_array_unmap. Writes through it are not logged: they
+ * are kept as of the daemon's next snapshot (PROTOCOL.md 8.7, Durability).
+ * Errors: IPCD_ENOTFOUND, IPCD_EWRONGTYPE, IPCD_EPERMISSION (writable without
+ * w access), IPCD_ENOMEM (the daemon is out of descriptors), IPCD_EREPLY (no
+ * descriptor came with the reply, or it does not map), IPCD_EINVAL (m NULL),
+ * and the connection errors of ipcd_call.
+ */
+IPCD_EXPORT int ipcd_array_map(ipcd *c, const char *name, int writable, struct ipcd_array_map *m);
+/* Unmap m (its fields are cleared). NULL and an unmapped m are fine. */
+IPCD_EXPORT void ipcd_array_unmap(struct ipcd_array_map *m);
+
+/*
+ * Atomic element access on an integer typecode (b B h H i I l L q Q), values
+ * as int64_t (Q and L above INT64_MAX come back negative, as the same bits):
+ * load into *out; store v (cut to the element's width); add delta and return
+ * the new value in *out (may be NULL); compare-and-swap: if element i holds
+ * *expected, store desired and set *swapped 1, else put what it holds in
+ * *expected and set *swapped 0. Each returns IPCD_OK, or IPCD_EINVAL (i out
+ * of range, a float or c typecode, m unmapped, a NULL pointer, or a store,
+ * add or cas on a read-only mapping).
+ */
+IPCD_EXPORT int ipcd_array_load(const struct ipcd_array_map *m, uint64_t i, int64_t *out);
+IPCD_EXPORT int ipcd_array_store(const struct ipcd_array_map *m, uint64_t i, int64_t v);
+IPCD_EXPORT int ipcd_array_add(const struct ipcd_array_map *m, uint64_t i, int64_t delta, int64_t *out);
+IPCD_EXPORT int ipcd_array_cas(const struct ipcd_array_map *m, uint64_t i, int64_t *expected, int64_t desired,
+                               int *swapped);
+/* The same for f and d (a CAS loop for add); IPCD_EINVAL also for an
+ * integer typecode. */
+IPCD_EXPORT int ipcd_array_load_double(const struct ipcd_array_map *m, uint64_t i, double *out);
+IPCD_EXPORT int ipcd_array_store_double(const struct ipcd_array_map *m, uint64_t i, double v);
+IPCD_EXPORT int ipcd_array_add_double(const struct ipcd_array_map *m, uint64_t i, double delta, double *out);
+/*
+ * Synchronisation types (PROTOCOL.md section 8.8): a connection plays the
  * part of a thread. What a connection holds is given back when it closes.
  * These ops change state and are never resent after a lost reply
  * (IPCD_EIO: it may or may not have happened).

@@ -11,7 +11,7 @@
 # (the list below is only for an ipcctl that lists none). The daemon asked is the one the line names with
 # -s/--socket, else the default ($IPCD_SOCKET, ...).
 
-_ipcctl_types='queue list dict ns lock semaphore event condition barrier'
+_ipcctl_types='queue list dict ns value array lock semaphore event condition barrier'
 
 # _ipcctl_options PROG: PROG's option table into _ipcctl_opt_names (every
 # short and long name), _ipcctl_opt_arg[NAME] (what its value is called; unset

@@ -71,6 +71,12 @@ static const struct config_key keys[] = {
 	{ "max_memory", K_SIZE, OFF(max_memory), 0, UINT64_MAX, "0",
 	  "bytes held for clients (values, objects, names, keys and per-item overhead); writes past it "
 	  "fail with NOMEM, 0 = no limit" },
+	{ "max_array_bytes", K_SIZE, OFF(max_array_bytes), 1, UINT64_MAX, "64M",
+	  "bytes of elements one value or array may hold (it is one memfd that clients map); a "
+	  "create past it fails with BADARG" },
+	{ "max_arrays", K_COUNT, OFF(max_arrays), 0, 1000000, "1024",
+	  "values and arrays that may exist at once; each holds a descriptor, counted beside max_clients in "
+	  "the RLIMIT_NOFILE ipcd asks for; a create past it fails with NOMEM" },
 	{ "max_objects", K_COUNT, OFF(max_objects), 0, UINT64_MAX, "1000000",
 	  "objects that may exist at once; creating one more fails with NOMEM, 0 = no limit" },
 	{ "queue_maxsize", K_COUNT, OFF(queue_maxsize), 0, UINT64_MAX, "0",

@@ -21,6 +21,8 @@ struct config {
 	uint64_t max_frame;      /* largest request frame, bytes */
 	uint64_t max_name;       /* longest object name, bytes */
 	uint64_t max_depth;      /* deepest nesting of a stored value */
+	uint64_t max_array_bytes; /* largest value or array, bytes of elements */
+	uint64_t max_arrays;     /* values and arrays at once: each holds a descriptor */
 	uint64_t max_clients;    /* simultaneous connections */
 	uint64_t max_output;     /* unsent reply bytes per client past which its requests wait; the largest reply */
 	uint64_t output_timeout; /* seconds a client over max_output may read nothing before it is dropped */

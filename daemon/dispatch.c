@@ -64,7 +64,7 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 		}
 		if (access_check(rq, o) < 0)
 			return -1;
-	} else if (rq->op->flags & (OPF_WRITE | OPF_BLOCK)) {
+	} else if ((rq->op->flags & (OPF_WRITE | OPF_BLOCK)) && !object_type_of(want)->create_only) {
 		const char *why = "";
 		int err = registry_create(name->via.str.ptr, name->via.str.size, want, NULL, &o, &why);
 		if (err) {

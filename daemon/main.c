@@ -189,13 +189,13 @@ static int settings_build(struct config *c, void (*report)(const char *))
  * systemd's notify socket), with some room. */
 #define FDS_BESIDES_CLIENTS 32
 
-/* Give max_clients the descriptors it needs: raise the soft RLIMIT_NOFILE
+/* Give max_clients (and max_arrays, a memfd each) the descriptors they need: raise the soft RLIMIT_NOFILE
  * up to the hard limit, and warn if that is not enough (the clients past
  * it are refused with MAXCLIENTS). */
 static void fd_limit_fit(void)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)config.max_clients + FDS_BESIDES_CLIENTS;
+	rlim_t want = (rlim_t)config.max_clients + (rlim_t)config.max_arrays + FDS_BESIDES_CLIENTS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {

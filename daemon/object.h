@@ -1,7 +1,7 @@
 /*
  * object.h: a named object in the registry and the per-type operations the
  * registry needs. Each type's data structure and op handlers live in its
- * own file (queue.c, list.c, dict.c, ns.c); a queue's is in queue.h.
+ * own file (queue.c, list.c, dict.c, ns.c, shared_array.c); a queue's is in queue.h.
  */
 #ifndef IPCD_OBJECT_H
 #define IPCD_OBJECT_H
@@ -32,6 +32,21 @@ struct dict {
 	struct omap map;
 };
 
+/*
+ * value and array: fixed-length arrays of one C number type, named by a
+ * Python array typecode, kept in a sealed memfd that clients may map
+ * (shared_array.c). A value is an array of length 1.
+ */
+struct shared_array {
+	char typecode;              /* b B h H i I l L q Q f d c; 0 in the read-only stand-in */
+	uint8_t itemsize;           /* bytes per element: 1, 2, 4 or 8 */
+	uint64_t length;            /* elements, >= 1 */
+	void *data;                 /* the daemon's read-write mapping; NULL in the stand-in */
+	int fd_rw, fd_ro;           /* the memfd, and a read-only open of it handed to readers */
+	void *saved;                /* a copy taken just before a snapshot forks (shared_array.c) */
+	uint64_t maps_ro, maps_rw;  /* mappings handed out */
+};
+
 struct object {
 	enum proto_type type;
 	char *name;                 /* NUL-terminated copy of the registry key */
@@ -48,6 +63,7 @@ struct object {
 		struct queue queue;
 		struct list list;
 		struct dict dict;       /* also ns */
+		struct shared_array array; /* also value */
 		struct lock lock;       /* sync.h */
 		struct semaphore sem;
 		struct sync_event event;
@@ -98,11 +114,16 @@ struct object_type {
 	/* Optional: a timer's change, replayed from the log (state.h's
 	 * enum state_timer): n items moved, as its timer moved them. */
 	void (*on_timer)(struct object *o, int what, uint64_t n);
+	/* Made by create alone (no default options): ops on a free name,
+	 * writes too, see the read-only stand-in (registry_empty), whose
+	 * handlers reply NOTFOUND. */
+	int create_only;
 	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
 	uint32_t stat_keys;
 	void (*pack_stat)(const struct object *o, msgpack_packer *pk);
 };
 
+extern const struct object_type queue_type, list_type, dict_type, ns_type, value_type, array_type;
 extern const struct object_type queue_type, list_type, dict_type, ns_type;
 extern const struct object_type lock_type, semaphore_type, event_type, condition_type, barrier_type;
 

@@ -32,6 +32,8 @@ const struct object_type *object_type_of(enum proto_type t)
 	case PROTO_T_LIST: return &list_type;
 	case PROTO_T_DICT: return &dict_type;
 	case PROTO_T_NS: return &ns_type;
+	case PROTO_T_VALUE: return &value_type;
+	case PROTO_T_ARRAY: return &array_type;
 	case PROTO_T_LOCK: return &lock_type;
 	case PROTO_T_SEMAPHORE: return &semaphore_type;
 	case PROTO_T_EVENT: return &event_type;
@@ -205,7 +207,7 @@ void handle_CREATE(struct request *rq)
 	const msgpack_object *n = &rq->args[0], *tn = &rq->args[1], *opts = request_arg(rq, 2);
 	enum proto_type t = proto_type_by_name(tn->via.str.ptr, tn->via.str.size);
 	if (t == PROTO_T_ANY) {
-		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict, ns, lock, semaphore, event, condition or barrier)",
+		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict, ns, value, array, lock, semaphore, event, condition or barrier)",
 		            (int)tn->via.str.size, tn->via.str.ptr);
 		return;
 	}

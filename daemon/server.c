@@ -72,6 +72,8 @@ void client_close(struct client *c, const char *why)
 	event_del(&c->ev_resume);
 	event_del(&c->ev_output_timer);
 	deadline_stop(c);
+	for (unsigned i = 0; i < c->n_out_fds; i++)
+		close(c->out_fds[i].fd);
 	close(c->fd);
 	server_fds_freed();
 	server_stats.input -= c->in_counted;
@@ -133,6 +135,69 @@ static void client_output_progress(struct client *c, size_t n)
 	}
 }
 
+int client_attach_fd(struct client *c, int fd)
+{
+	if (c->n_out_fds == SERVER_OUT_FDS)
+		return -1;
+	c->out_fds[c->n_out_fds].pos = c->bytes_out + buf_used(&c->out);
+	c->out_fds[c->n_out_fds].fd = fd;
+	c->n_out_fds++;
+	return 0;
+}
+
+/* Send n bytes of c's output with the first waiting descriptor. */
+static ssize_t client_send_with_fd(struct client *c, size_t n)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { buf_head(&c->out), n };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.space,
+	                      .msg_controllen = sizeof(u.space) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &c->out_fds[0].fd, sizeof(int));
+	ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	if (w > 0) {
+		close(c->out_fds[0].fd);
+		memmove(&c->out_fds[0], &c->out_fds[1], --c->n_out_fds * sizeof(c->out_fds[0]));
+	}
+	return w;
+}
+
+/* Write as much of c's output as the socket takes, each waiting descriptor
+ * with its byte; bytes_out counts what went. -1 on a socket error. */
+static int client_write(struct client *c)
+{
+	while (buf_used(&c->out) > 0) {
+		size_t n = buf_used(&c->out);
+		ssize_t w;
+		if (c->n_out_fds && c->out_fds[0].pos > c->bytes_out) {
+			n = (size_t)(c->out_fds[0].pos - c->bytes_out);
+			w = write(c->fd, buf_head(&c->out), n);
+		} else if (c->n_out_fds) {
+			if (c->n_out_fds > 1 && c->out_fds[1].pos - c->bytes_out < n)
+				n = (size_t)(c->out_fds[1].pos - c->bytes_out);
+			w = client_send_with_fd(c, n);
+		} else {
+			w = write(c->fd, buf_head(&c->out), n);
+		}
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		buf_consume(&c->out, (size_t)w);
+		c->bytes_out += (uint64_t)w;
+	}
+	return 0;
+}
+
 /* Write c's output; returns -1 if c was closed. */
 static int client_flush(struct client *c)
 {
@@ -141,11 +206,10 @@ static int client_flush(struct client *c)
 		return -1;
 	}
 	size_t before = buf_used(&c->out);
-	if (buf_write_fd(&c->out, c->fd) < 0) {
+	if (client_write(c) < 0) {
 		client_close(c, strerror(errno));
 		return -1;
 	}
-	c->bytes_out += before - buf_used(&c->out);
 	client_output_progress(c, before - buf_used(&c->out));
 	if (buf_used(&c->out) > 0) {
 		event_add(&c->ev_write, NULL);
@@ -453,7 +517,7 @@ static void client_drain(struct client *c, uint64_t deadline_ms)
 		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
 		if (poll(&p, 1, (int)(deadline_ms - now)) <= 0)
 			return;
-		if (buf_write_fd(&c->out, c->fd) < 0)
+		if (client_write(c) < 0)
 			return;
 	}
 }

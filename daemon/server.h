@@ -16,6 +16,7 @@
 #include <msgpack.h>
 #include <event2/event_struct.h>
 #include "buf.h"
+#include "proto.h"
 #include "reply.h"
 #include "rate.h"
 #include "waiters.h"
@@ -29,6 +30,9 @@ struct hold {
 	LIST_ENTRY(hold) link;
 	struct object *obj;
 };
+
+/* Descriptors a client may have waiting to go out with its replies. */
+#define SERVER_OUT_FDS 8
 
 struct client {
 	uint64_t cid;              /* connection number, from 1 */
@@ -53,6 +57,10 @@ struct client {
 	LIST_HEAD(, hold) holds;   /* what it holds in objects, newest first */
 	double connected;          /* unix time */
 	uint64_t ops, bytes_in, bytes_out;
+	/* Descriptors to send (client_attach_fd): each goes with the output
+	 * byte at stream position pos (bytes_out counts the bytes sent). */
+	struct { uint64_t pos; int fd; } out_fds[SERVER_OUT_FDS];
+	unsigned n_out_fds;
 	int state_known;           /* its pid, uid and gid are in the state log (state.c) */
 	int monitoring;            /* attached by the monitor op: its output is bounded by
 	                            * monitor_buffer (events dropped), never by max_output */
@@ -70,6 +78,12 @@ int server_start(struct event_base *base, int listen_fd, server_frame_fn *on_fra
  * the order registered (at most SERVER_CLOSE_HOOKS). */
 #define SERVER_CLOSE_HOOKS 4
 void server_on_close(void (*fn)(struct client *c));
+/* Send fd (SCM_RIGHTS) with the next output byte of c, the start of the
+ * reply about to be packed; c owns fd from here on and closes it once sent
+ * (or if c closes first). A client that reads it takes the descriptor with
+ * the reply's bytes: it arrives no later than the reply's last byte. 0, or
+ * -1 if SERVER_OUT_FDS are waiting already (fd is still the caller's). */
+int client_attach_fd(struct client *c, int fd);
 /* c has new output: write it at the next flush. */
 void client_schedule_flush(struct client *c);
 /* Stop accepting, run what clients already sent (unpark(c) answers c's
@@ -93,7 +107,7 @@ struct server_stats {
 	uint64_t clients, clients_total, ops_total, errors_total;
 	uint64_t reads;              /* socket reads that brought bytes: activity, for the busy poll */
 	uint64_t input;              /* request bytes received and not yet run, all clients (max_input_total) */
-	uint64_t ops_by_code[256];   /* by op code: codes are below PROTO_OP_MAX (proto.h) */
+	uint64_t ops_by_code[PROTO_OP_MAX];
 	uint64_t errors_by_code[64]; /* wire error codes are below 64 (errors.def) */
 	struct rate rate;            /* requests per second */
 	double started;

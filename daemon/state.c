@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 #include "state.h"
+#include "shared_array.h"
 #include "access.h"
 #include "clock.h"
 #include "config.h"
@@ -692,6 +693,11 @@ void state_close(void)
 {
 	if (!state_persist)
 		return;
+	/* Writes through shared memory are in no log: save them (persist_close
+	 * waits for the snapshot). */
+	if (shared_array_unsaved_mapped_writes() && persist_snapshot_now(state_persist) < 0 && errno != EBUSY)
+		log_warn("state: no snapshot at stop (%s): writes through shared memory since the last one are lost",
+		         strerror(errno));
 	persist_close(state_persist);
 	state_persist = NULL;
 	if (snapshot_ev)

@@ -949,7 +949,7 @@ static int run_peer(const struct peer *p, const char *workload, size_t n, size_t
 /* ---- the run ----------------------------------------------------------------- */
 
 enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM,
-             W_RECOVERY };
+             W_RECOVERY, W_COUNTER };
 
 struct workload {
 	const char *name;
@@ -975,6 +975,7 @@ static const struct workload workloads[] = {
 	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000, D_MEMORY },
 	{ "queue_batch_16B", W_BATCH, 16, 300, 5, D_MEMORY },
 	{ "incr_8p", W_INCR, 0, 80000, 8000, D_MEMORY },
+	{ "counter_incr_8p", W_COUNTER, 0, 8000000, 8000, D_MEMORY },  /* ipcd: a mapped value (counter.c) */
 	{ "taskqueue_4w", W_TASKQ, 0, 100000, 100000, D_MEMORY },
 	{ "stream_16B", W_STREAM, 16, 1000000, 1000000, D_MEMORY },
 	{ "floor_pingpong_32B", W_FLOOR, 32, 100000, 0, D_MEMORY },
@@ -1001,6 +1002,7 @@ static int have_redis, have_python;
 static const struct peer peers[] = {
 	{ "manager", "peer_manager.py", &srv_manager, NULL, 0 },
 	{ "mpqueue", "peer_manager.py", NULL, NULL, 0 },
+	{ "mpvalue", "peer_manager.py", NULL, NULL, 0 },
 	{ "ipcd-py", "peer_ipcd_py.py", &srv_ipcd, "msgpack", 1 },
 };
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))
@@ -1071,6 +1073,12 @@ static struct result run_native(const struct workload *w, const struct bench_dri
 	case W_STREAM: return w_stream(d, s->addr, n);
 	case W_MEM: return w_mem(d, s, n);
 	case W_LOADED: return w_loaded(d, s->addr, scaled(LOADED_OBJECTS, 200), n / 2);
+	case W_COUNTER: {
+		struct result r = { .ok = 1 };
+		if (bench_counter_incr_8p(s->addr, n, &r.ops_per_s) < 0)
+			die("counter_incr_8p failed");
+		return r;
+	}
 	case W_FLOOR: case W_RECOVERY: break;
 	}
 	return (struct result){ 0 };
@@ -1260,6 +1268,7 @@ static void print_table(void)
 		{ "queue_put_get_16B_50c", "redis", 1.2 }, { "queue_put_get_4K_50c", "redis", 1.2 },
 		{ "taskqueue_4w", "manager", 10 }, { "stream_16B", "mpqueue", 5 },
 		{ "mem_per_item_16B", "redis", 1.0 },
+		{ "counter_incr_8p", "mpvalue", 10 }, { "counter_incr_8p", "manager", 1000 },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(what, sizeof(what), "%s vs %s", t[i].w, t[i].s);
@@ -1393,7 +1402,7 @@ int main(int argc, char **argv)
 		progress_line(++k, total, w->name, "ipcd");
 		add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &srv_ipcd));
 		progress_line(++k, total, w->name, "redis");
-		if (have_redis)
+		if (have_redis && w->kind != W_COUNTER)   /* redis has no shared memory */
 			add_row(w->name, "redis", run_native(w, &bench_redis, &srv_redis));
 		for (size_t p = 0; p < NPEERS; p++) {
 			progress_line(++k, total, w->name, peers[p].system);

@@ -73,6 +73,11 @@ struct bench_driver {
 extern const struct bench_driver bench_ipcd;
 extern const struct bench_driver bench_redis;
 
+/* counter_incr_8p against the ipcd at socket (counter.c): 8 processes add
+ * total in all through one mapped value; their adds per second in *ops_per_s.
+ * 0, or -1 (a failure, or a count that is not exact). */
+int bench_counter_incr_8p(const char *socket, size_t total, double *ops_per_s);
+
 /* Resident set size of pid in bytes, or -1. */
 long long bench_rss(long pid);
 

@@ -228,6 +228,7 @@ WORKLOADS = {
     "list_append_4K_1c": ("list", 4096),
     "queue_batch_16B": ("batch", 16),
     "incr_8p": ("incr", 8),
+    "counter_incr_8p": ("counter", 8),
     "taskqueue_4w": ("taskqueue", 8),
     "stream_16B": ("stream", 16),
     "queue_put_get_16B_1c_loaded": ("loaded", 16),

@@ -14,6 +14,9 @@ WORKLOADS = [
     "list_append_16B_1c", "list_append_4K_1c", "queue_batch_16B", "incr_8p", "taskqueue_4w", "stream_16B",
     "queue_put_get_16B_1c_loaded", "mem_per_item_16B",
 ]
+# Shared memory: ipcd's mapped value against multiprocessing.Value and the
+# Manager's Value; redis and ipcd-py have no row.
+COUNTER = ["counter_incr_8p"]
 # ipcd persisting against redis with appendonly: no Python peer has a mode for it.
 DURABLE = ["queue_put_get_16B_1c_everysec", "queue_put_get_16B_p64_everysec", "queue_put_get_16B_1c_always",
            "queue_put_get_16B_p64_always", "recovery_1M"]
@@ -29,13 +32,14 @@ m = doc["machine"]
 assert isinstance(m["cpu"], str) and m["cpu"] and isinstance(m["cores"], int) and m["kernel"], m
 
 have = {(r["workload"], r["system"]): r for r in doc["results"]}
-want = [(w, "ipcd") for w in WORKLOADS + DURABLE] + [("floor_pingpong_32B", "floor")]
+want = [(w, "ipcd") for w in WORKLOADS + DURABLE + COUNTER] + [("floor_pingpong_32B", "floor")]
 want += [("compaction_1M_1c", "ipcd"), ("disk_per_item_16B", "ipcd"), ("disk_per_item_16B", "ipcd-snap")]
 if shutil.which("redis-server") or os.path.exists("/usr/bin/redis-server"):
     want += [(w, "redis") for w in WORKLOADS + DURABLE]
     want += [("disk_per_item_16B", "redis"), ("disk_per_item_16B", "redis-rdb")]
 if os.path.exists("/usr/bin/python3"):
-    want += [(w, "manager") for w in MANAGER] + [(w, "mpqueue") for w in MPQUEUE]
+    want += [(w, "manager") for w in MANAGER + COUNTER] + [(w, "mpqueue") for w in MPQUEUE]
+    want += [(w, "mpvalue") for w in COUNTER]
     if subprocess.run(["/usr/bin/python3", "-c", "import msgpack"], stderr=subprocess.DEVNULL).returncode == 0:
         want += [(w, "ipcd-py") for w in IPCD_PY]
 missing = [k for k in want if k not in have]

@@ -12,7 +12,8 @@ Run with Debian's /usr/bin/python3. Two commands:
 
   peer_manager.py run SYSTEM WORKLOAD [--address A] [--n N] [--load L] [--objects O]
       Run one workload as a client of SYSTEM ("manager": the server at
-      ADDRESS; "mpqueue": a plain multiprocessing.Queue, no server) and print
+      ADDRESS; "mpqueue": a plain multiprocessing.Queue, no server; "mpvalue":
+      a multiprocessing.Value with its get_lock(), no server) and print
       one line of JSON: {"ops_per_s": N, "p50_us": N, "p99_us": N}, or
       {"bytes_per_item": N} for memory. Exit status 3: SYSTEM does not run
       WORKLOAD (ipcd-bench then prints no row for it).
@@ -31,7 +32,7 @@ import socket
 import sys
 import threading
 import time
-from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, ListProxy
+from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, ListProxy, Value, ValueProxy
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common.py, beside this
@@ -42,7 +43,7 @@ AUTHKEY = b"ipcd-bench"
 
 # ---- server ---------------------------------------------------------------
 
-_queues, _dicts, _lists, _locks = {}, {}, {}, {}
+_queues, _dicts, _lists, _locks, _values = {}, {}, {}, {}, {}
 _objs_lock = threading.Lock()
 
 
@@ -83,6 +84,7 @@ BenchManager.register("get_queue", callable=_named(_queues, queue.Queue))
 BenchManager.register("get_dict", callable=_named(_dicts, dict), proxytype=DictProxy)
 BenchManager.register("get_list", callable=_named(_lists, list), proxytype=ListProxy)
 BenchManager.register("get_lock", callable=_named(_locks, threading.Lock), proxytype=AcquirerProxy)
+BenchManager.register("get_value", callable=_named(_values, lambda: Value("q", 0)), proxytype=ValueProxy)
 BenchManager.register("preload", callable=_preload)
 BenchManager.register("rss", callable=_rss)
 
@@ -167,6 +169,40 @@ def w_incr_8p(a, size):
                       start_together=False)
 
 
+# counter_incr_8p: the lesson's shared counter, made correct with a lock.
+def _open_manager_value(address):
+    m = connect(address)
+    v, lock = m.get_value("counter"), m.get_lock("counter")
+
+    def incr():
+        with lock:  # the Manager's Value has no atomic add
+            v.value = v.value + 1
+    return incr
+
+
+def w_counter_manager(a, size):
+    return bc.incr_8p(a, _open_manager_value, lambda: connect(a.address).get_value("counter").value,
+                      start_together=True)
+
+
+_mp_value = None
+
+
+def _open_mp_value(address):
+    v = _mp_value
+
+    def incr():
+        with v.get_lock():
+            v.value += 1
+    return incr
+
+
+def w_counter_mpvalue(a, size):
+    global _mp_value
+    _mp_value = mp.get_context("fork").Value("q", 0)   # inherited by the forked processes
+    return bc.incr_8p(a, _open_mp_value, lambda: _mp_value.value, start_together=True)
+
+
 # Neither the Manager's queues nor multiprocessing.Queue have put_many or
 # get_many: one task, one result at a time.
 def _put_each(tasks, n, workers):
@@ -231,8 +267,9 @@ SYSTEMS = {
     # The Manager cannot pipeline: its "64 in flight" is its one-at-a-time loop.
     "manager": bc.workloads(queue_1c=w_queue_1c, queue_p64=w_queue_1c, queue_50c=w_queue_50c, dict=w_dict,
                             list=w_list, batch=w_batch, incr=w_incr_8p, taskqueue=w_taskqueue_manager,
-                            loaded=w_loaded, mem=w_mem),
+                            loaded=w_loaded, mem=w_mem, counter=w_counter_manager),
     "mpqueue": bc.workloads(taskqueue=w_taskqueue_mpqueue, stream=w_stream_mpqueue),
+    "mpvalue": bc.workloads(counter=w_counter_mpvalue),
 }
 
 

@@ -386,7 +386,7 @@ def test_create_with_maxsize_then_put_past_it(ctl):
     absent(ctl, "x")
 
 
-@pytest.mark.parametrize("typ", TYPES[:4])   # the containers; the sync types have tests of their own
+@pytest.mark.parametrize("typ", TYPES[:4])      # the containers: the other types need options or have tests of their own
 def test_create_exists_type_stat_rm(ctl, typ):
     ctl.fail(4, "type", "obj", code="NOTFOUND")
     ctl.fail(4, "stat", "obj", code="NOTFOUND")
@@ -1077,6 +1077,35 @@ def test_chmod_and_chown(ctl):
     ctl.fail(2, "chown", "acl", ":")
 
 
+def test_value_and_array_ops(ctl):
+    ctl.ok("create", "hits", "value", '{"typecode": "q"}')
+    assert ctl.json("value", "add", "hits") == 1
+    assert ctl.ok("value", "add", "hits", "41") == "42\n"
+    assert ctl.json("value", "get", "hits") == 42
+    assert ctl.json("value", "set", "hits", "-7") is None
+    assert ctl.json("value", "cas", "hits", "-7", "8") == [True, 8]
+    assert ctl.ok("value", "typecode", "hits") == "q\n"
+    ctl.fail(1, "value", "set", "hits", "1.5", code="BADVALUE")
+    ctl.fail(4, "value", "get", "nosuch", code="NOTFOUND")
+    assert ctl.json("value", "map", "hits")["writable"] is False       # the descriptor is dropped
+    ctl.ok("create", "grid", "array", '{"typecode": "B", "length": 4}')
+    assert ctl.json("array", "set", "grid", "1", "200") is None
+    assert ctl.json("array", "get", "grid", "-3") == 200
+    ctl.fail(1, "array", "add", "grid", "1", "56", code="OVERFLOW")
+    assert ctl.json("array", "add", "grid", "1", "55") == 255
+    assert ctl.json("array", "set_slice", "grid", "2", "null", "[7, 8]") is None
+    assert ctl.json("array", "slice", "grid", "1") == [255, 7, 8]
+    assert ctl.json("array", "cas", "grid", "0", "1", "2") == [False, 0]
+    assert ctl.json("array", "len", "grid") == 4
+    assert ctl.ok("array", "typecode", "grid") == "B\n"
+    ctl.fail(4, "array", "get", "grid", "4", code="INDEX")
+    assert ctl.json("array", "map", "grid", "rw")["size"] == 4
+    st = ctl.json("stat", "grid")
+    assert (st["typecode"], st["length"], st["maps_rw"]) == ("B", 4, 1)
+    assert "typecode" in ctl.fail(2, "create", "x", "array")
+    ctl.fail(4, "value", "set", "x", "1", code="NOTFOUND")
+    assert ctl.ok("rm", "grid") == ""
+    assert [e["name"] for e in ctl.json("ls")] == ["hits"]
 # ---- synchronisation types ------------------------------------------------------------
 # Each ipcctl run is a connection of its own: what it takes is given back when it
 # exits, unless the object is not robust.

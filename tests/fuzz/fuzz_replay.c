@@ -26,7 +26,7 @@ static uint64_t next_rand(void)
  * names mostly match the op's type, so that handlers run past WRONGTYPE. */
 static void pack_arg(msgpack_packer *pk, char l, enum proto_type t, unsigned variant)
 {
-	static const char *names[PROTO_T_COUNT] = { "any", "q", "l", "d", "n" };
+	static const char *names[PROTO_T_COUNT] = { "any", "q", "l", "d", "n", "v", "a" };
 	switch (l) {
 	case 'N': {
 		enum proto_type nt = variant % 8 ? t : (enum proto_type)(variant % PROTO_T_COUNT);

@@ -3,13 +3,20 @@
 test_access.py starts it under setpriv as another user:
   access_peer.py SOCKET ops JSON      each [op, args...] of the JSON array in
                                       turn; prints [[status, result], ...]
+  access_peer.py SOCKET map NAME      array.map NAME "rw", then "r": prints what
+                                      each got and what the read-only
+                                      descriptor allows (mmap for writing,
+                                      opening it again for writing, write)
   access_peer.py SOCKET monitor NAME  monitor; prints "ready" once attached,
                                       then the names of the events seen up to
                                       the first about NAME, as a JSON array
 Every socket wait is bounded (ipcwire's timeout).
 """
 import json
+import mmap
 import os
+import socket
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -18,6 +25,9 @@ from ipcwire import Client  # noqa: E402
 
 def main(sock, mode, arg):
     c = Client(sock, name="peer")
+    if mode == "map":
+        print(json.dumps(try_map(c, arg)))
+        return
     if mode == "ops":
         out = []
         for op, *args in json.loads(arg):
@@ -35,6 +45,44 @@ def main(sock, mode, arg):
         if ev["name"] == arg:
             break
     print(json.dumps(names))
+
+
+def map_reply(c, name, mode):
+    """(status, result, descriptors) of array.map NAME MODE, read with recvmsg."""
+    c.send("array.map", name, mode)
+    data, fds = b"", []
+    while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+        d, f, _, _ = socket.recv_fds(c.sock, 1 << 16, 4)
+        data, fds = data + d, fds + f
+    from ipcwire import unpack
+    _, status, result = unpack(data[4:])
+    return status, result, fds
+
+
+def attempt(fn):
+    try:
+        fn()
+        return "allowed"
+    except OSError as e:
+        return type(e).__name__
+
+
+def try_map(c, name):
+    out = {}
+    out["rw_status"], _, fds = map_reply(c, name, "rw")
+    out["rw_fds"] = len(fds)
+    status, result, fds = map_reply(c, name, "r")
+    out["r_status"], out["r_fds"] = status, len(fds)
+    if fds:
+        fd = fds[0]
+        m = mmap.mmap(fd, result["size"], mmap.MAP_SHARED, mmap.PROT_READ)
+        out["read"] = list(memoryview(m).cast(result["typecode"]))
+        out["mmap_write"] = attempt(lambda: mmap.mmap(fd, result["size"], mmap.MAP_SHARED,
+                                                      mmap.PROT_READ | mmap.PROT_WRITE))
+        out["reopen_rw"] = attempt(lambda: os.close(os.open("/proc/self/fd/%d" % fd, os.O_RDWR)))
+        out["write"] = attempt(lambda: os.write(fd, b"\1"))
+        out["chmod"] = attempt(lambda: os.fchmod(fd, 0o666))
+    return out
 
 
 if __name__ == "__main__":
