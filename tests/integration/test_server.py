@@ -156,7 +156,6 @@ def test_info_fields(daemon, client):
     assert info["clients"] == 1
     assert info["clients_total"] == 1
     assert info["objects"] == 0
-    assert info["objects_by_type"] == {"queue": 0, "list": 0, "dict": 0, "ns": 0, "value": 0, "array": 0}
     assert info["objects_by_type"] == {t: 0 for t in TYPES}
     assert info["memory"] == 0
     assert info["max_memory"] == 0
@@ -181,7 +180,6 @@ def test_info_counts_follow_activity(daemon, client):
     assert info["clients"] == 4
     assert info["clients_total"] == 4
     assert info["objects"] == 6
-    assert info["objects_by_type"] == {"queue": 2, "list": 1, "dict": 1, "ns": 2, "value": 0, "array": 0}
     assert info["objects_by_type"] == dict({t: 0 for t in TYPES}, queue=2, list=1, dict=1, ns=2)
     assert info["memory"] > 0
     assert info["ops"] >= before["ops"] + 8
@@ -199,7 +197,6 @@ def test_info_counts_follow_activity(daemon, client):
         client.ok("delete", name)
     info = client.ok("info")
     assert info["objects"] == 0
-    assert info["objects_by_type"] == {"queue": 0, "list": 0, "dict": 0, "ns": 0, "value": 0, "array": 0}
     assert info["objects_by_type"] == {t: 0 for t in TYPES}
     assert info["memory"] == 0
 
