@@ -264,9 +264,21 @@ class Activated:
             preexec_fn=die_with_parent)
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT
-        while not os.path.exists(self.sock):   # the listening socket, made before anything runs
+        while not self._listening():   # the listening socket, made before anything runs
             assert self.proc.poll() is None and time.monotonic() < deadline, "no socket at %s" % self.sock
             time.sleep(0.01)
+
+    def _listening(self):
+        # The file exists from bind() on, but connections are refused until
+        # listen(): connect once (this starts the daemon, as a client would).
+        if not os.path.exists(self.sock):
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(self.sock)
+            except ConnectionRefusedError:
+                return False
+        return True
 
     def stop(self):
         """SIGTERM: ipcd answers what it read, tells every connection, exits."""

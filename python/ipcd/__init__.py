@@ -13,8 +13,10 @@ ipcd by changing its constructors::
 They talk to the daemon on the default socket (``$IPCD_SOCKET`` alone, else
 the first of ``$XDG_RUNTIME_DIR/ipcd.sock`` and ``/run/ipcd/ipcd.sock`` that
 accepts, see :func:`client_sockets`) unless
-:func:`connect` named another first. Each process has its own connection,
-opened on first use and again after ``fork()``.
+:func:`connect` named another first. Each thread of a process has its own
+connection, opened on its first request, closed when the thread ends, and
+opened again in a child after ``fork()``: threads share proxies freely, and a
+blocking call in one never delays another's.
 
 Values map to msgpack naturally: None, bool, int (64-bit), float, str,
 bytes (also bytearray/memoryview, read back as bytes), list and tuple (read

@@ -1,12 +1,13 @@
 """The connection to ipcd: framing, handshake, requests, reconnecting.
 
 One :class:`Client` per socket path per process (see :func:`connect`). It
-opens its Unix socket lazily, on the first request, and again in a child
-after ``fork()``: a child never uses its parent's socket. Requests from the
-threads of one process are serialised on the connection; while one waits
-(a blocking ``get``), the others queue behind it, as the protocol answers the
-requests of a connection in order. Threads that must wait concurrently each
-use their own ``Client(...)``.
+opens a Unix socket for each thread lazily, on that thread's first request,
+and closes it when the thread ends; in a child after ``fork()`` it opens new
+ones: a child never uses its parent's sockets. The protocol answers the
+requests of one connection in order, so a connection per thread is what
+lets a thread's blocking ``get`` wait while other threads' requests go on.
+A request made while its own thread is already inside one (from a signal
+handler or a ``__del__``) uses a short-lived connection of its own.
 
 Reconnecting follows the protocol's rules (PROTOCOL.md, sections 3 and 6):
 
@@ -149,12 +150,61 @@ def pack(value: Any) -> bytes:
 _ALL_CLIENTS: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
 
+class _Connection:
+    """One socket to the daemon and the state of its replies. Each thread has
+    its own (see Client._conn), so only that thread sends on it; ``lock`` is
+    held across a request so that close() from another thread never closes
+    it mid-request, and ``busy`` (set and read by the owning thread alone)
+    tells a reentered call (a signal handler, a ``__del__``) to use another."""
+
+    __slots__ = ("sock", "rbuf", "next_id", "lock", "busy", "stale", "__weakref__")
+
+    def __init__(self) -> None:
+        self.sock: Optional[_socket.socket] = None
+        self.rbuf = bytearray()
+        self.next_id = 0
+        self.lock = threading.Lock()
+        self.busy = False
+        self.stale = False  # close() asked while it was in use: drop when done
+
+    def drop(self) -> None:
+        s, self.sock, self.rbuf = self.sock, None, bytearray()
+        if s is not None:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+class _ThreadSlot:
+    """What a thread's threading.local holds: its connection. It dies with the
+    thread (CPython clears a thread's locals when it ends, for threads of
+    ``_thread`` too) and closes the socket then, even if a stored traceback
+    still refers to the connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: _Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.drop()
+
+
 class Client:
-    """A connection to one ipcd, made lazily and re-made after ``fork()``.
+    """Connections to one ipcd, made lazily and re-made after ``fork()``.
 
     Usually obtained with :func:`connect`, which gives each process one
     client per socket path. ``call(op, *args)`` sends any op of the protocol
-    by its wire name and returns its result or raises its error."""
+    by its wire name and returns its result or raises its error.
+
+    Threads share a client freely: each thread that makes a request gets its
+    own connection on its first one, closed when the thread ends, so a
+    request waiting in one thread (a blocking ``get``) never holds up another
+    thread's. A request made while the same thread is already inside one (a
+    signal handler or a ``__del__`` running in the middle of a call) goes
+    over a connection of its own, closed after it, instead of waiting for
+    the call it interrupted."""
 
     def __init__(self, socket: Optional[str] = None, *, name: Optional[str] = None,
                  reconnect_timeout: float = 5.0) -> None:
@@ -164,47 +214,100 @@ class Client:
         self.path: str = self._candidates[0]
         self.name = name
         self.reconnect_timeout = reconnect_timeout
-        #: the result of ``hello`` on the current connection (None before one)
+        #: the result of ``hello`` on the latest connection (None before one)
         self.server_info: Optional[Dict[str, Any]] = None
         self.max_frame = DEFAULT_MAX_FRAME
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._sock: Optional[_socket.socket] = None
-        self._rbuf = bytearray()
-        self._next_id = 0
         self._connected_before = False
+        self._reset_connections()
         _ALL_CLIENTS.add(self)
 
+    def _reset_connections(self) -> None:
+        self._pid = os.getpid()
+        self._local = threading.local()
+        self._conns: "weakref.WeakSet[_Connection]" = weakref.WeakSet()
+        self._conns_lock = threading.Lock()
+
     def __repr__(self) -> str:
-        state = "connected" if self._sock is not None and self._pid == os.getpid() else "idle"
-        return "<ipcd.Client %s %s>" % (self.path, state)
+        return "<ipcd.Client %s, %d open connection%s>" % (
+            self.path, self.connections, "" if self.connections == 1 else "s")
+
+    @property
+    def connections(self) -> int:
+        """How many connections of this client are open in this process (one
+        per thread that made a request and has not ended)."""
+        if self._pid != os.getpid():
+            return 0
+        with self._conns_lock:
+            return sum(1 for c in self._conns if c.sock is not None)
 
     # -- lifecycle
     def _after_fork(self) -> None:
-        """In a child: forget the parent's connection (closing only our copy
-        of the descriptor) and any lock a parent thread held."""
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._drop()
+        """In a child: forget the parent's connections (closing only our
+        copies of the descriptors) and any lock a parent thread held."""
+        old = list(self._conns)
+        self._reset_connections()
+        for c in old:
+            c.drop()
         self.server_info = None
 
-    def close(self) -> None:
-        """Close the connection; the next request opens a new one."""
+    def _conn(self) -> _Connection:
+        """The calling thread's connection (made on its first request)."""
         if self._pid != os.getpid():
             self._after_fork()
-        with self._lock:
-            self._drop()
+        try:
+            return self._local.slot.conn
+        except AttributeError:
+            pass
+        conn = _Connection()
+        self._local.slot = _ThreadSlot(conn)
+        with self._conns_lock:
+            self._conns.add(conn)
+        return conn
 
-    def _drop(self) -> None:
-        if self._sock is not None:
+    def _with_conn(self, run: Any, *args: Any) -> Any:
+        """run(conn, *args) on the calling thread's connection, or on a
+        short-lived one if this thread is already inside a request on it."""
+        conn = self._conn()
+        if conn.busy:
+            spare = _Connection()
             try:
-                self._sock.close()
-            except OSError:
-                pass
-        self._sock = None
-        self._rbuf = bytearray()
+                return run(spare, *args)
+            finally:
+                spare.drop()
+        conn.busy = True
+        try:
+            with conn.lock:
+                try:
+                    if conn.stale:
+                        conn.stale = False
+                        conn.drop()
+                    return run(conn, *args)
+                finally:
+                    if conn.stale:
+                        conn.stale = False
+                        conn.drop()
+        finally:
+            conn.busy = False
 
-    def _open(self) -> None:
+    def close(self) -> None:
+        """Close every connection of this client; the next request (in any
+        thread) opens a new one. A connection in the middle of a request in
+        another thread is closed when that request is answered."""
+        if self._pid != os.getpid():
+            self._after_fork()
+            return
+        with self._conns_lock:
+            conns = list(self._conns)
+        for c in conns:
+            if c.lock.acquire(False):
+                try:
+                    c.drop()
+                finally:
+                    c.lock.release()
+            else:
+                c.stale = True
+
+    def _open(self, conn: _Connection) -> None:
         # Connect and say hello, retrying both while the deadline lasts: a
         # daemon being replaced may accept and then reset the connection
         # before hello is answered, and the next one is not listening yet.
@@ -218,12 +321,12 @@ class Client:
             try:
                 s = self._connect_socket()
                 connected = True
-                self._sock = s
-                self._rbuf = bytearray()
-                info = self._roundtrip("hello", OPS["hello"][0], (PROTOCOL_VERSION, opts))
+                conn.sock = s
+                conn.rbuf = bytearray()
+                info = self._roundtrip(conn, "hello", OPS["hello"][0], (PROTOCOL_VERSION, opts))
                 break
             except (OSError, EOFError) as e:
-                self._drop()
+                conn.drop()
                 if s is not None:
                     s.close()
                 left = deadline - time.monotonic()
@@ -234,16 +337,16 @@ class Client:
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.2)
             except Error as e:
-                self._drop()
+                conn.drop()
                 if e.code != _SHUTDOWN or time.monotonic() >= deadline:
                     raise
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 0.2)
             except BaseException:
-                self._drop()
+                conn.drop()
                 raise
         if not isinstance(info, dict):
-            self._drop()
+            conn.drop()
             raise BadReply("hello reply is not a map: %r" % (info,))
         self.server_info = info
         self.max_frame = int(info.get("max_frame", DEFAULT_MAX_FRAME))
@@ -275,24 +378,21 @@ class Client:
             msg = "cannot connect to ipcd: tried %s" % ", ".join(tried)
         raise OSError(last.errno, msg + (_GROUP_HINT if denied else ""))
 
-    def _ensure_open(self) -> None:
-        s = self._sock
+    def _ensure_open(self, conn: _Connection) -> None:
+        s = conn.sock
         if s is not None:
             # Idle: anything readable now is the server closing us (restart,
             # shutdown, an id-0 error): re-make the connection before sending.
             if select.select([s], [], [], 0)[0]:
-                self._drop()
-        if self._sock is None:
-            self._open()
+                conn.drop()
+        if conn.sock is None:
+            self._open(conn)
 
     # -- frames
-    def _send(self, data: bytes) -> None:
-        assert self._sock is not None
-        self._sock.sendall(data)
-
-    def _recv_frame(self) -> bytes:
-        s = self._sock
-        buf = self._rbuf
+    @staticmethod
+    def _recv_frame(conn: _Connection) -> bytes:
+        s = conn.sock
+        buf = conn.rbuf
         assert s is not None
         while len(buf) < 4:
             chunk = s.recv(_RECV_SIZE)
@@ -311,14 +411,15 @@ class Client:
         del buf[:4 + n]
         return body
 
-    def _frame(self, rid: int, code: int, args: Sequence[Any]) -> bytes:
+    @staticmethod
+    def _frame(rid: int, code: int, args: Sequence[Any]) -> bytes:
         body = pack([rid, code, *args])
         return _HEADER.pack(len(body)) + body
 
-    def _read_reply(self, rid: int) -> Tuple[int, Any]:
+    def _read_reply(self, conn: _Connection, rid: int) -> Tuple[int, Any]:
         """(status, result) of the reply to request rid."""
         try:
-            reply = unpack(self._recv_frame())
+            reply = unpack(self._recv_frame(conn))
         except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
             raise BadReply("malformed reply: %s" % e) from e
         if not (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
@@ -326,18 +427,19 @@ class Client:
             raise BadReply("malformed reply: %r" % (reply,))
         got, status, result = reply
         if status and (got == 0 or ERRORS.get(status, ("", False))[1]):
-            self._drop()  # the server closes after these
+            conn.drop()  # the server closes after these
         if got != rid:
             if got == 0 and status:
                 return status, result
             raise BadReply("reply id %d, expected %d" % (got, rid))
         return status, result
 
-    def _roundtrip(self, op: str, code: int, args: Sequence[Any]) -> Any:
-        self._next_id += 1
-        rid = self._next_id
-        self._send(self._frame(rid, code, args))
-        status, result = self._read_reply(rid)
+    def _roundtrip(self, conn: _Connection, op: str, code: int, args: Sequence[Any]) -> Any:
+        conn.next_id += 1
+        rid = conn.next_id
+        assert conn.sock is not None
+        conn.sock.sendall(self._frame(rid, code, args))
+        status, result = self._read_reply(conn, rid)
         if status:
             raise _error(status, result, op)
         return result
@@ -356,66 +458,69 @@ class Client:
         the daemon is back (within ``reconnect_timeout``), a waiting request
         with what is left of its timeout."""
         try:
-            code, _type, flags, sig = OPS[op]
+            spec = OPS[op]
         except KeyError:
             raise ValueError("unknown ipcd op %r" % (op,)) from None
-        if self._pid != os.getpid():
-            self._after_fork()
+        return self._with_conn(self._call, op, spec, args)
+
+    def _call(self, conn: _Connection, op: str, spec: Tuple[int, str, int, str],
+              args: Sequence[Any]) -> Any:
+        code, _type, flags, sig = spec
         t0 = time.monotonic()
         timeout_at = _timeout_index(sig) if flags & BLOCK else -1
-        with self._lock:
-            self._next_id += 1
-            rid = self._next_id
-            data = self._frame(rid, code, args)  # TypeError before any I/O
-            attempt = 0
-            shutdowns = 0
-            while True:
-                self._ensure_open()
-                if len(data) - 4 > self.max_frame:
-                    raise TooBig("request of %d bytes is over the server's max_frame of %d"
-                                 % (len(data) - 4, self.max_frame))
-                try:
-                    self._send(data)
-                except OSError as e:
-                    # Not written in full: the server never had the request.
-                    self._drop()
-                    if attempt == 0:
-                        attempt = 1
-                        continue
-                    raise ConnectionLost("ipcd at %s: %s" % (self.path, e)) from e
-                except BaseException:
-                    self._drop()
-                    raise
-                try:
-                    status, result = self._read_reply(rid)
-                except (OSError, EOFError) as e:
-                    self._drop()
-                    if attempt == 0 and not flags & WRITE:
-                        attempt = 1
-                        continue
-                    raise ConnectionLost(
-                        "connection to ipcd at %s lost before the reply to %s%s" % (
-                            self.path, op, " (it may or may not have taken effect)"
-                            if flags & WRITE else "")) from e
-                except BaseException:
-                    # Interrupted (Ctrl-C) or a bad reply: the connection is
-                    # out of step with its replies; the server drops a waiter
-                    # whose client went away.
-                    self._drop()
-                    raise
-                if status == _SHUTDOWN and shutdowns < _MAX_SHUTDOWN_RETRIES:
-                    # Not run: again on the next daemon, with the time left.
-                    self._drop()
-                    shutdowns += 1
-                    attempt = 0
-                    args = _with_time_left(args, timeout_at, time.monotonic() - t0)
-                    self._next_id += 1
-                    rid = self._next_id
-                    data = self._frame(rid, code, args)
+        conn.next_id += 1
+        rid = conn.next_id
+        data = self._frame(rid, code, args)  # TypeError before any I/O
+        attempt = 0
+        shutdowns = 0
+        while True:
+            self._ensure_open(conn)
+            if len(data) - 4 > self.max_frame:
+                raise TooBig("request of %d bytes is over the server's max_frame of %d"
+                             % (len(data) - 4, self.max_frame))
+            assert conn.sock is not None
+            try:
+                conn.sock.sendall(data)
+            except OSError as e:
+                # Not written in full: the server never had the request.
+                conn.drop()
+                if attempt == 0:
+                    attempt = 1
                     continue
-                if status:
-                    raise _error(status, result, op)
-                return result
+                raise ConnectionLost("ipcd at %s: %s" % (self.path, e)) from e
+            except BaseException:
+                conn.drop()
+                raise
+            try:
+                status, result = self._read_reply(conn, rid)
+            except (OSError, EOFError) as e:
+                conn.drop()
+                if attempt == 0 and not flags & WRITE:
+                    attempt = 1
+                    continue
+                raise ConnectionLost(
+                    "connection to ipcd at %s lost before the reply to %s%s" % (
+                        self.path, op, " (it may or may not have taken effect)"
+                        if flags & WRITE else "")) from e
+            except BaseException:
+                # Interrupted (Ctrl-C) or a bad reply: the connection is
+                # out of step with its replies; the server drops a waiter
+                # whose client went away.
+                conn.drop()
+                raise
+            if status == _SHUTDOWN and shutdowns < _MAX_SHUTDOWN_RETRIES:
+                # Not run: again on the next daemon, with the time left.
+                conn.drop()
+                shutdowns += 1
+                attempt = 0
+                args = _with_time_left(args, timeout_at, time.monotonic() - t0)
+                conn.next_id += 1
+                rid = conn.next_id
+                data = self._frame(rid, code, args)
+                continue
+            if status:
+                raise _error(status, result, op)
+            return result
 
     def pipeline(self, calls: Sequence[Tuple[str, Sequence[Any]]]) -> List[Any]:
         """Send several requests at once and read their replies in order:
@@ -424,40 +529,41 @@ class Client:
         are never repeated; other clients' requests may run between them."""
         if not calls:
             return []
-        if self._pid != os.getpid():
-            self._after_fork()
-        with self._lock:
-            frames, ids = [], []
-            for op, args in calls:
-                self._next_id += 1
-                ids.append(self._next_id)
-                frames.append(self._frame(self._next_id, OPS[op][0], args))
-            self._ensure_open()
-            for f in frames:
-                if len(f) - 4 > self.max_frame:
-                    raise TooBig("request of %d bytes is over the server's max_frame of %d"
-                                 % (len(f) - 4, self.max_frame))
-            results: List[Any] = []
-            first: Optional[Error] = None
-            try:
-                self._send(b"".join(frames))
-                for (op, _args), rid in zip(calls, ids):
-                    status, result = self._read_reply(rid)
-                    if status:
-                        if first is None:
-                            first = _error(status, result, op)
-                        result = None
-                    results.append(result)
-            except (OSError, EOFError) as e:
-                self._drop()
-                raise ConnectionLost("connection to ipcd at %s lost during a pipeline: %s"
-                                     % (self.path, e)) from e
-            except BaseException:
-                self._drop()
-                raise
-            if first is not None:
-                raise first
-            return results
+        return self._with_conn(self._pipeline, calls)
+
+    def _pipeline(self, conn: _Connection, calls: Sequence[Tuple[str, Sequence[Any]]]) -> List[Any]:
+        frames, ids = [], []
+        for op, args in calls:
+            conn.next_id += 1
+            ids.append(conn.next_id)
+            frames.append(self._frame(conn.next_id, OPS[op][0], args))
+        self._ensure_open(conn)
+        for f in frames:
+            if len(f) - 4 > self.max_frame:
+                raise TooBig("request of %d bytes is over the server's max_frame of %d"
+                             % (len(f) - 4, self.max_frame))
+        results: List[Any] = []
+        first: Optional[Error] = None
+        assert conn.sock is not None
+        try:
+            conn.sock.sendall(b"".join(frames))
+            for (op, _args), rid in zip(calls, ids):
+                status, result = self._read_reply(conn, rid)
+                if status:
+                    if first is None:
+                        first = _error(status, result, op)
+                    result = None
+                results.append(result)
+        except (OSError, EOFError) as e:
+            conn.drop()
+            raise ConnectionLost("connection to ipcd at %s lost during a pipeline: %s"
+                                 % (self.path, e)) from e
+        except BaseException:
+            conn.drop()
+            raise
+        if first is not None:
+            raise first
+        return results
 
     # -- conveniences
     def ping(self, value: Any = None) -> Any:

@@ -9,6 +9,7 @@ and socket path, never their content.
 import operator
 import queue as _queue
 import sys
+import threading
 from collections.abc import ItemsView, KeysView, MutableMapping, MutableSequence, ValuesView
 from types import SimpleNamespace
 from typing import (Any, Dict as _DictT, Iterable, Iterator, List as _ListT, Optional,
@@ -46,21 +47,38 @@ def _clamp(i: Optional[int]) -> Optional[int]:
 
 
 def _wait(block: bool, timeout: Optional[float]) -> Optional[float]:
-    """The protocol's TIMEOUT for queue.Queue's (block, timeout)."""
+    """The protocol's TIMEOUT for queue.Queue's (block, timeout), checked as
+    queue.Queue checks it: a negative timeout is ValueError (TypeError for
+    one that is not a number), a timeout is ignored when not block."""
     if not block:
         return 0
     if timeout is None:
         return None
     if timeout < 0:
         raise ValueError("'timeout' must be a non-negative number")
-    return timeout
+    return float(timeout)
+
+
+def _put_options(priority: int, delay: float) -> Tuple[Any, ...]:
+    """queue.put's OPTIONS map as the args after TIMEOUT: none for a plain
+    item (priority 0, no delay), whose request stays as short as ever."""
+    opts: _DictT[str, Any] = {}
+    if priority:
+        if isinstance(priority, bool):
+            raise TypeError("priority must be an int, not bool")
+        opts["priority"] = operator.index(priority)
+    if delay:
+        if delay < 0:
+            raise ValueError("'delay' must be a non-negative number")
+        opts["delay"] = float(delay)
+    return (opts,) if opts else ()
 
 
 class _Proxy:
     """Common part of the proxies: a name and a client."""
 
     _type = ""
-    __slots__ = ("_name", "_client")
+    __slots__ = ("_name", "_client", "__weakref__")
 
     def __init__(self, name: str, *, client: Optional[Client] = None) -> None:
         if not isinstance(name, str):
@@ -76,6 +94,7 @@ class _Proxy:
         return (_restore, (type(self), self._name, self._client.path))
 
     def __repr__(self) -> str:
+        # What it is, without a request: its type and its name.
         return "ipcd.%s(%r)" % (type(self).__name__, self._name)
 
     @property
@@ -118,11 +137,43 @@ class Queue(_Proxy):
         if maxsize and maxsize > 0:
             self._client.call("create", name, "queue", {"maxsize": int(maxsize)})
 
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
-        """Put item at the end; if the queue is full, wait (at most timeout
-        seconds, if given) for room, or raise queue.Full at once if not block."""
+    def _waiting(self, op: str, args: Tuple[Any, ...], block: bool, timeout: Optional[float],
+                 nothing: type, after: Tuple[Any, ...] = ()) -> Any:
+        """op(*args, TIMEOUT, *after). A timeout over threading.TIMEOUT_MAX
+        is OverflowError, as queue.Queue raises it, only if the call would
+        have to wait (nothing: Empty or Full): it is tried without waiting
+        first."""
+        t = _wait(block, timeout)
+        if t is not None and t > threading.TIMEOUT_MAX:
+            try:
+                return self._client.call(op, *args, 0, *after)
+            except nothing:
+                raise OverflowError("timeout value is too large") from None
+        return self._client.call(op, *args, t, *after)
+
+    def _put_wait(self, block: bool, timeout: Optional[float]) -> Tuple[bool, Optional[float]]:
+        """(block, timeout) for a put: queue.Queue looks at them only when it
+        is bounded, so an unbounded queue (never full) takes any."""
         try:
-            self._client.call("queue.put", self._name, item, _wait(block, timeout))
+            _wait(block, timeout)
+        except (TypeError, ValueError):
+            if self.maxsize:
+                raise
+            return True, None
+        return block, timeout
+
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None,
+            priority: int = 0, delay: float = 0) -> None:
+        """Put item at the end; if the queue is full, wait (at most timeout
+        seconds, if given) for room, or raise queue.Full at once if not block.
+
+        A get takes the lowest ``priority`` first (any 64-bit int; FIFO
+        among equals). An item put with a ``delay`` (seconds) is invisible
+        to gets until then, and then joins the tail of its priority."""
+        options = _put_options(priority, delay)
+        block, timeout = self._put_wait(block, timeout)
+        try:
+            self._waiting("queue.put", (self._name, item), block, timeout, Full, options)
         except Timeout as e:
             raise Full("queue %r still full after %s s" % (self._name, timeout)) from e
 
@@ -131,27 +182,29 @@ class Queue(_Proxy):
         most timeout seconds, if given), or raise queue.Empty at once if not
         block."""
         try:
-            return self._client.call("queue.get", self._name, _wait(block, timeout))
+            return self._waiting("queue.get", (self._name,), block, timeout, Empty)
         except Timeout as e:
             raise Empty("queue %r still empty after %s s" % (self._name, timeout)) from e
 
-    def put_nowait(self, item: Any) -> None:
-        """put(item, block=False)."""
-        self.put(item, False)
+    def put_nowait(self, item: Any, priority: int = 0, delay: float = 0) -> None:
+        """put(item, block=False, priority=priority, delay=delay)."""
+        self.put(item, False, priority=priority, delay=delay)
 
     def get_nowait(self) -> Any:
         """get(block=False)."""
         return self.get(False)
 
     def put_many(self, items: Iterable[Any], block: bool = True,
-                 timeout: Optional[float] = None) -> None:
+                 timeout: Optional[float] = None, priority: int = 0, delay: float = 0) -> None:
         """Put every item, in order, all at once: waits until all of them fit.
-        More items than maxsize can never fit: queue.Full at once."""
+        More items than maxsize can never fit: queue.Full at once. priority
+        and delay as for put(), for every item."""
         items = list(items)
+        options = _put_options(priority, delay)
         if not items:
             return
         try:
-            self._client.call("queue.put_many", self._name, items, _wait(block, timeout))
+            self._waiting("queue.put_many", (self._name, items), block, timeout, Full, options)
         except Timeout as e:
             raise Full("queue %r: no room for %d items after %s s"
                        % (self._name, len(items), timeout)) from e
@@ -163,7 +216,7 @@ class Queue(_Proxy):
         if n < 1:
             raise ValueError("get_many: n must be at least 1")
         try:
-            return self._client.call("queue.get_many", self._name, n, _wait(block, timeout))
+            return self._waiting("queue.get_many", (self._name, n), block, timeout, Empty)
         except Timeout as e:
             raise Empty("queue %r still empty after %s s" % (self._name, timeout)) from e
 
@@ -207,8 +260,9 @@ class Queue(_Proxy):
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait until every item ever put has been marked done by task_done()
         or ack(), in any process (JoinableQueue.join). With a timeout,
-        ipcd.Timeout (a TimeoutError) if it passes first."""
-        self._client.call("queue.join", self._name, timeout)
+        ipcd.Timeout (a TimeoutError) if it passes first; a negative timeout
+        is ValueError."""
+        self._client.call("queue.join", self._name, _wait(True, timeout))
 
     # -- acknowledged delivery
     def get_ack(self, block: bool = True, timeout: Optional[float] = None,
@@ -217,11 +271,9 @@ class Queue(_Proxy):
         :class:`Delivery`; call its ack() when done, or nack() to put the item
         back. An item not acked within its lease (or whose consumer's
         connection closed) is delivered again. queue.Empty as get()."""
-        args: _ListT[Any] = [self._name, _wait(block, timeout)]
-        if lease is not None:
-            args.append(lease)
         try:
-            d = self._client.call("queue.get_ack", *args)
+            d = self._waiting("queue.get_ack", (self._name,), block, timeout, Empty,
+                              () if lease is None else (lease,))
         except Timeout as e:
             raise Empty("queue %r still empty after %s s" % (self._name, timeout)) from e
         return Delivery(self, d["id"], d["value"], d.get("deliveries", 1))
@@ -623,7 +675,7 @@ class Namespace:
     another Namespace compares contents.
     """
 
-    __slots__ = ("_ipcd_name", "_ipcd_client")
+    __slots__ = ("_ipcd_name", "_ipcd_client", "__weakref__")
 
     def __init__(self, name: str, *, client: Optional[Client] = None, **attrs: Any) -> None:
         """``Namespace(name, x=1)`` also sets the attributes given."""

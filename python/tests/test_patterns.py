@@ -89,7 +89,7 @@ def test_eight_processes_incr(client, name):
 def forked_child(q, parent_conn_fd_inode):
     c = ipcd.default_client()
     info = c.info()  # uses the connection: it must be the child's own
-    me = os.fstat(c._sock.fileno()).st_ino
+    me = os.fstat(c._conn().sock.fileno()).st_ino
     q.put({"pid": os.getpid(), "own": me != parent_conn_fd_inode,
            "clients_total": info["clients_total"]})
 
@@ -97,7 +97,7 @@ def forked_child(q, parent_conn_fd_inode):
 def test_forked_child_uses_its_own_connection(client, name):
     client.ping()  # the parent's connection is open
     before = client.info()["clients_total"]
-    parent_ino = os.fstat(client._sock.fileno()).st_ino
+    parent_ino = os.fstat(client._conn().sock.fileno()).st_ino
     q = ipcd.Queue(name)
     ctx = multiprocessing.get_context("fork")
     p = ctx.Process(target=forked_child, args=(q, parent_ino))
@@ -108,7 +108,7 @@ def test_forked_child_uses_its_own_connection(client, name):
     assert got["clients_total"] > before  # a new connection was made
     # the parent's connection is still in step
     assert client.ping("after") == "after"
-    assert os.fstat(client._sock.fileno()).st_ino == parent_ino
+    assert os.fstat(client._conn().sock.fileno()).st_ino == parent_ino
 
 
 def test_fork_without_multiprocessing_interleaves_cleanly(client, name):

@@ -1,6 +1,8 @@
 """ipcd.Queue against queue.Queue: randomised sequences, timeouts, bounds."""
 import queue
+import threading
 import time
+import weakref
 
 import pytest
 
@@ -83,12 +85,62 @@ def test_put_on_full_queue_with_timeout_raises_full(client, name):
     assert q.get() == 1 and q.qsize() == 1
 
 
-def test_negative_timeout_is_valueerror(client, name):
+def outcome(f):
+    """What f() did: ("ok", result) or (exception class, message)."""
+    try:
+        return ("ok", f())
+    except queue.Empty:
+        return (queue.Empty, None)
+    except queue.Full:
+        return (queue.Full, None)
+    except Exception as e:
+        return (type(e), str(e) if isinstance(e, ValueError) else None)
+
+
+BAD_TIMEOUTS = [-1, -1e-9, -0.0, 0, threading.TIMEOUT_MAX * 2,
+                float("inf"), 1e300, "1"]
+
+
+@pytest.mark.parametrize("timeout", BAD_TIMEOUTS, ids=repr)
+@pytest.mark.parametrize("maxsize,filled", [(0, 0), (0, 1), (1, 0), (1, 1)],
+                         ids=["unbounded-empty", "unbounded-1", "bounded-empty", "bounded-full"])
+def test_timeout_checks_as_queue_Queue(client, name, timeout, maxsize, filled):
+    """Each get/put with block, on an empty or non-empty, bounded or not
+    queue, does what queue.Queue does: ValueError for a negative timeout,
+    OverflowError over threading.TIMEOUT_MAX only where it would wait,
+    TypeError for one that is not a number."""
+    q, ref = ipcd.Queue(name, maxsize), queue.Queue(maxsize)
+    for i in range(filled):
+        q.put(i)
+        ref.put(i)
+    for op in ("get", "put"):
+        call = (lambda x: x.get(True, timeout)) if op == "get" else (lambda x: x.put("v", True, timeout))
+        want, got = outcome(lambda: call(ref)), outcome(lambda: call(q))
+        if want[0] is OverflowError:
+            assert got[0] is OverflowError, (op, got)
+        else:
+            assert got == want, (op, timeout)
+        assert q.qsize() == ref.qsize()
+
+
+def test_block_false_ignores_the_timeout(client, name):
+    q, ref = ipcd.Queue(name), queue.Queue()
+    q.put(1)
+    ref.put(1)
+    assert outcome(lambda: q.get(False, -1)) == outcome(lambda: ref.get(False, -1)) == ("ok", 1)
+    assert outcome(lambda: q.get(False, -1)) == outcome(lambda: ref.get(False, -1)) == (queue.Empty, None)
+
+
+def test_other_waits_check_their_timeouts(client, name):
     q = ipcd.Queue(name)
-    with pytest.raises(ValueError):
-        q.get(timeout=-1)
-    with pytest.raises(ValueError):
-        q.put(1, timeout=-1)
+    for call in (lambda: q.get_many(2, timeout=-1), lambda: q.put_many([1], timeout=-1),
+                 lambda: q.get_ack(timeout=-1), lambda: q.join(timeout=-1)):
+        with pytest.raises(ValueError):
+            call()
+    with pytest.raises(OverflowError):
+        q.get_many(2, timeout=float("inf"))
+    with pytest.raises(OverflowError):
+        q.get_ack(timeout=threading.TIMEOUT_MAX + 1)
     with pytest.raises(ValueError):
         q.get_many(0)
 
@@ -150,3 +202,56 @@ def test_deleted_while_waiting(client, daemon, name):
     finally:
         t.join(5)
         other.close()
+
+
+def test_priority_and_delay_through_put(client, name):
+    q = ipcd.Queue(name)
+    q.put("plain")
+    q.put("urgent", priority=-5)
+    q.put("later", priority=7)
+    q.put_nowait("soon", priority=-1)
+    q.put("also plain", True, 5, 0)
+    assert [q.get_nowait() for _ in range(5)] == ["urgent", "soon", "plain", "also plain", "later"]
+    delay = 0.3
+    t0 = time.monotonic()
+    q.put("delayed", delay=delay)
+    q.put_nowait("delayed too", delay=delay, priority=-9)
+    q.put("now")
+    assert q.qsize() == 3  # delayed items count
+    assert q.get_nowait() == "now"
+    with pytest.raises(queue.Empty):
+        q.get_nowait()   # invisible until their time
+    first = q.get(timeout=delay + 10 * NOT_LATE)
+    waited = time.monotonic() - t0
+    assert delay <= waited < delay + NOT_LATE, waited
+    second = q.get(timeout=NOT_LATE)
+    assert {first, second} == {"delayed", "delayed too"}
+    q.put_many(["m1", "m2"], priority=-1)
+    q.put("p0")
+    assert q.get_many(3) == ["m1", "m2", "p0"]
+    with pytest.raises(ValueError):
+        q.put("x", delay=-1)
+    with pytest.raises(TypeError):
+        q.put("x", priority=1.5)
+    assert q.qsize() == 0
+
+
+def test_every_proxy_says_what_it_is(client, name):
+    proxies = [ipcd.Queue(name), ipcd.JoinableQueue(name), ipcd.Dict(name), ipcd.List(name),
+               ipcd.Namespace(name)]
+    for p in proxies:
+        assert repr(p) == "ipcd.%s(%r)" % (type(p).__name__, name)
+    ipcd.Queue(name).put(1)
+    d = ipcd.Queue(name).get_ack()
+    assert repr(d) == "ipcd.Delivery(%r, id=%d, value=1)" % (name, d.id)
+    d.ack()
+    assert client.path in repr(client) and "connection" in repr(client)
+
+
+def test_proxies_support_weak_references(client, name):
+    for cls in (ipcd.Queue, ipcd.Dict, ipcd.List, ipcd.Namespace):
+        p = cls(name + cls.__name__)
+        r = weakref.ref(p)
+        assert r() is p
+        del p
+        assert r() is None
