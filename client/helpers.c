@@ -485,3 +485,173 @@ IPCD_EXPORT int ipcd_ns_get(ipcd *c, const char *name, const char *attr, struct 
 {
 	return ipcd_call(c, IPCD_OP_NS_GET, out, 2, name, attr);
 }
+
+/* ---- synchronisation types ---- */
+
+/* The bool key of a result map into *out (may be NULL). */
+static int helper_map_bool(ipcd *c, int rc, const struct ipcd_result *res, const char *key, int *out)
+{
+	int v;
+	if (rc)
+		return rc;
+	if (ipcd_obj_bool(wire_map_get(&res->value, key), &v))
+		return conn_fail(c, IPCD_EREPLY, "%s: result has no bool %s", ipcd_op_name(res->op), key);
+	if (out)
+		*out = v;
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_lock_create(ipcd *c, const char *name, unsigned flags)
+{
+	char buf[48];
+	struct helper_fixed f;
+	msgpack_packer pk;
+	helper_fixed_init(&f, &pk, buf, sizeof(buf));
+	int bad = msgpack_pack_map(&pk, 2) || msgpack_pack_str_with_body(&pk, "reentrant", 9) ||
+	          (flags & IPCD_LOCK_REENTRANT ? msgpack_pack_true : msgpack_pack_false)(&pk) ||
+	          msgpack_pack_str_with_body(&pk, "robust", 6) ||
+	          (flags & IPCD_LOCK_NOT_ROBUST ? msgpack_pack_false : msgpack_pack_true)(&pk);
+	return ipcd_call(c, IPCD_OP_CREATE, NULL, 3, name, "lock", helper_fixed_val(&f, bad));
+}
+
+IPCD_EXPORT int ipcd_lock_acquire(ipcd *c, const char *name, double timeout, int *owner_died)
+{
+	struct ipcd_result res;
+	return helper_map_bool(c, ipcd_call(c, IPCD_OP_LOCK_ACQUIRE, &res, 2, name, timeout), &res, "owner_died",
+	                       owner_died);
+}
+
+IPCD_EXPORT int ipcd_lock_release(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_LOCK_RELEASE, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_lock_locked(ipcd *c, const char *name, int *locked)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_LOCK_LOCKED, &res, 1, name), &res, locked);
+}
+
+IPCD_EXPORT int ipcd_semaphore_create(ipcd *c, const char *name, uint64_t value, unsigned flags)
+{
+	char buf[64];
+	struct helper_fixed f;
+	msgpack_packer pk;
+	helper_fixed_init(&f, &pk, buf, sizeof(buf));
+	int bad = msgpack_pack_map(&pk, 3) || msgpack_pack_str_with_body(&pk, "value", 5) ||
+	          msgpack_pack_uint64(&pk, value) || msgpack_pack_str_with_body(&pk, "bounded", 7) ||
+	          (flags & IPCD_SEMAPHORE_BOUNDED ? msgpack_pack_true : msgpack_pack_false)(&pk) ||
+	          msgpack_pack_str_with_body(&pk, "robust", 6) ||
+	          (flags & IPCD_SEMAPHORE_NOT_ROBUST ? msgpack_pack_false : msgpack_pack_true)(&pk);
+	return ipcd_call(c, IPCD_OP_CREATE, NULL, 3, name, "semaphore", helper_fixed_val(&f, bad));
+}
+
+IPCD_EXPORT int ipcd_semaphore_acquire(ipcd *c, const char *name, uint64_t n, double timeout, uint64_t *left)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_SEM_ACQUIRE, &res, 3, name, n, timeout), &res, left);
+}
+
+IPCD_EXPORT int ipcd_semaphore_release(ipcd *c, const char *name, uint64_t n, uint64_t *value)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_SEM_RELEASE, &res, 2, name, n), &res, value);
+}
+
+IPCD_EXPORT int ipcd_semaphore_value(ipcd *c, const char *name, uint64_t *value)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_SEM_VALUE, &res, 1, name), &res, value);
+}
+
+IPCD_EXPORT int ipcd_event_set(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_EVENT_SET, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_event_clear(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_EVENT_CLEAR, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_event_is_set(ipcd *c, const char *name, int *set)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_EVENT_IS_SET, &res, 1, name), &res, set);
+}
+
+IPCD_EXPORT int ipcd_event_wait(ipcd *c, const char *name, double timeout, int *set)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_EVENT_WAIT, &res, 2, name, timeout), &res, set);
+}
+
+IPCD_EXPORT int ipcd_condition_acquire(ipcd *c, const char *name, double timeout, int *owner_died)
+{
+	struct ipcd_result res;
+	return helper_map_bool(c, ipcd_call(c, IPCD_OP_COND_ACQUIRE, &res, 2, name, timeout), &res, "owner_died",
+	                       owner_died);
+}
+
+IPCD_EXPORT int ipcd_condition_release(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_COND_RELEASE, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_condition_wait(ipcd *c, const char *name, double timeout, int *notified, int *owner_died)
+{
+	struct ipcd_result res;
+	int rc = helper_map_bool(c, ipcd_call(c, IPCD_OP_COND_WAIT, &res, 2, name, timeout), &res, "notified", notified);
+	return rc ? rc : helper_map_bool(c, rc, &res, "owner_died", owner_died);
+}
+
+IPCD_EXPORT int ipcd_condition_notify(ipcd *c, const char *name, uint64_t n, uint64_t *woken)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_COND_NOTIFY, &res, 2, name, n), &res, woken);
+}
+
+IPCD_EXPORT int ipcd_condition_notify_all(ipcd *c, const char *name, uint64_t *woken)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_COND_NOTIFY_ALL, &res, 1, name), &res, woken);
+}
+
+IPCD_EXPORT int ipcd_barrier_create(ipcd *c, const char *name, uint32_t parties)
+{
+	char buf[32];
+	struct helper_fixed f;
+	msgpack_packer pk;
+	helper_fixed_init(&f, &pk, buf, sizeof(buf));
+	int bad = msgpack_pack_map(&pk, 1) || msgpack_pack_str_with_body(&pk, "parties", 7) ||
+	          msgpack_pack_uint32(&pk, parties);
+	return ipcd_call(c, IPCD_OP_CREATE, NULL, 3, name, "barrier", helper_fixed_val(&f, bad));
+}
+
+IPCD_EXPORT int ipcd_barrier_wait(ipcd *c, const char *name, double timeout, uint64_t *index)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_BARRIER_WAIT, &res, 2, name, timeout), &res, index);
+}
+
+IPCD_EXPORT int ipcd_barrier_reset(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_BARRIER_RESET, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_barrier_abort(ipcd *c, const char *name)
+{
+	return ipcd_call(c, IPCD_OP_BARRIER_ABORT, NULL, 1, name);
+}
+
+IPCD_EXPORT int ipcd_barrier_broken(ipcd *c, const char *name, int *broken)
+{
+	struct ipcd_result res;
+	return helper_bool(c, ipcd_call(c, IPCD_OP_BARRIER_BROKEN, &res, 1, name), &res, broken);
+}
+
+IPCD_EXPORT int ipcd_barrier_n_waiting(ipcd *c, const char *name, uint64_t *n)
+{
+	struct ipcd_result res;
+	return helper_uint(c, ipcd_call(c, IPCD_OP_BARRIER_N_WAITING, &res, 1, name), &res, n);
+}

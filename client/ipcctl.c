@@ -57,7 +57,7 @@ static const struct cmd_special {
 	  .help = "every request of other connections as it comes: TIME CLIENT PID OP NAME SIZE" },
 	{ IPCD_OP_DELETE, .name = "rm", .alias = "delete" },
 	{ IPCD_OP_CLIENTS, .usage = "", .exec = cmd_clients,
-	  .help = "connections: ID PID UID NAME COMMAND AGE OPS IN OUT BLOCKED-ON (all pages)" },
+	  .help = "connections: ID PID UID NAME COMMAND AGE OPS IN OUT BLOCKED-ON HOLDS (all pages)" },
 	{ IPCD_OP_KILL_CLIENT, .name = "kill-client", .usage = "ID | pid PID", .exec = cmd_kill_client,
 	  .help = "close connection ID, or every connection of process PID; prints how many" },
 	{ IPCD_OP_CHMOD, .usage = "NAME MODE", .exec = cmd_chmod,

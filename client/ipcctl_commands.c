@@ -199,16 +199,36 @@ int cmd_queue_pending(struct cli *x, int argc, char **argv)
 
 /* ---- clients and kill-client ---------------------------------------------- */
 
+/* What a connection holds, "NAME" or "NAME(COUNT)" each, comma-separated; "-" for nothing. */
+static char *cell_holds(const msgpack_object *holds)
+{
+	struct buf b;
+	buf_init(&b);
+	for (uint32_t i = 0; holds && holds->type == MSGPACK_OBJECT_ARRAY && i < holds->via.array.size; i++) {
+		const msgpack_object *h = &holds->via.array.ptr[i];
+		char *name = cell_str(h, "name");
+		uint64_t n = 1;
+		ipcd_obj_uint(wire_map_get(h, "count"), &n);
+		char *one = n > 1 ? cell_printf("%s%s(%llu)", i ? "," : "", name, (unsigned long long)n)
+		                  : cell_printf("%s%s", i ? "," : "", name);
+		cli_buf_write(&b, one, strlen(one));
+		free(one), free(name);
+	}
+	char *cell = b.len > b.off ? cell_text(buf_head(&b), b.len - b.off) : cell_text(NULL, 0);
+	buf_free(&b);
+	return cell;
+}
+
 /*
  * clients: every page of the clients op; a table (see table_print), or with
  * --json one array of the server's maps.
  */
 int cmd_clients(struct cli *x, int argc, char **argv)
 {
-	enum { NCOLS = 10 };
+	enum { NCOLS = 11 };
 	static const char *const headers[NCOLS] = { "ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT",
-		                                    "BLOCKED-ON" };
-	static const int right[NCOLS] = { 1, 1, 1, 0, 0, 1, 1, 1, 1, 0 };
+		                                    "BLOCKED-ON", "HOLDS" };
+	static const int right[NCOLS] = { 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0 };
 	if (argc)
 		return cmd_usage(x, "too many arguments");
 	int st = cli_connect(x);
@@ -265,6 +285,7 @@ int cmd_clients(struct cli *x, int argc, char **argv)
 			} else {
 				row[9] = cell_text(NULL, 0);
 			}
+			row[10] = cell_holds(wire_map_get(m, "holds"));
 		}
 	} while (cursor != 0);
 	if (x->o.json)

@@ -55,8 +55,8 @@ const struct cli_option cli_options[OPT_COUNT_] = {
 	{ OPT_DELAY, 0, "delay", "SEC", NULL, CMDS("queue put", "queue put_many"),
 	  "put the item(s) where no get sees them for SEC seconds, then at the tail of their priority",
 	  "The same as an OPTIONS argument {\"delay\": SEC}; give one or the other.", 0 },
-	{ OPT_TYPE, 0, "type", "TYPE", "queue list dict ns value array", CMDS("ls", "watch"),
-	  "only objects of TYPE (queue, list, dict, ns, value, array)", NULL, 0 },
+	{ OPT_TYPE, 0, "type", "TYPE", "queue list dict ns value array lock semaphore event condition barrier", CMDS("ls", "watch"),
+	  "only objects of TYPE (queue, list, dict, ns, value, array, lock, semaphore, event, condition, barrier)", NULL, 0 },
 	{ OPT_SORT, 0, "sort", "KEY", "name size rate", CMDS("ls", "watch"),
 	  "order by name (ascending), size or rate (descending); default name for ls, rate for watch",
 	  "Ties are ordered by name.", 0 },
@@ -273,7 +273,8 @@ const char *cmd_synopsis(const struct cmd *cmd, char *buf, size_t size)
 		if (!opt->commands || !options_apply_to(opt, cmd))
 			continue;
 		n += (size_t)snprintf(buf + n, size - n, " [--%s", opt->long_name);
-		if (opt->arg && opt->values && n < size) {
+		/* A few values are shown (name|size|rate); many, by the argument's name. */
+		if (opt->arg && opt->values && strlen(opt->values) <= 32 && n < size) {
 			n += (size_t)snprintf(buf + n, size - n, " ");
 			for (const char *p = opt->values; *p && n + 1 < size; p++)
 				buf[n++] = *p == ' ' ? '|' : *p;

@@ -503,6 +503,79 @@ IPCD_EXPORT int ipcd_array_cas(const struct ipcd_array_map *m, uint64_t i, int64
 IPCD_EXPORT int ipcd_array_load_double(const struct ipcd_array_map *m, uint64_t i, double *out);
 IPCD_EXPORT int ipcd_array_store_double(const struct ipcd_array_map *m, uint64_t i, double v);
 IPCD_EXPORT int ipcd_array_add_double(const struct ipcd_array_map *m, uint64_t i, double delta, double *out);
+/*
+ * Synchronisation types (PROTOCOL.md section 8.8): a connection plays the
+ * part of a thread. What a connection holds is given back when it closes.
+ * These ops change state and are never resent after a lost reply
+ * (IPCD_EIO: it may or may not have happened).
+ */
+
+/* create NAME "lock" {reentrant, robust}: flags IPCD_LOCK_REENTRANT (an
+ * RLock: its owner may take it again, and only it releases it) and
+ * IPCD_LOCK_NOT_ROBUST (the lock stays held after its holder's connection
+ * closes, as a Manager's lock). IPCD_EEXISTS if NAME exists otherwise. */
+#define IPCD_LOCK_REENTRANT  1u
+#define IPCD_LOCK_NOT_ROBUST 2u
+IPCD_EXPORT int ipcd_lock_create(ipcd *c, const char *name, unsigned flags);
+/* lock.acquire NAME TIMEOUT -> *owner_died 1 if the previous holder's
+ * connection closed holding it (what it guards may be half-changed).
+ * IPCD_ETIMEOUT (also for timeout 0 while held), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_lock_acquire(ipcd *c, const char *name, double timeout, int *owner_died);
+/* lock.release NAME. IPCD_ENOTHELD if not held, or a reentrant lock this
+ * connection does not own. */
+IPCD_EXPORT int ipcd_lock_release(ipcd *c, const char *name);
+/* lock.locked NAME -> *locked. */
+IPCD_EXPORT int ipcd_lock_locked(ipcd *c, const char *name, int *locked);
+
+/* create NAME "semaphore" {value, bounded, robust}: flags
+ * IPCD_SEMAPHORE_BOUNDED (a release past value is IPCD_EFULL) and
+ * IPCD_SEMAPHORE_NOT_ROBUST (units stay taken after their holder closes). */
+#define IPCD_SEMAPHORE_BOUNDED    1u
+#define IPCD_SEMAPHORE_NOT_ROBUST 2u
+IPCD_EXPORT int ipcd_semaphore_create(ipcd *c, const char *name, uint64_t value, unsigned flags);
+/* semaphore.acquire NAME N TIMEOUT -> *left units free after. IPCD_ETIMEOUT,
+ * IPCD_EBADARG (n 0, or over a bounded semaphore's bound), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_semaphore_acquire(ipcd *c, const char *name, uint64_t n, double timeout, uint64_t *left);
+/* semaphore.release NAME N -> *value. IPCD_EFULL (bounded, past its bound). */
+IPCD_EXPORT int ipcd_semaphore_release(ipcd *c, const char *name, uint64_t n, uint64_t *value);
+/* semaphore.value NAME -> *value. */
+IPCD_EXPORT int ipcd_semaphore_value(ipcd *c, const char *name, uint64_t *value);
+
+/* event.set / event.clear NAME. */
+IPCD_EXPORT int ipcd_event_set(ipcd *c, const char *name);
+IPCD_EXPORT int ipcd_event_clear(ipcd *c, const char *name);
+/* event.is_set NAME -> *set. */
+IPCD_EXPORT int ipcd_event_is_set(ipcd *c, const char *name, int *set);
+/* event.wait NAME TIMEOUT -> *set 1 once set, 0 if the timeout passed
+ * first (not an error, as threading.Event.wait). IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_event_wait(ipcd *c, const char *name, double timeout, int *set);
+
+/* condition.acquire / condition.release NAME: its lock (its own reentrant
+ * one, or the lock object of its option lock), as ipcd_lock_acquire and
+ * ipcd_lock_release; IPCD_ENOTFOUND if that lock object is missing. */
+IPCD_EXPORT int ipcd_condition_acquire(ipcd *c, const char *name, double timeout, int *owner_died);
+IPCD_EXPORT int ipcd_condition_release(ipcd *c, const char *name);
+/* condition.wait NAME TIMEOUT, holding its lock: gives it up, waits for a
+ * notify, takes it back -> *notified 0 if the timeout passed first (the
+ * lock is held again either way), *owner_died. IPCD_ENOTHELD, IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_condition_wait(ipcd *c, const char *name, double timeout, int *notified, int *owner_died);
+/* condition.notify NAME N / notify_all NAME, holding its lock -> *woken.
+ * IPCD_ENOTHELD. */
+IPCD_EXPORT int ipcd_condition_notify(ipcd *c, const char *name, uint64_t n, uint64_t *woken);
+IPCD_EXPORT int ipcd_condition_notify_all(ipcd *c, const char *name, uint64_t *woken);
+
+/* create NAME "barrier" {parties}. */
+IPCD_EXPORT int ipcd_barrier_create(ipcd *c, const char *name, uint32_t parties);
+/* barrier.wait NAME TIMEOUT -> *index, the arrival index. IPCD_EBROKEN (a
+ * timeout, abort, reset or a party's connection closing broke it),
+ * IPCD_EBADARG (made without parties), IPCD_EDELETED. */
+IPCD_EXPORT int ipcd_barrier_wait(ipcd *c, const char *name, double timeout, uint64_t *index);
+/* barrier.reset / barrier.abort NAME. */
+IPCD_EXPORT int ipcd_barrier_reset(ipcd *c, const char *name);
+IPCD_EXPORT int ipcd_barrier_abort(ipcd *c, const char *name);
+/* barrier.broken NAME -> *broken; barrier.n_waiting NAME -> *n. */
+IPCD_EXPORT int ipcd_barrier_broken(ipcd *c, const char *name, int *broken);
+IPCD_EXPORT int ipcd_barrier_n_waiting(ipcd *c, const char *name, uint64_t *n);
 
 #ifdef __cplusplus
 }

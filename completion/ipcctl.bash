@@ -5,12 +5,13 @@
 # command's arguments from its help line (`ipcctl CMD --help`), so a new op
 # in ops.def or a new option completes with nothing to change here. Arguments named NAME complete to
 # the daemon's objects (the NAME column of `ipcctl ls`, tab-separated when
-# piped; for TYPE OP only objects of that type), TYPE and --type to the six
+# piped; for TYPE OP only objects of that type), TYPE and --type to the
 # types, --sort and --color to their values, and kill-client's ID and PID to
-# the connections of `ipcctl clients`. The daemon asked is the one the line names with
+# the connections of `ipcctl clients`. The types are those of the ops listed
+# (the list below is only for an ipcctl that lists none). The daemon asked is the one the line names with
 # -s/--socket, else the default ($IPCD_SOCKET, ...).
 
-_ipcctl_types='queue list dict ns value array'
+_ipcctl_types='queue list dict ns value array lock semaphore event condition barrier'
 
 # _ipcctl_options PROG: PROG's option table into _ipcctl_opt_names (every
 # short and long name), _ipcctl_opt_arg[NAME] (what its value is called; unset
@@ -99,11 +100,16 @@ _ipcctl()
 	fi
 
 	local -a lines=() top=()
-	local line
+	local line types=
 	while IFS= read -r line; do
 		lines+=("$line")
-		[[ $line != *' '* ]] && top+=("$line")
+		if [[ $line != *' '* ]]; then
+			top+=("$line")
+		elif [[ " $types " != *" ${line%% *} "* ]]; then
+			types+=" ${line%% *}"   # the types, from their ops
+		fi
 	done < <("$prog" --list-commands 2>/dev/null)
+	[[ -n $types ]] && _ipcctl_types=${types# }
 
 	if ((${#pos[@]} == 0)); then
 		_ipcctl_add "$cur" "${top[@]}" $_ipcctl_types help

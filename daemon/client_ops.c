@@ -36,13 +36,37 @@ static int read_comm(pid_t pid, char *buf, size_t size)
 	return 0;
 }
 
+/* What c holds (locks, semaphore units, deliveries, places in waits), as
+ * [{name, type, count}], holds on one object in a row counted as one entry. */
+static void pack_holds(msgpack_packer *pk, const struct client *c)
+{
+	uint32_t n = 0;
+	const struct hold *h, *prev = NULL;
+	LIST_FOREACH(h, &c->holds, link) {
+		n += !prev || prev->obj != h->obj;
+		prev = h;
+	}
+	msgpack_pack_array(pk, n);
+	for (h = LIST_FIRST(&c->holds); h;) {
+		const struct object *o = h->obj;
+		uint64_t count = 0;
+		for (; h && h->obj == o; h = LIST_NEXT(h, link))
+			count++;
+		msgpack_pack_map(pk, 3);
+		pack_cstr(pk, "name");
+		pack_str(pk, o->name, o->name_len);
+		pack_key_str(pk, "type", proto_type_name(o->type));
+		pack_key_uint(pk, "count", count);
+	}
+}
+
 /* One connection as clients shows it. */
 static void pack_client(msgpack_packer *pk, const struct client *c, const struct client *self, double now,
                         uint64_t now_ms)
 {
 	char comm[64];
 	const struct waiter *w = &c->waiter;
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	pack_key_uint(pk, "id", c->cid);
 	pack_key_int(pk, "pid", c->pid);
 	pack_key_int(pk, "uid", c->uid);
@@ -58,6 +82,8 @@ static void pack_client(msgpack_packer *pk, const struct client *c, const struct
 	pack_key_uint(pk, "bytes_in", c->bytes_in);
 	pack_key_uint(pk, "bytes_out", c->bytes_out);
 	pack_key_bool(pk, "self", c == self);
+	pack_cstr(pk, "holds");
+	pack_holds(pk, c);
 	pack_cstr(pk, "blocked");
 	if (!w->wq) {
 		msgpack_pack_nil(pk);

@@ -15,6 +15,7 @@
 #include "deque.h"
 #include "rate.h"
 #include "queue.h"
+#include "sync.h"
 
 struct value;
 struct hold;
@@ -63,6 +64,11 @@ struct object {
 		struct list list;
 		struct dict dict;       /* also ns */
 		struct shared_array array; /* also value */
+		struct lock lock;       /* sync.h */
+		struct semaphore sem;
+		struct sync_event event;
+		struct condition cond;
+		struct barrier barrier;
 	} u;
 };
 
@@ -118,6 +124,8 @@ struct object_type {
 };
 
 extern const struct object_type queue_type, list_type, dict_type, ns_type, value_type, array_type;
+extern const struct object_type queue_type, list_type, dict_type, ns_type;
+extern const struct object_type lock_type, semaphore_type, event_type, condition_type, barrier_type;
 
 /* Type operations for t (not PROTO_T_ANY). */
 const struct object_type *object_type_of(enum proto_type t);

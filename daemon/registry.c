@@ -34,6 +34,11 @@ const struct object_type *object_type_of(enum proto_type t)
 	case PROTO_T_NS: return &ns_type;
 	case PROTO_T_VALUE: return &value_type;
 	case PROTO_T_ARRAY: return &array_type;
+	case PROTO_T_LOCK: return &lock_type;
+	case PROTO_T_SEMAPHORE: return &semaphore_type;
+	case PROTO_T_EVENT: return &event_type;
+	case PROTO_T_CONDITION: return &condition_type;
+	case PROTO_T_BARRIER: return &barrier_type;
 	default: return NULL;
 	}
 }
@@ -213,7 +218,7 @@ void handle_CREATE(struct request *rq)
 	const msgpack_object *n = &rq->args[0], *tn = &rq->args[1], *opts = request_arg(rq, 2);
 	enum proto_type t = proto_type_by_name(tn->via.str.ptr, tn->via.str.size);
 	if (t == PROTO_T_ANY) {
-		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict, ns, value or array)",
+		reply_error(&rq->reply, IPCD_EBADARG, "unknown type '%.*s' (queue, list, dict, ns, value, array, lock, semaphore, event, condition or barrier)",
 		            (int)tn->via.str.size, tn->via.str.ptr);
 		return;
 	}
@@ -387,7 +392,7 @@ static int ls_options_or_reply(struct request *rq, const msgpack_object *opts, s
 	if (!rc)
 		return 0;
 	reply_error(&rq->reply, IPCD_EBADARG, "%s",
-	            rc == 1   ? "ls: option type is \"queue\", \"list\", \"dict\" or \"ns\""
+	            rc == 1   ? "ls: option type is a type name (\"queue\", \"list\", \"dict\", \"ns\", \"lock\", ...)"
 	            : rc == 2 ? "ls: option long is a bool"
 	                       : "ls: unknown option (type, long)");
 	return -1;

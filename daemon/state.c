@@ -208,6 +208,12 @@ void state_request_end(struct request *rq)
 	nstaged--;
 }
 
+void state_request_changed(struct request *rq)
+{
+	if (nstaged && staged[nstaged - 1].rq == rq)
+		staged_flush();
+}
+
 void state_client_gone(struct client *c)
 {
 	for (size_t i = 0; i < nsent; i++)

@@ -58,6 +58,10 @@ void state_request_end(struct request *rq);
  * that only parked requests kept, which the log never had): not logged,
  * since a replay could not run it again. */
 void state_request_unlogged(struct request *rq);
+/* rq changed the state and parks without answering yet (a condition wait
+ * gave its lock up, a barrier party arrived): log it now. Replayed, its
+ * handler must then answer rather than park (sync.h). */
+void state_request_changed(struct request *rq);
 /* A connection is closing (before what it holds is given back). */
 void state_client_gone(struct client *c);
 /* A timer is about to move n items of o. */

@@ -65,6 +65,8 @@ static const char *const type_names[PROTO_T_COUNT] = {
 	[PROTO_T_ANY] = "any", [PROTO_T_QUEUE] = "queue", [PROTO_T_LIST] = "list",
 	[PROTO_T_DICT] = "dict", [PROTO_T_NS] = "ns",
 	[PROTO_T_VALUE] = "value", [PROTO_T_ARRAY] = "array",
+	[PROTO_T_LOCK] = "lock", [PROTO_T_SEMAPHORE] = "semaphore", [PROTO_T_EVENT] = "event",
+	[PROTO_T_CONDITION] = "condition", [PROTO_T_BARRIER] = "barrier",
 };
 
 const char *proto_type_name(enum proto_type t)

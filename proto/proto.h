@@ -36,8 +36,11 @@
 /* The error codes: the same enum ipcd.h gives libipcd's users. */
 #include "errors.h"
 
-enum proto_type { PROTO_T_ANY, PROTO_T_QUEUE, PROTO_T_LIST, PROTO_T_DICT, PROTO_T_NS,
-                  PROTO_T_VALUE, PROTO_T_ARRAY, PROTO_T_COUNT };
+enum proto_type {
+	PROTO_T_ANY, PROTO_T_QUEUE, PROTO_T_LIST, PROTO_T_DICT, PROTO_T_NS, PROTO_T_VALUE, PROTO_T_ARRAY,
+	PROTO_T_LOCK, PROTO_T_SEMAPHORE, PROTO_T_EVENT, PROTO_T_CONDITION, PROTO_T_BARRIER,
+	PROTO_T_COUNT
+};
 
 enum proto_op_flag {
 	OPF_NAME  = 1u << 0,

@@ -9,6 +9,8 @@ ipcd by changing its constructors::
     stats = ipcd.Dict("stats")         # MutableMapping, plus incr() and cas()
     log = ipcd.List("log")             # MutableSequence, plus a blocking pop
     cfg = ipcd.Namespace("cfg")        # attributes, like SimpleNamespace
+    guard = ipcd.Lock("guard")         # threading.Lock; also RLock, Semaphore,
+                                       # BoundedSemaphore, Event, Condition, Barrier
 
 They talk to the daemon on the default socket (``$IPCD_SOCKET`` alone, else
 the first of ``$XDG_RUNTIME_DIR/ipcd.sock`` and ``/run/ipcd/ipcd.sock`` that
@@ -28,17 +30,19 @@ back to the same bytes.
 from .client import PROTOCOL_VERSION, Client, client_sockets, connect, default_client, default_socket
 from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost, Deleted,
                      Empty, Error, Exists, Full, Index, Internal, MaxClients, NoKey, NoMem,
-                     NotFound, NotNumber, NoTask, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
+                     NotFound, NotNumber, NoTask, Broken, NotHeld, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
                      Shutdown, Timeout, TooBig, Version, WrongType)
 from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
+from .sync import Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "connect", "default_client", "default_socket", "client_sockets", "Client", "PROTOCOL_VERSION",
     "Queue", "JoinableQueue", "Delivery", "Dict", "List", "Namespace",
+    "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier",
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
     "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",
     "Overflow", "BadValue", "TooBig", "NoMem", "MaxClients", "Deleted", "Shutdown",
-    "Internal", "NoTask", "NotPending", "Permission", "Persist", "ConnectionLost", "BadReply",
+    "Internal", "NoTask", "Broken", "NotHeld", "NotPending", "Permission", "Persist", "ConnectionLost", "BadReply",
 ]

@@ -23,6 +23,7 @@ ConnectionLost ConnectionError (client side)
 =============  ===============================
 """
 import queue as _queue
+import threading as _threading
 from typing import Dict, Optional, Type
 
 from ._tables import ERRORS
@@ -90,6 +91,10 @@ NotPending = _subclass("NotPending", "NOTPENDING")
 # The daemon's state directory cannot take writes (disk full or failing).
 Persist = _subclass("Persist", "PERSIST")
 Permission = _subclass("Permission", "PERMISSION", PermissionError)
+# A lock released, or a condition waited on, without holding it.
+NotHeld = _subclass("NotHeld", "NOTHELD", RuntimeError)
+# A barrier broken by a timeout, an abort, a reset or a party that went.
+Broken = _subclass("Broken", "BROKEN", _threading.BrokenBarrierError)
 
 
 class NoKey(Error, KeyError):
@@ -128,7 +133,8 @@ _BY_CODE: Dict[int, Type[Error]] = {
     cls.code: cls for cls in (
         Protocol, Version, BadOp, BadArg, BadName, NotFound, WrongType, Exists, Empty,
         Full, Timeout, NoKey, Index, NoValue, NotNumber, Overflow, BadValue, TooBig,
-        NoMem, MaxClients, Deleted, Shutdown, Internal, NoTask, NotPending, Permission, Persist, ConnectionLost,
+        NoMem, MaxClients, Deleted, Shutdown, Internal, NoTask, NotPending, Permission, Persist, NotHeld, Broken,
+        ConnectionLost,
         BadReply)
 }
 # A wire error added to errors.def after this file was written still gets its

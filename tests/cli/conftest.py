@@ -30,7 +30,6 @@ import ipcd_testlib  # noqa: E402
 from ipcd_testlib import die_with_parent, env_bin, sanitizer_env, sanitizer_report  # noqa: E402
 
 CALL_TIMEOUT = 30.0      # one ipcctl run, generous for sanitizer builds
-TYPES = ("queue", "list", "dict", "ns", "value", "array")
 
 def ipcctl_bin():
     return env_bin("IPCCTL_BIN", "ipcctl")
@@ -66,6 +65,10 @@ def read_ops():
             if m:
                 ops[m.group(1)] = (m.group(2), m.group(3))
     return ops
+
+
+# The object types, in ops.def order: every type some op works on.
+TYPES = tuple(dict.fromkeys(t.lower() for t, _ in read_ops().values() if t != "ANY"))
 
 
 def proto_define(name):

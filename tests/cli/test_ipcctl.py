@@ -196,7 +196,7 @@ def test_info(daemon, ctl):
     assert info["pid"] == daemon.pid
     assert info["clients"] >= 1
     assert info["objects"] == 2
-    assert info["objects_by_type"] == {"queue": 1, "list": 0, "dict": 1, "ns": 0, "value": 0, "array": 0}
+    assert info["objects_by_type"] == dict({t: 0 for t in TYPES}, queue=1, dict=1)
     assert info["ops_by_name"]["create"] == 1 and info["ops_by_name"]["info"] == 1
     assert isinstance(info["uptime"], float) and info["uptime"] >= 0
     # human output: sections (tests/cli/test_operator.py checks them)
@@ -386,7 +386,7 @@ def test_create_with_maxsize_then_put_past_it(ctl):
     absent(ctl, "x")
 
 
-@pytest.mark.parametrize("typ", TYPES[:4])      # the containers: values and arrays need options
+@pytest.mark.parametrize("typ", TYPES[:4])      # the containers: the other types need options or have tests of their own
 def test_create_exists_type_stat_rm(ctl, typ):
     ctl.fail(4, "type", "obj", code="NOTFOUND")
     ctl.fail(4, "stat", "obj", code="NOTFOUND")
@@ -928,7 +928,7 @@ def test_ack_options_usage_errors(ctl):
 
 # ---- clients and kill-client ------------------------------------------------------------
 
-CLIENT_HEADERS = ["ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT", "BLOCKED-ON"]
+CLIENT_HEADERS = ["ID", "PID", "UID", "NAME", "COMMAND", "AGE", "OPS", "IN", "OUT", "BLOCKED-ON", "HOLDS"]
 
 
 def parked_ipcctl(ctl, pid):
@@ -1002,8 +1002,10 @@ def test_clients_json_human_and_kill_client(ctl):
                     assert c[0] == h[0], (CLIENT_HEADERS[i], table)      # text: left-aligned
                 else:
                     assert c[1] == h[1], (CLIENT_HEADERS[i], table)      # numbers: right-aligned
-            assert ln[heads[9][0]:] == "-" or ln[heads[9][0]:].startswith("queue.get jobs ")
-        assert sum(ln.endswith("-") for ln in table[1:]) == 1
+            blocked = ln[heads[9][0]:heads[10][0]].rstrip()
+            assert blocked == "-" or blocked.startswith("queue.get jobs ")
+            assert ln[heads[10][0]:] == "-"                               # HOLDS: nothing
+        assert sum(ln[heads[9][0]:heads[10][0]].rstrip() == "-" for ln in table[1:]) == 1
 
         # kill-client ID: the waiting ipcctl is disconnected, its get cancelled
         assert ctl.ok("kill-client", e["id"]) == "1\n"
@@ -1104,6 +1106,72 @@ def test_value_and_array_ops(ctl):
     ctl.fail(4, "value", "set", "x", "1", code="NOTFOUND")
     assert ctl.ok("rm", "grid") == ""
     assert [e["name"] for e in ctl.json("ls")] == ["hits"]
+# ---- synchronisation types ------------------------------------------------------------
+# Each ipcctl run is a connection of its own: what it takes is given back when it
+# exits, unless the object is not robust.
+
+def test_lock_ops(ctl):
+    ctl.ok("create", "L", "lock", '{"robust": false}')
+    assert ctl.json("lock", "acquire", "L") == {"owner_died": False}
+    assert ctl.json("lock", "locked", "L") is True
+    assert str(ctl.json("stat", "L")["holder"]) in ctl.ok("stat", "L")
+    ctl.fail(3, "lock", "acquire", "L", code="TIMEOUT")
+    assert ctl.json("lock", "release", "L") is None
+    ctl.fail(1, "lock", "release", "L", code="NOTHELD")
+    assert ctl.json("lock", "acquire", "robust") == {"owner_died": False}
+    assert ctl.ok("lock", "locked", "robust") == "false\n"   # its holder, that ipcctl, exited
+    assert [r.split("\t")[:2] for r in ctl.ok("ls", "--type", "lock").splitlines()[1:]] == [["L", "lock"], ["robust", "lock"]]
+    dump = ctl.json("dump", "L")
+    assert dump["type"] == "lock" and dump["options"] == {"reentrant": False, "robust": False} and dump["items"] == []
+
+
+def test_semaphore_and_event_ops(ctl):
+    ctl.ok("create", "S", "semaphore", '{"value": 2, "bounded": true, "robust": false}')
+    assert ctl.json("semaphore", "acquire", "S", "1") == 1
+    assert ctl.json("semaphore", "acquire", "S", "1") == 0
+    ctl.fail(3, "semaphore", "acquire", "S", "1", code="TIMEOUT")
+    assert ctl.json("semaphore", "release", "S", "2") == 2
+    ctl.fail(3, "semaphore", "release", "S", code="FULL")
+    assert ctl.json("semaphore", "value", "S") == 2
+    assert ctl.json("event", "is_set", "E") is False
+    assert ctl.ok("event", "wait", "E") == "false\n"       # does not wait unless told
+    assert ctl.json("event", "set", "E") is None
+    assert ctl.json("event", "wait", "E") is True
+    assert ctl.json("event", "clear", "E") is None
+    assert ctl.json("event", "is_set", "E") is False
+
+
+def test_clients_shows_what_each_connection_holds(ctl, daemon):
+    c = wire_client(daemon)
+    c.ok("lock.acquire", "held")
+    c.ok("semaphore.acquire", "units", 1)
+    c.ok("create", "R", "lock", {"reentrant": True})
+    c.ok("lock.acquire", "R")
+    rows = [ln.split("\t") for ln in ctl.ok("clients").splitlines()[1:]]
+    holds = [r[CLIENT_HEADERS.index("HOLDS")] for r in rows]
+    assert sorted(holds) == ["-", "R,units,held"]     # newest first; ipcctl itself holds nothing
+    mine = [e for e in ctl.json("clients") if e["holds"]][0]
+    assert mine["holds"][0] == {"name": "R", "type": "lock", "count": 1}
+
+
+def test_condition_and_barrier_ops(ctl):
+    ctl.ok("create", "L", "lock", '{"robust": false}')
+    ctl.ok("create", "C", "condition", '{"lock": "L"}')
+    assert ctl.json("condition", "acquire", "C") == {"owner_died": False}
+    assert ctl.json("condition", "notify", "C") == 0
+    assert ctl.json("condition", "notify_all", "C") == 0
+    assert ctl.json("condition", "wait", "C") == {"notified": False, "owner_died": False}
+    assert ctl.json("condition", "release", "C") is None
+    ctl.fail(1, "condition", "notify", "C", code="NOTHELD")
+    ctl.ok("create", "B", "barrier", '{"parties": 1}')
+    assert ctl.json("barrier", "parties", "B") == 1
+    assert ctl.json("barrier", "wait", "B") == 0
+    assert ctl.json("barrier", "n_waiting", "B") == 0
+    assert ctl.json("barrier", "abort", "B") is None
+    assert ctl.json("barrier", "broken", "B") is True
+    ctl.fail(1, "barrier", "wait", "B", code="BROKEN")
+    assert ctl.json("barrier", "reset", "B") is None
+    assert ctl.json("barrier", "broken", "B") is False
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------

@@ -216,7 +216,8 @@ def test_completion_of_commands_types_ops_and_options():
     assert complete(["--js"]) == ["--json"]
     assert complete(["-j", "--lis"]) == ["--list-commands"]
     assert complete(["create", "x", "d"]) == ["dict"]
-    assert complete(["help", ""]) == ["queue", "list", "dict", "ns", "value", "array"]
+    assert complete(["help", ""]) == ["queue", "list", "dict", "ns", "value", "array", "lock", "semaphore", "event",
+                                      "condition", "barrier"]
     assert complete(["queue", "put", "jobs", ""]) == []      # a VALUE: nothing to offer
     # the operator tools' options and their values
     assert complete(["ls", "--sor"]) == ["--sort"]

@@ -70,6 +70,8 @@ class Op:
 E = _Errors(os.path.join(PROTO_DIR, "errors.def"))
 OPS = {op.name: Op(op.code, op.name, op.type.upper(), op.flags, op.sig)
        for op in gen_tables.read_ops(os.path.join(PROTO_DIR, "ops.def"))}
+# The object types in ops.def order ("queue", ..., "lock", ...).
+TYPES = tuple(dict.fromkeys(op.type.lower() for op in OPS.values() if op.type != "ANY"))
 
 
 # ---- encoding ----------------------------------------------------------------

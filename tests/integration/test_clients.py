@@ -76,7 +76,7 @@ def test_clients_shows_each_connection_with_its_counters(daemon, client):
     me = [e for e in lst if e["self"]][0]
     them = [e for e in lst if not e["self"]][0]
     assert set(me) == {"id", "pid", "uid", "gid", "name", "comm", "connected", "ops", "bytes_in",
-                       "bytes_out", "self", "blocked"}
+                       "bytes_out", "self", "holds", "blocked"}
     # both connections are this process
     for e in (me, them):
         assert e["pid"] == os.getpid() and e["uid"] == os.getuid() and e["gid"] == os.getgid()

@@ -3,7 +3,7 @@ import fnmatch
 
 import pytest
 
-from ipcwire import E, OPS, wait_until
+from ipcwire import E, OPS, TYPES, wait_until
 
 
 # ---- hello -----------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_info_fields(daemon, client):
     assert info["clients"] == 1
     assert info["clients_total"] == 1
     assert info["objects"] == 0
-    assert info["objects_by_type"] == {"queue": 0, "list": 0, "dict": 0, "ns": 0, "value": 0, "array": 0}
+    assert info["objects_by_type"] == {t: 0 for t in TYPES}
     assert info["memory"] == 0
     assert info["max_memory"] == 0
     assert isinstance(info["ops"], int) and info["ops"] >= 1
@@ -180,7 +180,7 @@ def test_info_counts_follow_activity(daemon, client):
     assert info["clients"] == 4
     assert info["clients_total"] == 4
     assert info["objects"] == 6
-    assert info["objects_by_type"] == {"queue": 2, "list": 1, "dict": 1, "ns": 2, "value": 0, "array": 0}
+    assert info["objects_by_type"] == dict({t: 0 for t in TYPES}, queue=2, list=1, dict=1, ns=2)
     assert info["memory"] > 0
     assert info["ops"] >= before["ops"] + 8
     assert info["errors"] >= before["errors"] + 2
@@ -197,7 +197,7 @@ def test_info_counts_follow_activity(daemon, client):
         client.ok("delete", name)
     info = client.ok("info")
     assert info["objects"] == 0
-    assert info["objects_by_type"] == {"queue": 0, "list": 0, "dict": 0, "ns": 0, "value": 0, "array": 0}
+    assert info["objects_by_type"] == {t: 0 for t in TYPES}
     assert info["memory"] == 0
 
 
@@ -224,12 +224,12 @@ def ls_all(c, pattern=None, count=None, max_calls=100000):
         assert calls < max_calls
 
 
-TYPES = ("queue", "list", "dict", "ns")
+CONTAINERS = ("queue", "list", "dict", "ns")
 
 
 def make_names(c, n, prefix="obj"):
     """Create n objects of rotating types, pipelined; returns [(name, type)]."""
-    made = [("%s-%04d" % (prefix, i), TYPES[i % 4]) for i in range(n)]
+    made = [("%s-%04d" % (prefix, i), CONTAINERS[i % 4]) for i in range(n)]
     for name, t in made:
         c.send("create", name, t)
     for _ in made:

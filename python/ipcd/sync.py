@@ -1,0 +1,341 @@
+"""Synchronisation proxies held by the daemon, with the signatures and
+behaviour of ``threading``'s and ``multiprocessing``'s: Lock, RLock,
+Semaphore, BoundedSemaphore, Event, Condition and Barrier.
+
+A lock (a semaphore's units, a place at a barrier) is held by the
+connection that took it. ipcd's deliberate difference from the Manager: when
+that connection closes (the process exits, crashes or is killed) what it
+held is given back, and the next acquirer of such a lock is told in
+:attr:`Lock.owner_died` that the state the lock guarded may be half-changed.
+``robust=False`` keeps the Manager's behaviour (the lock stays held), for
+code that hands a lock from one process to another.
+"""
+import threading
+from typing import Any, Callable, Optional, Tuple
+
+from .client import Client
+from .errors import Error, Timeout
+from .proxies import _Proxy
+
+__all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier"]
+
+
+def _acquire_timeout(blocking: bool, timeout: float) -> Optional[float]:
+    """The protocol's TIMEOUT for threading's (blocking, timeout=-1)."""
+    if not blocking:
+        if timeout != -1:
+            raise ValueError("can't specify a timeout for a non-blocking call")
+        return 0
+    if timeout == -1:
+        return None
+    if timeout < 0:
+        raise ValueError("timeout value must be positive")
+    if timeout > threading.TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return timeout
+
+
+def _wait_timeout(timeout: Optional[float]) -> Optional[float]:
+    """The protocol's TIMEOUT for an Event's or Condition's wait(timeout=None):
+    as threading's, a negative timeout does not wait."""
+    if timeout is None:
+        return None
+    if timeout > threading.TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return max(timeout, 0)
+
+
+def _is(e: Error, wire: str) -> bool:
+    return e.wire_name == wire
+
+
+def _create(client: Client, name: str, kind: str, options: dict) -> None:
+    """Create name with options, or check an existing one has them."""
+    client.call("create", name, kind, options)
+
+
+class _Held(_Proxy):
+    """A lock-like proxy: acquire, release, a context manager."""
+
+    __slots__ = ("_owner_died",)
+    _op = ""
+
+    def _init_held(self) -> None:
+        object.__setattr__(self, "_owner_died", False)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take it, waiting at most timeout seconds (-1: for ever; not at all
+        if not blocking); True if taken."""
+        t = _acquire_timeout(blocking, timeout)
+        try:
+            r = self._client.call(self._op + ".acquire", self._name, t)
+        except Timeout:
+            return False
+        object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
+        return True
+
+    def release(self) -> None:
+        """Give it back; RuntimeError if it is not held (by this connection,
+        for a reentrant lock)."""
+        try:
+            self._client.call(self._op + ".release", self._name)
+        except Error as e:
+            if _is(e, "NOTHELD"):
+                raise RuntimeError("release unlocked lock" if type(self) is Lock
+                                   else "cannot release un-acquired lock") from None
+            raise
+
+    @property
+    def owner_died(self) -> bool:
+        """True if the last acquire through this proxy took the lock from a
+        holder whose connection had closed while holding it."""
+        return self._owner_died
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+class Lock(_Held):
+    """``threading.Lock`` held by the daemon: any connection may release it.
+
+    ``Lock(name, robust=True)``: robust (the default) frees the lock when its
+    holder's connection closes; robust=False keeps it held (the Manager's
+    behaviour)."""
+
+    __slots__ = ()
+    _op = "lock"
+    _reentrant = False
+
+    def __init__(self, name: str, *, robust: bool = True, client: Optional[Client] = None) -> None:
+        super().__init__(name, client=client)
+        self._init_held()
+        _create(self._client, name, "lock", {"reentrant": self._reentrant, "robust": bool(robust)})
+
+    def locked(self) -> bool:
+        """True if some connection holds it."""
+        return bool(self._client.call("lock.locked", self._name))
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_restore_held, (type(self), self._name, self._client.path))
+
+
+class RLock(Lock):
+    """``threading.RLock`` held by the daemon: its owner (this connection;
+    in a threaded program, this thread's) may take it again, and only its
+    owner releases it, once per acquisition."""
+
+    __slots__ = ()
+    _reentrant = True
+
+
+def _restore_held(cls: type, name: str, path: str) -> Any:
+    from .proxies import _restore
+    obj = _restore(cls, name, path)
+    obj._init_held()
+    return obj
+
+
+class Semaphore(_Proxy):
+    """``threading.Semaphore`` (``multiprocessing``'s, with get_value()) held
+    by the daemon: the units a connection took come back when it closes."""
+
+    __slots__ = ()
+    _bounded = False
+
+    def __init__(self, name: str, value: int = 1, *, client: Optional[Client] = None) -> None:
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        super().__init__(name, client=client)
+        _create(self._client, name, "semaphore", {"value": int(value), "bounded": self._bounded})
+
+    def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
+        """Take a unit, waiting at most timeout seconds (None: for ever; not
+        at all if not blocking); True if taken."""
+        if not blocking and timeout is not None:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        t = 0 if not blocking else _wait_timeout(timeout)
+        try:
+            self._client.call("semaphore.acquire", self._name, 1, t)
+        except Timeout:
+            return False
+        return True
+
+    def release(self, n: int = 1) -> None:
+        """Give n units back."""
+        if n < 1:
+            raise ValueError("n must be one or more")
+        try:
+            self._client.call("semaphore.release", self._name, int(n))
+        except Error as e:
+            if _is(e, "FULL"):
+                raise ValueError("Semaphore released too many times") from None
+            raise
+
+    def get_value(self) -> int:
+        """The units free now."""
+        return int(self._client.call("semaphore.value", self._name))
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+class BoundedSemaphore(Semaphore):
+    """``threading.BoundedSemaphore``: a release past the initial value
+    raises ValueError."""
+
+    __slots__ = ()
+    _bounded = True
+
+
+class Event(_Proxy):
+    """``threading.Event`` held by the daemon."""
+
+    __slots__ = ()
+
+    def is_set(self) -> bool:
+        """The flag."""
+        return bool(self._client.call("event.is_set", self._name))
+
+    def set(self) -> None:
+        """Set the flag: every wait ends."""
+        self._client.call("event.set", self._name)
+
+    def clear(self) -> None:
+        """Clear the flag."""
+        self._client.call("event.clear", self._name)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait until the flag is set (at most timeout seconds); the flag."""
+        return bool(self._client.call("event.wait", self._name, _wait_timeout(timeout)))
+
+
+class Condition(_Held):
+    """``threading.Condition`` held by the daemon. ``Condition(name,
+    lock=None)``: lock, an ipcd :class:`Lock` or :class:`RLock`, is the lock
+    it waits with; without one the condition has a reentrant lock of its own,
+    as threading's default RLock."""
+
+    __slots__ = ()
+    _op = "condition"
+
+    def __init__(self, name: str, lock: Optional[Lock] = None, *, client: Optional[Client] = None) -> None:
+        super().__init__(name, client=client)
+        self._init_held()
+        if lock is not None and not isinstance(lock, Lock):
+            raise TypeError("an ipcd Condition's lock is an ipcd.Lock or ipcd.RLock")
+        _create(self._client, name, "condition", {"lock": lock.name} if lock is not None else {})
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_restore_held, (type(self), self._name, self._client.path))
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Give the lock up, wait for a notify (at most timeout seconds),
+        take the lock back; False if the time ran out. RuntimeError if the
+        lock is not held."""
+        try:
+            r = self._client.call("condition.wait", self._name, _wait_timeout(timeout))
+        except Error as e:
+            if _is(e, "NOTHELD"):
+                raise RuntimeError("cannot wait on un-acquired lock") from None
+            raise
+        object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
+        return bool(r.get("notified"))
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: Optional[float] = None) -> Any:
+        """Wait until predicate() is true (at most timeout seconds in all);
+        the predicate's last result."""
+        import time
+        end = None if timeout is None else time.monotonic() + timeout
+        result = predicate()
+        while not result:
+            if end is not None:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self.wait(left)
+            else:
+                self.wait()
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake the n oldest waits. RuntimeError if the lock is not held."""
+        self._notify("condition.notify", self._name, int(n))
+
+    def notify_all(self) -> None:
+        """Wake every wait. RuntimeError if the lock is not held."""
+        self._notify("condition.notify_all", self._name)
+
+    def _notify(self, op: str, *args: Any) -> None:
+        try:
+            self._client.call(op, *args)
+        except Error as e:
+            if _is(e, "NOTHELD"):
+                raise RuntimeError("cannot notify on un-acquired lock") from None
+            raise
+
+
+class Barrier(_Proxy):
+    """``threading.Barrier`` held by the daemon: ``Barrier(name, parties,
+    timeout=None)``. A party whose connection closes while it waits breaks
+    the barrier for the others (threading.BrokenBarrierError), as a timeout
+    or abort() does."""
+
+    __slots__ = ("_timeout",)
+
+    def __init__(self, name: str, parties: int, timeout: Optional[float] = None, *,
+                 client: Optional[Client] = None) -> None:
+        if parties < 1:
+            raise ValueError("parties must be >= 1")
+        super().__init__(name, client=client)
+        object.__setattr__(self, "_timeout", timeout)
+        _create(self._client, name, "barrier", {"parties": int(parties)})
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_restore_barrier, (self._name, self._client.path, self._timeout))
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """Wait until every party has arrived; this party's arrival index
+        (0 first, parties - 1 last). threading.BrokenBarrierError if the
+        barrier breaks (a timeout, abort(), reset(), a party gone)."""
+        if timeout is None:
+            timeout = self._timeout
+        try:
+            return int(self._client.call("barrier.wait", self._name, _wait_timeout(timeout)))
+        except Error as e:
+            if _is(e, "BROKEN"):
+                raise threading.BrokenBarrierError() from None
+            raise
+
+    def reset(self) -> None:
+        """Back to empty and unbroken; waits now end BrokenBarrierError."""
+        self._client.call("barrier.reset", self._name)
+
+    def abort(self) -> None:
+        """Break the barrier, for waits now and later until reset()."""
+        self._client.call("barrier.abort", self._name)
+
+    @property
+    def parties(self) -> int:
+        return int(self._client.call("barrier.parties", self._name))
+
+    @property
+    def n_waiting(self) -> int:
+        return int(self._client.call("barrier.n_waiting", self._name))
+
+    @property
+    def broken(self) -> bool:
+        return bool(self._client.call("barrier.broken", self._name))
+
+
+def _restore_barrier(name: str, path: str, timeout: Optional[float]) -> "Barrier":
+    from .proxies import _restore
+    obj = _restore(Barrier, name, path)
+    object.__setattr__(obj, "_timeout", timeout)
+    return obj

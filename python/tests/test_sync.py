@@ -1,0 +1,248 @@
+"""ipcd's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and
+Barrier against their threading counterparts: the same randomised sequences
+give the same results, the errors are the standard library's, and what a
+killed process held comes back (its lock with owner_died, its barrier
+broken)."""
+import multiprocessing as mp
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+import ipcd
+from ipcd.sync import Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
+from ipcd_testlib import NOT_LATE
+
+
+def test_lock_against_threading(client, name):
+    rng = random.Random(7)
+    mine, ref = Lock(name), threading.Lock()
+    for _ in range(300):
+        op = rng.choice(["acquire0", "release", "locked"])
+        if op == "acquire0":
+            assert mine.acquire(False) == ref.acquire(False)
+        elif op == "release":
+            got = want = None
+            try:
+                ref.release()
+            except RuntimeError as e:
+                want = type(e)
+            try:
+                mine.release()
+            except RuntimeError as e:
+                got = type(e)
+            assert got == want
+        else:
+            assert mine.locked() == ref.locked()
+
+
+def test_rlock_against_threading(client, name):
+    rng = random.Random(11)
+    mine, ref = RLock(name), threading.RLock()
+    for _ in range(300):
+        if rng.random() < 0.5:
+            assert mine.acquire(False) == ref.acquire(False)
+        else:
+            want = got = None
+            try:
+                ref.release()
+            except RuntimeError as e:
+                want = type(e)
+            try:
+                mine.release()
+            except RuntimeError as e:
+                got = type(e)
+            assert got == want
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_semaphore_against_threading(client, name, bounded):
+    rng = random.Random(5)
+    cls, ref_cls = (BoundedSemaphore, threading.BoundedSemaphore) if bounded else (Semaphore, threading.Semaphore)
+    mine, ref, value = cls(name, 3), ref_cls(3), 3
+    for _ in range(300):
+        if rng.random() < 0.5:
+            got, want = mine.acquire(False), ref.acquire(False)
+            assert got == want
+            value -= got
+        else:
+            want = got = None
+            try:
+                ref.release()
+                value += 1
+            except ValueError as e:
+                want = type(e)
+            try:
+                mine.release()
+            except ValueError as e:
+                got = type(e)
+            assert got == want
+        assert mine.get_value() == value
+
+
+def test_event_against_threading(client, name):
+    rng = random.Random(3)
+    mine, ref = Event(name), threading.Event()
+    for _ in range(200):
+        op = rng.choice(["set", "clear", "is_set", "wait0"])
+        if op == "wait0":
+            assert mine.wait(0) == ref.wait(0)
+        elif op == "is_set":
+            assert mine.is_set() == ref.is_set()
+        else:
+            getattr(mine, op)()
+            getattr(ref, op)()
+
+
+def test_errors_and_timeouts_are_the_standard_librarys(client, name):
+    lock, ref = Lock(name), threading.Lock()
+    for kwargs in ({"blocking": False, "timeout": 1}, {"timeout": -2}):
+        with pytest.raises(ValueError) as want:
+            ref.acquire(**kwargs)
+        with pytest.raises(ValueError) as got:
+            lock.acquire(**kwargs)
+        assert str(got.value) == str(want.value)
+    with pytest.raises(OverflowError):
+        lock.acquire(timeout=threading.TIMEOUT_MAX * 2)
+    with pytest.raises(ValueError):
+        Semaphore(name + ".s", -1)
+    cond = Condition(name + ".c")
+    with pytest.raises(RuntimeError):
+        cond.wait(0)
+    with pytest.raises(RuntimeError):
+        cond.notify()
+    # a lock that is held: acquire with a timeout is never early
+    assert lock.acquire()
+    t0 = time.monotonic()
+    assert lock.acquire(timeout=0.2) is False
+    assert 0.2 <= time.monotonic() - t0 < 0.2 + NOT_LATE
+    lock.release()
+
+
+def test_condition_wait_notify_between_threads(daemon, client, name):
+    cond = Condition(name)
+    items, done = [], []
+
+    def consumer():
+        c = Condition(name, client=ipcd.connect(daemon.sock_path))
+        with c:
+            assert c.wait_for(lambda: items, timeout=10 + NOT_LATE)
+            done.append(items[0])
+
+    t = threading.Thread(target=consumer)
+    t.start()
+    deadline = time.monotonic() + 10
+    while client.call("stat", name)["waiting"] < 1:
+        assert time.monotonic() < deadline
+    with cond:
+        items.append("x")
+        cond.notify()
+    t.join(10 + NOT_LATE)
+    assert done == ["x"]
+    with cond:
+        assert cond.wait(0.05) is False      # nobody notifies: the time runs out, the lock is held again
+
+
+def _hold_and_wait(path, name, ready):
+    ipcd.connect(path)
+    Lock(name).acquire()
+    ready.set()
+    time.sleep(3600)
+
+
+def _waiter(path, name, out, i):
+    ipcd.connect(path)
+    lock = Lock(name)
+    lock.acquire()
+    out.put((i, lock.owner_died, time.monotonic()))
+    lock.release()
+
+
+def test_a_killed_holder_frees_its_lock_for_the_waiters_in_order(daemon, client, name):
+    ctx = mp.get_context("fork")
+    ready, out = ctx.Event(), ctx.Queue()
+    holder = ctx.Process(target=_hold_and_wait, args=(daemon.sock_path, name, ready))
+    holder.start()
+    assert ready.wait(10)
+    waiters = []
+    for i in range(4):
+        p = ctx.Process(target=_waiter, args=(daemon.sock_path, name, out, i))
+        p.start()
+        waiters.append(p)
+        deadline = time.monotonic() + 10
+        while client.call("stat", name)["waiting"] < i + 1:      # in this order
+            assert time.monotonic() < deadline
+    killed_at = time.monotonic()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    got = [out.get(timeout=10) for _ in range(4)]
+    for p in waiters:
+        p.join(10)
+    assert [i for i, _, _ in got] == [0, 1, 2, 3]
+    assert [died for _, died, _ in got] == [True, False, False, False]
+    assert got[0][2] - killed_at < 0.05 + NOT_LATE
+
+
+def _party(path, name, out, sleep_forever):
+    ipcd.connect(path)
+    b = Barrier(name, 8)
+    if sleep_forever:
+        out.put(("waiting", os.getpid()))
+        b.wait()
+        return
+    try:
+        b.wait()
+        out.put(("passed", os.getpid()))
+    except threading.BrokenBarrierError:
+        out.put(("broken", os.getpid()))
+
+
+def test_a_killed_party_breaks_the_barrier_for_the_others(daemon, client, name):
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    victim = ctx.Process(target=_party, args=(daemon.sock_path, name, out, True))
+    victim.start()
+    assert out.get(timeout=10)[0] == "waiting"
+    others = [ctx.Process(target=_party, args=(daemon.sock_path, name, out, False)) for _ in range(6)]
+    for p in others:
+        p.start()
+    deadline = time.monotonic() + 10
+    while Barrier(name, 8).n_waiting < 7:
+        assert time.monotonic() < deadline
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(10)
+    results = [out.get(timeout=10)[0] for _ in range(6)]
+    for p in others:
+        p.join(10)
+    assert results == ["broken"] * 6
+    assert Barrier(name, 8).broken
+
+
+def test_barrier_wait_returns_every_index_once(daemon, client, name):
+    idx = []
+    lock = threading.Lock()
+
+    def party():
+        i = Barrier(name, 4, client=ipcd.connect(daemon.sock_path)).wait(10)
+        with lock:
+            idx.append(i)
+
+    threads = [threading.Thread(target=party) for _ in range(3)]
+    for t in threads:
+        t.start()
+    idx.append(Barrier(name, 4).wait(10))
+    for t in threads:
+        t.join(10)
+    assert sorted(idx) == [0, 1, 2, 3]
+
+
+def test_proxies_pickle_to_the_same_object(client, name):
+    import pickle
+    for proxy in (Lock(name + ".l"), RLock(name + ".r"), Semaphore(name + ".s", 2), Event(name + ".e"),
+                  Condition(name + ".c"), Barrier(name + ".b", 3, timeout=5)):
+        back = pickle.loads(pickle.dumps(proxy))
+        assert type(back) is type(proxy) and back.name == proxy.name
+    assert pickle.loads(pickle.dumps(Barrier(name + ".b", 3, timeout=5)))._timeout == 5

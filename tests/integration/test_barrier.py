@@ -1,0 +1,159 @@
+"""barrier: threading.Barrier for processes. The last of `parties` to
+arrive releases them all, each with its arrival index; a timeout, an abort
+or a waiting party's connection closing breaks it for everyone (BROKEN)
+until reset."""
+import random
+import threading
+import time
+
+from actors import Actor
+from ipcd_testlib import NOT_LATE
+from ipcwire import E, wait_until
+from syncpeers import Peer, cleanup
+
+
+def n_waiting(c, name):
+    return c.ok("barrier.n_waiting", name)
+
+
+def test_parties_arrive_and_are_released_with_their_index(daemon, client):
+    client.ok("create", "B", "barrier", {"parties": 3})
+    assert client.ok("barrier.parties", "B") == 3
+    a, b = daemon.connect(name="a"), daemon.connect(name="b")
+    a.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    b.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 2)
+    assert client.ok("stat", "B")["waiters"] == [a_pid for a_pid in client.ok("stat", "B")["waiters"]]
+    assert client.ok("barrier.wait", "B") == 2           # the last releases them all
+    assert a.recv().result == 0 and b.recv().result == 1
+    assert n_waiting(client, "B") == 0 and client.ok("barrier.broken", "B") is False
+    # a new round
+    a.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    b.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 2)
+    assert client.ok("barrier.wait", "B") == 2
+    assert (a.recv().result, b.recv().result) == (0, 1)
+    assert client.ok("stat", "B")["rounds"] == 2
+
+
+def test_options(client):
+    assert client.err("create", "B", "barrier", {"parties": 0}) == E.BADARG
+    assert client.err("create", "B", "barrier", {"size": 2}) == E.BADARG
+    assert client.err("barrier.wait", "nosuch", 0) == E.BADARG   # made without parties
+    assert client.ok("exists", "nosuch") is False
+    client.ok("create", "one", "barrier", {"parties": 1})
+    assert client.ok("barrier.wait", "one") == 0
+
+
+def test_a_timeout_breaks_it_for_everyone(daemon, client):
+    client.ok("create", "B", "barrier", {"parties": 3})
+    a = daemon.connect(name="a")
+    a.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    t0 = time.monotonic()
+    assert client.err("barrier.wait", "B", 0.25) == E.BROKEN
+    assert time.monotonic() - t0 >= 0.25
+    assert a.recv().status == E.BROKEN
+    assert client.ok("barrier.broken", "B") is True
+    assert client.err("barrier.wait", "B", 5) == E.BROKEN      # until reset
+    client.ok("barrier.reset", "B")
+    assert client.ok("barrier.broken", "B") is False
+    assert client.err("barrier.wait", "B", 0) == E.BROKEN      # wait(0) times out at once: broken again
+
+
+def test_abort_and_reset_answer_the_waiting_broken(daemon, client):
+    client.ok("create", "B", "barrier", {"parties": 3})
+    a = daemon.connect(name="a")
+    a.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    client.ok("barrier.reset", "B")
+    assert a.recv().status == E.BROKEN
+    assert client.ok("barrier.broken", "B") is False and n_waiting(client, "B") == 0
+    a.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    client.ok("barrier.abort", "B")
+    assert a.recv().status == E.BROKEN
+    assert client.ok("barrier.broken", "B") is True
+
+
+def test_one_of_eight_killed_breaks_it_for_the_other_seven(daemon, client):
+    client.ok("create", "B8", "barrier", {"parties": 8})
+    peers = []
+    try:
+        for i in range(7):
+            peers.append(Peer(daemon.sock_path, [["barrier.wait", "B8", 60]]))
+            wait_until(lambda: n_waiting(client, "B8") == i + 1, timeout=20)
+        victim = peers[3]
+        killed = time.monotonic()
+        victim.kill()
+        rest = [p for p in peers if p is not victim]
+        got = [p.reply() for p in rest]
+        assert [g[0] for g in got] == [E.BROKEN] * 6
+        assert max(g[2] for g in got) - killed < NOT_LATE
+        assert client.ok("barrier.broken", "B8") is True
+        assert client.err("barrier.wait", "B8", 5) == E.BROKEN    # the eighth finds it broken
+    finally:
+        cleanup(peers)
+
+
+def test_deleted_while_waiting(client, client2):
+    client.ok("create", "B", "barrier", {"parties": 2})
+    client2.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    client.ok("delete", "B")
+    assert client2.recv().status == E.DELETED
+
+
+def test_same_as_threading_over_a_random_sequence(daemon):
+    """Actors wait (each in its own thread on both sides), abort and reset
+    at random; the indexes, the broken flags and n_waiting agree."""
+    rng = random.Random(5)
+    parties = 3
+    daemon.connect().ok("create", "M", "barrier", {"parties": parties})
+    model = threading.Barrier(parties)
+    actors = [(Actor(daemon.connect(name="a%d" % i)), Actor(None)) for i in range(4)]
+    ctl = daemon.connect(name="ctl")
+    waiting = []      # actors with a wait started, in order
+
+    def ipcd_wait(c):
+        r = c.call("barrier.wait", "M", 30)
+        return r.result if r.status == 0 else E.name(r.status)
+
+    def model_wait(_):
+        try:
+            return model.wait(30)
+        except threading.BrokenBarrierError:
+            return "BROKEN"
+
+    try:
+        for step in range(120):
+            free = [a for a in actors if a not in waiting]
+            op = rng.choice(["wait"] * 4 + ["abort", "reset", "state"])
+            if op == "wait" and free:
+                a = rng.choice(free)
+                n = n_waiting(ctl, "M")
+                a[0].start(ipcd_wait)
+                wait_until(lambda: n_waiting(ctl, "M") == n + 1 or ctl.ok("barrier.broken", "M")
+                           or n + 1 == parties, what="the arrival")
+                a[1].start(model_wait)
+                wait_until(lambda: model.n_waiting == (n + 1) % parties or model.broken, what="the model's arrival")
+                waiting.append(a)
+                if len(waiting) == parties or model.broken:
+                    got = sorted(x[0].result() for x in waiting)
+                    want = sorted(x[1].result() for x in waiting)
+                    assert got == want, step
+                    waiting = []
+            elif op == "abort":
+                ctl.ok("barrier.abort", "M"), model.abort()
+            elif op == "reset":
+                ctl.ok("barrier.reset", "M"), model.reset()
+            if op in ("abort", "reset") and waiting:
+                assert [x[0].result() for x in waiting] == [x[1].result() for x in waiting] == ["BROKEN"] * len(waiting)
+                waiting = []
+            assert ctl.ok("barrier.broken", "M") == model.broken, step
+            assert n_waiting(ctl, "M") == model.n_waiting, step
+    finally:
+        for a, m in actors:
+            a.stop(), m.stop()
