@@ -107,7 +107,9 @@ static int barrier_parse_options(const msgpack_object *opts, uint32_t *parties, 
 	const msgpack_object *unknown;
 	*parties = 0;
 	int rc = wire_options(opts, barrier_option_keys, barrier_option, parties, &unknown);
-	if (rc == 0 && (*parties || !opts))
+	/* No parties: no options at all, or an empty map (what a snapshot of
+	 * such a barrier holds); it refuses waits until made again with some. */
+	if (rc == 0 && (*parties || !opts || (opts->type == MSGPACK_OBJECT_MAP && opts->via.map.size == 0)))
 		return 0;
 	*why = rc == WIRE_EUNKNOWN ? "unknown barrier option (barriers take: parties)"
 	     : rc == WIRE_ETYPE    ? "barrier options are a map"

@@ -46,7 +46,7 @@ int dispatch_start(struct event_base *base, int listen_fd);
 void dispatch_stop(void);
 
 /* Run one logged request frame again for stand-in connection c (state.c). */
-int dispatch_replay(struct client *c, const char *frame, size_t len);
+void dispatch_replay(struct client *c, const char *frame, size_t len);
 /* c is going: its parked request loses its place, and what it holds goes
  * back to its objects, newest first. */
 void dispatch_forget_client(struct client *c);

@@ -156,3 +156,19 @@ def test_barriers(stateful, mode, kill):
     assert c.ok("barrier.broken", "T") is True
     assert c.ok("barrier.broken", "R") is False
     assert c.ok("barrier.broken", "W") is True and c.ok("barrier.n_waiting", "W") == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_barrier_made_without_parties_comes_back(stateful, mode):
+    # Its options are an empty map in a snapshot; that must read back.
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c = s.connect()
+    c.ok("create", "none", "barrier")
+    c.ok("create", "empty", "barrier", {})
+    snap(c, mode)
+    s.restart(kill=True)
+    c = s.connect()
+    for name in ("none", "empty"):
+        assert c.ok("type", name) == "barrier"
+        assert c.err("barrier.wait", name, 0) == E.BADARG
