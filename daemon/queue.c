@@ -462,11 +462,15 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 	if (n > UINT32_MAX)
 		n = UINT32_MAX;
 	size_t at = as_array ? reply_array_begin(r, (uint32_t)n) : 0;
+	/* What the array may still take: max_output less the reply so far */
+	size_t room = !as_array || state_replaying ? SIZE_MAX
+	              : reply_size(r) < config.max_output ? config.max_output - reply_size(r) : 0;
 	for (i = 0; i < n; i++) {
 		if (queue_next_in_heap(q)) {
 			struct qitem *it = heap_top(&q->ext->ready);
-			if (as_array && i && !queue_reply_has_room(r, it->v->len))
+			if (i && it->v->len > room)
 				break;
+			room = it->v->len < room ? room - it->v->len : 0;
 			heap_pop(&q->ext->ready);
 			pack_value(pk, it->v);
 			if (it->deliveries)
@@ -474,17 +478,23 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 			qitem_free(it);
 			continue;
 		}
-		struct qstore_entry e;
-		qstore_front(&q->items, &e);
-		size_t len = e.item ? e.item->v->len : e.value ? e.value->len : (size_t)e.hlen + e.blen;
-		if (as_array && i && !queue_reply_has_room(r, len))
+		long len = qstore_pop_value(&q->items, pk, i ? room : SIZE_MAX);   /* the first always fits */
+		if (len > 0) {
+			room = (size_t)len < room ? room - (size_t)len : 0;
+			continue;
+		}
+		if (len == 0)
 			break;
-		qstore_pack_entry(&e, e.item ? e.item->v : NULL, pk);
+		struct qstore_entry e;   /* an item */
+		qstore_front(&q->items, &e);
+		if (i && e.item->v->len > room)
+			break;
+		room = e.item->v->len < room ? room - e.item->v->len : 0;
+		qstore_pack_entry(&e, e.item->v, pk);
 		qstore_pop_front(&q->items);
-		if (e.item && e.item->deliveries)
+		if (e.item->deliveries)
 			q->total_redelivered++;
 		qitem_free(e.item);
-		value_free(e.value);
 	}
 	if (as_array)
 		reply_array_shrink(r, at, (uint32_t)n, (uint32_t)i);

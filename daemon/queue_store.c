@@ -65,10 +65,6 @@ static uint32_t pack_cap_for(uint32_t want)
 	return c < PACK_MAX_CAP ? c : PACK_MAX_CAP;
 }
 
-int qstore_packs(const char *bytes, size_t len)
-{
-	return len && len <= QSTORE_PACK_MAX && wire_scalar_len(bytes, len) == len;
-}
 
 /* Length of the header of packable value p (len bytes) that values like it
  * share, or 0 if it has none worth sharing (one-byte values, empty strings). */
@@ -425,6 +421,47 @@ void qstore_pop_front(struct qstore *s)
 		}
 	}
 	deque_pop_front(&s->slots);
+}
+
+long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room)
+{
+	void *p = deque_at(&s->slots, 0);
+	if (slot_is_item(p))
+		return -1;
+	if (!slot_is_pack(p)) {
+		struct value *v = p;
+		if (v->len > room)
+			return 0;
+		long len = (long)v->len;
+		pk->callback(pk->data, v->data, v->len);
+		qstore_pop_front(s);
+		value_free(v);
+		return len;
+	}
+	struct qpack *k = slot_pack(p);
+	uint32_t body = k->hlen ? k->blen : (uint32_t)wire_scalar_len(k->data + k->head, k->tail - k->head);
+	if ((size_t)k->hlen + body > room)
+		return 0;
+	if (k->hlen)
+		pk->callback(pk->data, (const char *)k->hdr, k->hlen);
+	pk->callback(pk->data, k->data + k->head, body);
+	/* qstore_pop_front, with the length known */
+	s->len--;
+	ages_pop(s);
+	k->head = (uint16_t)(k->head + body);
+	k->nvals--;
+	value_mem_used -= body;
+	long len = (long)k->hlen + body;
+	if (k->head < k->tail)
+		return len;
+	if (!s->spare && k->cap == PACK_MIN_CAP) {
+		k->head = k->tail = 0;
+		s->spare = k;
+	} else {
+		pack_free(k);
+	}
+	deque_pop_front(&s->slots);
+	return len;
 }
 
 void qstore_pack_entry(const struct qstore_entry *e, const struct value *item_value, msgpack_packer *pk)

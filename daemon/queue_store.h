@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "deque.h"
+#include "wire.h"
 
 struct value;
 struct qitem;
@@ -57,7 +58,10 @@ int qstore_push_values(struct qstore *s, struct value **vals, uint32_t n, uint64
  * ENOMEM (nothing appended). */
 int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64_t now);
 /* True if bytes (len) are what qstore_push_packed takes. */
-int qstore_packs(const char *bytes, size_t len);
+static inline int qstore_packs(const char *bytes, size_t len)
+{
+	return len && len <= QSTORE_PACK_MAX && wire_scalar_len(bytes, len) == len;
+}
 /* Add item at the head or the tail (room reserved, or -1 on ENOMEM). */
 int qstore_push_item(struct qstore *s, struct qitem *item, int at_head);
 
@@ -77,6 +81,12 @@ void qstore_front(const struct qstore *s, struct qstore_entry *e);
 /* Drop the head. A bare value or an item is the caller's from then on; a
  * packed value's bytes are gone (pack them before). */
 void qstore_pop_front(struct qstore *s);
+/* The get path in one step: if the head is a plain value of at most room
+ * bytes, pack it into pk, drop it and return its length (> 0); 0 if it is
+ * a plain value longer than room (left in place); -1 if the head is an item
+ * (left in place: the caller takes it with qstore_front and
+ * qstore_pop_front). */
+long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room);
 /* Pack the head's value as msgpack (a packed or bare value, or an item's
  * via its value; the caller says which value an item holds). */
 void qstore_pack_entry(const struct qstore_entry *e, const struct value *item_value, msgpack_packer *pk);
