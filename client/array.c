@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "conn.h"
+#include "elem.h"
 
 /* The reply's map {typecode, itemsize, length, size, writable} into m. */
 static int array_read_reply(const msgpack_object *r, struct ipcd_array_map *m)
@@ -99,59 +100,7 @@ static void *array_elem(const struct ipcd_array_map *m, uint64_t i, int want_int
 /* The element's bits as int64: sign-extended for the signed typecodes. */
 static int64_t array_widen(char tc, unsigned size, uint64_t bits)
 {
-	if (tc >= 'a' && size < 8) {   /* b h i: signed */
-		unsigned shift = 64 - 8 * size;
-		return (int64_t)(bits << shift) >> shift;
-	}
-	return (int64_t)bits;
-}
-
-static uint64_t array_load_bits(const void *p, unsigned size)
-{
-	switch (size) {
-	case 1: return __atomic_load_n((const uint8_t *)p, __ATOMIC_SEQ_CST);
-	case 2: return __atomic_load_n((const uint16_t *)p, __ATOMIC_SEQ_CST);
-	case 4: return __atomic_load_n((const uint32_t *)p, __ATOMIC_SEQ_CST);
-	default: return __atomic_load_n((const uint64_t *)p, __ATOMIC_SEQ_CST);
-	}
-}
-
-static void array_store_bits(void *p, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 1: __atomic_store_n((uint8_t *)p, (uint8_t)v, __ATOMIC_SEQ_CST); break;
-	case 2: __atomic_store_n((uint16_t *)p, (uint16_t)v, __ATOMIC_SEQ_CST); break;
-	case 4: __atomic_store_n((uint32_t *)p, (uint32_t)v, __ATOMIC_SEQ_CST); break;
-	default: __atomic_store_n((uint64_t *)p, v, __ATOMIC_SEQ_CST); break;
-	}
-}
-
-/* Compare-and-swap of the element's bits: 1 if swapped, else 0 and *expected updated. */
-static int array_cas_bits(void *p, unsigned size, uint64_t *expected, uint64_t desired)
-{
-	int ok;
-	switch (size) {
-	case 1: {
-		uint8_t e = (uint8_t)*expected;
-		ok = __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*expected = e;
-		return ok;
-	}
-	case 2: {
-		uint16_t e = (uint16_t)*expected;
-		ok = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*expected = e;
-		return ok;
-	}
-	case 4: {
-		uint32_t e = (uint32_t)*expected;
-		ok = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*expected = e;
-		return ok;
-	}
-	default:
-		return __atomic_compare_exchange_n((uint64_t *)p, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	}
+	return tc >= 'a' && size < 8 ? elem_signed(bits, size) : (int64_t)bits;   /* b h i: signed */
 }
 
 IPCD_EXPORT int ipcd_array_load(const struct ipcd_array_map *m, uint64_t i, int64_t *out)
@@ -159,7 +108,7 @@ IPCD_EXPORT int ipcd_array_load(const struct ipcd_array_map *m, uint64_t i, int6
 	void *p = array_elem(m, i, 1, 0);
 	if (!p || !out)
 		return IPCD_EINVAL;
-	*out = array_widen(m->typecode, m->itemsize, array_load_bits(p, m->itemsize));
+	*out = array_widen(m->typecode, m->itemsize, elem_load(p, m->itemsize));
 	return IPCD_OK;
 }
 
@@ -168,7 +117,7 @@ IPCD_EXPORT int ipcd_array_store(const struct ipcd_array_map *m, uint64_t i, int
 	void *p = array_elem(m, i, 1, 1);
 	if (!p)
 		return IPCD_EINVAL;
-	array_store_bits(p, m->itemsize, (uint64_t)v);
+	elem_store(p, m->itemsize, (uint64_t)v);
 	return IPCD_OK;
 }
 
@@ -198,37 +147,11 @@ IPCD_EXPORT int ipcd_array_cas(const struct ipcd_array_map *m, uint64_t i, int64
 	uint64_t e = (uint64_t)*expected;
 	if (m->itemsize < 8)
 		e &= ((uint64_t)1 << (8 * m->itemsize)) - 1;
-	int ok = array_cas_bits(p, m->itemsize, &e, (uint64_t)desired);
+	int ok = elem_cas(p, m->itemsize, &e, (uint64_t)desired);
 	if (!ok)
 		*expected = array_widen(m->typecode, m->itemsize, e);
 	*swapped = ok;
 	return IPCD_OK;
-}
-
-static double array_bits_double(unsigned size, uint64_t bits)
-{
-	if (size == 4) {
-		uint32_t b = (uint32_t)bits;
-		float f;
-		memcpy(&f, &b, sizeof(f));
-		return f;
-	}
-	double d;
-	memcpy(&d, &bits, sizeof(d));
-	return d;
-}
-
-static uint64_t array_double_bits(unsigned size, double v)
-{
-	if (size == 4) {
-		float f = (float)v;
-		uint32_t b;
-		memcpy(&b, &f, sizeof(b));
-		return b;
-	}
-	uint64_t b;
-	memcpy(&b, &v, sizeof(b));
-	return b;
 }
 
 IPCD_EXPORT int ipcd_array_load_double(const struct ipcd_array_map *m, uint64_t i, double *out)
@@ -236,7 +159,7 @@ IPCD_EXPORT int ipcd_array_load_double(const struct ipcd_array_map *m, uint64_t 
 	void *p = array_elem(m, i, 0, 0);
 	if (!p || !out)
 		return IPCD_EINVAL;
-	*out = array_bits_double(m->itemsize, array_load_bits(p, m->itemsize));
+	*out = elem_bits_double(elem_load(p, m->itemsize), m->itemsize);
 	return IPCD_OK;
 }
 
@@ -245,7 +168,7 @@ IPCD_EXPORT int ipcd_array_store_double(const struct ipcd_array_map *m, uint64_t
 	void *p = array_elem(m, i, 0, 1);
 	if (!p)
 		return IPCD_EINVAL;
-	array_store_bits(p, m->itemsize, array_double_bits(m->itemsize, v));
+	elem_store(p, m->itemsize, elem_double_bits(v, m->itemsize));
 	return IPCD_OK;
 }
 
@@ -254,11 +177,11 @@ IPCD_EXPORT int ipcd_array_add_double(const struct ipcd_array_map *m, uint64_t i
 	void *p = array_elem(m, i, 0, 1);
 	if (!p)
 		return IPCD_EINVAL;
-	uint64_t cur = array_load_bits(p, m->itemsize), next;
+	uint64_t cur = elem_load(p, m->itemsize), next;
 	do
-		next = array_double_bits(m->itemsize, array_bits_double(m->itemsize, cur) + delta);
-	while (!array_cas_bits(p, m->itemsize, &cur, next));
+		next = elem_double_bits(elem_bits_double(cur, m->itemsize) + delta, m->itemsize);
+	while (!elem_cas(p, m->itemsize, &cur, next));
 	if (out)
-		*out = array_bits_double(m->itemsize, next);
+		*out = elem_bits_double(next, m->itemsize);
 	return IPCD_OK;
 }

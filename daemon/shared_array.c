@@ -43,6 +43,7 @@
 #include "server.h"
 #include "state.h"
 #include "value.h"
+#include "elem.h"
 
 /* ---- element types ------------------------------------------------------ */
 
@@ -75,91 +76,38 @@ static const struct sa_type *sa_type_of(char code)
 	return NULL;
 }
 
-/* An element's bits, zero-extended to 64. */
+/* An element's bits, zero-extended to 64 (elem.h: atomic, seq_cst). */
 static uint64_t sa_load(const struct shared_array *a, uint64_t i)
 {
-	void *p = (char *)a->data + i * a->itemsize;
-	switch (a->itemsize) {
-	case 1: return __atomic_load_n((uint8_t *)p, __ATOMIC_SEQ_CST);
-	case 2: return __atomic_load_n((uint16_t *)p, __ATOMIC_SEQ_CST);
-	case 4: return __atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST);
-	default: return __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
-	}
+	return elem_load((char *)a->data + i * a->itemsize, a->itemsize);
 }
 
 static void sa_store(struct shared_array *a, uint64_t i, uint64_t bits)
 {
-	void *p = (char *)a->data + i * a->itemsize;
-	switch (a->itemsize) {
-	case 1: __atomic_store_n((uint8_t *)p, (uint8_t)bits, __ATOMIC_SEQ_CST); break;
-	case 2: __atomic_store_n((uint16_t *)p, (uint16_t)bits, __ATOMIC_SEQ_CST); break;
-	case 4: __atomic_store_n((uint32_t *)p, (uint32_t)bits, __ATOMIC_SEQ_CST); break;
-	default: __atomic_store_n((uint64_t *)p, bits, __ATOMIC_SEQ_CST); break;
-	}
+	elem_store((char *)a->data + i * a->itemsize, a->itemsize, bits);
 }
 
 /* Compare-and-swap element i: 1 if it held *expected and now holds desired;
  * else 0 with what it holds in *expected. */
 static int sa_cas(struct shared_array *a, uint64_t i, uint64_t *expected, uint64_t desired)
 {
-	void *p = (char *)a->data + i * a->itemsize;
-	int ok;
-	switch (a->itemsize) {
-	case 1: {
-		uint8_t e = (uint8_t)*expected;
-		ok = __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*expected = e;
-		break;
-	}
-	case 2: {
-		uint16_t e = (uint16_t)*expected;
-		ok = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*expected = e;
-		break;
-	}
-	case 4: {
-		uint32_t e = (uint32_t)*expected;
-		ok = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*expected = e;
-		break;
-	}
-	default:
-		ok = __atomic_compare_exchange_n((uint64_t *)p, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	}
-	return ok;
+	return elem_cas((char *)a->data + i * a->itemsize, a->itemsize, expected, desired);
 }
 
 /* The signed value of an element's bits. */
 static int64_t sa_signed(const struct sa_type *t, uint64_t bits)
 {
-	unsigned shift = 64 - 8u * t->size;
-	return (int64_t)(bits << shift) >> shift;
+	return elem_signed(bits, t->size);
 }
 
 static double sa_double(const struct sa_type *t, uint64_t bits)
 {
-	if (t->size == 4) {
-		uint32_t b = (uint32_t)bits;
-		float f;
-		memcpy(&f, &b, sizeof(f));
-		return f;
-	}
-	double d;
-	memcpy(&d, &bits, sizeof(d));
-	return d;
+	return elem_bits_double(bits, t->size);
 }
 
 static uint64_t sa_float_bits(const struct sa_type *t, double d)
 {
-	if (t->size == 4) {
-		float f = (float)d;
-		uint32_t b;
-		memcpy(&b, &f, sizeof(b));
-		return b;
-	}
-	uint64_t b;
-	memcpy(&b, &d, sizeof(b));
-	return b;
+	return elem_double_bits(d, t->size);
 }
 
 /* Pack an element as the wire gives it: an int, a float64, or bin of one byte. */

@@ -1,4 +1,6 @@
 /* patterns.c: see patterns.h. */
+#include <sys/wait.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "patterns.h"
@@ -23,4 +25,23 @@ ipcd *patterns_connect(void)
 		_exit(90);
 	}
 	return c;
+}
+
+pid_t patterns_spawn(int (*fn)(int), int arg)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+int patterns_reap(pid_t pid, int timeout_ms)
+{
+	int status = harness_wait_pid(pid, timeout_ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		harness_wait_pid(pid, timeout_ms);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -27,22 +27,12 @@
 /* Fork a child running fn(arg); the child exits with fn's result. */
 static pid_t spawn(int (*fn)(int), int arg)
 {
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(fn(arg));
-	return pid;
+	return patterns_spawn(fn, arg);
 }
 
-/* Wait for a child and return its exit code (-1 if it did not exit in time). */
 static int reap(pid_t pid)
 {
-	int status = harness_wait_pid(pid, CHILD_TIMEOUT_MS);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		harness_wait_pid(pid, CHILD_TIMEOUT_MS);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return patterns_reap(pid, CHILD_TIMEOUT_MS);
 }
 
 /* ---- producer / consumer with a sentinel -------------------------------- */

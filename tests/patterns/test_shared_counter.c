@@ -36,13 +36,7 @@ static pid_t spawn(int (*fn)(const char *), const char *arg)
 
 static int reap(pid_t pid)
 {
-	int status = harness_wait_pid(pid, CHILD_TIMEOUT_MS);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		harness_wait_pid(pid, CHILD_TIMEOUT_MS);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return patterns_reap(pid, CHILD_TIMEOUT_MS);
 }
 
 /* create NAME TYPE {typecode: tc[, length: n]} */

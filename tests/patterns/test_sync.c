@@ -23,21 +23,12 @@
 
 static pid_t spawn(int (*fn)(int), int arg)
 {
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(fn(arg));
-	return pid;
+	return patterns_spawn(fn, arg);
 }
 
 static int reap(pid_t pid)
 {
-	int status = harness_wait_pid(pid, CHILD_TIMEOUT_MS);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		harness_wait_pid(pid, CHILD_TIMEOUT_MS);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return patterns_reap(pid, CHILD_TIMEOUT_MS);
 }
 
 /* ---- a read-modify-write under a lock loses nothing ---------------------- */
