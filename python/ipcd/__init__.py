@@ -33,14 +33,14 @@ from .errors import (BadArg, BadName, BadOp, BadReply, BadValue, ConnectionLost,
                      NotFound, NotNumber, NoTask, Broken, NotHeld, NotPending, Permission, Persist, NoValue, Overflow, Protocol,
                      Shutdown, Timeout, TooBig, Version, WrongType)
 from .proxies import Delivery, Dict, JoinableQueue, List, Namespace, Queue
-from .sync import Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
+from .sync import Array, Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value
 
 __version__ = "0.1.0"
 
 __all__ = [
     "connect", "default_client", "default_socket", "client_sockets", "Client", "PROTOCOL_VERSION",
     "Queue", "JoinableQueue", "Delivery", "Dict", "List", "Namespace",
-    "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier",
+    "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier", "Value", "Array",
     "Error", "Protocol", "Version", "BadOp", "BadArg", "BadName", "NotFound", "WrongType",
     "Exists", "Empty", "Full", "Timeout", "NoKey", "Index", "NoValue", "NotNumber",
     "Overflow", "BadValue", "TooBig", "NoMem", "MaxClients", "Deleted", "Shutdown",

@@ -10,6 +10,7 @@ held is given back, and the next acquirer of such a lock is told in
 ``robust=False`` keeps the Manager's behaviour (the lock stays held), for
 code that hands a lock from one process to another.
 """
+import operator
 import threading
 from typing import Any, Callable, Optional, Tuple
 
@@ -17,7 +18,7 @@ from .client import Client
 from .errors import Error, Timeout
 from .proxies import _Proxy
 
-__all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier"]
+__all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier", "Value", "Array"]
 
 
 def _acquire_timeout(blocking: bool, timeout: float) -> Optional[float]:
@@ -339,3 +340,130 @@ def _restore_barrier(name: str, path: str, timeout: Optional[float]) -> "Barrier
     obj = _restore(Barrier, name, path)
     object.__setattr__(obj, "_timeout", timeout)
     return obj
+
+
+# ---- shared values and arrays ----------------------------------------------------
+
+_TYPECODES = "bBhHiIlLqQfdc"
+
+
+class Value(_Proxy):
+    """``multiprocessing.Value`` held by the daemon: ``Value(name, typecode,
+    init=0)`` with a typecode of Python's ``array`` module (``'i'``,
+    ``'d'``, ...) or ``'c'`` (one byte). ``.value`` (and get()/set(), as the
+    Manager's Value has them) reads and writes it; ``add(n)`` adds atomically
+    in the daemon and returns the new value, so the lesson's racy
+    ``counter.value += 1`` becomes ``counter.add(1)``. get_lock() gives an
+    ipcd Lock for a longer critical section, as multiprocessing's does."""
+
+    __slots__ = ()
+    _kind = "value"
+
+    def __init__(self, name: str, typecode: str, init: Any = 0, *, client: Optional[Client] = None) -> None:
+        if typecode not in _TYPECODES or len(typecode) != 1:
+            raise ValueError("bad typecode (must be one of %s)" % ", ".join(_TYPECODES))
+        super().__init__(name, client=client)
+        if isinstance(init, bool):
+            init = int(init)
+        if typecode == "c" and isinstance(init, int):
+            init = bytes([init])
+        _create(self._client, name, "value", {"typecode": typecode, "init": init})
+
+    @property
+    def value(self) -> Any:
+        return self._client.call("value.get", self._name)
+
+    @value.setter
+    def value(self, v: Any) -> None:
+        self.set(v)
+
+    def get(self) -> Any:
+        return self.value
+
+    def set(self, v: Any) -> None:
+        if isinstance(v, bool):
+            v = int(v)
+        self._client.call("value.set", self._name, v)
+
+    def add(self, n: Any = 1) -> Any:
+        """Add n atomically; the new value (ipcd.Overflow past the type's range)."""
+        return self._client.call("value.add", self._name, n)
+
+    def compare_and_set(self, expected: Any, new: Any) -> bool:
+        """Set to new if it holds expected; True if it did."""
+        swapped, _ = self._client.call("value.cas", self._name, expected, new)
+        return bool(swapped)
+
+    @property
+    def typecode(self) -> str:
+        return str(self._client.call("value.typecode", self._name))
+
+    def get_lock(self) -> Lock:
+        """The ipcd Lock named after this value (NAME.lock)."""
+        return Lock(self._name + ".lock", client=self._client)
+
+    def get_obj(self) -> "Value":
+        return self
+
+
+class Array(_Proxy):
+    """``multiprocessing.Array`` held by the daemon: ``Array(name, typecode,
+    size_or_init)``; indexing and slicing (no step) as a list's, len(),
+    ``add(i, n)`` atomic in the daemon, get_lock()."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, typecode: str, size_or_init: Any, *, client: Optional[Client] = None) -> None:
+        if typecode not in _TYPECODES or len(typecode) != 1:
+            raise ValueError("bad typecode (must be one of %s)" % ", ".join(_TYPECODES))
+        super().__init__(name, client=client)
+        if isinstance(size_or_init, int):
+            opts: dict = {"typecode": typecode, "length": size_or_init}
+        else:
+            init = [int(v) if isinstance(v, bool) else v for v in size_or_init]
+            if typecode == "c" and isinstance(size_or_init, (bytes, bytearray)):
+                init = [bytes([b]) for b in size_or_init]
+            opts = {"typecode": typecode, "init": init}
+        _create(self._client, name, "array", opts)
+
+    def __len__(self) -> int:
+        return int(self._client.call("array.len", self._name))
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            start, stop = self._bounds(i)
+            return self._client.call("array.slice", self._name, start, stop)
+        return self._client.call("array.get", self._name, operator.index(i))
+
+    def __setitem__(self, i: Any, v: Any) -> None:
+        if isinstance(i, slice):
+            start, stop = self._bounds(i)
+            self._client.call("array.set_slice", self._name, start, stop, list(v))
+            return
+        if isinstance(v, bool):
+            v = int(v)
+        self._client.call("array.set", self._name, operator.index(i), v)
+
+    @staticmethod
+    def _bounds(s: slice) -> Tuple[Optional[int], Optional[int]]:
+        if s.step not in (None, 1):
+            raise ValueError("ipcd arrays take slices without a step")
+        return s.start, s.stop
+
+    def __iter__(self) -> Any:
+        return iter(self[:])
+
+    def add(self, i: int, n: Any = 1) -> Any:
+        """Add n to element i atomically; its new value."""
+        return self._client.call("array.add", self._name, operator.index(i), n)
+
+    @property
+    def typecode(self) -> str:
+        return str(self._client.call("array.typecode", self._name))
+
+    def get_lock(self) -> Lock:
+        """The ipcd Lock named after this array (NAME.lock)."""
+        return Lock(self._name + ".lock", client=self._client)
+
+    def get_obj(self) -> "Array":
+        return self

@@ -229,3 +229,80 @@ def test_proxies_pickle_to_the_same_object(client, name):
         back = pickle.loads(pickle.dumps(proxy))
         assert type(back) is type(proxy) and back.name == proxy.name
     assert pickle.loads(pickle.dumps(Barrier(name + ".b", 3, timeout=5)))._timeout == 5
+
+
+# ---- Value and Array ------------------------------------------------------------
+
+def _incr(path, name, n):
+    ipcd.connect(path)
+    v = ipcd.Value(name, "i")
+    for _ in range(n):
+        v.add(1)
+
+
+def test_the_lessons_racy_counter_is_exact_with_add(daemon, client, name):
+    # 8 processes x 2,000 increments: exactly 16,000 (the lesson's
+    # counter.value += 1 loses updates; add() cannot).
+    counter = ipcd.Value(name, "i", 0)
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_incr, args=(daemon.sock_path, name, 2000)) for _ in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert counter.value == 16000
+
+
+def test_value_like_multiprocessing(client, name):
+    v = ipcd.Value(name, "d", 1.5)
+    assert v.value == 1.5 and v.get() == 1.5 and v.typecode == "d"
+    v.value = 2.25
+    assert v.add(0.75) == 3.0
+    v.set(True)
+    assert v.value == 1.0
+    assert v.compare_and_set(1.0, 5.0) and not v.compare_and_set(1.0, 6.0) and v.value == 5.0
+    b = ipcd.Value(name + ".flag", "b", True)
+    assert b.value == 1
+    with pytest.raises(ipcd.Overflow):
+        b.value = 300
+    c = ipcd.Value(name + ".c", "c", b"x")
+    assert c.value == b"x"
+    with pytest.raises(ValueError):
+        ipcd.Value(name + ".bad", "z")
+    with v.get_lock():
+        v.value = v.value + 1
+    assert v.value == 6.0
+
+
+def test_array_against_a_list(client, name):
+    rng = random.Random(13)
+    ref = [0] * 10
+    arr = ipcd.Array(name, "q", 10)
+    assert len(arr) == 10 and arr.typecode == "q"
+    for _ in range(200):
+        i = rng.randrange(-10, 10)
+        op = rng.random()
+        if op < 0.4:
+            ref[i] = rng.randrange(-1000, 1000)
+            arr[i] = ref[i]
+        elif op < 0.6:
+            ref[i] += 3
+            assert arr.add(i, 3) == ref[i]
+        elif op < 0.8:
+            a, b = sorted(rng.randrange(-12, 12) for _ in range(2))
+            assert arr[a:b] == ref[a:b]
+        else:
+            a = rng.randrange(0, 9)
+            vals = [rng.randrange(100) for _ in range(3)]
+            if a + 3 <= 10:
+                ref[a:a + 3] = vals
+                arr[a:a + 3] = vals
+        assert arr[i] == ref[i]
+    assert list(arr) == ref
+    with pytest.raises(ipcd.Index):
+        arr[10]
+    with pytest.raises(ValueError):
+        arr[::2]
+    init = ipcd.Array(name + ".init", "d", [1.5, 2.5])
+    assert init[:] == [1.5, 2.5]
