@@ -329,6 +329,14 @@ static struct result w_dict_1c(const struct bench_driver *d, const char *addr, s
 	return run_1c(d, addr, reqs, 2, rounds);
 }
 
+/* A lock taken and released by one connection, each a round trip (ipcd:
+ * lock.acquire/release; redis: SET NX and DEL, the usual Redis lock). */
+static struct result w_lock_1c(const struct bench_driver *d, const char *addr, size_t rounds)
+{
+	struct bench_req reqs[2] = { { .op = B_LOCK, .name = "lk" }, { .op = B_UNLOCK, .name = "lk" } };
+	return run_1c(d, addr, reqs, 2, rounds);
+}
+
 static struct result w_list_1c(const struct bench_driver *d, const char *addr, size_t size, size_t rounds)
 {
 	struct bench_req req = { .op = B_LAPPEND, .name = size == 16 ? "l16" : "l4k", .val = val_of(size), .len = size };
@@ -948,7 +956,7 @@ static int run_peer(const struct peer *p, const char *workload, size_t n, size_t
 
 /* ---- the run ----------------------------------------------------------------- */
 
-enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM,
+enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LOCK, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM,
              W_RECOVERY, W_COUNTER };
 
 struct workload {
@@ -971,6 +979,7 @@ static const struct workload workloads[] = {
 	{ "queue_put_get_4K_50c", W_50C, 4096, 50000, 5000, D_MEMORY },
 	{ "dict_set_get_16B_1c", W_DICT, 16, 40000, 5000, D_MEMORY },
 	{ "dict_set_get_4K_1c", W_DICT, 4096, 40000, 5000, D_MEMORY },
+	{ "lock_acquire_release_1c", W_LOCK, 0, 40000, 5000, D_MEMORY },
 	{ "list_append_16B_1c", W_LIST, 16, 80000, 10000, D_MEMORY },
 	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000, D_MEMORY },
 	{ "queue_batch_16B", W_BATCH, 16, 300, 5, D_MEMORY },
@@ -1033,7 +1042,7 @@ static size_t native_n(const struct workload *w)
 {
 	size_t n = scaled(w->n_native, 200);
 	switch (w->kind) {
-	case W_1C: case W_P64: case W_50C: case W_DICT: case W_LOADED: return n / 2;
+	case W_1C: case W_P64: case W_50C: case W_DICT: case W_LOCK: case W_LOADED: return n / 2;
 	default: return n;
 	}
 }
@@ -1066,6 +1075,7 @@ static struct result run_native(const struct workload *w, const struct bench_dri
 	case W_P64: return w_put_get_pipe(d, s->addr, w->size, n / 2, 64);
 	case W_50C: return w_put_get_clients(d, s->addr, w->size, n / 2, 50);
 	case W_DICT: return w_dict_1c(d, s->addr, w->size, n / 2);
+	case W_LOCK: return w_lock_1c(d, s->addr, n / 2);
 	case W_LIST: return w_list_1c(d, s->addr, w->size, n);
 	case W_BATCH: return w_batch(d, s->addr, n);
 	case W_INCR: return w_incr_8p(d, s->addr, n);
@@ -1269,6 +1279,7 @@ static void print_table(void)
 		{ "taskqueue_4w", "manager", 10 }, { "stream_16B", "mpqueue", 5 },
 		{ "mem_per_item_16B", "redis", 1.0 },
 		{ "counter_incr_8p", "mpvalue", 10 }, { "counter_incr_8p", "manager", 1000 },
+		{ "lock_acquire_release_1c", "redis", 1.0 }, { "lock_acquire_release_1c", "manager", 10 },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(what, sizeof(what), "%s vs %s", t[i].w, t[i].s);

@@ -30,6 +30,8 @@ enum bench_op {
 	B_DINCR,        /* dict NAME: key "k" += 1 */
 	B_LAPPEND,      /* list NAME append VALUE */
 	B_SAVE,         /* write a snapshot (ipcd: in the background, done by the time it stops) */
+	B_LOCK,         /* take lock NAME (free: the workload holds it alone) */
+	B_UNLOCK,       /* release lock NAME */
 };
 
 struct bench_req {

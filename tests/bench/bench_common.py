@@ -224,6 +224,7 @@ WORKLOADS = {
     "queue_put_get_4K_50c": ("queue_50c", 4096),
     "dict_set_get_16B_1c": ("dict", 16),
     "dict_set_get_4K_1c": ("dict", 4096),
+    "lock_acquire_release_1c": ("lock", 0),
     "list_append_16B_1c": ("list", 16),
     "list_append_4K_1c": ("list", 4096),
     "queue_batch_16B": ("batch", 16),

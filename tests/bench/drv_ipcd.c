@@ -151,6 +151,12 @@ static int ipcd_b_send(struct bench_conn *b, const struct bench_req *r)
 	case B_SAVE:
 		rc = ipcd_send(b->c, NULL, IPCD_OP_SAVE, 0);
 		break;
+	case B_LOCK:
+		rc = ipcd_send(b->c, NULL, IPCD_OP_LOCK_ACQUIRE, 2, r->name, -1.0);
+		break;
+	case B_UNLOCK:
+		rc = ipcd_send(b->c, NULL, IPCD_OP_LOCK_RELEASE, 1, r->name);
+		break;
 	default:
 		return -1;
 	}

@@ -164,6 +164,12 @@ static int redis_send(struct bench_conn *b, const struct bench_req *r)
 	case B_SAVE:
 		rc = out_head(b, '*', 1) || out_str(b, "SAVE");
 		break;
+	case B_LOCK:     /* the usual Redis lock: SET NX (the workload's lock is free: it succeeds) */
+		rc = out_head(b, '*', 4) || out_str(b, "SET") || out_str(b, r->name) || out_str(b, "1") || out_str(b, "NX");
+		break;
+	case B_UNLOCK:
+		rc = out_head(b, '*', 2) || out_str(b, "DEL") || out_str(b, r->name);
+		break;
 	}
 	if (rc)
 		return -1;

@@ -121,6 +121,11 @@ def w_dict(a, size):
     return bc.result(*bc.timed_loop(a.n, [lambda: d.__setitem__("k", v), lambda: d["k"]]))
 
 
+def w_lock(a, size):
+    lk = connect(a.address).get_lock("lk")
+    return bc.result(*bc.timed_loop(a.n, [lk.acquire, lk.release]))
+
+
 def w_list(a, size):
     lst = connect(a.address).get_list("l%d" % size)
     v = b"x" * size
@@ -265,7 +270,7 @@ def w_mem(a, size):
 
 SYSTEMS = {
     # The Manager cannot pipeline: its "64 in flight" is its one-at-a-time loop.
-    "manager": bc.workloads(queue_1c=w_queue_1c, queue_p64=w_queue_1c, queue_50c=w_queue_50c, dict=w_dict,
+    "manager": bc.workloads(queue_1c=w_queue_1c, queue_p64=w_queue_1c, queue_50c=w_queue_50c, dict=w_dict, lock=w_lock,
                             list=w_list, batch=w_batch, incr=w_incr_8p, taskqueue=w_taskqueue_manager,
                             loaded=w_loaded, mem=w_mem, counter=w_counter_manager),
     "mpqueue": bc.workloads(taskqueue=w_taskqueue_mpqueue, stream=w_stream_mpqueue),
