@@ -1,16 +1,25 @@
 /*
- * loop.c: the event loop, with a bounded busy poll.
+ * loop.c: the event loop, with a bounded, adaptive busy poll.
  *
  * Waking a process that sleeps in epoll_wait costs tens of microseconds on
  * a virtual machine (the idle vCPU halts and has to be kicked), often more
- * than serving the request. So after a read the daemon goes on polling its
- * sockets without sleeping (libevent's non-blocking loop: epoll with a zero
- * timeout) for up to busy_poll microseconds after the last read, and only
- * then blocks. A client that sends its next request within that window is
- * served without a wakeup on the daemon's side. An idle daemon sleeps: the
- * window opens only after a read. Between polls the daemon yields the CPU
- * (sched_yield), so that on a small machine its polling never keeps a
+ * than serving the request. So after a read the daemon may go on polling
+ * its sockets without sleeping (libevent's non-blocking loop: epoll with a
+ * zero timeout) for up to busy_poll microseconds after the last read, and
+ * only then block. A client that sends its next request within that window
+ * is served without a wakeup on the daemon's side. An idle daemon sleeps:
+ * the window opens only after a read. Between polls the daemon yields the
+ * CPU (sched_yield), so that on a small machine its polling never keeps a
  * runnable client from running.
+ *
+ * The poll is adaptive: it is worth its CPU only when requests come closer
+ * together than the window. The loop keeps a moving average of the gaps
+ * between reads (each gap as long as it really was, whether the daemon
+ * polled or slept through it) and polls after a read only while that
+ * average is inside the window. A client pausing longer between requests
+ * (a paced producer, a laptop's occasional caller) then costs what it
+ * costs with busy_poll = 0, and a burst of close requests turns polling
+ * back on within a few reads.
  *
  * Each iteration ends at the one flush point: every reply that its
  * callbacks produced (requests, retries of parked ones, timers) is written
@@ -36,6 +45,42 @@ int loop_once(struct event_base *base, int flags)
 	return rc;
 }
 
+/* Moving average of the gaps between reads, in microseconds: 1/8 weight for
+ * each new gap, and a gap counts as at most twice the window, so that a few
+ * close reads turn polling on after a long pause and a few long gaps turn
+ * it off. */
+static uint64_t read_gap_avg_us;
+static uint64_t last_read_us;
+/* A gap slept through includes the daemon's own wakeup, which polling
+ * would have saved: while the average says no, every PROBE_EVERY-th read
+ * polls anyway, so that gaps inside the window are measured as they are. */
+#define PROBE_EVERY 16
+static unsigned reads_since_probe;
+
+/* Reads happened just now: fold the gap since the last into the average. */
+static void note_reads(uint64_t now)
+{
+	uint64_t cap = 2 * (uint64_t)config.busy_poll;
+	uint64_t gap = last_read_us && now > last_read_us ? now - last_read_us : 0;
+	if (gap > cap)
+		gap = cap;
+	read_gap_avg_us = (read_gap_avg_us * 7 + gap) / 8;
+	last_read_us = now;
+}
+
+/* True if polling after this read is likely to pay: recent gaps between
+ * reads fit in the window (or it is time to try again). */
+static int poll_pays(void)
+{
+	if (!config.busy_poll)
+		return 0;
+	if (read_gap_avg_us < config.busy_poll || ++reads_since_probe >= PROBE_EVERY) {
+		reads_since_probe = 0;
+		return 1;
+	}
+	return 0;
+}
+
 void loop_run(struct event_base *base)
 {
 	loop_stopping = 0;
@@ -43,20 +88,26 @@ void loop_run(struct event_base *base)
 		uint64_t reads = server_stats.reads;
 		if (loop_once(base, EVLOOP_ONCE) != 0)
 			break;   /* nothing left to wait for */
-		if (!config.busy_poll || server_stats.reads == reads)
+		if (server_stats.reads == reads)
 			continue;
-		uint64_t until = clock_mono_us() + config.busy_poll;
+		uint64_t now = clock_mono_us();
+		note_reads(now);
+		if (!poll_pays())
+			continue;
+		uint64_t until = now + config.busy_poll;
 		while (!loop_stopping) {
 			reads = server_stats.reads;
 			if (loop_once(base, EVLOOP_NONBLOCK) != 0)
 				return;
-			uint64_t now = clock_mono_us();
-			if (server_stats.reads != reads)
+			now = clock_mono_us();
+			if (server_stats.reads != reads) {
+				note_reads(now);
 				until = now + config.busy_poll;
-			else if (now >= until)
+			} else if (now >= until) {
 				break;
-			else
+			} else {
 				sched_yield();
+			}
 		}
 	}
 }

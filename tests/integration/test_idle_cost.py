@@ -57,3 +57,28 @@ def test_busy_poll_ends(make_daemon):
         assert status == 11  # TIMEOUT
         used = cpu_seconds(d.pid) - before
         assert low <= used < high, f"busy_poll={window}: daemon used {used:.3f} s of CPU in 1 s"
+
+
+def paced_cpu(d, pairs=1500, pause=0.0006):
+    """The daemon's CPU for put/get pairs with a pause between them longer
+    than the poll window: what a paced producer costs it."""
+    c = d.connect()
+    before = cpu_seconds(d.pid)
+    for _ in range(pairs):
+        c.ok("queue.put", "paced", "x")
+        c.ok("queue.get", "paced", 0)
+        end = time.monotonic() + pause
+        while time.monotonic() < end:
+            pass
+    return cpu_seconds(d.pid) - before
+
+
+def test_busy_poll_stops_when_it_does_not_pay(make_daemon):
+    """Requests 0.6 ms apart are farther apart than the 50 us window: the
+    poll stops paying and stops (one read in 16 still tries), so the daemon
+    costs about what it costs with busy_poll = 0, not a window per read."""
+    base = paced_cpu(make_daemon("-o", "busy_poll=0"))
+    adaptive = paced_cpu(make_daemon("-o", "busy_poll=50"))
+    wide = paced_cpu(make_daemon("-o", "busy_poll=400"))   # 400 us: inside the pause, polled through
+    assert adaptive < base * 1.4 + 0.02, (base, adaptive)
+    assert wide > adaptive, (base, adaptive, wide)
