@@ -118,7 +118,11 @@ class Reply:
 
 
 class ServerError(AssertionError):
-    pass
+    """An error reply where success was required; status is its code."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 # ---- connection --------------------------------------------------------------
@@ -195,7 +199,7 @@ class Client:
         """call() that must succeed; returns the result."""
         r = self.call(op, *args, **unpack_kw)
         if r.status != 0:
-            raise ServerError("%s%r -> %s %r" % (op, args, E.name(r.status), r.result))
+            raise ServerError("%s%r -> %s %r" % (op, args, E.name(r.status), r.result), r.status)
         return r.result
 
     def err(self, op, *args):
@@ -245,7 +249,14 @@ def wait_until(pred, timeout=5.0, what="condition"):
     until it is true; fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        v = pred()
+        try:
+            v = pred()
+        except ServerError as e:
+            # NOTFOUND: the object the predicate reads is made by a request
+            # that may still be on its way (a parked get creates its queue)
+            if e.status != E.NOTFOUND:
+                raise
+            v = None
         if v:
             return v
         if time.monotonic() > deadline:
