@@ -274,8 +274,6 @@ static int fixed_sink_write(void *data, const char *buf, size_t len)
 	return 0;
 }
 
-static size_t log_reserved;   /* capacity of the request's frame_owned */
-
 int request_log_reserve(struct request *rq, size_t bytes)
 {
 	if (!state_logging())
@@ -283,7 +281,7 @@ int request_log_reserve(struct request *rq, size_t bytes)
 	free(rq->frame_owned);
 	if (!(rq->frame_owned = malloc(bytes)))
 		return -1;
-	log_reserved = bytes;
+	rq->frame_owned_cap = bytes;
 	return 0;
 }
 
@@ -291,14 +289,14 @@ void request_log_as(struct request *rq, const msgpack_object *args, uint32_t nar
 {
 	if (!rq->frame_owned)
 		return;
-	struct fixed_sink f = { rq->frame_owned, 0, log_reserved };
+	struct fixed_sink f = { rq->frame_owned, 0, rq->frame_owned_cap };
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &f, fixed_sink_write);
 	int bad = wire_pack_request_head(&pk, rq->reply.id, rq->op->code, nargs);
 	for (uint32_t i = 0; i < nargs; i++)
 		bad |= msgpack_pack_object(&pk, args[i]);
 	if (bad) {   /* the caller reserved too little: a bug, not a state to log */
-		log_err("%s: %zu bytes reserved for its log record are not enough", rq->op->name, log_reserved);
+		log_err("%s: %zu bytes reserved for its log record are not enough", rq->op->name, rq->frame_owned_cap);
 		abort();
 	}
 	rq->frame = rq->frame_owned;

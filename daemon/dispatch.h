@@ -37,6 +37,7 @@ struct request {
 	int timed_out;               /* a retry: its deadline passed */
 	int parked;                  /* the handler parked it (or left it parked) */
 	char *frame_owned;           /* a frame request_log_as made: freed when the request ends */
+	size_t frame_owned_cap;      /* its bytes, from request_log_reserve */
 };
 
 /* Serve on fd (bound and listening) with base: the connection layer with
