@@ -135,6 +135,10 @@ class Container:
                                         timeout=max(1, deadline - time.monotonic()))
                     if p.stdout.strip() in ("running", "degraded"):
                         return
+                    if not p.stdout.strip():
+                        # nothing answered: the child of nspawn taken for the
+                        # container's init was a passing process; find it again
+                        self.init = None
                 except subprocess.TimeoutExpired:
                     break
             time.sleep(0.1)
