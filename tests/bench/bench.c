@@ -1538,13 +1538,10 @@ static void print_table(void)
 	if (me && fl && me->r.p50_us > 0)
 		printf("  %-52s %7.2fx  (want <= 1.50)  %s\n", "ipcd 16B round trip p50 / floor p50",
 		       me->r.p50_us / fl->r.p50_us, me->r.p50_us / fl->r.p50_us <= 1.5 ? "met" : "MISSED");
-	/* The busy poll: ipcd's defaults against busy_poll=0, idle and busy. */
+	/* The busy poll's price when requests are sparse (its gain is the _1c rows' latency). */
 	const struct row *pd = find_row("paced_5k", "ipcd"), *pn = find_row("paced_5k", "ipcd-nopoll");
 	if (pd && pn && pd->r.cpu && pn->r.cpu && pn->r.server_cpu_us > 0)
 		atmost("paced_5k server_cpu_us, ipcd / ipcd-nopoll", pd->r.server_cpu_us / pn->r.server_cpu_us, 1.2);
-	const struct row *nn = find_row("queue_put_get_16B_1c", "ipcd-nopoll");
-	if (me && nn && nn->r.p50_us > 0)
-		atmost("queue_put_get_16B_1c p50, ipcd / ipcd-nopoll", me->r.p50_us / nn->r.p50_us, 1.0);
 	const struct row *pf = find_row("taskqueue_4w", "ipcd-prefetch"), *mq = find_row("taskqueue_4w", "mpqueue");
 	if (pf && mq && mq->r.ops_per_s > 0)
 		target("taskqueue_4w ipcd-prefetch vs mpqueue", pf->r.ops_per_s / mq->r.ops_per_s, 1.5);
