@@ -175,13 +175,14 @@ static uint64_t cpu_ns_of(pid_t pid)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The start of a workload's timed part: now, and the server's CPU time. */
+/* The server the next workload's server_cpu_us is of: pid, or 0 for none. */
 static void measure_server(pid_t pid)
 {
 	cpu_pid = pid;
 	cpu_t0 = 0;
 }
 
+/* The start of a workload's timed part: now, and the server's CPU time. */
 static uint64_t start_clock(void)
 {
 	cpu_t0 = cpu_ns_of(cpu_pid);
@@ -960,7 +961,7 @@ static uint64_t spin_until(_Atomic uint64_t *line, uint64_t want, uint64_t stop)
 	uint64_t v;
 	for (unsigned n = 1; (v = atomic_load_explicit(line, memory_order_acquire)) != want && v != stop; n++) {
 		cpu_relax();
-		if (!(n % 4096))
+		if (!(n % 1024))
 			sched_yield();
 	}
 	return v;
