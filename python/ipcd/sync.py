@@ -284,35 +284,66 @@ class Condition(_Held):
 
 class Barrier(_Proxy):
     """``threading.Barrier`` held by the daemon: ``Barrier(name, parties,
-    timeout=None)``. A party whose connection closes while it waits breaks
-    the barrier for the others (threading.BrokenBarrierError), as a timeout
-    or abort() does."""
+    action=None, timeout=None)``. A party whose connection closes while it
+    waits breaks the barrier for the others (threading.BrokenBarrierError),
+    as a timeout or abort() does.
 
-    __slots__ = ("_timeout",)
+    action, a callable, runs in the last party to arrive before any party
+    is released (the daemon holds the others until it has run); if it
+    raises, the barrier breaks for every party and the last one gets the
+    exception. The action and the default timeout are kept when the proxy is
+    pickled, so a spawned process's copy runs the same action: it must then
+    be picklable (a module-level function, not a lambda)."""
 
-    def __init__(self, name: str, parties: int, timeout: Optional[float] = None, *,
-                 client: Optional[Client] = None) -> None:
+    __slots__ = ("_action", "_timeout")
+
+    def __init__(self, name: str, parties: int, action: Optional[Callable[[], Any]] = None,
+                 timeout: Optional[float] = None, *, client: Optional[Client] = None) -> None:
         if parties < 1:
             raise ValueError("parties must be >= 1")
+        if action is not None and not callable(action):
+            raise TypeError("action must be callable")
         super().__init__(name, client=client)
+        object.__setattr__(self, "_action", action)
         object.__setattr__(self, "_timeout", timeout)
         _create(self._client, name, "barrier", {"parties": int(parties)})
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        return (_restore_barrier, (self._name, self._client.path, self._timeout))
+        return (_restore_barrier, (self._name, self._client.path, self._timeout, self._action))
 
     def wait(self, timeout: Optional[float] = None) -> int:
         """Wait until every party has arrived; this party's arrival index
         (0 first, parties - 1 last). threading.BrokenBarrierError if the
-        barrier breaks (a timeout, abort(), reset(), a party gone)."""
+        barrier breaks (a timeout, abort(), reset(), a party gone, the
+        action raising in another party)."""
         if timeout is None:
             timeout = self._timeout
+        t = _wait_timeout(timeout)
         try:
-            return int(self._client.call("barrier.wait", self._name, _wait_timeout(timeout)))
+            if self._action is None:
+                return int(self._client.call("barrier.wait", self._name, t))
+            r = self._client.call("barrier.wait", self._name, t, {"action": True})
+            if r.get("action"):
+                self._run_action()
+            return int(r["index"])
         except Error as e:
             if _is(e, "BROKEN"):
                 raise threading.BrokenBarrierError() from None
             raise
+
+    def _run_action(self) -> None:
+        """Run the action while the round is held, then tell the daemon how
+        it went: a failure (any exception, KeyboardInterrupt too) breaks the
+        barrier for every party and propagates here."""
+        try:
+            self._action()
+        except BaseException:
+            try:
+                self._client.call("barrier.done", self._name, False)
+            except Error:
+                pass   # broken already: the exception is the news
+            raise
+        self._client.call("barrier.done", self._name, True)
 
     def reset(self) -> None:
         """Back to empty and unbroken; waits now end BrokenBarrierError."""
@@ -335,10 +366,12 @@ class Barrier(_Proxy):
         return bool(self._client.call("barrier.broken", self._name))
 
 
-def _restore_barrier(name: str, path: str, timeout: Optional[float]) -> "Barrier":
+def _restore_barrier(name: str, path: str, timeout: Optional[float],
+                     action: Optional[Callable[[], Any]] = None) -> "Barrier":
     from .proxies import _restore
     obj = _restore(Barrier, name, path)
     object.__setattr__(obj, "_timeout", timeout)
+    object.__setattr__(obj, "_action", action)
     return obj
 
 

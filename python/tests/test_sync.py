@@ -308,3 +308,87 @@ def test_array_against_a_list(client, name):
         arr[::2]
     init = ipcd.Array(name + ".init", "d", [1.5, 2.5])
     assert init[:] == [1.5, 2.5]
+
+
+# ---- a barrier's action, across spawned processes -------------------------------
+
+def mark_round(list_name):
+    """A barrier action: note that it ran, and in which process."""
+    ipcd.List(list_name).append(["action", os.getpid()])
+
+
+def failing_action():
+    raise KeyError("the action failed")
+
+
+def _action_party(barrier, log, out):
+    # barrier arrives pickled, its action and default timeout with it
+    try:
+        i = barrier.wait()
+        out.put(("index", i, os.getpid(), log[:]))   # what the action left is there already
+    except threading.BrokenBarrierError:
+        out.put(("broken", None, os.getpid(), None))
+    except KeyError:
+        out.put(("raised", None, os.getpid(), None))
+
+
+def _run_parties(barrier, log, n):
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_action_party, args=(barrier, log, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    try:
+        return sorted((out.get(timeout=60) for _ in procs), key=lambda r: (r[0], r[1] is None, r[1]))
+    finally:
+        for p in procs:
+            p.join(30)
+
+
+def test_a_barriers_action_runs_in_the_last_party_before_any_is_released(daemon, client, name):
+    import functools
+    log = ipcd.List(name + ".log")
+    b = Barrier(name, 4, functools.partial(mark_round, log.name), timeout=30)
+    got = _run_parties(b, log, 4)
+    assert [r[1] for r in got] == [0, 1, 2, 3]
+    actions = log[:]
+    assert len(actions) == 1
+    last_pid = got[3][2]
+    assert actions == [["action", last_pid]]          # run by the last to arrive ...
+    assert all(r[3] == actions for r in got)         # ... before any party went on
+    assert not Barrier(name, 4).broken
+
+
+def test_an_action_that_raises_breaks_the_barrier_and_raises_in_the_last(daemon, client, name):
+    log = ipcd.List(name + ".log")
+    b = Barrier(name, 3, failing_action, timeout=30)
+    got = _run_parties(b, log, 3)
+    assert sorted(r[0] for r in got) == ["broken", "broken", "raised"]
+    assert Barrier(name, 3).broken
+
+
+def test_a_barrier_pickles_with_its_action_and_timeout(client, name):
+    import pickle
+    b = pickle.loads(pickle.dumps(Barrier(name, 2, failing_action, 7)))
+    assert b._action is failing_action and b._timeout == 7
+
+
+def test_an_action_in_one_party_against_threading(client, name):
+    """The same sequence as threading.Barrier: one action per round, in the
+    party that returns parties - 1."""
+    ran, ref_ran = [], []
+    mine = Barrier(name, 3, lambda: ran.append(threading.get_ident()))
+    ref = threading.Barrier(3, lambda: ref_ran.append(threading.get_ident()))
+
+    def party(bar, out):
+        out.append((bar.wait(10), threading.get_ident()))
+
+    for bar, log in ((mine, ran), (ref, ref_ran)):
+        out = []
+        threads = [threading.Thread(target=party, args=(bar, out)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert sorted(i for i, _ in out) == [0, 1, 2]
+        assert log == [dict((i, t) for t, i in [(t, i) for i, t in out])[2]]
