@@ -392,3 +392,73 @@ def test_an_action_in_one_party_against_threading(client, name):
             t.join(20)
         assert sorted(i for i, _ in out) == [0, 1, 2]
         assert log == [dict((i, t) for t, i in [(t, i) for i, t in out])[2]]
+
+
+# ---- a Condition wait interrupted ------------------------------------------------
+
+def _interrupted_waiter(path, name, out):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ipcd.connect(path)
+    cond = Condition(name)
+    cond.acquire()
+    cond.acquire()        # an RLock taken twice: both come back
+    out.put(("waiting", os.getpid()))
+    try:
+        cond.wait()
+        out.put(("returned",))
+        return
+    except KeyboardInterrupt:
+        pass
+    st = ipcd.default_client().call("stat", name)
+    out.put(("interrupted", st["holder"], st["count"], [w["pid"] for w in st["waiters"]]))
+    cond.release()
+    cond.release()
+    try:
+        cond.release()
+        out.put(("released", "a third time"))
+    except RuntimeError:
+        out.put(("released", "twice"))
+
+
+def _plain_waiter(path, name, out):
+    ipcd.connect(path)
+    cond = Condition(name)
+    with cond:
+        out.put(("waiting", os.getpid()))
+        out.put(("notified", cond.wait(60)))
+
+
+def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, client, name):
+    ctx = mp.get_context("fork")
+    out, other_out = ctx.Queue(), ctx.Queue()
+    cond = Condition(name)
+    waiter = ctx.Process(target=_interrupted_waiter, args=(daemon.sock_path, name, out))
+    waiter.start()
+    other = None
+    try:
+        assert out.get(timeout=10)[0] == "waiting"
+        other = ctx.Process(target=_plain_waiter, args=(daemon.sock_path, name, other_out))
+        other.start()
+        assert other_out.get(timeout=10)[0] == "waiting"
+        deadline = time.monotonic() + 10
+        while len(client.call("stat", name)["waiters"]) < 2:
+            assert time.monotonic() < deadline
+        os.kill(waiter.pid, signal.SIGINT)
+        got = out.get(timeout=10)
+        # the lock is the interrupted process's again, with its count, and it
+        # waits no more; the other waiter is still waiting
+        assert got == ("interrupted", waiter.pid, 2, [other.pid])
+        assert out.get(timeout=10) == ("released", "twice")
+        waiter.join(10)
+        assert waiter.exitcode == 0
+        with cond:                 # the notify reaches the waiter left
+            cond.notify()
+        assert other_out.get(timeout=10) == ("notified", True)
+        other.join(10)
+        st = client.call("stat", name)
+        assert st["waiters"] == [] and st["locked"] is False
+    finally:
+        for p in (waiter, other):
+            if p is not None and p.is_alive():
+                p.kill()
+                p.join(10)
