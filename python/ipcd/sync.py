@@ -190,6 +190,9 @@ class Semaphore(_Proxy):
         at all if not blocking); True if taken."""
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
+        if blocking and timeout is not None and timeout > threading.TIMEOUT_MAX:
+            if self.acquire(False):   # threading's refuses it only when it would wait
+                return True
         t = 0 if not blocking else _wait_timeout(timeout)
         try:
             self._client.call("semaphore.acquire", self._name, 1, t)
@@ -246,6 +249,8 @@ class Event(_Proxy):
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Wait until the flag is set (at most timeout seconds); the flag."""
+        if timeout is not None and timeout > threading.TIMEOUT_MAX and self.is_set():
+            return True   # threading's refuses it only when it would wait
         return bool(self._client.call("event.wait", self._name, _wait_timeout(timeout)))
 
 
