@@ -95,7 +95,7 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'lock.acquire': (100, 'lock', 7, 'N|t'),
     'lock.release': (101, 'lock', 3, 'N'),
     'lock.locked': (102, 'lock', 1, 'N'),
-    'semaphore.acquire': (104, 'semaphore', 7, 'N|ut'),
+    'semaphore.acquire': (104, 'semaphore', 7, 'N|It'),
     'semaphore.release': (105, 'semaphore', 3, 'N|u'),
     'semaphore.value': (106, 'semaphore', 1, 'N'),
     'event.set': (108, 'event', 3, 'N'),
