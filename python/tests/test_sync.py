@@ -462,3 +462,25 @@ def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, cli
             if p is not None and p.is_alive():
                 p.kill()
                 p.join(10)
+
+
+def _lonely_party(barrier, out):
+    t0 = time.monotonic()
+    try:
+        barrier.wait()      # its default timeout, from the pickled proxy
+        out.put(("returned", time.monotonic() - t0))
+    except threading.BrokenBarrierError:
+        out.put(("broken", time.monotonic() - t0))
+
+
+def test_a_barriers_default_timeout_reaches_a_spawned_process(daemon, client, name):
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    p = ctx.Process(target=_lonely_party, args=(Barrier(name, 2, timeout=0.3), out))
+    p.start()
+    try:
+        what, took = out.get(timeout=60)
+        assert what == "broken" and 0.3 <= took < 0.3 + NOT_LATE
+        assert Barrier(name, 2).broken
+    finally:
+        p.join(30)
