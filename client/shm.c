@@ -16,8 +16,15 @@
 #include "conn.h"
 
 /* How long a side waiting on a ring spins before it sleeps: about what a
- * wake-up through the kernel costs, as the daemon's busy_poll default. */
+ * wake-up through the kernel costs, as the daemon's busy_poll default.
+ * With requests pipelined, the daemon answers a batch only once it has run
+ * all of it: the spin then grows with the requests in flight, for as long
+ * as the daemon is awake (it has not said it sleeps), up to a bound. A lone
+ * request that waits (a blocking get) spins only the short while, so that
+ * waiting clients never keep the daemon off a busy CPU. */
 #define SHM_SPIN_NS 50000
+#define SHM_SPIN_PER_PENDING_NS 10000
+#define SHM_SPIN_MAX_NS 2000000
 
 struct conn_shm {
 	void *mem;
@@ -97,15 +104,18 @@ static int64_t shm_now_ns(void)
 int shm_spin(struct ipcd *c, int for_room)
 {
 	const struct shm_ring *r = for_room ? &c->shm->req : &c->shm->rep;
-	int64_t until = 0;
+	int64_t start = 0, more = c->pend_len > 1 ? (int64_t)c->pend_len * SHM_SPIN_PER_PENDING_NS : 0;
+	if (more > SHM_SPIN_MAX_NS)
+		more = SHM_SPIN_MAX_NS;
 	for (unsigned i = 0;; i++) {
 		if ((for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0)
 			return 1;
 		if ((i & 63) == 0) {
 			int64_t now = shm_now_ns();
-			if (!until)
-				until = now + SHM_SPIN_NS;
-			else if (now >= until)
+			if (!start)
+				start = now;
+			else if (now - start >= SHM_SPIN_NS &&
+			         (now - start >= SHM_SPIN_NS + more || shm_ring_consumer_sleeps(&c->shm->req)))
 				return 0;
 		}
 #if defined(__x86_64__) || defined(__i386__)

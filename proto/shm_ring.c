@@ -115,6 +115,11 @@ void shm_ring_producer_awake(struct shm_ring *r)
 	atomic_store_explicit(&r->ctl->producer_sleeping, 0, memory_order_relaxed);
 }
 
+int shm_ring_consumer_sleeps(const struct shm_ring *r)
+{
+	return atomic_load_explicit(&r->ctl->consumer_sleeping, memory_order_relaxed) != 0;
+}
+
 int shm_ring_wake_consumer(struct shm_ring *r)
 {
 	return atomic_load_explicit(&r->ctl->consumer_sleeping, memory_order_seq_cst) &&

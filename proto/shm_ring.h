@@ -102,6 +102,9 @@ ssize_t shm_ring_producer_sleep(struct shm_ring *r);
 /* Consumer awake again without a wake-up (it found bytes): clear its flag. */
 void shm_ring_consumer_awake(struct shm_ring *r);
 void shm_ring_producer_awake(struct shm_ring *r);
+/* True if the consumer said it sleeps (the producer spinning for room or
+ * for an answer knows the other side is not working on it). */
+int shm_ring_consumer_sleeps(const struct shm_ring *r);
 /* After writing: true if the consumer sleeps and must be woken. */
 int shm_ring_wake_consumer(struct shm_ring *r);
 /* After reading: true if the producer sleeps and must be woken. */
