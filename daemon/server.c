@@ -320,9 +320,13 @@ int client_received(struct client *c, size_t n)
 static void client_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
-	ssize_t n = c->shm ? shm_on_socket(c, 1) : buf_recv_fd(&c->in, c->fd, READ_CHUNK, 0);
-	if (c->shm && n > 0)
-		return;   /* wake-ups, served */
+	ssize_t n;
+	if (c->shm) {
+		if ((n = shm_on_socket(c, 1)) > 0)
+			return;   /* wake-ups, served (c may be closed now) */
+	} else {
+		n = buf_recv_fd(&c->in, c->fd, READ_CHUNK, 0);
+	}
 	if (n == 0) {
 		/* The peer may have only shut down its sending side: answer what it
 		 * sent, then close. A request still waiting has nobody to wait for. */
