@@ -23,7 +23,7 @@
  * request that waits (a blocking get) spins only the short while, so that
  * waiting clients never keep the daemon off a busy CPU. */
 #define SHM_SPIN_NS 50000
-#define SHM_SPIN_PER_PENDING_NS 10000
+#define SHM_SPIN_PER_PENDING_NS 30000
 #define SHM_SPIN_MAX_NS 2000000
 
 struct conn_shm {

@@ -379,7 +379,11 @@ def test_a_thousand_idle_shm_clients_do_not_slow_the_busy_one(make_daemon):
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
-def test_a_steady_pipeline_makes_no_system_calls(daemon):
+def test_a_steady_pipeline_makes_no_system_calls(make_daemon):
+    # The daemon sleeps when the client takes longer than busy_poll between
+    # batches (a sanitizer build's client can): a wide window keeps it
+    # awake, as a steady pipeline does with the default on a plain build.
+    daemon = make_daemon("-o", "busy_poll=2000")
     def syscalls_between_markers(env):
         out = os.path.join(daemon.dir, "strace.%s" % env.get("IPCD_SHM", "on"))
         r = subprocess.run(["strace", "-f", "-qq", "-o", out, peer_bin(), daemon.sock_path, "pipeline",
