@@ -349,6 +349,8 @@ static int conn_shm_write(struct ipcd *c, int64_t deadline, int *reopened)
 				}
 				return conn_lost(c, "send: %s", strerror(err));
 			}
+			if (wake)
+				shm_woke_server(c);
 			buf_consume(&c->out, (size_t)n);
 			c->quiet = 0;
 			continue;

@@ -131,6 +131,8 @@ int shm_spin(struct ipcd *c, int for_room);
 /* Say we sleep, then look once more: 1 if what we wait for came meanwhile
  * (do not sleep; the flag is cleared), 0 to sleep on the socket. */
 int shm_sleep_ready(struct ipcd *c, int for_room);
+/* The server was woken (it slept): the next spin may be longer. */
+void shm_woke_server(struct ipcd *c);
 /* Ask the server to signal the socket at its next reply (the caller polls it). */
 void shm_ask_wake(struct ipcd *c);
 

@@ -25,11 +25,17 @@
 #define SHM_SPIN_NS 50000
 #define SHM_SPIN_PER_PENDING_NS 30000
 #define SHM_SPIN_MAX_NS 2000000
+/* A daemon we had to wake first takes a wake-up's time more (tens of
+ * microseconds on a virtual machine): waiting it out spinning keeps both
+ * sides in step, where sleeping would make the next request late too and
+ * keep the daemon's adaptive poll off. */
+#define SHM_SPIN_WOKE_NS 200000
 
 struct conn_shm {
 	void *mem;
 	size_t size;
 	struct shm_ring req, rep;   /* we produce req, consume rep */
+	int woke;                   /* the daemon was woken for what we wait for */
 };
 
 int shm_wanted(void)
@@ -105,8 +111,11 @@ int shm_spin(struct ipcd *c, int for_room)
 {
 	const struct shm_ring *r = for_room ? &c->shm->req : &c->shm->rep;
 	int64_t start = 0, more = c->pend_len > 1 ? (int64_t)c->pend_len * SHM_SPIN_PER_PENDING_NS : 0;
+	if (c->shm->woke && more < SHM_SPIN_WOKE_NS)
+		more = SHM_SPIN_WOKE_NS;
 	if (more > SHM_SPIN_MAX_NS)
 		more = SHM_SPIN_MAX_NS;
+	c->shm->woke = 0;
 	for (unsigned i = 0;; i++) {
 		if ((for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0)
 			return 1;
@@ -136,6 +145,11 @@ int shm_sleep_ready(struct ipcd *c, int for_room)
 		shm_ring_consumer_awake(&c->shm->rep);
 	}
 	return 1;
+}
+
+void shm_woke_server(struct ipcd *c)
+{
+	c->shm->woke = 1;
 }
 
 void shm_ask_wake(struct ipcd *c)

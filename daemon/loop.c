@@ -24,7 +24,11 @@
  * Shared-memory channels (shm.c) take part as sockets do: each iteration
  * polls the rings of clients that sent recently, a ring read counts as a
  * read for the window, and before the loop sleeps the rings are told, so
- * that their clients wake it with a byte on the socket.
+ * that their clients wake it with a byte on the socket. While rings are
+ * polled the loop does not yield between polls: a yield on a loaded
+ * machine can hand the CPU away for a whole time slice, while the client
+ * on the other end spins for its answer (its spin is as bounded as this
+ * poll).
  *
  * Each iteration ends at the one flush point: every reply that its
  * callbacks produced (requests, retries of parked ones, timers) is written
@@ -116,7 +120,7 @@ void loop_run(struct event_base *base)
 				until = now + config.busy_poll;
 			} else if (now >= until) {
 				break;
-			} else {
+			} else if (!shm_polling()) {
 				sched_yield();
 			}
 		}

@@ -228,6 +228,11 @@ void shm_poll(void)
 	}
 }
 
+int shm_polling(void)
+{
+	return !TAILQ_EMPTY(&polled);
+}
+
 int shm_sleep(void)
 {
 	int busy = 0;

@@ -39,6 +39,8 @@ void shm_opened(struct client *c);
 /* Poll the rings of clients that sent recently: called once per loop
  * iteration. */
 void shm_poll(void);
+/* True if some client's ring is being polled (it sent recently). */
+int shm_polling(void);
 /* The loop is about to sleep: every polled ring is told the daemon
  * sleeps (the client will wake it with a byte on the socket). Returns 1 if
  * one had bytes after all: then do not sleep. Cost: the rings polled,
