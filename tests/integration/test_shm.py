@@ -413,4 +413,8 @@ def test_a_steady_pipeline_makes_no_system_calls(make_daemon):
     # The channel: none while both sides keep up (a plain build on an idle
     # machine makes 0 to 2); some when the daemon was off the CPU long
     # enough that the client went to sleep; never one per batch.
-    assert n_shm <= n_sock // 4, (n_shm, n_sock)
+    # A sanitizer build runs both sides several times slower, so its client
+    # sleeps more often: there, fewer calls than the socket's is the claim.
+    with open(peer_bin(), "rb") as f:
+        sanitized = b"__asan_init" in f.read()
+    assert n_shm <= (n_sock * 2 // 3 if sanitized else n_sock // 4), (n_shm, n_sock)
