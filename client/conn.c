@@ -95,6 +95,7 @@ static void conn_drop(struct ipcd *c)
 		return;
 	while (c->nfds)
 		close(c->fds[--c->nfds]);
+	shm_detach(c);
 	close(c->fd);
 	c->fd = -1;
 	c->lost_unsent = buf_used(&c->out) > 0;
@@ -142,14 +143,22 @@ static int conn_poll(struct ipcd *c, short events, int64_t deadline, int keep, s
 	}
 }
 
+static void conn_shm_drain(struct ipcd *c);
+
 int conn_take_fd(struct ipcd *c)
 {
+	/* On the channel a descriptor comes on the socket before its reply
+	 * enters the ring: it is there, unread. */
+	if (!c->nfds && c->shm)
+		conn_shm_drain(c);
 	if (!c->nfds)
 		return -1;
 	int fd = c->fds[0];
 	memmove(&c->fds[0], &c->fds[1], --c->nfds * sizeof(c->fds[0]));
 	return fd;
 }
+
+static void conn_keep_fds(struct ipcd *c, struct msghdr *msg);
 
 /* recv into c->in's tail (room for at least want bytes), keeping the
  * descriptors that come with the bytes (map replies); recv's result. */
@@ -170,7 +179,14 @@ static ssize_t conn_recv_bytes(struct ipcd *c, size_t want, int flags)
 	if (n < 0)
 		return n;
 	c->in.len += (size_t)n;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+	conn_keep_fds(c, &msg);
+	return n;
+}
+
+/* Keep the descriptors that came with msg. */
+static void conn_keep_fds(struct ipcd *c, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -183,7 +199,6 @@ static ssize_t conn_recv_bytes(struct ipcd *c, size_t want, int flags)
 				close(fd);   /* nobody asked for so many */
 		}
 	}
-	return n;
 }
 
 /* Read into c->in what the socket has, or (wait) once something is there.
@@ -228,7 +243,127 @@ static void conn_drain(struct ipcd *c)
 	}
 }
 
+/* ---- the shared-memory channel: the socket for wake-ups ------------------ */
+
+/* Read the socket's wake-up bytes (dropped) and descriptors (kept), without
+ * waiting. 0, or IPCD_EIO when the server is gone (dropped). */
+static int conn_shm_read_socket(struct ipcd *c)
+{
+	for (;;) {
+		char scratch[256];
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(CONN_MAX_FDS * sizeof(int))];
+		} u;
+		struct iovec iov = { scratch, sizeof(scratch) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.space,
+		                      .msg_controllen = sizeof(u.space) };
+		ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0) {
+			conn_keep_fds(c, &msg);
+			if ((size_t)n < sizeof(scratch))
+				return 0;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return n == 0 ? conn_lost(c, "the server closed the connection")
+		              : conn_lost(c, "read: %s", strerror(errno));
+	}
+}
+
+static void conn_shm_drain(struct ipcd *c)
+{
+	if (c->fd >= 0)
+		conn_shm_read_socket(c);
+}
+
+/* Wake the server: one byte on the socket. 0, or -1 with errno (a full
+ * socket is not an error: it holds wake-ups the server has yet to read). */
+static int conn_shm_wake(struct ipcd *c)
+{
+	for (;;) {
+		if (send(c->fd, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+			return 0;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* Replies from the ring onto c->in, waking the server if it waits for
+ * room. 0, or IPCD_EIO (dropped). */
+static int conn_shm_take(struct ipcd *c, size_t *got)
+{
+	int wake = 0;
+	ssize_t n = shm_take_replies(c, &wake);
+	if (n < 0)
+		return conn_lost(c, "the shared-memory reply ring is inconsistent");
+	if (wake && conn_shm_wake(c) < 0)
+		return conn_lost(c, "send: %s", strerror(errno));
+	*got = (size_t)n;
+	return 0;
+}
+
+/* Wait for replies (for_room: room for requests) on the channel until
+ * deadline: spin, then sleep on the socket. 0 when there may be something
+ * (look again), or conn_poll's errors (keep: a timeout keeps the
+ * connection). */
+static int conn_shm_wait(struct ipcd *c, int64_t deadline, int keep, int for_room)
+{
+	if (shm_spin(c, for_room) || shm_sleep_ready(c, for_room))
+		return 0;
+	short re;
+	int rc = conn_poll(c, POLLIN, deadline, keep, &re);
+	return rc ? rc : conn_shm_read_socket(c);
+}
+
 static int conn_open(struct ipcd *c);
+static int conn_reopen_unsent(struct ipcd *c);
+
+/* conn_write on the channel: into the request ring, taking replies in
+ * while it is full so that the server never stalls on us. */
+static int conn_shm_write(struct ipcd *c, int64_t deadline, int *reopened)
+{
+	while (buf_used(&c->out) > 0 && c->shm) {
+		int wake = 0;
+		ssize_t n = shm_put_requests(c, &wake);
+		if (n < 0)
+			return conn_lost(c, "the shared-memory request ring is inconsistent");
+		if (n > 0) {
+			/* Consumed only once the server is sure to see them: a server
+			 * gone while we were idle shows here, and they go again on a
+			 * new connection (conn_write's rule for c->quiet). */
+			if (wake && conn_shm_wake(c) < 0) {
+				int err = errno;
+				if (c->quiet && c->reconnect && c->pend_len && !*reopened &&
+				    (err == EPIPE || err == ECONNRESET || err == ENOTCONN)) {
+					*reopened = 1;
+					int rc = conn_reopen_unsent(c);
+					if (rc)
+						return rc;
+					continue;
+				}
+				return conn_lost(c, "send: %s", strerror(err));
+			}
+			if (wake)
+				shm_woke_server(c);
+			buf_consume(&c->out, (size_t)n);
+			c->quiet = 0;
+			continue;
+		}
+		size_t got;
+		int rc = conn_shm_take(c, &got);
+		if (!rc && !got)
+			rc = conn_shm_wait(c, deadline, 0, 1);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
 /* The server closed the connection (send failed) while no byte of the
  * requests pending on it had been written (c->quiet): they are all in c->out
@@ -263,6 +398,12 @@ static int conn_write(struct ipcd *c, int64_t deadline)
 	while (buf_used(&c->out) > 0) {
 		if (c->fd < 0)
 			return conn_fail(c, IPCD_EIO, "connection lost");
+		if (c->shm) {
+			int rc = conn_shm_write(c, deadline, &reopened);
+			if (rc)
+				return rc;
+			continue;
+		}
 		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
@@ -325,9 +466,15 @@ static int conn_read_frame(struct ipcd *c, int64_t deadline, int stream, const c
 		}
 		if (c->fd < 0)
 			return c->errmsg[0] ? IPCD_EIO : conn_fail(c, IPCD_EIO, "connection lost before the reply");
+		int rc;
+		if (c->shm) {
+			size_t got;
+			if ((rc = conn_shm_take(c, &got)) || (!got && (rc = conn_shm_wait(c, deadline, stream, 0))))
+				return rc;
+			continue;
+		}
 		/* Mid-frame or with more replies due, the rest is likely already
 		 * there: read before polling. A lone request's reply is not yet. */
-		int rc;
 		if (buf_used(&c->in) || c->pend_len > 1) {
 			size_t before = buf_used(&c->in);
 			if ((rc = conn_read_some(c, 0)))
@@ -390,6 +537,44 @@ static void conn_hello_result(struct ipcd *c, const msgpack_object *m)
 		c->max_frame = (size_t)u;
 	if (!wire_obj_uint(wire_map_get(m, "max_name"), &u) && u && u <= SIZE_MAX)
 		c->max_name = (size_t)u;
+}
+
+/* Ask for the shared-memory channel and map it. 0 (also when the server
+ * says no: the socket it is), or an error (the connection is to be
+ * dropped: the server has moved it off the socket already, or it broke). */
+static int conn_shm_open(struct ipcd *c, int64_t deadline)
+{
+	struct conn_req rq;
+	if (conn_request_begin(c, IPCD_OP_SHM_OPEN, 0, &rq))
+		return 0;
+	frame_end(&c->out, (size_t)rq.pos);
+	const char *body;
+	size_t len, total;
+	int rc = conn_write(c, deadline);
+	if (!rc)
+		rc = conn_read_frame(c, deadline, 0, &body, &len, &total);
+	if (rc)
+		return rc;
+	struct ipcd_result res;
+	uint64_t size = 0;
+	conn_result_clear(&res, IPCD_OP_SHM_OPEN, 0);
+	rc = conn_parse_reply(c, body, len, rq.id, &res);
+	if (!rc && !res.status && wire_obj_uint(wire_map_get(&res.value, "size"), &size))
+		rc = conn_fail(c, IPCD_EREPLY, "shm.open's reply has no size");
+	int refused = !rc && res.status;
+	buf_consume(&c->in, total);
+	msgpack_zone_clear(&c->reply_zone);
+	if (rc)
+		return rc;
+	if (refused) {
+		c->errmsg[0] = '\0';
+		return 0;
+	}
+	if (shm_attach(c, conn_take_fd(c), size) < 0) {
+		c->no_shm = 1;   /* the next connection stays on the socket */
+		return conn_fail(c, IPCD_EIO, "cannot map the shared-memory channel");
+	}
+	return 0;
 }
 
 /* Refused by the socket's permissions: the system socket is for group ipcd. */
@@ -457,6 +642,8 @@ static int conn_open(struct ipcd *c)
 		conn_hello_result(c, &res.value);
 	buf_consume(&c->in, total);
 	msgpack_zone_clear(&c->reply_zone);
+	if (!rc && !c->no_shm && shm_wanted())
+		rc = conn_shm_open(c, deadline);
 	if (!rc) {
 		c->quiet = 1;
 		return 0;
@@ -719,6 +906,10 @@ IPCD_EXPORT void ipcd_close(ipcd *c)
 
 IPCD_EXPORT int ipcd_fd(const ipcd *c)
 {
+	/* On the channel the socket is signalled only when we say we sleep:
+	 * a caller asking for the descriptor is about to poll it. */
+	if (c && c->shm && c->pend_len)
+		shm_ask_wake((struct ipcd *)c);
 	return c ? c->fd : -1;
 }
 
@@ -838,7 +1029,11 @@ IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
 	conn_begin(c);
 	*ready = 0;
 	int rc = 0;
-	if (c->fd >= 0) {
+	if (c->shm) {
+		size_t got;
+		if (!(rc = conn_shm_read_socket(c)))
+			rc = conn_shm_take(c, &got);
+	} else if (c->fd >= 0) {
 		/* Drain the socket. A read that did not fill the room it had took
 		 * all there was (a Unix stream recv copies until either runs
 		 * out), so only a full one needs another read: most calls are one
@@ -860,5 +1055,9 @@ IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
 			break;
 		(*ready)++;
 	}
+	/* Replies still due on the channel: have the socket signalled when the
+	 * next comes, unless it came meanwhile (then look again). */
+	if (!rc && c->shm && *ready < c->pend_len && shm_sleep_ready(c, 0))
+		return ipcd_read_available(c, ready);
 	return rc;
 }

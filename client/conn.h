@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "ipcd.h"
 #include "wire.h"
+#include "shm_ring.h"
 
 /* ipcd_send writes its buffer once it holds this much: bounds client memory
  * for long pipelines while keeping writes large. */
@@ -85,6 +86,8 @@ struct ipcd {
 	int quiet;                /* no byte of a request pending on this
 	                           * connection (gen) has been written yet */
 	struct conn_prefetch pf;  /* ipcd_set_prefetch (prefetch.c) */
+	struct conn_shm *shm;     /* the shared-memory channel, or NULL (shm.c) */
+	int no_shm;               /* mapping it failed once: stay on the socket */
 	int fds[CONN_MAX_FDS];    /* descriptors received, oldest first, not yet claimed */
 	unsigned nfds;
 	char errmsg[512];
@@ -108,6 +111,30 @@ void prefetch_free(struct ipcd *c);
 /* ipcd_queue_get_ack with prefetch on: 0 and *out from what was taken
  * ahead (taking up to n more first when none is left), or an error. */
 int prefetch_get_ack(struct ipcd *c, const char *name, double timeout, double lease, struct ipcd_delivery *out);
+
+/* shm.c: the shared-memory channel. */
+/* False if IPCD_SHM=0 in the environment. */
+int shm_wanted(void);
+/* Map the memfd fd of size bytes (closed in any case) as c's channel. 0 or -1. */
+int shm_attach(struct ipcd *c, int fd, uint64_t size);
+/* Unmap c's channel, if any. */
+void shm_detach(struct ipcd *c);
+/* Reply bytes from the ring onto c->in: how many (0: none), or
+ * SHM_RING_CORRUPT. *wake: the server waits for room and must be woken. */
+ssize_t shm_take_replies(struct ipcd *c, int *wake);
+/* c->out's head into the request ring, not consumed: how many (0: full),
+ * or SHM_RING_CORRUPT. *wake: the server sleeps and must be woken. */
+ssize_t shm_put_requests(struct ipcd *c, int *wake);
+/* Spin a short while until replies (for_room: room for requests) are
+ * there: 1, or 0 when it is time to sleep. */
+int shm_spin(struct ipcd *c, int for_room);
+/* Say we sleep, then look once more: 1 if what we wait for came meanwhile
+ * (do not sleep; the flag is cleared), 0 to sleep on the socket. */
+int shm_sleep_ready(struct ipcd *c, int for_room);
+/* The server was woken (it slept): the next spin may be longer. */
+void shm_woke_server(struct ipcd *c);
+/* Ask the server to signal the socket at its next reply (the caller polls it). */
+void shm_ask_wake(struct ipcd *c);
 
 /* Start of every API call on c: release the previous result, clear errmsg. */
 void conn_begin(struct ipcd *c);

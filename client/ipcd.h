@@ -164,9 +164,21 @@ IPCD_EXPORT void ipcd_close(ipcd *c);
  * The socket's fd (close-on-exec), for poll() in the caller's loop; -1
  * while disconnected. It changes when the library reconnects. Do not read,
  * write, close it or change its flags: it is in blocking mode, and the
- * library passes MSG_DONTWAIT wherever it must not wait.
+ * library passes MSG_DONTWAIT wherever it must not wait. On the
+ * shared-memory channel (ipcd_shm_active) replies come through shared
+ * memory and the socket is signalled only when the library said it
+ * sleeps: calling ipcd_fd() (before each poll) and ipcd_read_available()
+ * say so while replies are due.
  */
 IPCD_EXPORT int ipcd_fd(const ipcd *c);
+
+/*
+ * 1 if c's frames travel through the shared-memory channel (the server
+ * offered it and IPCD_SHM=0 is not in the environment: no system call per
+ * request while busy), 0 on the socket or while disconnected. A reconnect
+ * opens the channel again. No errors.
+ */
+IPCD_EXPORT int ipcd_shm_active(const ipcd *c);
 
 /*
  * The message for the last failed call on c: the server's message for a

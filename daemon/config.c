@@ -86,6 +86,12 @@ static const struct config_key keys[] = {
 	{ "busy_poll", K_COUNT, OFF(busy_poll), 0, 1000000, "50",
 	  "microseconds to keep polling the sockets after a read before sleeping (saves a wakeup per "
 	  "request for clients that send again soon; yields the CPU between polls); 0 = never" },
+	{ "shm", K_BOOL, OFF(shm), 0, 0, "yes",
+	  "yes: a client may move its frames to two rings in shared memory (shm.open), no system call per "
+	  "request while busy; no: the socket only" },
+	{ "shm_ring_size", K_SIZE, OFF(shm_ring_size), 4096, 64 << 20, "1M",
+	  "bytes of each ring of a shared-memory channel (requests, replies; rounded up to a power of two); "
+	  "both count toward max_memory while the client is connected" },
 	{ "log_level", K_LEVEL, OFF(log_level), 0, 0, "info",
 	  "least severe message logged: error, warning, notice, info or debug" },
 	{ "watchdog", K_BOOL, OFF(watchdog), 0, 0, "yes",

@@ -35,6 +35,8 @@ struct config {
 	uint64_t queue_maxsize;  /* maxsize of a queue created without one; 0 = unbounded */
 	uint64_t monitor_buffer; /* unsent event bytes per monitor before its events are dropped */
 	uint64_t busy_poll;      /* microseconds to keep polling after a read before sleeping; 0 = never */
+	int shm;                 /* 1: clients may move their frames to shared-memory rings (shm.open) */
+	uint64_t shm_ring_size;  /* bytes of each of a channel's two rings (rounded up to a power of two) */
 	int log_level;           /* LOG_ERR .. LOG_DEBUG */
 	int watchdog;            /* 1: answer systemd's WatchdogSec with WATCHDOG=1 pings */
 	uint64_t status_interval; /* seconds between STATUS= updates to systemd; 0 = only at start */

@@ -21,6 +21,15 @@
  * costs with busy_poll = 0, and a burst of close requests turns polling
  * back on within a few reads.
  *
+ * Shared-memory channels (shm.c) take part as sockets do: each iteration
+ * polls the rings of clients that sent recently, a ring read counts as a
+ * read for the window, and before the loop sleeps the rings are told, so
+ * that their clients wake it with a byte on the socket. While rings are
+ * polled the loop does not yield between polls: a yield on a loaded
+ * machine can hand the CPU away for a whole time slice, while the client
+ * on the other end spins for its answer (its spin is as bounded as this
+ * poll).
+ *
  * Each iteration ends at the one flush point: every reply that its
  * callbacks produced (requests, retries of parked ones, timers) is written
  * out together, after the changes they made were committed to the state
@@ -31,6 +40,7 @@
 #include "clock.h"
 #include "config.h"
 #include "server.h"
+#include "shm.h"
 #include "state.h"
 
 int64_t clock_advance_us;   /* clock.h: only tests move it */
@@ -39,7 +49,12 @@ static int loop_stopping;
 
 int loop_once(struct event_base *base, int flags)
 {
+	/* Before sleeping, shared-memory rings are told so; one that had
+	 * bytes after all keeps the loop awake. */
+	if (!(flags & EVLOOP_NONBLOCK) && shm_sleep())
+		flags |= EVLOOP_NONBLOCK;
 	int rc = event_base_loop(base, flags);
+	shm_poll();   /* the rings of clients that sent recently */
 	state_commit();   /* durable before it is answered (fsync=always) */
 	server_flush_pending();
 	return rc;
@@ -125,7 +140,7 @@ void loop_run(struct event_base *base)
 				until = now + config.busy_poll;
 			} else if (now >= until) {
 				break;
-			} else {
+			} else if (!shm_polling()) {
 				sched_yield();
 			}
 		}

@@ -26,6 +26,7 @@
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
+#include "shm.h"
 #include "wire.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -72,6 +73,7 @@ void client_close(struct client *c, const char *why)
 	event_del(&c->ev_resume);
 	event_del(&c->ev_output_timer);
 	deadline_stop(c);
+	shm_free(c);
 	for (unsigned i = 0; i < c->n_out_fds; i++)
 		close(c->out_fds[i].fd);
 	close(c->fd);
@@ -145,14 +147,13 @@ int client_attach_fd(struct client *c, int fd)
 	return 0;
 }
 
-/* Send n bytes of c's output with the first waiting descriptor. */
-static ssize_t client_send_with_fd(struct client *c, size_t n)
+ssize_t client_send_with_fd(struct client *c, const void *p, size_t n)
 {
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = { buf_head(&c->out), n };
+	struct iovec iov = { (void *)p, n };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.space,
 	                      .msg_controllen = sizeof(u.space) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
@@ -174,14 +175,21 @@ static int client_write(struct client *c)
 {
 	while (buf_used(&c->out) > 0) {
 		size_t n = buf_used(&c->out);
+		uint64_t ring_from = shm_out_from(c);
 		ssize_t w;
-		if (c->n_out_fds && c->out_fds[0].pos > c->bytes_out) {
+		if (c->bytes_out < ring_from && ring_from - c->bytes_out < n)
+			n = (size_t)(ring_from - c->bytes_out);   /* the socket carries up to there */
+		if (c->bytes_out >= ring_from) {
+			w = shm_write(c, n);
+			if (w == 0)
+				return 0;   /* the ring is full: the client wakes us */
+		} else if (c->n_out_fds && c->out_fds[0].pos > c->bytes_out) {
 			n = (size_t)(c->out_fds[0].pos - c->bytes_out);
 			w = write(c->fd, buf_head(&c->out), n);
 		} else if (c->n_out_fds) {
 			if (c->n_out_fds > 1 && c->out_fds[1].pos - c->bytes_out < n)
 				n = (size_t)(c->out_fds[1].pos - c->bytes_out);
-			w = client_send_with_fd(c, n);
+			w = client_send_with_fd(c, buf_head(&c->out), n);
 		} else {
 			w = write(c->fd, buf_head(&c->out), n);
 		}
@@ -212,7 +220,8 @@ static int client_flush(struct client *c)
 	}
 	client_output_progress(c, before - buf_used(&c->out));
 	if (buf_used(&c->out) > 0) {
-		event_add(&c->ev_write, NULL);
+		if (!shm_output_waits(c))
+			event_add(&c->ev_write, NULL);
 		return 0;
 	}
 	event_del(&c->ev_write);
@@ -247,6 +256,12 @@ static void client_update_reading(struct client *c)
 	uint64_t cap = config.max_input < config.max_frame + PROTO_HEADER_SIZE ? config.max_input
 	                                                                      : config.max_frame + PROTO_HEADER_SIZE;
 	int want = !c->closing && ((!c->waiter.wq && !c->output_blocked) || buf_used(&c->in) < cap);
+	if (c->shm) {
+		/* Requests come through the ring; the socket is read for wake-ups
+		 * and its end, always. */
+		shm_want_input(c, want);
+		want = !c->closing;
+	}
 	if (want && !c->reading)
 		event_add(&c->ev_read, NULL);
 	else if (!want && c->reading)
@@ -287,11 +302,31 @@ static int input_over_total(struct client *c)
 	return closed_c;
 }
 
+int client_received(struct client *c, size_t n)
+{
+	server_stats.reads++;
+	c->bytes_in += (uint64_t)n;
+	deadline_touch(c);
+	client_input_count(c);
+	if (input_over_total(c))
+		return -1;
+	if (!c->waiter.wq)
+		client_process(c);
+	else
+		client_update_reading(c);
+	return 0;
+}
+
 static void client_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
-	ssize_t n = buf_recv_fd(&c->in, c->fd, READ_CHUNK, 0);
-	server_stats.reads += n > 0;
+	ssize_t n;
+	if (c->shm) {
+		if ((n = shm_on_socket(c, 1)) > 0)
+			return;   /* wake-ups, served (c may be closed now) */
+	} else {
+		n = buf_recv_fd(&c->in, c->fd, READ_CHUNK, 0);
+	}
 	if (n == 0) {
 		/* The peer may have only shut down its sending side: answer what it
 		 * sent, then close. A request still waiting has nobody to wait for. */
@@ -312,14 +347,9 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		client_close(c, strerror(errno));
 		return;
 	}
-	if (n > 0) {
-		c->bytes_in += (uint64_t)n;
-		deadline_touch(c);
-		client_input_count(c);
-		if (input_over_total(c))
-			return;
-	}
-	if (!c->waiter.wq)
+	if (n > 0)
+		client_received(c, (size_t)n);
+	else if (!c->waiter.wq)
 		client_process(c);
 	else
 		client_update_reading(c);
@@ -365,6 +395,7 @@ static void client_process(struct client *c)
 		case FRAME_OK:
 			frame_handler(c, body, len);
 			buf_consume(&c->in, total);
+			shm_opened(c);
 			break;
 		}
 	}
@@ -514,8 +545,11 @@ static void client_drain(struct client *c, uint64_t deadline_ms)
 		uint64_t now = clock_mono_ms();
 		if (now >= deadline_ms)
 			return;
-		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+		/* A full reply ring has room when the client says so on the socket. */
+		struct pollfd p = { .fd = c->fd, .events = shm_output_waits(c) ? POLLIN : POLLOUT };
 		if (poll(&p, 1, (int)(deadline_ms - now)) <= 0)
+			return;
+		if (p.revents & POLLIN && shm_on_socket(c, 0) <= 0)
 			return;
 		if (client_write(c) < 0)
 			return;

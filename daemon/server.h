@@ -65,6 +65,7 @@ struct client {
 	int monitoring;            /* attached by the monitor op: its output is bounded by
 	                            * monitor_buffer (events dropped), never by max_output */
 	uint64_t monitor_dropped;  /* monitor: events dropped since the last one sent */
+	struct shm_conn *shm;      /* its shared-memory channel (shm.c), or NULL */
 	TAILQ_ENTRY(client) link;
 	TAILQ_ENTRY(client) flush_link;
 };
@@ -84,6 +85,12 @@ void server_on_close(void (*fn)(struct client *c));
  * the reply's bytes: it arrives no later than the reply's last byte. 0, or
  * -1 if SERVER_OUT_FDS are waiting already (fd is still the caller's). */
 int client_attach_fd(struct client *c, int fd);
+/* Send n bytes at p with c's first waiting descriptor (SCM_RIGHTS), which
+ * is closed once sent; sendmsg's result. */
+ssize_t client_send_with_fd(struct client *c, const void *p, size_t n);
+/* n request bytes were appended to c->in (from a socket or a ring): count
+ * them and run what is whole. 0, or -1 if c was closed. */
+int client_received(struct client *c, size_t n);
 /* c has new output: write it at the next flush. */
 void client_schedule_flush(struct client *c);
 /* Stop accepting, run what clients already sent (unpark(c) answers c's

@@ -76,6 +76,7 @@ struct bench_driver {
 };
 
 extern const struct bench_driver bench_ipcd;
+extern const struct bench_driver bench_ipcd_shm;   /* the same over the shared-memory channel */
 extern const struct bench_driver bench_redis;
 
 /* counter_incr_8p against the ipcd at socket (counter.c): 8 processes add

@@ -1,7 +1,9 @@
 /*
  * drv_ipcd.c: ipcd-bench's driver for ipcd, through libipcd's pipelined API
  * (ipcd_send, ipcd_flush, ipcd_recv), as a C user would write it. Values go
- * as msgpack bin; integers as msgpack ints; the sentinel is nil.
+ * as msgpack bin; integers as msgpack ints; the sentinel is nil. System
+ * "ipcd" keeps the socket (IPCD_SHM=0), "ipcd-shm" the same driver on the
+ * shared-memory channel.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +21,30 @@ struct bench_conn {
 	unsigned char key[2]; /* "k" */
 };
 
-static struct bench_conn *ipcd_b_connect(const char *addr)
+static struct bench_conn *ipcd_b_connect_shm(const char *addr, const char *shm)
 {
 	struct bench_conn *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	if (ipcd_connect(&b->c, addr) != IPCD_OK) {
+	setenv("IPCD_SHM", shm, 1);   /* libipcd reads it at connect */
+	if (ipcd_connect(&b->c, addr) != IPCD_OK || ipcd_shm_active(b->c) != (shm[0] == '1')) {
+		ipcd_close(b->c);
 		free(b);
 		return NULL;
 	}
 	b->key[0] = 0xa1;
 	b->key[1] = 'k';
 	return b;
+}
+
+static struct bench_conn *ipcd_b_connect(const char *addr)
+{
+	return ipcd_b_connect_shm(addr, "0");
+}
+
+static struct bench_conn *ipcd_shm_b_connect(const char *addr)
+{
+	return ipcd_b_connect_shm(addr, "1");
 }
 
 static void ipcd_b_close(struct bench_conn *b)
@@ -243,6 +257,18 @@ static long long ipcd_b_mem(struct bench_conn *b, long pid)
 const struct bench_driver bench_ipcd = {
 	.system = "ipcd",
 	.connect = ipcd_b_connect,
+	.close = ipcd_b_close,
+	.fd = ipcd_b_fd,
+	.send = ipcd_b_send,
+	.flush = ipcd_b_flush,
+	.recv = ipcd_b_recv,
+	.ready = ipcd_b_ready,
+	.mem = ipcd_b_mem,
+};
+
+const struct bench_driver bench_ipcd_shm = {
+	.system = "ipcd-shm",
+	.connect = ipcd_shm_b_connect,
 	.close = ipcd_b_close,
 	.fd = ipcd_b_fd,
 	.send = ipcd_b_send,

@@ -1185,6 +1185,12 @@ def test_condition_and_barrier_ops(ctl):
     assert ctl.json("barrier", "broken", "B") is True
 
 
+def test_shm_open_hands_over_the_rings(ctl):
+    # ipcctl stays on the socket; asked, the daemon hands over the rings.
+    r = ctl.json("shm.open")
+    assert r == {"ring_size": 1 << 20, "size": 4096 + 2 * (1 << 20)}
+
+
 # ---- every op of ops.def ran ----------------------------------------------------------
 
 def test_every_op_of_ops_def_was_run_successfully(request):

@@ -77,7 +77,7 @@ def test_ops_by_code_and_by_name_are_the_same(client):
     # monitor works too, but then the connection is parked for good
     # (test_operator.py).
     for op in OPS.values():
-        if op.name in ("hello", "monitor"):
+        if op.name in ("hello", "monitor", "shm.open"):   # shm.open moves the frames off the socket
             continue
         by_name = client.call(op.name)
         by_code = client.call(op.code)

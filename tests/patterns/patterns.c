@@ -2,6 +2,8 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "patterns.h"
 
@@ -23,6 +25,13 @@ ipcd *patterns_connect(void)
 	if (ipcd_connect(&c, patterns_daemon.socket) != IPCD_OK) {
 		fprintf(stderr, "connect: %s\n", ipcd_errmsg(NULL));
 		_exit(90);
+	}
+	/* Each test runs over the shared-memory channel and again with
+	 * IPCD_SHM=0 over the socket (meson.build): it must be the one meant. */
+	const char *e = getenv("IPCD_SHM");
+	if (ipcd_shm_active(c) != !(e && !strcmp(e, "0"))) {
+		fprintf(stderr, "connect: the shared-memory channel is %s\n", ipcd_shm_active(c) ? "on" : "off");
+		_exit(91);
 	}
 	return c;
 }
