@@ -55,7 +55,7 @@ static int persistent;
 static int restart_every = 256;   /* inputs, with persistence on (IPCD_FUZZ_RESTART_EVERY) */
 
 static char dir[64];
-static char state_dir[64];
+static char state_dir[sizeof(dir) + 8];
 
 /* One client connection of the script. */
 struct conn {
