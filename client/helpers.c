@@ -634,6 +634,30 @@ IPCD_EXPORT int ipcd_barrier_wait(ipcd *c, const char *name, double timeout, uin
 	return helper_uint(c, ipcd_call(c, IPCD_OP_BARRIER_WAIT, &res, 2, name, timeout), &res, index);
 }
 
+IPCD_EXPORT int ipcd_barrier_wait_action(ipcd *c, const char *name, double timeout, uint64_t *index,
+                                         int *run_action)
+{
+	static const char opts[] = "\x81\xa6" "action" "\xc3";   /* {"action": true} */
+	struct ipcd_result res;
+	struct ipcd_val o = { opts, sizeof(opts) - 1 };
+	int rc = helper_map_bool(c, ipcd_call(c, IPCD_OP_BARRIER_WAIT, &res, 3, name, timeout, o), &res, "action",
+	                         run_action);
+	if (rc)
+		return rc;
+	uint64_t i;
+	if (ipcd_obj_uint(wire_map_get(&res.value, "index"), &i))
+		return conn_fail(c, IPCD_EREPLY, "barrier.wait: result has no index");
+	if (index)
+		*index = i;
+	return IPCD_OK;
+}
+
+IPCD_EXPORT int ipcd_barrier_done(ipcd *c, const char *name, int ok)
+{
+	unsigned char buf[IPCD_SCALAR_SIZE];
+	return ipcd_call(c, IPCD_OP_BARRIER_DONE, NULL, 2, name, ipcd_val_bool(buf, ok));
+}
+
 IPCD_EXPORT int ipcd_barrier_reset(ipcd *c, const char *name)
 {
 	return ipcd_call(c, IPCD_OP_BARRIER_RESET, NULL, 1, name);

@@ -570,6 +570,17 @@ IPCD_EXPORT int ipcd_barrier_create(ipcd *c, const char *name, uint32_t parties)
  * timeout, abort, reset or a party's connection closing broke it),
  * IPCD_EBADARG (made without parties), IPCD_EDELETED. */
 IPCD_EXPORT int ipcd_barrier_wait(ipcd *c, const char *name, double timeout, uint64_t *index);
+/* barrier.wait NAME TIMEOUT {"action": true} -> *index; *run_action 1 if
+ * this party arrived last and is to run the barrier's action now: the
+ * round's other parties stay waiting until it calls ipcd_barrier_done.
+ * Errors as ipcd_barrier_wait, and IPCD_EBADARG (this connection's action
+ * is not done). */
+IPCD_EXPORT int ipcd_barrier_wait_action(ipcd *c, const char *name, double timeout, uint64_t *index,
+                                         int *run_action);
+/* barrier.done NAME OK: the action ended; ok 0 (it failed) breaks the
+ * barrier for every party. IPCD_ENOTHELD (no action of this connection
+ * runs), IPCD_EBROKEN (the barrier broke while it ran). */
+IPCD_EXPORT int ipcd_barrier_done(ipcd *c, const char *name, int ok);
 /* barrier.reset / barrier.abort NAME. */
 IPCD_EXPORT int ipcd_barrier_reset(ipcd *c, const char *name);
 IPCD_EXPORT int ipcd_barrier_abort(ipcd *c, const char *name);

@@ -8,6 +8,14 @@
  * barrier: every wait now and later answers BROKEN until reset (which also
  * answers the waits of the round it ends BROKEN, as threading's does).
  *
+ * The action: a last arrival whose wait asks for it (option action) is
+ * answered at once, told to run the barrier's action, and the round is held
+ * until it says barrier.done: the others stay parked (their timeouts do not
+ * run out meanwhile, as threading's cannot while the action holds its
+ * lock), arrivals meanwhile start the next round, and a failed action, the
+ * acting party's connection closing, an abort or a reset breaks the
+ * barrier, the held round with it.
+ *
  * Each arrival is an entry, struct barrier_party, held on its connection
  * (so that its closing breaks the barrier, replayed too) and noted in its
  * parked request (w->note). An arrival changes the state before it
@@ -26,6 +34,27 @@
 
 /* ---- parties --------------------------------------------------------------- */
 
+/* A new arrival of c (not yet counted), its hold taken. */
+static struct barrier_party *party_new(struct barrier *b, struct client *c, uint64_t reqid, uint32_t index)
+{
+	struct barrier_party *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->barrier = b;
+	p->client = c;
+	p->pid = c ? c->pid : 0;
+	p->reqid = reqid;
+	p->index = index;
+	p->phase = BARRIER_ARRIVED;
+	p->hold.obj = b->obj;
+	if (c) {
+		LIST_INSERT_HEAD(&c->holds, &p->hold, link);
+		p->held = 1;
+	}
+	TAILQ_INSERT_TAIL(&b->arrived, p, link);
+	return p;
+}
+
 /* Take p off its connection's list. */
 static void party_unhold(struct barrier_party *p)
 {
@@ -41,9 +70,10 @@ static void party_free(struct barrier_party *p)
 	free(p);
 }
 
-/* The waiter's note is done with: an answered party goes; one still
- * arrived (its request was cancelled or answered by someone else) stays,
- * held, so that its connection's closing breaks the barrier. */
+/* The waiter's note is done with: an answered party goes (and a held one
+ * whose connection went: its round is whole); one still arrived (its
+ * request was cancelled or answered by someone else) stays, held, so that
+ * its connection's closing breaks the barrier. */
 static void party_note_free(void *note)
 {
 	struct barrier_party *p = note;
@@ -81,12 +111,57 @@ static void barrier_end_round(struct barrier *b, enum barrier_phase phase)
 	waitq_serve(&b->waiters);
 }
 
+/* End the held round with phase, released or broken: the acting party's
+ * entry goes when released, or stays to answer its barrier.done BROKEN. */
+static void barrier_end_action(struct barrier *b, enum barrier_phase phase)
+{
+	struct barrier_party *p, *next;
+	if (!b->acting)
+		return;
+	for (p = TAILQ_FIRST(&b->arrived); p; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p->phase != BARRIER_HELD)
+			continue;
+		p->phase = phase;
+		party_unhold(p);
+		if (!p->waiter && phase == BARRIER_BROKEN)
+			party_free(p);
+	}
+	if (phase == BARRIER_RELEASED) {
+		b->rounds++;
+		party_free(b->acting);
+	} else
+		b->acting->phase = BARRIER_ACTION_BROKEN;
+	b->acting = NULL;
+	waitq_serve(&b->held);
+}
+
 static void barrier_break(struct barrier *b)
 {
 	if (!b->broken)
 		b->total_broken++;
 	b->broken = 1;
 	barrier_end_round(b, BARRIER_BROKEN);
+	barrier_end_action(b, BARRIER_BROKEN);
+}
+
+/* The last arrival c runs the action: the round's parties wait on, held. */
+static struct barrier_party *barrier_hold_round(struct barrier *b, struct client *c, uint64_t reqid, uint32_t index)
+{
+	struct barrier_party *p, *acting = party_new(b, c, reqid, index);
+	if (!acting)
+		return NULL;
+	acting->phase = BARRIER_ACTING;
+	b->acting = acting;
+	TAILQ_FOREACH(p, &b->arrived, link) {
+		if (p->phase != BARRIER_ARRIVED)
+			continue;
+		p->phase = BARRIER_HELD;
+		if (p->waiter)
+			waiter_move(p->waiter, &b->held);
+	}
+	b->count = 0;
+	return acting;
 }
 
 /* ---- type operations ------------------------------------------------------- */
@@ -128,6 +203,7 @@ static int barrier_init(struct object *o, const msgpack_object *opts, const char
 	b->obj = o;
 	b->parties = parties;
 	waitq_init(&b->waiters);
+	waitq_init(&b->held);
 	TAILQ_INIT(&b->arrived);
 	return 0;
 }
@@ -180,23 +256,40 @@ static void barrier_cancel_waiters(struct object *o)
 {
 	o->u.barrier.broken = 1;   /* the parties answered now do not break it again */
 	waitq_fail_all(&o->u.barrier.waiters, IPCD_EDELETED, "barrier deleted while waiting");
+	waitq_fail_all(&o->u.barrier.held, IPCD_EDELETED, "barrier deleted while waiting");
 }
 
 static uint32_t barrier_waiting(const struct object *o)
 {
-	return o->u.barrier.waiters.count;
+	return o->u.barrier.waiters.count + o->u.barrier.held.count;
 }
 
-/* A waiting party's connection closed: the barrier breaks. */
+/* A party's connection closed: one waiting, or running the action, breaks
+ * the barrier; one of a held round (replayed: no request) just goes. */
 static void barrier_release_hold(struct object *o, struct hold *h)
 {
+	struct barrier *b = &o->u.barrier;
 	struct barrier_party *p = (struct barrier_party *)((char *)h - offsetof(struct barrier_party, hold));
 	p->held = 0;   /* off the connection's list already */
-	if (p->phase == BARRIER_ARRIVED)
-		barrier_break(&o->u.barrier);
+	switch (p->phase) {
+	case BARRIER_ARRIVED:
+		barrier_break(b);
+		break;
+	case BARRIER_ACTING:
+		barrier_break(b);   /* leaves it ACTION_BROKEN */
+		party_free(p);
+		break;
+	case BARRIER_HELD:
+	case BARRIER_ACTION_BROKEN:
+		if (!p->waiter)
+			party_free(p);
+		break;
+	default:
+		break;
+	}
 }
 
-#define BARRIER_STAT_KEYS 5
+#define BARRIER_STAT_KEYS 6
 
 static void barrier_pack_stat(const struct object *o, msgpack_packer *pk)
 {
@@ -211,26 +304,29 @@ static void barrier_pack_stat(const struct object *o, msgpack_packer *pk)
 			msgpack_pack_int64(pk, p->pid);
 	pack_key_uint(pk, "rounds", b->rounds);
 	pack_key_uint(pk, "breaks", b->total_broken);
+	pack_cstr(pk, "action");    /* the pid running the action, nil when none runs */
+	if (b->acting)
+		msgpack_pack_int64(pk, b->acting->pid);
+	else
+		msgpack_pack_nil(pk);
 }
 
 /* Snapshot: kind 0 [count, broken, rounds, breaks]; kind 1 the parties
- * waiting, [sid, pid, request id, index]. */
-static int barrier_save(const struct object *o, struct state_saver *s)
+ * waiting, kind 2 those of a held round, kind 3 the one running the action,
+ * each [sid, pid, request id, index]. */
+static const enum barrier_phase barrier_saved_phase[] = { BARRIER_ARRIVED, BARRIER_HELD, BARRIER_ACTING };
+
+static int barrier_save_parties(const struct barrier *b, struct state_saver *s, unsigned kind)
 {
-	const struct barrier *b = &o->u.barrier;
 	const struct barrier_party *p;
-	msgpack_packer *pk = state_save_content(s, o, 0, 4);
-	msgpack_pack_uint32(pk, b->count);
-	(b->broken ? msgpack_pack_true : msgpack_pack_false)(pk);
-	msgpack_pack_uint64(pk, b->rounds);
-	msgpack_pack_uint64(pk, b->total_broken);
-	if (state_save_end(s) < 0)
-		return -1;
-	if (!b->count)
+	uint32_t n = 0;
+	TAILQ_FOREACH(p, &b->arrived, link)
+		n += p->phase == barrier_saved_phase[kind - 1];
+	if (!n)
 		return 0;
-	pk = state_save_content(s, o, 1, b->count);
+	msgpack_packer *pk = state_save_content(s, b->obj, kind, n);
 	TAILQ_FOREACH(p, &b->arrived, link) {
-		if (p->phase != BARRIER_ARRIVED)
+		if (p->phase != barrier_saved_phase[kind - 1])
 			continue;
 		msgpack_pack_array(pk, 4);
 		msgpack_pack_uint64(pk, state_sid(p->client));
@@ -241,25 +337,20 @@ static int barrier_save(const struct object *o, struct state_saver *s)
 	return state_save_end(s);
 }
 
-/* A new arrival of c (not yet counted), its hold taken. */
-static struct barrier_party *party_new(struct barrier *b, struct client *c, uint64_t reqid, uint32_t index)
+static int barrier_save(const struct object *o, struct state_saver *s)
 {
-	struct barrier_party *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->barrier = b;
-	p->client = c;
-	p->pid = c ? c->pid : 0;
-	p->reqid = reqid;
-	p->index = index;
-	p->phase = BARRIER_ARRIVED;
-	p->hold.obj = b->obj;
-	if (c) {
-		LIST_INSERT_HEAD(&c->holds, &p->hold, link);
-		p->held = 1;
-	}
-	TAILQ_INSERT_TAIL(&b->arrived, p, link);
-	return p;
+	const struct barrier *b = &o->u.barrier;
+	msgpack_packer *pk = state_save_content(s, o, 0, 4);
+	msgpack_pack_uint32(pk, b->count);
+	(b->broken ? msgpack_pack_true : msgpack_pack_false)(pk);
+	msgpack_pack_uint64(pk, b->rounds);
+	msgpack_pack_uint64(pk, b->total_broken);
+	if (state_save_end(s) < 0)
+		return -1;
+	for (unsigned kind = 1; kind <= 3; kind++)
+		if (barrier_save_parties(b, s, kind) < 0)
+			return -1;
+	return 0;
 }
 
 static int barrier_restore(struct object *o, unsigned kind, const msgpack_object *entries)
@@ -276,7 +367,7 @@ static int barrier_restore(struct object *o, unsigned kind, const msgpack_object
 		b->broken = e[1].via.boolean;
 		return 0;
 	}
-	if (kind != 1)
+	if (kind < 1 || kind > 3 || (kind == 3 && (n != 1 || b->acting)))
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t sid, reqid, index;
@@ -292,7 +383,11 @@ static int barrier_restore(struct object *o, unsigned kind, const msgpack_object
 		if (!p)
 			return -1;
 		p->pid = (pid_t)pid;
-		b->count++;
+		p->phase = barrier_saved_phase[kind - 1];
+		if (kind == 1)
+			b->count++;
+		else if (kind == 3)
+			b->acting = p;
 	}
 	return 0;
 }
@@ -328,11 +423,52 @@ static void barrier_broke_it(struct request *rq, const char *why)
 	reply_error(&rq->reply, IPCD_EBROKEN, "%s: the barrier is broken", why);
 }
 
-/* A parked wait dispatched again: its round released, broken, or its time up. */
+/* barrier.wait's OPTIONS: action (bool). 0, or BADARG replied. */
+static const char *const barrier_wait_keys[] = { "action", NULL };
+
+static int barrier_wait_option(void *ctx, unsigned i, const msgpack_object *v)
+{
+	return sync_bool_option(v, ctx) ? 1 : 0;
+}
+
+static int barrier_wait_options_or_reply(struct request *rq, unsigned *action)
+{
+	const msgpack_object *unknown;
+	*action = 0;
+	int rc = wire_options(request_arg(rq, 2), barrier_wait_keys, barrier_wait_option, action, &unknown);
+	if (!rc)
+		return 0;
+	reply_error(&rq->reply, IPCD_EBADARG, "%s", rc == WIRE_EUNKNOWN ? "unknown barrier.wait option (it takes: action)"
+	            : rc == WIRE_ETYPE ? "barrier.wait options are a map" : "barrier.wait option action is a bool");
+	return -1;
+}
+
+/* A wait's answer: its index, or with option action {index, action}, action
+ * true telling the last arrival to run the action and then barrier.done. */
+static void barrier_reply_index(struct request *rq, uint32_t index, int run_action)
+{
+	unsigned action;
+	if (barrier_wait_options_or_reply(rq, &action))
+		return;
+	if (!action) {
+		reply_uint(&rq->reply, index);
+		return;
+	}
+	msgpack_packer *pk = reply_ok(&rq->reply);
+	msgpack_pack_map(pk, 2);
+	pack_key_uint(pk, "index", index);
+	pack_key_bool(pk, "action", run_action);
+	reply_end(&rq->reply);
+}
+
+/* A parked wait dispatched again: its round released, broken, held while
+ * the action runs (its time does not run out then), or its time up. */
 static void barrier_wait_again(struct request *rq, struct barrier *b, struct barrier_party *p)
 {
 	if (p->phase == BARRIER_RELEASED)
-		reply_uint(&rq->reply, p->index);   /* the party goes with its waiter */
+		barrier_reply_index(rq, p->index, 0);   /* the party goes with its waiter */
+	else if (p->phase == BARRIER_HELD)
+		rq->parked = 1;
 	else if (p->phase == BARRIER_BROKEN)
 		reply_error(&rq->reply, IPCD_EBROKEN, "the barrier broke while waiting");
 	else if (rq->timed_out) {
@@ -342,11 +478,13 @@ static void barrier_wait_again(struct request *rq, struct barrier *b, struct bar
 		request_park(rq, &b->waiters, request_arg(rq, 1), IPCD_ETIMEOUT, "");
 }
 
-/* barrier.wait NAME [TIMEOUT] -> arrival index (0 .. parties-1) | BROKEN */
+/* barrier.wait NAME [TIMEOUT] [OPTIONS] -> arrival index (0 .. parties-1), or with
+ * {"action": true} {index, action} | BROKEN */
 void handle_BARRIER_WAIT(struct request *rq)
 {
 	struct barrier *b = &rq->obj->u.barrier;
 	const msgpack_object *timeout = request_arg(rq, 1);
+	unsigned action;
 	if (rq->retry) {
 		barrier_wait_again(rq, b, rq->retry->note);
 		return;
@@ -356,10 +494,17 @@ void handle_BARRIER_WAIT(struct request *rq)
 		            "options {\"parties\": N}", rq->obj->name);
 		return;
 	}
+	if (barrier_wait_options_or_reply(rq, &action))
+		return;
 	struct barrier_party *p = party_of(b, rq->client);
 	if (p && p->phase == BARRIER_RELEASED && p->reqid == rq->reply.id) {
-		reply_uint(&rq->reply, p->index);   /* replayed: this wait's answer */
+		barrier_reply_index(rq, p->index, 0);   /* replayed: this wait's answer */
 		party_free(p);
+		return;
+	}
+	if (p && p->phase == BARRIER_ACTING) {
+		reply_error(&rq->reply, IPCD_EBADARG, "this connection runs the barrier's action: "
+		            "barrier.done first");
 		return;
 	}
 	if (p && p->phase == BARRIER_ARRIVED) {
@@ -376,6 +521,13 @@ void handle_BARRIER_WAIT(struct request *rq)
 		return;
 	}
 	uint32_t index = b->count;
+	if (index + 1 == b->parties && action) {
+		if (!barrier_hold_round(b, rq->client, rq->reply.id, index))
+			reply_nomem(&rq->reply);
+		else
+			barrier_reply_index(rq, index, 1);
+		return;
+	}
 	if (index + 1 == b->parties) {
 		b->rounds++;
 		reply_uint(&rq->reply, index);
@@ -414,7 +566,36 @@ void handle_BARRIER_RESET(struct request *rq)
 	struct barrier *b = &rq->obj->u.barrier;
 	reply_nil(&rq->reply);
 	barrier_end_round(b, BARRIER_BROKEN);
+	barrier_end_action(b, BARRIER_BROKEN);
 	b->broken = 0;
+}
+
+/* barrier.done NAME [OK] -> nil | NOTHELD | BROKEN: the action this
+ * connection was told to run ended; OK false (it failed) breaks the barrier */
+void handle_BARRIER_DONE(struct request *rq)
+{
+	struct barrier *b = &rq->obj->u.barrier;
+	const msgpack_object *ok = request_arg(rq, 1);
+	if (ok && ok->type != MSGPACK_OBJECT_NIL && ok->type != MSGPACK_OBJECT_BOOLEAN) {
+		reply_error(&rq->reply, IPCD_EBADARG, "barrier.done's OK is a bool");
+		return;
+	}
+	struct barrier_party *p = party_of(b, rq->client);
+	if (p && p->phase == BARRIER_ACTION_BROKEN) {
+		party_free(p);
+		reply_error(&rq->reply, IPCD_EBROKEN, "the barrier broke while the action ran");
+		return;
+	}
+	if (!p || p->phase != BARRIER_ACTING) {
+		reply_error(&rq->reply, IPCD_ENOTHELD, "this connection runs no action of barrier '%s'", rq->obj->name);
+		return;
+	}
+	reply_nil(&rq->reply);
+	if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && !ok->via.boolean) {
+		barrier_break(b);   /* threading: an action that raises breaks the barrier */
+		party_free(p);
+	} else
+		barrier_end_action(b, BARRIER_RELEASED);
 }
 
 /* barrier.abort NAME -> nil */

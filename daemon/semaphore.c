@@ -292,7 +292,8 @@ const struct object_type semaphore_type = {
 static uint64_t sem_count_or_reply(struct request *rq, uint32_t i)
 {
 	const msgpack_object *a = request_arg(rq, i);
-	uint64_t n = a ? a->via.u64 : 1;
+	/* absent or nil: 1 (nil lets a TIMEOUT follow without an N) */
+	uint64_t n = !a || a->type == MSGPACK_OBJECT_NIL ? 1 : a->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? a->via.u64 : 0;
 	if (!n)
 		reply_error(&rq->reply, IPCD_EBADARG, "%s: N is at least 1", rq->op->name);
 	return n;

@@ -107,11 +107,15 @@ struct condition {
 	uint64_t total_notified;
 };
 
-/* barrier: parties arrive, the last releases them all. */
-enum barrier_phase { BARRIER_ARRIVED, BARRIER_RELEASED, BARRIER_BROKEN };
+/* barrier: parties arrive, the last releases them all; or, when it asked
+ * to run the barrier's action, holds them (HELD) until it says the action
+ * is done (ACTING until then; ACTION_BROKEN if the barrier broke meanwhile,
+ * kept to answer its barrier.done). */
+enum barrier_phase { BARRIER_ARRIVED, BARRIER_RELEASED, BARRIER_BROKEN,
+                     BARRIER_HELD, BARRIER_ACTING, BARRIER_ACTION_BROKEN };
 
 struct barrier_party {
-	struct hold hold;           /* on the connection's list while ARRIVED */
+	struct hold hold;           /* on the connection's list while ARRIVED, HELD, ACTING or ACTION_BROKEN */
 	int held;
 	TAILQ_ENTRY(barrier_party) link;
 	struct barrier *barrier;
@@ -129,6 +133,8 @@ struct barrier {
 	uint32_t count;             /* arrived in this round */
 	int broken;
 	struct waitq waiters;
+	struct waitq held;          /* the waits of the round whose action runs */
+	struct barrier_party *acting;   /* the party running the action, or NULL */
 	TAILQ_HEAD(, barrier_party) arrived;   /* arrival order */
 	uint64_t rounds, total_broken;
 };

@@ -95,7 +95,7 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'lock.acquire': (100, 'lock', 7, 'N|t'),
     'lock.release': (101, 'lock', 3, 'N'),
     'lock.locked': (102, 'lock', 1, 'N'),
-    'semaphore.acquire': (104, 'semaphore', 7, 'N|ut'),
+    'semaphore.acquire': (104, 'semaphore', 7, 'N|It'),
     'semaphore.release': (105, 'semaphore', 3, 'N|u'),
     'semaphore.value': (106, 'semaphore', 1, 'N'),
     'event.set': (108, 'event', 3, 'N'),
@@ -107,12 +107,13 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'condition.wait': (114, 'condition', 7, 'N|t'),
     'condition.notify': (115, 'condition', 3, 'N|u'),
     'condition.notify_all': (116, 'condition', 3, 'N'),
-    'barrier.wait': (120, 'barrier', 7, 'N|t'),
+    'barrier.wait': (120, 'barrier', 7, 'N|to'),
     'barrier.reset': (121, 'barrier', 3, 'N'),
     'barrier.abort': (122, 'barrier', 3, 'N'),
     'barrier.broken': (123, 'barrier', 1, 'N'),
     'barrier.n_waiting': (124, 'barrier', 1, 'N'),
     'barrier.parties': (125, 'barrier', 1, 'N'),
+    'barrier.done': (126, 'barrier', 3, 'N|v'),
 }
 
 # code -> (wire name, closes the connection, message)

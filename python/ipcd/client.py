@@ -26,7 +26,15 @@ Reconnecting follows the protocol's rules (PROTOCOL.md, sections 3 and 6):
 While re-making a connection that worked before, the client retries for up
 to ``reconnect_timeout`` seconds (default 5) so that a daemon restart is
 ridden out; a first connection fails at once.
+
+Descriptors: the replies of ``value.map`` and ``array.map`` carry a file
+descriptor (PROTOCOL.md section 1). Every read takes the descriptors that
+came with its bytes into the connection's queue, oldest first; a map reply
+claims the oldest, so a descriptor always goes with the reply it came with.
+:meth:`Client.call_fd` hands it to the caller; ``call`` closes it, and
+closing a connection closes any still queued.
 """
+import collections
 import errno
 import os
 import select
@@ -71,6 +79,10 @@ PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 _RECV_SIZE = 256 * 1024
+# Descriptors one read may bring (the daemon queues at most 8 per client).
+_MAX_FDS = 16
+# The ops whose successful replies carry a descriptor.
+_FD_OPS = frozenset(("value.map", "array.map"))
 
 
 #: where the system daemon (ipcd.service) listens
@@ -157,11 +169,12 @@ class _Connection:
     it mid-request, and ``busy`` (set and read by the owning thread alone)
     tells a reentered call (a signal handler, a ``__del__``) to use another."""
 
-    __slots__ = ("sock", "rbuf", "next_id", "lock", "busy", "stale", "__weakref__")
+    __slots__ = ("sock", "rbuf", "fds", "next_id", "lock", "busy", "stale", "__weakref__")
 
     def __init__(self) -> None:
         self.sock: Optional[_socket.socket] = None
         self.rbuf = bytearray()
+        self.fds: "collections.deque[int]" = collections.deque()  # received, not yet claimed
         self.next_id = 0
         self.lock = threading.Lock()
         self.busy = False
@@ -169,11 +182,27 @@ class _Connection:
 
     def drop(self) -> None:
         s, self.sock, self.rbuf = self.sock, None, bytearray()
+        self.close_fds()
         if s is not None:
             try:
                 s.close()
             except OSError:
                 pass
+
+    def close_fds(self) -> None:
+        while self.fds:
+            try:
+                os.close(self.fds.popleft())
+            except OSError:
+                pass
+
+    def recv(self, n: int) -> bytes:
+        """Up to n bytes, queueing the descriptors that came with them
+        (close-on-exec, so that an exec'd program never inherits them)."""
+        assert self.sock is not None
+        data, fds, _flags, _addr = _socket.recv_fds(self.sock, n, _MAX_FDS, _socket.MSG_CMSG_CLOEXEC)
+        self.fds.extend(fds)
+        return data
 
 
 class _ThreadSlot:
@@ -289,6 +318,16 @@ class Client:
         finally:
             conn.busy = False
 
+    def _abandon(self) -> None:
+        """Close the calling thread's connection now (after a call was
+        interrupted: whatever that call left parked goes with it)."""
+        if self._pid != os.getpid():
+            return
+        slot = getattr(self._local, "slot", None)
+        if slot is not None and not slot.conn.busy:
+            with slot.conn.lock:
+                slot.conn.drop()
+
     def close(self) -> None:
         """Close every connection of this client; the next request (in any
         thread) opens a new one. A connection in the middle of a request in
@@ -391,11 +430,10 @@ class Client:
     # -- frames
     @staticmethod
     def _recv_frame(conn: _Connection) -> bytes:
-        s = conn.sock
         buf = conn.rbuf
-        assert s is not None
+        assert conn.sock is not None
         while len(buf) < 4:
-            chunk = s.recv(_RECV_SIZE)
+            chunk = conn.recv(_RECV_SIZE)
             if not chunk:
                 raise EOFError("connection closed by ipcd")
             buf += chunk
@@ -403,7 +441,7 @@ class Client:
         if n == 0:  # replies are not bounded by max_frame (PROTOCOL.md section 2)
             raise BadReply("reply frame of %d bytes" % n)
         while len(buf) < 4 + n:
-            chunk = s.recv(max(_RECV_SIZE, 4 + n - len(buf)))
+            chunk = conn.recv(max(_RECV_SIZE, 4 + n - len(buf)))
             if not chunk:
                 raise EOFError("connection closed by ipcd")
             buf += chunk
@@ -461,10 +499,21 @@ class Client:
             spec = OPS[op]
         except KeyError:
             raise ValueError("unknown ipcd op %r" % (op,)) from None
-        return self._with_conn(self._call, op, spec, args)
+        result, fd = self._with_conn(self._call, op, spec, args)
+        if fd is not None:
+            os.close(fd)
+        return result
+
+    def call_fd(self, op: str, *args: Any) -> Tuple[Any, int]:
+        """call() for an op whose reply carries a descriptor (``value.map``,
+        ``array.map``): (result, fd); the caller owns fd and closes it."""
+        if op not in _FD_OPS:
+            raise ValueError("%r replies without a descriptor" % (op,))
+        return self._with_conn(self._call, op, OPS[op], args)
 
     def _call(self, conn: _Connection, op: str, spec: Tuple[int, str, int, str],
-              args: Sequence[Any]) -> Any:
+              args: Sequence[Any]) -> Tuple[Any, Optional[int]]:
+        """(result, the reply's descriptor or None)."""
         code, _type, flags, sig = spec
         t0 = time.monotonic()
         timeout_at = _timeout_index(sig) if flags & BLOCK else -1
@@ -520,7 +569,12 @@ class Client:
                 continue
             if status:
                 raise _error(status, result, op)
-            return result
+            if op not in _FD_OPS:
+                return result, None
+            if not conn.fds:
+                conn.drop()
+                raise BadReply("the reply to %s came without its descriptor" % op)
+            return result, conn.fds.popleft()
 
     def pipeline(self, calls: Sequence[Tuple[str, Sequence[Any]]]) -> List[Any]:
         """Send several requests at once and read their replies in order:
@@ -553,6 +607,8 @@ class Client:
                     if first is None:
                         first = _error(status, result, op)
                     result = None
+                elif op in _FD_OPS and conn.fds:
+                    os.close(conn.fds.popleft())   # a pipeline keeps no descriptor
                 results.append(result)
         except (OSError, EOFError) as e:
             conn.drop()

@@ -7,9 +7,11 @@ can hold proxies of the same name. Proxies can be passed to
 and socket path, never their content.
 """
 import operator
+import os
 import queue as _queue
 import sys
 import threading
+from collections import deque as _deque
 from collections.abc import ItemsView, KeysView, MutableMapping, MutableSequence, ValuesView
 from types import SimpleNamespace
 from typing import (Any, Dict as _DictT, Iterable, Iterator, List as _ListT, Optional,
@@ -266,17 +268,60 @@ class Queue(_Proxy):
 
     # -- acknowledged delivery
     def get_ack(self, block: bool = True, timeout: Optional[float] = None,
-                lease: Optional[float] = None) -> "Delivery":
+                lease: Optional[float] = None, prefetch: int = 1) -> "Delivery":
         """Take the next item until it is acknowledged: returns a
         :class:`Delivery`; call its ack() when done, or nack() to put the item
         back. An item not acked within its lease (or whose consumer's
-        connection closed) is delivered again. queue.Empty as get()."""
+        connection closed) is delivered again. queue.Empty as get().
+
+        ``prefetch=N`` (AMQP's basic.qos): when this thread holds no item
+        taken ahead from this queue, take up to N ready ones in one request
+        and hand the rest out to this thread's next get_ack() calls, without
+        a round trip. Each is pending from the moment it was taken: its
+        lease runs, and it is delivered again if this process dies."""
+        prefetch = operator.index(prefetch)
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        ahead = self._taken_ahead()
+        if ahead:
+            return ahead.popleft()
+        if prefetch > 1:
+            first, *rest = self.get_ack_many(prefetch, block, timeout, lease)
+            ahead.extend(rest)
+            return first
         try:
             d = self._waiting("queue.get_ack", (self._name,), block, timeout, Empty,
                               () if lease is None else (lease,))
         except Timeout as e:
             raise Empty("queue %r still empty after %s s" % (self._name, timeout)) from e
         return Delivery(self, d["id"], d["value"], d.get("deliveries", 1))
+
+    def get_ack_many(self, count: int, block: bool = True, timeout: Optional[float] = None,
+                     lease: Optional[float] = None) -> "_ListT[Delivery]":
+        """Take 1 to count ready items in one request, each pending until
+        acked as if taken by get_ack(); waits (as get_ack) only while none is
+        ready. The reply stops short of count rather than pass the daemon's
+        max_output."""
+        count = operator.index(count)
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        try:
+            ds = self._waiting("queue.get_ack_many", (self._name, count), block, timeout, Empty,
+                               () if lease is None else (lease,))
+        except Timeout as e:
+            raise Empty("queue %r still empty after %s s" % (self._name, timeout)) from e
+        return [Delivery(self, d["id"], d["value"], d.get("deliveries", 1)) for d in ds]
+
+    def _taken_ahead(self) -> "_deque[Delivery]":
+        """This thread's deliveries of this queue taken ahead by get_ack(prefetch=N)."""
+        per_thread = _taken_ahead.__dict__.setdefault("queues", {})
+        return per_thread.setdefault((os.getpid(), id(self._client), self._name), _deque())
+
+
+# Deliveries taken ahead, per thread (each thread has its own connection, on
+# which they are pending), keyed by (pid, client, queue name): a forked child
+# must not hand out what is pending on its parent's connection.
+_taken_ahead = threading.local()
 
 
 class Delivery:

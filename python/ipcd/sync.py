@@ -11,6 +11,7 @@ held is given back, and the next acquirer of such a lock is told in
 code that hands a lock from one process to another.
 """
 import operator
+import os
 import threading
 from typing import Any, Callable, Optional, Tuple
 
@@ -55,6 +56,21 @@ def _create(client: Client, name: str, kind: str, options: dict) -> None:
     client.call("create", name, kind, options)
 
 
+# What each thread has taken through lock-like proxies and not given back:
+# {(pid, socket path, lock name): acquisitions}. A Condition wait that is
+# interrupted takes its lock back that many times (threading's RLock count).
+# A thread-local, so nothing here asks threading for the current thread.
+_taken = threading.local()
+
+
+def _taken_counts() -> dict:
+    try:
+        return _taken.counts
+    except AttributeError:
+        _taken.counts = {}
+        return _taken.counts
+
+
 class _Held(_Proxy):
     """A lock-like proxy: acquire, release, a context manager."""
 
@@ -64,6 +80,21 @@ class _Held(_Proxy):
     def _init_held(self) -> None:
         object.__setattr__(self, "_owner_died", False)
 
+    def _lock_name(self) -> str:
+        """The name of the lock object acquire and release work on."""
+        return self._name
+
+    def _taken_key(self) -> Tuple[int, str, str]:
+        return (os.getpid(), self._client.path, self._lock_name())
+
+    def _note_taken(self, n: int) -> None:
+        counts, key = _taken_counts(), self._taken_key()
+        left = counts.get(key, 0) + n
+        if left > 0:
+            counts[key] = left
+        else:
+            counts.pop(key, None)
+
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take it, waiting at most timeout seconds (-1: for ever; not at all
         if not blocking); True if taken."""
@@ -72,6 +103,7 @@ class _Held(_Proxy):
             r = self._client.call(self._op + ".acquire", self._name, t)
         except Timeout:
             return False
+        self._note_taken(1)
         object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
         return True
 
@@ -85,6 +117,7 @@ class _Held(_Proxy):
                 raise RuntimeError("release unlocked lock" if type(self) is Lock
                                    else "cannot release un-acquired lock") from None
             raise
+        self._note_taken(-1)
 
     @property
     def owner_died(self) -> bool:
@@ -157,6 +190,9 @@ class Semaphore(_Proxy):
         at all if not blocking); True if taken."""
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
+        if blocking and timeout is not None and timeout > threading.TIMEOUT_MAX:
+            if self.acquire(False):   # threading's refuses it only when it would wait
+                return True
         t = 0 if not blocking else _wait_timeout(timeout)
         try:
             self._client.call("semaphore.acquire", self._name, 1, t)
@@ -213,6 +249,8 @@ class Event(_Proxy):
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Wait until the flag is set (at most timeout seconds); the flag."""
+        if timeout is not None and timeout > threading.TIMEOUT_MAX and self.is_set():
+            return True   # threading's refuses it only when it would wait
         return bool(self._client.call("event.wait", self._name, _wait_timeout(timeout)))
 
 
@@ -222,7 +260,7 @@ class Condition(_Held):
     it waits with; without one the condition has a reentrant lock of its own,
     as threading's default RLock."""
 
-    __slots__ = ()
+    __slots__ = ("_lock", "_lock_reentrant")
     _op = "condition"
 
     def __init__(self, name: str, lock: Optional[Lock] = None, *, client: Optional[Client] = None) -> None:
@@ -230,23 +268,52 @@ class Condition(_Held):
         self._init_held()
         if lock is not None and not isinstance(lock, Lock):
             raise TypeError("an ipcd Condition's lock is an ipcd.Lock or ipcd.RLock")
+        object.__setattr__(self, "_lock", lock.name if lock is not None else None)
+        object.__setattr__(self, "_lock_reentrant", lock._reentrant if lock is not None else True)
         _create(self._client, name, "condition", {"lock": lock.name} if lock is not None else {})
 
+    def _lock_name(self) -> str:
+        return self._lock if self._lock is not None else self._name
+
     def __reduce__(self) -> Tuple[Any, ...]:
-        return (_restore_held, (type(self), self._name, self._client.path))
+        return (_restore_condition, (self._name, self._client.path, self._lock, self._lock_reentrant))
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Give the lock up, wait for a notify (at most timeout seconds),
         take the lock back; False if the time ran out. RuntimeError if the
-        lock is not held."""
+        lock is not held.
+
+        Interrupted (KeyboardInterrupt, or any exception a signal handler
+        raises), it takes the lock back before the exception goes on, as
+        threading's does: the request is abandoned with its connection
+        (the daemon gives its place in the wait up, passing on a notify it
+        had been given) and the lock is acquired again, as many times as this
+        thread held it, on the thread's new connection. Whatever else that
+        connection held is given back by its closing, as for any call
+        interrupted while it waits."""
+        t = _wait_timeout(timeout)
         try:
-            r = self._client.call("condition.wait", self._name, _wait_timeout(timeout))
+            r = self._client.call("condition.wait", self._name, t)
         except Error as e:
             if _is(e, "NOTHELD"):
                 raise RuntimeError("cannot wait on un-acquired lock") from None
             raise
+        except BaseException:
+            self._client._abandon()   # however far the call got, the daemon now holds nothing of it
+            self._take_back()
+            raise
         object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
         return bool(r.get("notified"))
+
+    def _take_back(self) -> None:
+        """After an interrupted wait: hold the lock again as before it."""
+        counts, key = _taken_counts(), self._taken_key()
+        n = max(1, counts.get(key, 1)) if self._lock_reentrant else 1
+        counts.pop(key, None)
+        for _ in range(n):
+            r = self._client.call("condition.acquire", self._name, None)
+            self._note_taken(1)
+            object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
 
     def wait_for(self, predicate: Callable[[], Any], timeout: Optional[float] = None) -> Any:
         """Wait until predicate() is true (at most timeout seconds in all);
@@ -284,35 +351,66 @@ class Condition(_Held):
 
 class Barrier(_Proxy):
     """``threading.Barrier`` held by the daemon: ``Barrier(name, parties,
-    timeout=None)``. A party whose connection closes while it waits breaks
-    the barrier for the others (threading.BrokenBarrierError), as a timeout
-    or abort() does."""
+    action=None, timeout=None)``. A party whose connection closes while it
+    waits breaks the barrier for the others (threading.BrokenBarrierError),
+    as a timeout or abort() does.
 
-    __slots__ = ("_timeout",)
+    action, a callable, runs in the last party to arrive before any party
+    is released (the daemon holds the others until it has run); if it
+    raises, the barrier breaks for every party and the last one gets the
+    exception. The action and the default timeout are kept when the proxy is
+    pickled, so a spawned process's copy runs the same action: it must then
+    be picklable (a module-level function, not a lambda)."""
 
-    def __init__(self, name: str, parties: int, timeout: Optional[float] = None, *,
-                 client: Optional[Client] = None) -> None:
+    __slots__ = ("_action", "_timeout")
+
+    def __init__(self, name: str, parties: int, action: Optional[Callable[[], Any]] = None,
+                 timeout: Optional[float] = None, *, client: Optional[Client] = None) -> None:
         if parties < 1:
             raise ValueError("parties must be >= 1")
+        if action is not None and not callable(action):
+            raise TypeError("action must be callable")
         super().__init__(name, client=client)
+        object.__setattr__(self, "_action", action)
         object.__setattr__(self, "_timeout", timeout)
         _create(self._client, name, "barrier", {"parties": int(parties)})
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        return (_restore_barrier, (self._name, self._client.path, self._timeout))
+        return (_restore_barrier, (self._name, self._client.path, self._timeout, self._action))
 
     def wait(self, timeout: Optional[float] = None) -> int:
         """Wait until every party has arrived; this party's arrival index
         (0 first, parties - 1 last). threading.BrokenBarrierError if the
-        barrier breaks (a timeout, abort(), reset(), a party gone)."""
+        barrier breaks (a timeout, abort(), reset(), a party gone, the
+        action raising in another party)."""
         if timeout is None:
             timeout = self._timeout
+        t = _wait_timeout(timeout)
         try:
-            return int(self._client.call("barrier.wait", self._name, _wait_timeout(timeout)))
+            if self._action is None:
+                return int(self._client.call("barrier.wait", self._name, t))
+            r = self._client.call("barrier.wait", self._name, t, {"action": True})
+            if r.get("action"):
+                self._run_action()
+            return int(r["index"])
         except Error as e:
             if _is(e, "BROKEN"):
                 raise threading.BrokenBarrierError() from None
             raise
+
+    def _run_action(self) -> None:
+        """Run the action while the round is held, then tell the daemon how
+        it went: a failure (any exception, KeyboardInterrupt too) breaks the
+        barrier for every party and propagates here."""
+        try:
+            self._action()
+        except BaseException:
+            try:
+                self._client.call("barrier.done", self._name, False)
+            except Error:
+                pass   # broken already: the exception is the news
+            raise
+        self._client.call("barrier.done", self._name, True)
 
     def reset(self) -> None:
         """Back to empty and unbroken; waits now end BrokenBarrierError."""
@@ -335,16 +433,43 @@ class Barrier(_Proxy):
         return bool(self._client.call("barrier.broken", self._name))
 
 
-def _restore_barrier(name: str, path: str, timeout: Optional[float]) -> "Barrier":
+def _restore_condition(name: str, path: str, lock: Optional[str], reentrant: bool) -> "Condition":
+    obj = _restore_held(Condition, name, path)
+    object.__setattr__(obj, "_lock", lock)
+    object.__setattr__(obj, "_lock_reentrant", reentrant)
+    return obj
+
+
+def _restore_barrier(name: str, path: str, timeout: Optional[float],
+                     action: Optional[Callable[[], Any]] = None) -> "Barrier":
     from .proxies import _restore
     obj = _restore(Barrier, name, path)
     object.__setattr__(obj, "_timeout", timeout)
+    object.__setattr__(obj, "_action", action)
     return obj
 
 
 # ---- shared values and arrays ----------------------------------------------------
 
 _TYPECODES = "bBhHiIlLqQfdc"
+
+
+def _map(client: Client, op: str, name: str, writable: bool) -> memoryview:
+    """The shared memory of value or array name, mapped: a memoryview of
+    its elements cast to its typecode, read-only unless writable (which
+    needs w access). The descriptor is closed once mapped; the mapping
+    lasts until the view is released (``with`` or ``.release()``) or
+    collected."""
+    import mmap
+    info, fd = client.call_fd(op, name, "rw" if writable else "r")
+    try:
+        prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+        mm = mmap.mmap(fd, int(info["size"]), flags=mmap.MAP_SHARED, prot=prot)
+    finally:
+        os.close(fd)
+    n = int(info["length"]) * int(info["itemsize"])
+    with memoryview(mm) as whole:
+        return whole[:n].cast(str(info["typecode"]))
 
 
 class Value(_Proxy):
@@ -397,6 +522,16 @@ class Value(_Proxy):
     @property
     def typecode(self) -> str:
         return str(self._client.call("value.typecode", self._name))
+
+    def map(self, writable: bool = False) -> memoryview:
+        """The value's shared memory as a memoryview of one element (index
+        0), read-only unless writable. Reads and writes through it are plain
+        loads and stores of the shared element: the daemon's get/set/add see
+        them at once, and the view sees theirs. Python has no atomic
+        read-modify-write on memory, so ``m[0] += 1`` from two processes can
+        lose updates: ``add()`` is the atomic increment (libipcd's mapped
+        atomics are C's). Use it as ``with v.map() as m:`` to unmap on exit."""
+        return _map(self._client, "value.map", self._name, writable)
 
     def get_lock(self) -> Lock:
         """The ipcd Lock named after this value (NAME.lock)."""
@@ -460,6 +595,15 @@ class Array(_Proxy):
     @property
     def typecode(self) -> str:
         return str(self._client.call("array.typecode", self._name))
+
+    def map(self, writable: bool = False) -> memoryview:
+        """The array's shared memory as a memoryview of its elements, cast
+        to its typecode (``'c'`` elements are bytes of one), read-only
+        unless writable (which needs w access). As for Value.map: plain
+        loads and stores that server-side ops see and that see theirs, no
+        atomic read-modify-write (``add()`` is the atomic one); ``with
+        a.map(True) as m:`` unmaps on exit."""
+        return _map(self._client, "array.map", self._name, writable)
 
     def get_lock(self) -> Lock:
         """The ipcd Lock named after this array (NAME.lock)."""

@@ -1,5 +1,6 @@
 """JoinableQueue (task_done/join) and acknowledged get, across processes."""
 import multiprocessing
+import os
 import time
 
 import pytest
@@ -66,3 +67,56 @@ def test_get_ack_ack_and_nack(client, name):
     q.join(timeout=1)
     with pytest.raises(ipcd.Empty):
         q.get_ack(block=False)
+
+
+def pending_count(client, qname):
+    return len(client.call("queue.pending", qname))
+
+
+def test_get_ack_many_takes_up_to_count_each_pending(client, name):
+    q = ipcd.Queue(name)
+    q.put_many(range(5))
+    ds = q.get_ack_many(3, timeout=1)
+    assert [d.value for d in ds] == [0, 1, 2]
+    assert q.qsize() == 2 and pending_count(client, name) == 3
+    assert [d.value for d in q.get_ack_many(10, timeout=1)] == [3, 4]  # stops at what is ready
+    with pytest.raises(ipcd.Empty):
+        q.get_ack_many(3, block=False)
+    with pytest.raises(ValueError):
+        q.get_ack_many(0)
+
+
+def test_prefetch_hands_out_taken_ahead_items_without_a_request(client, name):
+    q = ipcd.Queue(name)
+    q.put_many(range(5))
+    d0 = q.get_ack(timeout=1, prefetch=3)
+    assert d0.value == 0
+    assert q.qsize() == 2 and pending_count(client, name) == 3  # 1 and 2 taken ahead
+    q.put(99)  # the next two come from what was taken ahead, not from the queue's head
+    assert [q.get_ack(timeout=1, prefetch=3).value for _ in range(2)] == [1, 2]
+    assert q.qsize() == 3
+    d3 = q.get_ack(timeout=1, prefetch=3)  # nothing ahead: a new request
+    assert d3.value == 3 and q.qsize() == 0
+    with pytest.raises(ValueError):
+        q.get_ack(prefetch=0)
+
+
+def prefetch_and_die(q, started):
+    d = q.get_ack(timeout=30, prefetch=4)
+    started.put(d.value)
+    os._exit(1)  # dies holding four deliveries, one handed out, three ahead
+
+
+def test_prefetched_items_of_a_dead_worker_are_delivered_again(client, name):
+    q, started = ipcd.Queue(name), ipcd.Queue(name + ".started")
+    q.put_many(range(6))
+    p = multiprocessing.Process(target=prefetch_and_die, args=(q, started))
+    p.start()
+    assert started.get(timeout=30) == 0
+    p.join(30)
+    deadline = time.monotonic() + 30
+    while q.qsize() < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ds = q.get_ack_many(6, timeout=1)
+    assert sorted(d.value for d in ds) == list(range(6))
+    assert sorted(d.deliveries for d in ds) == [1, 1, 2, 2, 2, 2]

@@ -308,3 +308,179 @@ def test_array_against_a_list(client, name):
         arr[::2]
     init = ipcd.Array(name + ".init", "d", [1.5, 2.5])
     assert init[:] == [1.5, 2.5]
+
+
+# ---- a barrier's action, across spawned processes -------------------------------
+
+def mark_round(list_name):
+    """A barrier action: note that it ran, and in which process."""
+    ipcd.List(list_name).append(["action", os.getpid()])
+
+
+def failing_action():
+    raise KeyError("the action failed")
+
+
+def _action_party(barrier, log, out):
+    # barrier arrives pickled, its action and default timeout with it
+    try:
+        i = barrier.wait()
+        out.put(("index", i, os.getpid(), log[:]))   # what the action left is there already
+    except threading.BrokenBarrierError:
+        out.put(("broken", None, os.getpid(), None))
+    except KeyError:
+        out.put(("raised", None, os.getpid(), None))
+
+
+def _run_parties(barrier, log, n):
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_action_party, args=(barrier, log, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    try:
+        return sorted((out.get(timeout=60) for _ in procs), key=lambda r: (r[0], r[1] is None, r[1]))
+    finally:
+        for p in procs:
+            p.join(30)
+
+
+def test_a_barriers_action_runs_in_the_last_party_before_any_is_released(daemon, client, name):
+    import functools
+    log = ipcd.List(name + ".log")
+    b = Barrier(name, 4, functools.partial(mark_round, log.name), timeout=30)
+    got = _run_parties(b, log, 4)
+    assert [r[1] for r in got] == [0, 1, 2, 3]
+    actions = log[:]
+    assert len(actions) == 1
+    last_pid = got[3][2]
+    assert actions == [["action", last_pid]]          # run by the last to arrive ...
+    assert all(r[3] == actions for r in got)         # ... before any party went on
+    assert not Barrier(name, 4).broken
+
+
+def test_an_action_that_raises_breaks_the_barrier_and_raises_in_the_last(daemon, client, name):
+    log = ipcd.List(name + ".log")
+    b = Barrier(name, 3, failing_action, timeout=30)
+    got = _run_parties(b, log, 3)
+    assert sorted(r[0] for r in got) == ["broken", "broken", "raised"]
+    assert Barrier(name, 3).broken
+
+
+def test_a_barrier_pickles_with_its_action_and_timeout(client, name):
+    import pickle
+    b = pickle.loads(pickle.dumps(Barrier(name, 2, failing_action, 7)))
+    assert b._action is failing_action and b._timeout == 7
+
+
+def test_an_action_in_one_party_against_threading(client, name):
+    """The same sequence as threading.Barrier: one action per round, in the
+    party that returns parties - 1."""
+    ran, ref_ran = [], []
+    mine = Barrier(name, 3, lambda: ran.append(threading.get_ident()))
+    ref = threading.Barrier(3, lambda: ref_ran.append(threading.get_ident()))
+
+    def party(bar, out):
+        out.append((bar.wait(10), threading.get_ident()))
+
+    for bar, log in ((mine, ran), (ref, ref_ran)):
+        out = []
+        threads = [threading.Thread(target=party, args=(bar, out)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert sorted(i for i, _ in out) == [0, 1, 2]
+        assert log == [dict((i, t) for t, i in [(t, i) for i, t in out])[2]]
+
+
+# ---- a Condition wait interrupted ------------------------------------------------
+
+def _interrupted_waiter(path, name, out):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ipcd.connect(path)
+    cond = Condition(name)
+    cond.acquire()
+    cond.acquire()        # an RLock taken twice: both come back
+    out.put(("waiting", os.getpid()))
+    try:
+        cond.wait()
+        out.put(("returned",))
+        return
+    except KeyboardInterrupt:
+        pass
+    st = ipcd.default_client().call("stat", name)
+    out.put(("interrupted", st["holder"], st["count"], [w["pid"] for w in st["waiters"]]))
+    cond.release()
+    cond.release()
+    try:
+        cond.release()
+        out.put(("released", "a third time"))
+    except RuntimeError:
+        out.put(("released", "twice"))
+
+
+def _plain_waiter(path, name, out):
+    ipcd.connect(path)
+    cond = Condition(name)
+    with cond:
+        out.put(("waiting", os.getpid()))
+        out.put(("notified", cond.wait(60)))
+
+
+def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, client, name):
+    ctx = mp.get_context("fork")
+    out, other_out = ctx.Queue(), ctx.Queue()
+    cond = Condition(name)
+    waiter = ctx.Process(target=_interrupted_waiter, args=(daemon.sock_path, name, out))
+    waiter.start()
+    other = None
+    try:
+        assert out.get(timeout=10)[0] == "waiting"
+        other = ctx.Process(target=_plain_waiter, args=(daemon.sock_path, name, other_out))
+        other.start()
+        assert other_out.get(timeout=10)[0] == "waiting"
+        deadline = time.monotonic() + 10
+        while len(client.call("stat", name)["waiters"]) < 2:
+            assert time.monotonic() < deadline
+        os.kill(waiter.pid, signal.SIGINT)
+        got = out.get(timeout=10)
+        # the lock is the interrupted process's again, with its count, and it
+        # waits no more; the other waiter is still waiting
+        assert got == ("interrupted", waiter.pid, 2, [other.pid])
+        assert out.get(timeout=10) == ("released", "twice")
+        waiter.join(10)
+        assert waiter.exitcode == 0
+        with cond:                 # the notify reaches the waiter left
+            cond.notify()
+        assert other_out.get(timeout=10) == ("notified", True)
+        other.join(10)
+        st = client.call("stat", name)
+        assert st["waiters"] == [] and st["locked"] is False
+    finally:
+        for p in (waiter, other):
+            if p is not None and p.is_alive():
+                p.kill()
+                p.join(10)
+
+
+def _lonely_party(barrier, out):
+    t0 = time.monotonic()
+    try:
+        barrier.wait()      # its default timeout, from the pickled proxy
+        out.put(("returned", time.monotonic() - t0))
+    except threading.BrokenBarrierError:
+        out.put(("broken", time.monotonic() - t0))
+
+
+def test_a_barriers_default_timeout_reaches_a_spawned_process(daemon, client, name):
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    p = ctx.Process(target=_lonely_party, args=(Barrier(name, 2, timeout=0.3), out))
+    p.start()
+    try:
+        what, took = out.get(timeout=60)
+        assert what == "broken" and 0.3 <= took < 0.3 + NOT_LATE
+        assert Barrier(name, 2).broken
+    finally:
+        p.join(30)

@@ -1133,6 +1133,13 @@ def test_semaphore_and_event_ops(ctl):
     assert ctl.json("semaphore", "release", "S", "2") == 2
     ctl.fail(3, "semaphore", "release", "S", code="FULL")
     assert ctl.json("semaphore", "value", "S") == 2
+    # N may be left out before a timeout given as an option: one unit
+    assert ctl.json("semaphore", "acquire", "S", "--timeout", "5") == 1
+    assert ctl.json("semaphore", "acquire", "S", "--wait") == 0
+    t0 = time.monotonic()
+    ctl.fail(3, "semaphore", "acquire", "S", "--timeout", "0.2", code="TIMEOUT")
+    assert time.monotonic() - t0 >= 0.2
+    assert ctl.json("semaphore", "release", "S", "2") == 2
     assert ctl.json("event", "is_set", "E") is False
     assert ctl.ok("event", "wait", "E") == "false\n"       # does not wait unless told
     assert ctl.json("event", "set", "E") is None
@@ -1172,6 +1179,10 @@ def test_condition_and_barrier_ops(ctl):
     ctl.fail(1, "barrier", "wait", "B", code="BROKEN")
     assert ctl.json("barrier", "reset", "B") is None
     assert ctl.json("barrier", "broken", "B") is False
+    # the action's party is ipcctl's connection, which ends with the command
+    assert ctl.json("barrier", "wait", "B", "0", '{"action": true}') == {"index": 0, "action": True}
+    ctl.fail(1, "barrier", "done", "B", code="NOTHELD")
+    assert ctl.json("barrier", "broken", "B") is True
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------
@@ -1183,5 +1194,8 @@ def test_every_op_of_ops_def_was_run_successfully(request):
     everything = {n for n in dir(request.module) if n.startswith("test_")}
     if mine != everything:
         pytest.skip("only part of test_ipcctl.py was selected")
-    missing = sorted(set(read_ops()) - {"hello"} - COVERED)
+    # barrier.done succeeds only on the connection told to run the action,
+    # and ipcctl's connection ends with its command: it is run, answered
+    # NOTHELD, in test_condition_and_barrier_ops
+    missing = sorted(set(read_ops()) - {"hello", "barrier.done"} - COVERED)
     assert not missing, "ops never run through ipcctl: %s" % ", ".join(missing)

@@ -3,6 +3,7 @@ arrive releases them all, each with its arrival index; a timeout, an abort
 or a waiting party's connection closing breaks it for everyone (BROKEN)
 until reset."""
 import random
+import select
 import threading
 import time
 
@@ -157,3 +158,99 @@ def test_same_as_threading_over_a_random_sequence(daemon):
     finally:
         for a, m in actors:
             a.stop(), m.stop()
+
+
+ACTION = {"action": True}
+
+
+def held_round(daemon, client, name, parties=3):
+    """parties - 1 parties waiting, then the last arriving with the action
+    option: it is told to run the action and the others stay parked."""
+    client.ok("create", name, "barrier", {"parties": parties})
+    others = [daemon.connect(name="p%d" % i) for i in range(parties - 1)]
+    for i, o in enumerate(others):
+        o.send("barrier.wait", name, 30, ACTION)
+        wait_until(lambda: n_waiting(client, name) == i + 1)
+    last = daemon.connect(name="last")
+    assert last.ok("barrier.wait", name, 30, ACTION) == {"index": parties - 1, "action": True}
+    return others, last
+
+
+def test_the_action_runs_before_any_party_is_released(daemon, client):
+    others, last = held_round(daemon, client, "B")
+    st = client.ok("stat", "B")
+    assert st["action"] is not None and st["n_waiting"] == 0
+    assert client.ok("barrier.broken", "B") is False
+    # still held: nothing answered yet, however long the action takes
+    assert select.select([o.sock for o in others], [], [], 0.3)[0] == []
+    assert last.ok("barrier.done", "B", True) is None
+    got = sorted((o.recv().result for o in others), key=lambda r: r["index"])
+    assert got == [{"index": 0, "action": False}, {"index": 1, "action": False}]
+    st = client.ok("stat", "B")
+    assert st["rounds"] == 1 and st["action"] is None and st["broken"] is False
+    assert last.err("barrier.done", "B") == E.NOTHELD   # once only
+
+
+def test_a_failed_action_breaks_it_for_all(daemon, client):
+    others, last = held_round(daemon, client, "B")
+    assert last.ok("barrier.done", "B", False) is None
+    assert [o.recv().status for o in others] == [E.BROKEN, E.BROKEN]
+    assert client.ok("barrier.broken", "B") is True
+
+
+def test_the_acting_party_going_breaks_it(daemon, client):
+    others, last = held_round(daemon, client, "B")
+    last.close()
+    assert [o.recv().status for o in others] == [E.BROKEN, E.BROKEN]
+    assert client.ok("barrier.broken", "B") is True
+    assert client.ok("stat", "B")["action"] is None
+
+
+def test_timeouts_do_not_run_out_while_the_action_runs(daemon, client):
+    client.ok("create", "B", "barrier", {"parties": 2})
+    a = daemon.connect(name="a")
+    a.send("barrier.wait", "B", 0.2, ACTION)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    last = daemon.connect(name="last")
+    assert last.ok("barrier.wait", "B", 30, ACTION)["action"] is True
+    time.sleep(0.5)   # past a's timeout: held, it waits on (the point of the test)
+    assert client.ok("barrier.broken", "B") is False
+    last.ok("barrier.done", "B")
+    assert a.recv().result == {"index": 0, "action": False}
+
+
+def test_arrivals_during_the_action_start_the_next_round(daemon, client):
+    others, last = held_round(daemon, client, "B")
+    nxt = daemon.connect(name="next")
+    nxt.send("barrier.wait", "B", 30)
+    wait_until(lambda: n_waiting(client, "B") == 1)
+    last.ok("barrier.done", "B")
+    assert sorted(o.recv().result["index"] for o in others) == [0, 1]
+    assert n_waiting(client, "B") == 1          # next is the first of the new round
+    client.ok("barrier.abort", "B")
+    assert nxt.recv().status == E.BROKEN
+
+
+def test_abort_while_the_action_runs(daemon, client):
+    others, last = held_round(daemon, client, "B")
+    client.ok("barrier.abort", "B")
+    assert [o.recv().status for o in others] == [E.BROKEN, E.BROKEN]
+    assert last.err("barrier.done", "B") == E.BROKEN
+    assert last.err("barrier.done", "B") == E.NOTHELD
+    client.ok("barrier.reset", "B")
+    others, last = held_round(daemon, client, "B")   # whole again, works again
+    last.ok("barrier.done", "B")
+    assert sorted(o.recv().result["index"] for o in others) == [0, 1]
+
+
+def test_action_option_errors(daemon, client):
+    client.ok("create", "B", "barrier", {"parties": 1})
+    assert client.err("barrier.wait", "B", 1, {"action": 1}) == E.BADARG
+    assert client.err("barrier.wait", "B", 1, {"other": True}) == E.BADARG
+    assert client.err("barrier.done", "B") == E.NOTHELD
+    assert client.ok("barrier.wait", "B", 1, {"action": False}) == 0   # the plain answer
+    assert client.ok("barrier.wait", "B", 1, ACTION) == {"index": 0, "action": True}
+    assert client.err("barrier.wait", "B", 1) == E.BADARG     # its action first
+    assert client.err("barrier.done", "B", "yes") == E.BADARG
+    client.ok("barrier.done", "B")
+    assert client.ok("barrier.wait", "B") == 0

@@ -135,3 +135,12 @@ def test_same_as_threading_over_a_random_sequence(daemon, bounded):
     finally:
         for a in actors:
             a.stop()
+
+
+def test_a_nil_n_is_one_unit_so_that_a_timeout_can_follow(client):
+    client.ok("create", "S", "semaphore", {"value": 2})
+    assert client.ok("semaphore.acquire", "S", None, 5) == 1
+    assert client.ok("semaphore.acquire", "S", None) == 0
+    assert client.err("semaphore.acquire", "S", None, 0) == E.TIMEOUT
+    assert client.err("semaphore.acquire", "S", -1, 0) == E.BADARG
+    assert client.err("semaphore.acquire", "S", 0, 0) == E.BADARG

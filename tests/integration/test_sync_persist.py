@@ -172,3 +172,65 @@ def test_a_barrier_made_without_parties_comes_back(stateful, mode):
     for name in ("none", "empty"):
         assert c.ok("type", name) == "barrier"
         assert c.err("barrier.wait", name, 0) == E.BADARG
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_a_barrier_whose_action_runs_at_a_restart(stateful, mode, kill):
+    """A round held for its action when the daemon goes does not hang after:
+    its parties are gone and the barrier is broken; a round whose action
+    ended before comes back released."""
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, a, b = s.connect(), s.connect(), s.connect()
+    c.ok("create", "done", "barrier", {"parties": 2})
+    a.send("barrier.wait", "done", 30, {"action": True})
+    wait_until(lambda: c.ok("barrier.n_waiting", "done") == 1)
+    assert b.ok("barrier.wait", "done", 30, {"action": True}) == {"index": 1, "action": True}
+    b.ok("barrier.done", "done")
+    assert a.recv().result == {"index": 0, "action": False}
+    c.ok("create", "H", "barrier", {"parties": 3})
+    a.send("barrier.wait", "H", 30, {"action": True})
+    wait_until(lambda: c.ok("barrier.n_waiting", "H") == 1)
+    x = s.connect()
+    x.send("barrier.wait", "H", 30)
+    wait_until(lambda: c.ok("barrier.n_waiting", "H") == 2)
+    assert b.ok("barrier.wait", "H", 30, {"action": True})["action"] is True
+    assert c.ok("stat", "H")["action"] is not None
+    snap(c, mode)     # snapshot: the held round and its acting party are in it
+    s.restart(kill=kill)
+    c = s.connect()
+    st = c.ok("stat", "done")
+    assert st["rounds"] == 1 and st["broken"] is False
+    st = c.ok("stat", "H")
+    assert st["broken"] is True and st["n_waiting"] == 0 and st["action"] is None and st["rounds"] == 0
+    c.ok("barrier.reset", "H")
+    a, b = s.connect(), s.connect()
+    a.send("barrier.wait", "H", 30, {"action": True})
+    b.send("barrier.wait", "H", 30, {"action": True})
+    wait_until(lambda: c.ok("barrier.n_waiting", "H") == 2)
+    assert c.ok("barrier.wait", "H", 30, {"action": True})["action"] is True
+    c.ok("barrier.done", "H")
+    assert sorted(r.recv().result["index"] for r in (a, b)) == [0, 1]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_an_action_done_after_a_snapshot_comes_back_released(stateful, mode, kill):
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, a, b = s.connect(), s.connect(), s.connect()
+    c.ok("create", "H", "barrier", {"parties": 3})
+    a.send("barrier.wait", "H", 30, {"action": True})
+    b.send("barrier.wait", "H", 30)
+    wait_until(lambda: c.ok("barrier.n_waiting", "H") == 2)
+    assert c.ok("barrier.wait", "H", 30, {"action": True}) == {"index": 2, "action": True}
+    snap(c, mode)
+    c.ok("barrier.done", "H")
+    assert sorted([a.recv().result["index"], b.recv().result]) == [0, 1]
+    a.send("barrier.wait", "H", 30)   # the next round: its party goes with the daemon
+    wait_until(lambda: c.ok("barrier.n_waiting", "H") == 1)
+    s.restart(kill=kill)
+    c = s.connect()
+    st = c.ok("stat", "H")
+    assert st["rounds"] == 1 and st["action"] is None and st["broken"] is True and st["n_waiting"] == 0

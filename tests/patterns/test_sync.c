@@ -3,7 +3,8 @@
  * them: the lesson's racy read-modify-write made exact by an ipcd lock
  * around it, a lock whose holder is SIGKILLed handed to the next process,
  * which is told its owner died, parties meeting at a barrier once an event
- * is set, and a condition waking a process that waits on it.
+ * is set, the last party running the barrier's action before the others
+ * go, and a condition waking a process that waits on it.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -177,6 +178,60 @@ static void test_parties_meet_at_a_barrier_after_an_event(void **state)
 	ipcd_close(c);
 }
 
+/* At the barrier with the action: the last sets the event "acted" as its
+ * action, the others find it set once released. Exits with its index, plus
+ * 10 for the one that ran the action. */
+static int acting_party(int unused)
+{
+	ipcd *c = patterns_connect();
+	uint64_t index;
+	int run = -1, set = 0;
+	if (ipcd_barrier_wait_action(c, "act", 30, &index, &run) != IPCD_OK || run < 0)
+		return 100;
+	if (run) {
+		if (ipcd_event_set(c, "acted") != IPCD_OK || ipcd_barrier_done(c, "act", 1) != IPCD_OK)
+			return 101;
+		if (ipcd_barrier_done(c, "act", 1) != IPCD_ENOTHELD)   /* once */
+			return 102;
+	} else if (ipcd_event_is_set(c, "acted", &set) != IPCD_OK || !set)
+		return 103;   /* released before the action ran */
+	ipcd_close(c);
+	return (int)index + (run ? 10 : 0);
+}
+
+static void test_the_last_party_runs_the_action_before_the_others_go(void **state)
+{
+	ipcd *c = patterns_connect();
+	assert_int_equal(ipcd_barrier_create(c, "act", PARTIES), IPCD_OK);
+	pid_t kids[PARTIES];
+	for (int i = 0; i < PARTIES; i++)
+		kids[i] = spawn(acting_party, i);
+	unsigned seen = 0;
+	int actors = 0;
+	for (int i = 0; i < PARTIES; i++) {
+		int rc = reap(kids[i]);
+		if (rc >= 10) {
+			actors++;
+			assert_int_equal(rc - 10, PARTIES - 1);   /* the last to arrive */
+			rc -= 10;
+		}
+		assert_in_range(rc, 0, PARTIES - 1);
+		seen |= 1u << rc;
+	}
+	assert_int_equal(actors, 1);
+	assert_int_equal(seen, (1u << PARTIES) - 1);
+	/* a failed action breaks it */
+	uint64_t index;
+	int run = 0, broken = 0;
+	assert_int_equal(ipcd_barrier_create(c, "act1", 1), IPCD_OK);
+	assert_int_equal(ipcd_barrier_wait_action(c, "act1", 1, &index, &run), IPCD_OK);
+	assert_int_equal(run, 1);
+	assert_int_equal(ipcd_barrier_done(c, "act1", 0), IPCD_OK);
+	assert_int_equal(ipcd_barrier_broken(c, "act1", &broken), IPCD_OK);
+	assert_int_equal(broken, 1);
+	ipcd_close(c);
+}
+
 static int cond_waiter(int unused)
 {
 	ipcd *c = patterns_connect();
@@ -230,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_read_modify_write_under_a_lock),
 		cmocka_unit_test(test_a_killed_holders_lock_goes_to_the_next),
 		cmocka_unit_test(test_parties_meet_at_a_barrier_after_an_event),
+		cmocka_unit_test(test_the_last_party_runs_the_action_before_the_others_go),
 		cmocka_unit_test(test_a_condition_wakes_a_process_and_a_semaphore_counts),
 	};
 	return cmocka_run_group_tests(tests, patterns_setup, patterns_teardown);
