@@ -52,10 +52,14 @@ int loop_once(struct event_base *base, int flags)
 static uint64_t read_gap_avg_us;
 static uint64_t last_read_us;
 /* A gap slept through includes the daemon's own wakeup, which polling
- * would have saved: while the average says no, every PROBE_EVERY-th read
- * polls anyway, so that gaps inside the window are measured as they are. */
-#define PROBE_EVERY 16
-static unsigned reads_since_probe;
+ * would have saved: while the average says no, a read now and then polls
+ * anyway (a probe), so that gaps inside the window are measured as they
+ * are. A probe that saw no read doubles the reads until the next one, up
+ * to PROBE_MAX, since each costs a whole window of CPU: a paced client
+ * then pays 1/PROBE_MAX of a window per request, not 1/PROBE_MIN. */
+#define PROBE_MIN 16
+#define PROBE_MAX 512
+static unsigned reads_since_probe, probe_every = PROBE_MIN;
 
 /* Reads happened just now: fold the gap since the last into the average. */
 static void note_reads(uint64_t now)
@@ -68,17 +72,32 @@ static void note_reads(uint64_t now)
 	last_read_us = now;
 }
 
-/* True if polling after this read is likely to pay: recent gaps between
- * reads fit in the window (or it is time to try again). */
+/* Whether polling after this read is likely to pay: 1 if recent gaps
+ * between reads fit in the window, 2 if they do not but it is time for a
+ * probe, 0 otherwise. */
 static int poll_pays(void)
 {
 	if (!config.busy_poll)
 		return 0;
-	if (read_gap_avg_us < config.busy_poll || ++reads_since_probe >= PROBE_EVERY) {
-		reads_since_probe = 0;
+	if (read_gap_avg_us < config.busy_poll)
 		return 1;
+	if (++reads_since_probe >= probe_every) {
+		reads_since_probe = 0;
+		return 2;
 	}
 	return 0;
+}
+
+/* A poll ended: a probe that caught a read resets the probing rate, one
+ * that did not halves it. */
+static void poll_ended(int why, int caught_read)
+{
+	if (why != 2)
+		return;
+	if (caught_read)
+		probe_every = PROBE_MIN;
+	else if (probe_every < PROBE_MAX)
+		probe_every *= 2;
 }
 
 void loop_run(struct event_base *base)
@@ -92,9 +111,10 @@ void loop_run(struct event_base *base)
 			continue;
 		uint64_t now = clock_mono_us();
 		note_reads(now);
-		if (!poll_pays())
+		int why = poll_pays();
+		if (!why)
 			continue;
-		uint64_t until = now + config.busy_poll;
+		uint64_t until = now + config.busy_poll, polled_from = server_stats.reads;
 		while (!loop_stopping) {
 			reads = server_stats.reads;
 			if (loop_once(base, EVLOOP_NONBLOCK) != 0)
@@ -109,6 +129,7 @@ void loop_run(struct event_base *base)
 				sched_yield();
 			}
 		}
+		poll_ended(why, server_stats.reads != polled_from);
 	}
 }
 

@@ -21,7 +21,12 @@
  * Counting: ops are requests; a put and a get are two; a batch of 1,000 items
  * counts 1,000. Latency is per request, from its send to its reply (for a
  * batch, per batch call). taskqueue_4w is tasks/s of wall time; stream_16B
- * counts each item's put and get (two ops per item).
+ * counts each item's put and get (two ops per item). server_cpu_us is the
+ * server process's CPU time over the timed part divided by those ops (the
+ * Manager's server for manager, redis-server, the daemon for ipcd and
+ * ipcd-py; none for mpqueue, mpvalue and the floors). paced_5k sends at
+ * 5,000 requests/s, so it shows what a server burns between requests;
+ * ipcd-nopoll is a second daemon with busy_poll=0 to compare it with.
  *
  * Output: a table on stdout (or --json: {"machine": ..., "results": [...]}),
  * a progress line on stderr when it is a terminal. --quick: tiny counts, for
@@ -31,8 +36,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,11 +155,48 @@ struct result {
 	int ok;
 	int mem;           /* a memory row: bytes_per_item */
 	double ops_per_s, p50_us, p99_us, bytes_per_item;
+	int cpu;           /* server_cpu_us is measured (the system has a server) */
+	double server_cpu_us;
 };
+
+/* Server CPU per request: the CPU time (user + system, all its threads) of
+ * the server process cpu_pid from start_clock to lat_result, over the
+ * requests counted. The kernel's per-process CPU clock is the same sum as
+ * utime + stime in /proc/PID/stat, in ns rather than in clock ticks. */
+static pid_t cpu_pid;    /* the server measured, 0 for none */
+static uint64_t cpu_t0;  /* its CPU time at start_clock, ns */
+
+static uint64_t cpu_ns_of(pid_t pid)
+{
+	clockid_t id;
+	struct timespec ts;
+	if (pid <= 0 || clock_getcpuclockid(pid, &id) || clock_gettime(id, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The server the next workload's server_cpu_us is of: pid, or 0 for none. */
+static void measure_server(pid_t pid)
+{
+	cpu_pid = pid;
+	cpu_t0 = 0;
+}
+
+/* The start of a workload's timed part: now, and the server's CPU time. */
+static uint64_t start_clock(void)
+{
+	cpu_t0 = cpu_ns_of(cpu_pid);
+	return now_ns();
+}
 
 static struct result lat_result(struct lat *l, double ops, uint64_t elapsed_ns)
 {
 	struct result r = { .ok = 1, .ops_per_s = ops / (elapsed_ns / 1e9) };
+	uint64_t cpu = cpu_ns_of(cpu_pid);
+	if (cpu_t0 && cpu >= cpu_t0 && ops > 0) {
+		r.cpu = 1;
+		r.server_cpu_us = (double)(cpu - cpu_t0) / 1e3 / ops;
+	}
 	if (l && l->n) {
 		qsort(l->v, l->n, sizeof(uint64_t), cmp_u64);
 		r.p50_us = l->v[l->n / 2] / 1e3;
@@ -218,6 +262,15 @@ static int start_ipcd_durable(struct server *s, enum durability dur)
 static int start_ipcd(struct server *s)
 {
 	return start_ipcd_durable(s, D_MEMORY);
+}
+
+/* The ipcd-nopoll rows' daemon: ipcd with its busy poll off. */
+static int start_ipcd_nopoll(struct server *s)
+{
+	const char *bin = getenv("IPCD_BIN") ? getenv("IPCD_BIN") : BENCH_IPCD_BIN;
+	snprintf(s->addr, sizeof(s->addr), "%s/ipcd-nopoll.sock", tmpdir);
+	char *argv[] = { (char *)bin, "--socket", s->addr, "-o", "log_level=warning", "-o", "busy_poll=0", NULL };
+	return spawn_ready(s, argv, 0);
 }
 
 static const char *redis_bin(void)
@@ -297,7 +350,7 @@ static struct result run_1c(const struct bench_driver *d, const char *addr, cons
 	struct lat l;
 	struct bench_reply rep;
 	lat_init(&l, rounds * nreq);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	for (size_t i = 0; i < rounds; i++)
 		for (size_t j = 0; j < nreq; j++) {
 			uint64_t a = now_ns();
@@ -355,7 +408,7 @@ static struct result w_put_get_pipe(const struct bench_driver *d, const char *ad
 	struct lat l;
 	struct bench_reply rep;
 	lat_init(&l, total);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	while (done < total) {
 		while (sent < total && sent - done < depth) {
 			if (d->send(c, sent % 2 ? &get : &put))
@@ -401,7 +454,7 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 	for (size_t i = 0; i < nconn; i++)
 		c[i] = conn_or_die(d, addr);
 	lat_init(&l, per * nconn);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	for (size_t i = 0; i < nconn; i++) {
 		pf[i].fd = d->fd(c[i]);
 		pf[i].events = POLLIN;
@@ -455,7 +508,7 @@ static struct result w_batch(const struct bench_driver *d, const char *addr, siz
 	struct lat l;
 	struct bench_reply rep;
 	lat_init(&l, rounds * 2);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	for (size_t i = 0; i < rounds; i++)
 		for (int j = 0; j < 2; j++) {
 			uint64_t a = now_ns();
@@ -542,7 +595,7 @@ static struct result w_incr_8p(const struct bench_driver *d, const char *addr, s
 	lat_init(&l, a.each * 8);
 	struct team t;
 	team_start(&t, 8, incr_child, &a);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	team_go(&t);
 	team_wait(&t);
 	uint64_t el = now_ns() - t0;
@@ -562,6 +615,7 @@ static struct result w_incr_8p(const struct bench_driver *d, const char *addr, s
 struct tq_args {
 	const struct bench_driver *d;
 	const char *addr;
+	unsigned prefetch; /* > 1: ipcd's worker with acknowledged gets taken this many at a time */
 };
 
 /* The lesson's worker: get a task, put its square, until the sentinel. It
@@ -572,6 +626,11 @@ struct tq_args {
 static void tq_worker(int i, void *arg)
 {
 	struct tq_args *a = arg;
+	if (a->prefetch) {
+		if (bench_ipcd_prefetch_worker(a->addr, a->prefetch))
+			die("ipcd: taskqueue worker with prefetch failed");
+		return;
+	}
 	struct bench_conn *c = conn_or_die(a->d, a->addr);
 	struct bench_req get = { .op = B_BGET, .name = "tq.tasks" };
 	struct bench_req put = { .op = B_PUT_INT, .name = "tq.results" };
@@ -592,14 +651,14 @@ static void tq_worker(int i, void *arg)
 	a->d->close(c);
 }
 
-static struct result w_taskqueue(const struct bench_driver *d, const char *addr, size_t tasks)
+static struct result w_taskqueue(const struct bench_driver *d, const char *addr, size_t tasks, unsigned prefetch)
 {
-	struct tq_args a = { d, addr };
+	struct tq_args a = { d, addr, prefetch };
 	struct team t;
 	team_start(&t, 4, tq_worker, &a);
 	struct bench_conn *c = conn_or_die(d, addr);
 	struct bench_reply rep;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	team_go(&t);
 	for (size_t base = 0; base < tasks; base += 1000) {
 		struct bench_req put = { .op = B_PUT_MANY_INT, .name = "tq.tasks", .arg = (int64_t)base,
@@ -656,7 +715,7 @@ static struct result w_stream(const struct bench_driver *d, const char *addr, si
 	struct bench_reply rep;
 	struct bench_req get = { .op = B_BGET_MANY, .name = "stream", .count = 1000 };
 	team_start(&t, 1, stream_producer, &a);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = start_clock();
 	team_go(&t);
 	size_t got = 0;
 	while (got < items) {
@@ -797,7 +856,8 @@ static void w_recovery(const struct bench_driver *d, struct server *s, size_t it
 		struct bench_req p1 = { .op = B_PUT, .name = "during", .val = val16, .len = 16 };
 		struct bench_req g1 = { .op = B_GET, .name = "during" };
 		size_t rounds = items / 50 ? items / 50 : 1;
-		uint64_t worst = 0, t1 = now_ns();
+		measure_server(s->pid);
+		uint64_t worst = 0, t1 = start_clock();
 		struct lat l;
 		lat_init(&l, rounds * 2);
 		for (size_t i = 0; i < rounds; i++)
@@ -885,6 +945,173 @@ static struct result w_floor(size_t rounds)
 	return r;
 }
 
+/* ---- the shared-memory floor: a counter ping-ponged through one cache line ----- */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Spin until *line is want (or stop); a core shared with others gets it
+ * back now and then, so that a descheduled partner can run. */
+static uint64_t spin_until(_Atomic uint64_t *line, uint64_t want, uint64_t stop)
+{
+	uint64_t v;
+	for (unsigned n = 1; (v = atomic_load_explicit(line, memory_order_acquire)) != want && v != stop; n++) {
+		cpu_relax();
+		if (!(n % 1024))
+			sched_yield();
+	}
+	return v;
+}
+
+/* Two processes spinning on one shared cache line: the parent writes an odd
+ * count, the child answers with the next even one. The least a round trip
+ * between two processes costs, both sides burning a core all along. */
+static struct result w_floor_shm(size_t rounds)
+{
+	_Atomic uint64_t *line = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (line == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	atomic_store(line, 0);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (uint64_t want = 1; spin_until(line, want, UINT64_MAX) == want; want += 2)
+			atomic_store_explicit(line, want + 1, memory_order_release);
+		_exit(0);
+	}
+	struct lat l;
+	lat_init(&l, rounds);
+	uint64_t me0 = cpu_ns_of(getpid()), peer0 = cpu_ns_of(pid), t0 = now_ns();
+	for (uint64_t i = 0; i < rounds; i++) {
+		uint64_t a = now_ns();
+		atomic_store_explicit(line, 2 * i + 1, memory_order_release);
+		spin_until(line, 2 * i + 2, UINT64_MAX);
+		lat_add(&l, now_ns() - a);
+	}
+	uint64_t wall = now_ns() - t0;
+	/* What spinning costs: each side's CPU time over the wall time. */
+	note("floor_shm_pingpong: CPU per wall second while spinning: %.2f (sender), %.2f (answerer)",
+	     (double)(cpu_ns_of(getpid()) - me0) / (double)wall, (double)(cpu_ns_of(pid) - peer0) / (double)wall);
+	struct result r = lat_result(&l, (double)rounds, wall);
+	atomic_store(line, UINT64_MAX);
+	waitpid(pid, NULL, 0);
+	munmap(line, 4096);
+	lat_free(&l);
+	return r;
+}
+
+/* ---- paced: a mostly idle server ----------------------------------------------- */
+
+#define PACED_RATE 5000 /* requests per second */
+
+/* One client, put/get pairs at PACED_RATE requests per second, to a
+ * schedule: request k is due k / PACED_RATE seconds after the start (a late
+ * one goes at once; the schedule does not move). A server that spins
+ * between requests shows it in server_cpu_us here. */
+static struct result w_paced(const struct bench_driver *d, const char *addr, size_t requests)
+{
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_req reqs[2] = {
+		{ .op = B_PUT, .name = "qpaced", .val = val16, .len = 16 },
+		{ .op = B_GET, .name = "qpaced" },
+	};
+	struct bench_reply rep;
+	struct lat l;
+	lat_init(&l, requests);
+	uint64_t t0 = start_clock();
+	for (size_t k = 0; k < requests; k++) {
+		uint64_t due = t0 + (uint64_t)k * (1000000000u / PACED_RATE);
+		struct timespec ts = { .tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u) };
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		uint64_t a = now_ns();
+		call(d, c, &reqs[k % 2], &rep);
+		lat_add(&l, now_ns() - a);
+	}
+	struct result r = lat_result(&l, (double)requests, now_ns() - t0);
+	lat_free(&l);
+	d->close(c);
+	return r;
+}
+
+/* ---- event_wait_wake: the time from a set to the waiter's wake ------------------ */
+
+#define EVENT_PAUSE_NS 1000000 /* between the waiter's wait and the set: it is parked by then */
+
+struct wake_shared {
+	_Atomic uint64_t waiting; /* rounds whose wait the waiter has sent */
+	_Atomic uint64_t set_ns;  /* when this round's set was sent */
+};
+
+struct event_args {
+	const struct bench_driver *d;
+	const char *addr;
+	size_t rounds;
+	struct lat *l;
+	struct wake_shared *sh;
+};
+
+/* The waiter: clear, wait, and the time from the set to its wake. */
+static void event_waiter(int i, void *arg)
+{
+	struct event_args *a = arg;
+	struct bench_conn *c = conn_or_die(a->d, a->addr);
+	struct bench_req clear = { .op = B_EVCLEAR, .name = "ev" }, wait = { .op = B_EVWAIT, .name = "ev", .arg = 10 };
+	struct bench_reply rep;
+	for (size_t k = 0; k < a->rounds; k++) {
+		call(a->d, c, &clear, &rep);
+		if (a->d->send(c, &wait) || a->d->flush(c))
+			die("%s: event wait cannot send", a->d->system);
+		atomic_store(&a->sh->waiting, k + 1);
+		if (a->d->recv(c, &rep) || !rep.ok || !rep.ival)
+			die("%s: event wait did not end set", a->d->system);
+		a->l->v[k] = now_ns() - atomic_load(&a->sh->set_ns);
+	}
+	a->d->close(c);
+}
+
+/* One process waits on an event, another sets it once the wait is parked;
+ * latency: set sent -> wait's reply read. Three requests a round (clear,
+ * wait, set); ops/s is paced by EVENT_PAUSE_NS and means little. */
+static struct result w_event(const struct bench_driver *d, const char *addr, size_t rounds)
+{
+	struct wake_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	atomic_store(&sh->waiting, 0);
+	struct lat l;
+	lat_init(&l, rounds);
+	struct event_args a = { d, addr, rounds, &l, sh };
+	struct bench_conn *c = conn_or_die(d, addr);
+	struct bench_req set = { .op = B_EVSET, .name = "ev" };
+	struct bench_reply rep;
+	struct team t;
+	team_start(&t, 1, event_waiter, &a);
+	uint64_t t0 = start_clock();
+	team_go(&t);
+	for (size_t k = 0; k < rounds; k++) {
+		while (atomic_load(&sh->waiting) != k + 1)
+			sched_yield();
+		struct timespec pause = { 0, EVENT_PAUSE_NS };
+		nanosleep(&pause, NULL);
+		atomic_store(&sh->set_ns, now_ns());
+		call(d, c, &set, &rep);
+	}
+	team_wait(&t);
+	l.n = rounds;
+	struct result r = lat_result(&l, 3.0 * (double)rounds, now_ns() - t0);
+	d->close(c);
+	lat_free(&l);
+	munmap(sh, sizeof(*sh));
+	return r;
+}
+
 /* ---- Python peers ------------------------------------------------------------ */
 
 /* A system measured by a peer script (peer_manager.py's command line). */
@@ -908,13 +1135,14 @@ static double json_num(const char *s, const char *key)
 static int run_peer(const struct peer *p, const char *workload, size_t n, size_t load, size_t objects,
                     struct result *r)
 {
-	char script[512], ns[32], ls[32], os[32];
+	char script[512], ns[32], ls[32], os[32], spid[32];
 	snprintf(script, sizeof(script), "%s/%s", BENCH_PEER_DIR, p->script);
+	snprintf(spid, sizeof(spid), "%ld", p->server ? (long)p->server->pid : 0L);
 	snprintf(ns, sizeof(ns), "%zu", n);
 	snprintf(ls, sizeof(ls), "%zu", load);
 	snprintf(os, sizeof(os), "%zu", objects);
 	char *argv[] = { PYTHON, script, "run", (char *)p->system, (char *)workload, "--n", ns, "--load", ls,
-		         "--objects", os, "--address", p->server ? p->server->addr : "", NULL };
+		         "--objects", os, "--address", p->server ? p->server->addr : "", "--server-pid", spid, NULL };
 	int out[2];
 	if (pipe(out) < 0)
 		die("pipe: %s", strerror(errno));
@@ -950,6 +1178,9 @@ static int run_peer(const struct peer *p, const char *workload, size_t n, size_t
 		r->ops_per_s = json_num(buf, "ops_per_s");
 		r->p50_us = json_num(buf, "p50_us");
 		r->p99_us = json_num(buf, "p99_us");
+		/* absent where the system has no server */
+		r->server_cpu_us = json_num(buf, "server_cpu_us");
+		r->cpu = r->server_cpu_us >= 0;
 	}
 	return 1;
 }
@@ -957,7 +1188,13 @@ static int run_peer(const struct peer *p, const char *workload, size_t n, size_t
 /* ---- the run ----------------------------------------------------------------- */
 
 enum wkind { W_1C, W_P64, W_50C, W_DICT, W_LOCK, W_LIST, W_BATCH, W_INCR, W_TASKQ, W_STREAM, W_FLOOR, W_LOADED, W_MEM,
-             W_RECOVERY, W_COUNTER };
+             W_RECOVERY, W_COUNTER, W_PACED, W_EVENT, W_FLOOR_SHM };
+
+/* Rows of ipcd variants a workload also has, on the same workload code. */
+enum { X_NOPOLL = 1,   /* ipcd-nopoll: a second daemon with busy_poll=0 */
+       X_PREFETCH = 2, /* ipcd-prefetch: taskqueue_4w's workers with acknowledged gets, prefetched */
+};
+#define TQ_PREFETCH 64 /* ipcd-prefetch's ipcd_set_prefetch */
 
 struct workload {
 	const char *name;
@@ -966,46 +1203,51 @@ struct workload {
 	size_t n_native; /* rounds (or tasks, items) for ipcd and redis */
 	size_t n_python; /* for the Python peers */
 	enum durability dur; /* D_MEMORY, or on servers of their own that persist */
+	unsigned extra;      /* X_*: variant rows */
 };
 
 /* Counts for the full run; --quick divides them. taskqueue_4w and stream_16B
  * are defined by their counts, so every system gets the same. */
 static const struct workload workloads[] = {
-	{ "queue_put_get_16B_1c", W_1C, 16, 40000, 5000, D_MEMORY },
-	{ "queue_put_get_4K_1c", W_1C, 4096, 40000, 5000, D_MEMORY },
-	{ "queue_put_get_16B_p64", W_P64, 16, 300000, 5000, D_MEMORY },
-	{ "queue_put_get_4K_p64", W_P64, 4096, 100000, 5000, D_MEMORY },
-	{ "queue_put_get_16B_50c", W_50C, 16, 100000, 5000, D_MEMORY },
-	{ "queue_put_get_4K_50c", W_50C, 4096, 50000, 5000, D_MEMORY },
-	{ "dict_set_get_16B_1c", W_DICT, 16, 40000, 5000, D_MEMORY },
-	{ "dict_set_get_4K_1c", W_DICT, 4096, 40000, 5000, D_MEMORY },
-	{ "lock_acquire_release_1c", W_LOCK, 0, 40000, 5000, D_MEMORY },
-	{ "list_append_16B_1c", W_LIST, 16, 80000, 10000, D_MEMORY },
-	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000, D_MEMORY },
-	{ "queue_batch_16B", W_BATCH, 16, 300, 5, D_MEMORY },
-	{ "incr_8p", W_INCR, 0, 80000, 8000, D_MEMORY },
-	{ "counter_incr_8p", W_COUNTER, 0, 8000000, 8000, D_MEMORY },  /* ipcd: a mapped value (counter.c) */
-	{ "taskqueue_4w", W_TASKQ, 0, 100000, 100000, D_MEMORY },
-	{ "stream_16B", W_STREAM, 16, 1000000, 1000000, D_MEMORY },
-	{ "floor_pingpong_32B", W_FLOOR, 32, 100000, 0, D_MEMORY },
+	{ "queue_put_get_16B_1c", W_1C, 16, 40000, 5000, D_MEMORY, X_NOPOLL },
+	{ "queue_put_get_4K_1c", W_1C, 4096, 40000, 5000, D_MEMORY, 0 },
+	{ "queue_put_get_16B_p64", W_P64, 16, 300000, 5000, D_MEMORY, 0 },
+	{ "queue_put_get_4K_p64", W_P64, 4096, 100000, 5000, D_MEMORY, 0 },
+	{ "queue_put_get_16B_50c", W_50C, 16, 100000, 5000, D_MEMORY, 0 },
+	{ "queue_put_get_4K_50c", W_50C, 4096, 50000, 5000, D_MEMORY, 0 },
+	{ "dict_set_get_16B_1c", W_DICT, 16, 40000, 5000, D_MEMORY, 0 },
+	{ "dict_set_get_4K_1c", W_DICT, 4096, 40000, 5000, D_MEMORY, 0 },
+	{ "lock_acquire_release_1c", W_LOCK, 0, 40000, 5000, D_MEMORY, 0 },
+	{ "list_append_16B_1c", W_LIST, 16, 80000, 10000, D_MEMORY, 0 },
+	{ "list_append_4K_1c", W_LIST, 4096, 80000, 10000, D_MEMORY, 0 },
+	{ "queue_batch_16B", W_BATCH, 16, 300, 5, D_MEMORY, 0 },
+	{ "incr_8p", W_INCR, 0, 80000, 8000, D_MEMORY, 0 },
+	{ "counter_incr_8p", W_COUNTER, 0, 8000000, 8000, D_MEMORY, 0 },  /* ipcd: a mapped value (counter.c) */
+	{ "taskqueue_4w", W_TASKQ, 0, 100000, 100000, D_MEMORY, X_PREFETCH },
+	{ "stream_16B", W_STREAM, 16, 1000000, 1000000, D_MEMORY, 0 },
+	{ "floor_pingpong_32B", W_FLOOR, 32, 100000, 0, D_MEMORY, 0 },
+	{ "floor_shm_pingpong", W_FLOOR_SHM, 8, 1000000, 0, D_MEMORY, 0 },
+	/* Requests paced at 5,000/s: the server's CPU per request when idle between them. */
+	{ "paced_5k", W_PACED, 16, 10000, 10000, D_MEMORY, X_NOPOLL },
+	{ "event_wait_wake", W_EVENT, 0, 1000, 1000, D_MEMORY, 0 },
 	/* Scale: on freshly started servers; mem fills the queue loaded uses. */
-	{ "mem_per_item_16B", W_MEM, 16, 1000000, 1000000, D_MEMORY },
-	{ "queue_put_get_16B_1c_loaded", W_LOADED, 16, 40000, 5000, D_MEMORY },
+	{ "mem_per_item_16B", W_MEM, 16, 1000000, 1000000, D_MEMORY, 0 },
+	{ "queue_put_get_16B_1c_loaded", W_LOADED, 16, 40000, 5000, D_MEMORY, 0 },
 	/* Durable: ipcd with state_dir and fsync, redis with appendonly and the
 	 * same appendfsync, each on servers of their own. */
-	{ "queue_put_get_16B_1c_everysec", W_1C, 16, 40000, 0, D_EVERYSEC },
-	{ "queue_put_get_16B_p64_everysec", W_P64, 16, 300000, 0, D_EVERYSEC },
-	{ "queue_put_get_16B_1c_always", W_1C, 16, 10000, 0, D_ALWAYS },
-	{ "queue_put_get_16B_p64_always", W_P64, 16, 100000, 0, D_ALWAYS },
+	{ "queue_put_get_16B_1c_everysec", W_1C, 16, 40000, 0, D_EVERYSEC, 0 },
+	{ "queue_put_get_16B_p64_everysec", W_P64, 16, 300000, 0, D_EVERYSEC, 0 },
+	{ "queue_put_get_16B_1c_always", W_1C, 16, 10000, 0, D_ALWAYS, 0 },
+	{ "queue_put_get_16B_p64_always", W_P64, 16, 100000, 0, D_ALWAYS, 0 },
 	/* 1,000,000 single puts (one log record each), then a restart: items
 	 * recovered per second from start to ready, and bytes on disk per item. */
-	{ "recovery_1M", W_RECOVERY, 16, 1000000, 0, D_EVERYSEC },
+	{ "recovery_1M", W_RECOVERY, 16, 1000000, 0, D_EVERYSEC, 0 },
 };
 #define NWORK (sizeof(workloads) / sizeof(workloads[0]))
 #define LOADED_OBJECTS 100000
 
 static struct server srv_ipcd = { .system = "ipcd" }, srv_redis = { .system = "redis" },
-		     srv_manager = { .system = "manager" };
+		     srv_manager = { .system = "manager" }, srv_ipcd_nopoll = { .system = "ipcd-nopoll" };
 static int have_redis, have_python;
 
 static const struct peer peers[] = {
@@ -1070,6 +1312,7 @@ static int python_has(const char *module)
 static struct result run_native(const struct workload *w, const struct bench_driver *d, const struct server *s)
 {
 	size_t n = scaled(w->n_native, 200);
+	measure_server(s->pid);
 	switch (w->kind) {
 	case W_1C: return w_put_get_1c(d, s->addr, w->size, n / 2, "q1");
 	case W_P64: return w_put_get_pipe(d, s->addr, w->size, n / 2, 64);
@@ -1079,17 +1322,22 @@ static struct result run_native(const struct workload *w, const struct bench_dri
 	case W_LIST: return w_list_1c(d, s->addr, w->size, n);
 	case W_BATCH: return w_batch(d, s->addr, n);
 	case W_INCR: return w_incr_8p(d, s->addr, n);
-	case W_TASKQ: return w_taskqueue(d, s->addr, n);
+	case W_TASKQ: return w_taskqueue(d, s->addr, n, 0);
 	case W_STREAM: return w_stream(d, s->addr, n);
 	case W_MEM: return w_mem(d, s, n);
 	case W_LOADED: return w_loaded(d, s->addr, scaled(LOADED_OBJECTS, 200), n / 2);
+	case W_PACED: return w_paced(d, s->addr, n);
+	case W_EVENT: return w_event(d, s->addr, n);
 	case W_COUNTER: {
-		struct result r = { .ok = 1 };
-		if (bench_counter_incr_8p(s->addr, n, &r.ops_per_s) < 0)
+		double ops_per_s;
+		uint64_t t0 = start_clock();
+		if (bench_counter_incr_8p(s->addr, n, &ops_per_s) < 0)
 			die("counter_incr_8p failed");
+		struct result r = lat_result(NULL, (double)n, now_ns() - t0); /* for the server's CPU */
+		r.ops_per_s = ops_per_s;
 		return r;
 	}
-	case W_FLOOR: case W_RECOVERY: break;
+	case W_FLOOR: case W_FLOOR_SHM: case W_RECOVERY: break;
 	}
 	return (struct result){ 0 };
 }
@@ -1106,6 +1354,8 @@ static void start_servers(void)
 {
 	if (start_ipcd(&srv_ipcd) < 0)
 		die("ipcd did not start (IPCD_BIN=%s)", getenv("IPCD_BIN") ? getenv("IPCD_BIN") : BENCH_IPCD_BIN);
+	if (start_ipcd_nopoll(&srv_ipcd_nopoll) < 0)
+		die("ipcd did not start with busy_poll=0");
 	if (have_redis && start_redis(&srv_redis) < 0)
 		die("redis-server did not start");
 	if (have_python && start_manager(&srv_manager) < 0)
@@ -1115,6 +1365,7 @@ static void start_servers(void)
 static void stop_servers(void)
 {
 	server_stop(&srv_ipcd);
+	server_stop(&srv_ipcd_nopoll);
 	server_stop(&srv_redis);
 	server_stop(&srv_manager);
 }
@@ -1177,11 +1428,16 @@ static void print_json(void)
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *w = &rows[i];
 		printf("%s\n  {\"workload\": \"%s\", \"system\": \"%s\", ", i ? "," : "", w->workload, w->system);
-		if (w->r.mem)
+		if (w->r.mem) {
 			printf("\"bytes_per_item\": %.1f}", w->r.bytes_per_item);
+			continue;
+		}
+		printf("\"ops_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"server_cpu_us\": ", w->r.ops_per_s,
+		       w->r.p50_us, w->r.p99_us);
+		if (w->r.cpu)
+			printf("%.3f}", w->r.server_cpu_us);
 		else
-			printf("\"ops_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f}", w->r.ops_per_s, w->r.p50_us,
-			       w->r.p99_us);
+			printf("null}"); /* no server: the floors, mpqueue, mpvalue */
 	}
 	printf("\n]}\n");
 }
@@ -1218,6 +1474,11 @@ static void target(const char *what, double got, double want)
 		printf("  %-52s %7.2fx  (want >= %.2f)  %s\n", what, got, want, got >= want ? "met" : "MISSED");
 }
 
+static void atmost(const char *what, double got, double want)
+{
+	printf("  %-52s %7.2fx  (want <= %.2f)  %s\n", what, got, want, got <= want ? "met" : "MISSED");
+}
+
 static double ratio_of(const char *workload, const char *system)
 {
 	const struct row *w = find_row(workload, system);
@@ -1229,8 +1490,8 @@ static void print_table(void)
 	char cpu[256], kernel[256];
 	machine(cpu, sizeof(cpu), kernel, sizeof(kernel));
 	printf("machine: %s, %ld cores, Linux %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), kernel);
-	printf("%-28s %-8s %12s %10s %10s %9s %10s\n", "workload", "system", "ops/s", "p50 us", "p99 us", "ipcd x",
-	       "ipcd-py x");
+	printf("%-28s %-13s %12s %10s %10s %13s %9s %10s\n", "workload", "system", "ops/s", "p50 us", "p99 us",
+	       "server_cpu_us", "ipcd x", "ipcd-py x");
 	const char *last = "";
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *w = &rows[i];
@@ -1238,22 +1499,29 @@ static void print_table(void)
 			putchar('\n');
 		last = w->workload;
 		double x = ratio(w), y = py_ratio(w);
-		char xs[32] = "", ys[32] = "";
+		char xs[32] = "", ys[32] = "", cs[32] = "-";
 		if (x > 0)
 			snprintf(xs, sizeof(xs), "%.2f", x);
 		if (y > 0)
 			snprintf(ys, sizeof(ys), "%.2f", y);
+		if (w->r.cpu)
+			snprintf(cs, sizeof(cs), "%.2f", w->r.server_cpu_us);
 		if (w->r.mem)
-			printf("%-28s %-8s %12s %21.1f B/item %9s %10s\n", w->workload, w->system, "", w->r.bytes_per_item,
-			       xs, ys);
+			printf("%-28s %-13s %12s %21.1f B/item %13s %9s %10s\n", w->workload, w->system, "",
+			       w->r.bytes_per_item, "", xs, ys);
 		else if (w->r.p50_us > 0)
-			printf("%-28s %-8s %12.0f %10.1f %10.1f %9s %10s\n", w->workload, w->system, w->r.ops_per_s,
-			       w->r.p50_us, w->r.p99_us, xs, ys);
+			printf("%-28s %-13s %12.0f %10.2f %10.2f %13s %9s %10s\n", w->workload, w->system, w->r.ops_per_s,
+			       w->r.p50_us, w->r.p99_us, cs, xs, ys);
 		else
-			printf("%-28s %-8s %12.0f %10s %10s %9s %10s\n", w->workload, w->system, w->r.ops_per_s, "-", "-",
-			       xs, ys);
+			printf("%-28s %-13s %12.0f %10s %10s %13s %9s %10s\n", w->workload, w->system, w->r.ops_per_s, "-",
+			       "-", cs, xs, ys);
 	}
 	printf("\n\"ipcd x\": ipcd's ops/s over the row's (for memory: the row's bytes per item over ipcd's).\n");
+	printf("server_cpu_us: the server process's CPU time (user + system) over the workload, per request\n"
+	       "(per item for batches and streams, per task for taskqueue); - where there is no server.\n");
+	printf("ipcd-nopoll: ipcd with busy_poll=0. ipcd-prefetch: taskqueue_4w's workers take acknowledged\n"
+	       "gets %d at a time (ipcd_set_prefetch) and ack each batch after putting its results.\n", TQ_PREFETCH);
+	printf("event_wait_wake: latency from event.set to the waiter's wake; 3 requests a round (clear, wait, set).\n");
 	printf("\"ipcd-py x\": ipcd-py's (the Python package's) ops/s over the row's, for the other Python systems.\n");
 	printf("ipcd-py: p64 is Client.pipeline() of 64 requests (latency per pipeline call); batches use\n"
 	       "put_many/get_many; incr_8p uses Dict.incr; mem_per_item is the daemon's, measured by the ipcd row.\n");
@@ -1271,6 +1539,13 @@ static void print_table(void)
 	if (me && fl && me->r.p50_us > 0)
 		printf("  %-52s %7.2fx  (want <= 1.50)  %s\n", "ipcd 16B round trip p50 / floor p50",
 		       me->r.p50_us / fl->r.p50_us, me->r.p50_us / fl->r.p50_us <= 1.5 ? "met" : "MISSED");
+	/* The busy poll's price when requests are sparse (its gain is the _1c rows' latency). */
+	const struct row *pd = find_row("paced_5k", "ipcd"), *pn = find_row("paced_5k", "ipcd-nopoll");
+	if (pd && pn && pd->r.cpu && pn->r.cpu && pn->r.server_cpu_us > 0)
+		atmost("paced_5k server_cpu_us, ipcd / ipcd-nopoll", pd->r.server_cpu_us / pn->r.server_cpu_us, 1.2);
+	const struct row *pf = find_row("taskqueue_4w", "ipcd-prefetch"), *mq = find_row("taskqueue_4w", "mpqueue");
+	if (pf && mq && mq->r.ops_per_s > 0)
+		target("taskqueue_4w ipcd-prefetch vs mpqueue", pf->r.ops_per_s / mq->r.ops_per_s, 1.5);
 	static const struct { const char *w, *s; double want; } t[] = {
 		{ "queue_put_get_16B_p64", "redis", 1.5 }, { "queue_put_get_4K_p64", "redis", 1.5 },
 		{ "queue_put_get_16B_p64", "manager", 20 }, { "queue_put_get_4K_p64", "manager", 20 },
@@ -1307,6 +1582,9 @@ static void usage(FILE *f)
 	           "  --json   one JSON document on stdout instead of the table\n"
 	           "  --quick  tiny counts: checks that everything runs (seconds), measures nothing\n"
 	           "  --only TEXT  only the workloads whose name contains TEXT (for profiling)\n"
+	           "  Columns: ops/s, p50/p99 latency, server_cpu_us (the server process's CPU time\n"
+	           "  per request; - where there is none). Systems ipcd-nopoll (busy_poll=0) and\n"
+	           "  ipcd-prefetch (taskqueue_4w with prefetched acknowledged gets) are ipcd variants.\n"
 	           "  IPCD_BIN overrides the ipcd binary (default: the one built beside this).\n");
 }
 
@@ -1370,14 +1648,17 @@ int main(int argc, char **argv)
 	start_servers();
 	size_t total = 0, k = 0;
 	for (size_t i = 0; i < NWORK; i++)
-		total += workloads[i].kind == W_FLOOR ? 1 : 2 + NPEERS;
+		total += workloads[i].kind == W_FLOOR || workloads[i].kind == W_FLOOR_SHM ? 1
+		         : 2 + NPEERS + !!(workloads[i].extra & X_NOPOLL) + !!(workloads[i].extra & X_PREFETCH);
 	for (size_t i = 0; i < NWORK; i++) {
 		const struct workload *w = &workloads[i];
 		if (only && !strstr(w->name, only))
 			continue;
-		if (w->kind == W_FLOOR) {
+		if (w->kind == W_FLOOR || w->kind == W_FLOOR_SHM) {
+			size_t n = scaled(w->n_native, 200);
 			progress_line(++k, total, w->name, "floor");
-			add_row(w->name, "floor", w_floor(scaled(w->n_native, 200)));
+			measure_server(0);
+			add_row(w->name, "floor", w->kind == W_FLOOR ? w_floor(n) : w_floor_shm(n));
 			continue;
 		}
 		if (w->kind == W_MEM) {
@@ -1412,8 +1693,19 @@ int main(int argc, char **argv)
 		}
 		progress_line(++k, total, w->name, "ipcd");
 		add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &srv_ipcd));
+		if (w->extra & X_NOPOLL) {
+			progress_line(++k, total, w->name, "ipcd-nopoll");
+			add_row(w->name, "ipcd-nopoll", run_native(w, &bench_ipcd, &srv_ipcd_nopoll));
+		}
+		if (w->extra & X_PREFETCH) {
+			progress_line(++k, total, w->name, "ipcd-prefetch");
+			measure_server(srv_ipcd.pid);
+			add_row(w->name, "ipcd-prefetch",
+			        w_taskqueue(&bench_ipcd, srv_ipcd.addr, scaled(w->n_native, 200), TQ_PREFETCH));
+		}
 		progress_line(++k, total, w->name, "redis");
-		if (have_redis && w->kind != W_COUNTER)   /* redis has no shared memory */
+		/* redis has no shared memory and no event */
+		if (have_redis && w->kind != W_COUNTER && w->kind != W_EVENT)
 			add_row(w->name, "redis", run_native(w, &bench_redis, &srv_redis));
 		for (size_t p = 0; p < NPEERS; p++) {
 			progress_line(++k, total, w->name, peers[p].system);

@@ -32,6 +32,9 @@ enum bench_op {
 	B_SAVE,         /* write a snapshot (ipcd: in the background, done by the time it stops) */
 	B_LOCK,         /* take lock NAME (free: the workload holds it alone) */
 	B_UNLOCK,       /* release lock NAME */
+	B_EVSET,        /* set event NAME */
+	B_EVCLEAR,      /* clear event NAME */
+	B_EVWAIT,       /* wait until event NAME is set (ARG seconds at most); ival: 1 set, 0 timed out */
 };
 
 struct bench_req {
@@ -79,6 +82,11 @@ extern const struct bench_driver bench_redis;
  * total in all through one mapped value; their adds per second in *ops_per_s.
  * 0, or -1 (a failure, or a count that is not exact). */
 int bench_counter_incr_8p(const char *socket, size_t total, double *ops_per_s);
+
+/* One taskqueue_4w worker on the ipcd at socket with acknowledged gets
+ * taken `prefetch` at a time (taskq_prefetch.c): squares of tasks.tasks go
+ * to tasks.results until the sentinel. 0, or -1 on a failure. */
+int bench_ipcd_prefetch_worker(const char *socket, unsigned prefetch);
 
 /* Resident set size of pid in bytes, or -1. */
 long long bench_rss(long pid);

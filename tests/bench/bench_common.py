@@ -11,9 +11,49 @@ check the results the same way for every system.
 import argparse
 import json
 import multiprocessing as mp
+import os
 import sys
 import threading
 import time
+
+# ---- server_cpu_us: the server's CPU time over the timed part, per request ----
+
+_server_pid = 0   # --server-pid: the server process, 0 where the system has none
+_cpu0 = None      # its CPU time (ns) at start_clock()
+
+
+def _server_cpu_ns():
+    """The server's CPU time (user + system, all threads) in ns, or None.
+    Its process CPU clock is the id clock_getcpuclockid(3) gives (Linux's
+    encoding: (~pid << 3) | CPUCLOCK_SCHED); /proc/PID/stat's utime + stime,
+    in clock ticks, where that fails."""
+    if not _server_pid:
+        return None
+    try:
+        return time.clock_gettime_ns((~_server_pid << 3) | 2)
+    except OSError:
+        pass
+    try:
+        with open("/proc/%d/stat" % _server_pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 10**9 // os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def start_clock():
+    """The start of a workload's timed part: perf_counter(), and the
+    server's CPU time for result() and throughput()."""
+    global _cpu0
+    _cpu0 = _server_cpu_ns()
+    return time.perf_counter()
+
+
+def _with_server_cpu(row, ops):
+    end = _server_cpu_ns()
+    if _cpu0 is not None and end is not None and ops:
+        row["server_cpu_us"] = (end - _cpu0) / 1e3 / ops
+    return row
 
 
 def percentile(samples, p):
@@ -24,12 +64,13 @@ def percentile(samples, p):
 
 
 def result(ops, seconds, lat):
-    return {"ops_per_s": ops / seconds, "p50_us": percentile(lat, 0.50), "p99_us": percentile(lat, 0.99)}
+    return _with_server_cpu({"ops_per_s": ops / seconds, "p50_us": percentile(lat, 0.50),
+                             "p99_us": percentile(lat, 0.99)}, ops)
 
 
 def throughput(ops, seconds):
     # Latency means nothing where many calls overlap: the row has none.
-    return {"ops_per_s": ops / seconds, "p50_us": 0, "p99_us": 0}
+    return _with_server_cpu({"ops_per_s": ops / seconds, "p50_us": 0, "p99_us": 0}, ops)
 
 
 def timed_loop(n, calls):
@@ -37,7 +78,7 @@ def timed_loop(n, calls):
     latencies in ns."""
     lat = []
     clock = time.perf_counter_ns
-    t0 = time.perf_counter()
+    t0 = start_clock()
     for _ in range(n):
         for f in calls:
             a = clock()
@@ -53,6 +94,71 @@ def gather(ps, out):
     for _ in ps:
         lat.extend(out.get())
     return lat
+
+
+# ---- paced_5k: requests to a schedule --------------------------------------------
+
+PACED_RATE = 5000  # requests per second, as bench.c's
+
+
+def paced(n, calls):
+    """n requests, the calls (zero-argument functions) in turn, to a schedule
+    of PACED_RATE a second: request k is due k / PACED_RATE seconds after the
+    start (a late one goes at once; the schedule does not move)."""
+    lat = []
+    clock = time.perf_counter_ns
+    t0 = start_clock()
+    base = clock()
+    for k in range(n):
+        wait = base + k * (10**9 // PACED_RATE) - clock()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        a = clock()
+        calls[k % len(calls)]()
+        lat.append(clock() - a)
+    return result(n, time.perf_counter() - t0, lat)
+
+
+# ---- event_wait_wake: the time from a set to the waiter's wake ------------------
+
+EVENT_PAUSE = 0.001  # between the waiter's wait and the set (bench.c's EVENT_PAUSE_NS)
+
+
+def _event_waiter(open_event, address, n, state, out):
+    wait, _, clear = open_event(address)
+    lat = []
+    for k in range(n):
+        clear()
+        state[0] = k + 1  # waiting in round k
+        if not wait(10):
+            sys.exit("event_wait_wake: the wait timed out")
+        lat.append(time.monotonic_ns() - state[1])
+    out.put(lat)
+
+
+def event_wake(a, open_event):
+    """One process waits on an event, this one sets it once the wait has
+    been sent and a pause has passed; latency: set sent -> waiter awake.
+    open_event(address) connects and returns the event's wait(timeout),
+    set() and clear(). Three requests a round."""
+    ctx = mp.get_context("fork")
+    state, out = ctx.RawArray("Q", 2), ctx.Queue()  # [rounds waiting, set time in ns]
+    _, set_, _ = open_event(a.address)
+    p = ctx.Process(target=_event_waiter, args=(open_event, a.address, a.n, state, out))
+    t0 = start_clock()
+    p.start()
+    for k in range(a.n):
+        while state[0] != k + 1:
+            os.sched_yield()
+        time.sleep(EVENT_PAUSE)
+        state[1] = time.monotonic_ns()
+        set_()
+    lat = out.get()
+    elapsed = time.perf_counter() - t0
+    p.join()
+    if p.exitcode != 0:
+        sys.exit("event_wait_wake: the waiter failed")
+    return result(3 * a.n, elapsed, lat)
 
 
 # ---- *_50c: 50 clients --------------------------------------------------------
@@ -106,7 +212,7 @@ def queue_50c(a, size, open_queue):
         p.start()
     for _ in ps:
         ready.get()  # all 50 connections are open before the clock starts
-    t0 = time.perf_counter()
+    t0 = start_clock()
     for g in gos:
         g.put("go")
     lat = gather(ps, out)
@@ -144,11 +250,11 @@ def incr_8p(a, open_counter, read_total, start_together):
     go = ctx.Event() if start_together else None
     n = max(1, a.n // 8)
     ps = [ctx.Process(target=_incr_proc, args=(open_counter, a.address, n, go, out)) for _ in range(8)]
-    t0 = time.perf_counter()
+    t0 = start_clock()
     for p in ps:
         p.start()
     if go is not None:
-        t0 = time.perf_counter()
+        t0 = start_clock()
         go.set()
     lat = gather(ps, out)
     elapsed = time.perf_counter() - t0
@@ -179,7 +285,7 @@ def taskqueue(tasks, results, n, put_tasks, get_results, workers=4):
     returns how many it got and their sum."""
     ctx = mp.get_context("fork")
     ps = [ctx.Process(target=_tq_worker, args=(tasks, results)) for _ in range(workers)]
-    t0 = time.perf_counter()
+    t0 = start_clock()
     for p in ps:
         p.start()
     put_tasks(tasks, n, workers)
@@ -197,7 +303,7 @@ def stream(n, producer, args, consume):
     consume() takes them in this one and says how many it got."""
     ctx = mp.get_context("fork")
     p = ctx.Process(target=producer, args=args)
-    t0 = time.perf_counter()
+    t0 = start_clock()
     p.start()
     got = consume()
     elapsed = time.perf_counter() - t0
@@ -234,6 +340,8 @@ WORKLOADS = {
     "stream_16B": ("stream", 16),
     "queue_put_get_16B_1c_loaded": ("loaded", 16),
     "mem_per_item_16B": ("mem", 16),
+    "paced_5k": ("paced", 16),
+    "event_wait_wake": ("event", 0),
 }
 
 
@@ -261,10 +369,13 @@ def main(argv, prog, workloads, serve=None, address_required=False):
     r.add_argument("--n", type=int, default=10000)
     r.add_argument("--load", type=int, default=1000000)
     r.add_argument("--objects", type=int, default=100000)
+    r.add_argument("--server-pid", type=int, default=0)
     a = p.parse_args(argv)
     if a.cmd == "serve":
         serve(a.address)
         return 0
+    global _server_pid
+    _server_pid = a.server_pid
     fn = workloads.get(a.system, {}).get(a.workload)
     if fn is None:
         return 3  # ipcd-bench prints no row for it

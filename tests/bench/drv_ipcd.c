@@ -157,6 +157,15 @@ static int ipcd_b_send(struct bench_conn *b, const struct bench_req *r)
 	case B_UNLOCK:
 		rc = ipcd_send(b->c, NULL, IPCD_OP_LOCK_RELEASE, 1, r->name);
 		break;
+	case B_EVSET:
+		rc = ipcd_send(b->c, NULL, IPCD_OP_EVENT_SET, 1, r->name);
+		break;
+	case B_EVCLEAR:
+		rc = ipcd_send(b->c, NULL, IPCD_OP_EVENT_CLEAR, 1, r->name);
+		break;
+	case B_EVWAIT:
+		rc = ipcd_send(b->c, NULL, IPCD_OP_EVENT_WAIT, 2, r->name, (double)r->arg);
+		break;
 	default:
 		return -1;
 	}
@@ -209,6 +218,10 @@ static int ipcd_b_recv(struct bench_conn *b, struct bench_reply *out)
 	case B_DINCR:
 	case B_DGET_INT:
 		out->ok = ipcd_obj_int(o, &out->ival) == IPCD_OK;
+		break;
+	case B_EVWAIT:
+		out->ok = o->type == MSGPACK_OBJECT_BOOLEAN;
+		out->ival = out->ok && o->via.boolean;
 		break;
 	default:
 		break;

@@ -170,6 +170,10 @@ static int redis_send(struct bench_conn *b, const struct bench_req *r)
 	case B_UNLOCK:
 		rc = out_head(b, '*', 2) || out_str(b, "DEL") || out_str(b, r->name);
 		break;
+	case B_EVSET:   /* Redis has no event: event_wait_wake has no redis row */
+	case B_EVCLEAR:
+	case B_EVWAIT:
+		return -1;
 	}
 	if (rc)
 		return -1;

@@ -32,7 +32,7 @@ import socket
 import sys
 import threading
 import time
-from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, ListProxy, Value, ValueProxy
+from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, EventProxy, ListProxy, Value, ValueProxy
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common.py, beside this
@@ -43,7 +43,7 @@ AUTHKEY = b"ipcd-bench"
 
 # ---- server ---------------------------------------------------------------
 
-_queues, _dicts, _lists, _locks, _values = {}, {}, {}, {}, {}
+_queues, _dicts, _lists, _locks, _values, _events = {}, {}, {}, {}, {}, {}
 _objs_lock = threading.Lock()
 
 
@@ -85,6 +85,7 @@ BenchManager.register("get_dict", callable=_named(_dicts, dict), proxytype=DictP
 BenchManager.register("get_list", callable=_named(_lists, list), proxytype=ListProxy)
 BenchManager.register("get_lock", callable=_named(_locks, threading.Lock), proxytype=AcquirerProxy)
 BenchManager.register("get_value", callable=_named(_values, lambda: Value("q", 0)), proxytype=ValueProxy)
+BenchManager.register("get_event", callable=_named(_events, threading.Event), proxytype=EventProxy)
 BenchManager.register("preload", callable=_preload)
 BenchManager.register("rss", callable=_rss)
 
@@ -132,12 +133,27 @@ def w_list(a, size):
     return bc.result(*bc.timed_loop(a.n, [lambda: lst.append(v)]))
 
 
+def w_paced(a, size):
+    q = connect(a.address).get_queue("qpaced")
+    v = b"x" * size
+    return bc.paced(a.n, [lambda: q.put(v), q.get])
+
+
+def _open_event(address):
+    ev = connect(address).get_event("ev")
+    return ev.wait, ev.set, ev.clear
+
+
+def w_event(a, size):
+    return bc.event_wake(a, _open_event)
+
+
 def w_batch(a, size):
     # The Manager has no put_many: a batch of 1,000 is 1,000 calls.
     q = connect(a.address).get_queue("batch")
     v = b"x" * size
     lat = []
-    t0 = time.perf_counter()
+    t0 = bc.start_clock()
     for _ in range(a.n):
         s = time.perf_counter_ns()
         for _ in range(1000):
@@ -272,7 +288,7 @@ SYSTEMS = {
     # The Manager cannot pipeline: its "64 in flight" is its one-at-a-time loop.
     "manager": bc.workloads(queue_1c=w_queue_1c, queue_p64=w_queue_1c, queue_50c=w_queue_50c, dict=w_dict, lock=w_lock,
                             list=w_list, batch=w_batch, incr=w_incr_8p, taskqueue=w_taskqueue_manager,
-                            loaded=w_loaded, mem=w_mem, counter=w_counter_manager),
+                            loaded=w_loaded, mem=w_mem, counter=w_counter_manager, paced=w_paced, event=w_event),
     "mpqueue": bc.workloads(taskqueue=w_taskqueue_mpqueue, stream=w_stream_mpqueue),
     "mpvalue": bc.workloads(counter=w_counter_mpvalue),
 }

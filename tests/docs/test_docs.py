@@ -143,6 +143,18 @@ def man_command_entries(section):
     return [(plain(h).strip(), plain(t).strip()) for h, t in entries if t]     # not the intro paragraph
 
 
+def test_debian_symbols_file_lists_every_exported_function():
+    """dpkg-gensymbols checks the package's ABI against this file: a
+    function ipcd.h exports but the file lacks gets no minimum version."""
+    with open(os.path.join(SRC_DIR, "client", "ipcd.h")) as f:
+        exported = set(re.findall(r"IPCD_EXPORT\s+[\w\s\*]*?\**(ipcd_\w+)\s*\(", f.read()))
+    with open(os.path.join(SRC_DIR, "debian", "libipcd0.symbols")) as f:
+        listed = set(re.findall(r"^ (ipcd_\w+)@Base ", f.read(), re.M))
+    assert len(exported) > 50
+    assert sorted(exported - listed) == [], "missing from debian/libipcd0.symbols"
+    assert sorted(listed - exported) == [], "in debian/libipcd0.symbols but not exported"
+
+
 @needs_man
 def test_libipcd_3_names_every_exported_function():
     with open(os.path.join(SRC_DIR, "client", "ipcd.h")) as f:
