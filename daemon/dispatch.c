@@ -338,14 +338,20 @@ void dispatch_replay(struct client *c, const char *frame, size_t len)
 	dispatch_frame(c, frame, len);   /* a stand-in is never closed: whether it ran is in its reply */
 }
 
-void dispatch_forget_client(struct client *c)
+/* c's parked request goes unanswered (its client hung up or is gone). */
+static void dispatch_cancel_wait(struct client *c)
 {
-	struct hold *h;
 	if (c->waiter.wq) {
 		struct object *o = c->waiter.obj;
 		waiter_cancel(&c->waiter);
 		dispatch_settle(o);
 	}
+}
+
+void dispatch_forget_client(struct client *c)
+{
+	struct hold *h;
+	dispatch_cancel_wait(c);
 	while ((h = LIST_FIRST(&c->holds))) {
 		LIST_REMOVE(h, link);
 		object_type_of(h->obj->type)->release(h->obj, h);
@@ -372,6 +378,7 @@ int dispatch_start(struct event_base *base, int listen_fd)
 	access_init(listen_fd);
 	waiters_set_retry(dispatch_retry);
 	server_on_close(dispatch_client_gone);
+	server_cancel_wait = dispatch_cancel_wait;
 	return server_start(base, listen_fd, dispatch_frame);
 }
 

@@ -291,13 +291,25 @@ static char *queue_dead_name(const struct queue *q)
 /* it used up its deliveries: its value moves to the dead-letter queue as a
  * new item (made if missing; past any maxsize), and its task here is done.
  * If that queue cannot take it (the name now holds another type, or memory
- * ran out) the item is not dropped: -1, and it stays in q, counted. */
+ * ran out) the item is not dropped: -1, and it stays in q, counted.
+ *
+ * A name that only waiting requests keep (provisional) holds nothing the
+ * log has, so a replay finds it free: it is taken as free here too. Of
+ * another type, it is deleted (its waiters get DELETED) and the queue made
+ * in its place; a queue becomes the dead-letter queue as made for q. */
 static int queue_dead_letter(struct queue *q, struct qitem *it)
 {
 	char *name = queue_dead_name(q);
 	const char *why = "";
 	struct object *o = name ? registry_find(name, strlen(name)) : NULL;
 	int err = 0;
+	if (o && o->provisional && o->type != PROTO_T_QUEUE) {
+		registry_delete(o);
+		o = NULL;
+	} else if (o && o->provisional) {
+		o->provisional = 0;
+		object_set_access(o, q->obj->owner, q->obj->group, q->obj->mode);
+	}
 	if (!name)
 		err = IPCD_ENOMEM, why = "out of memory";
 	else if (!o && !(err = registry_create(name, strlen(name), PROTO_T_QUEUE, NULL, &o, &why)))

@@ -86,6 +86,8 @@ void client_close(struct client *c, const char *why)
 	free(c);
 }
 
+void (*server_cancel_wait)(struct client *c);
+
 void server_on_close(void (*fn)(struct client *c))
 {
 	if (n_close_hooks < SERVER_CLOSE_HOOKS)
@@ -328,19 +330,24 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		n = buf_recv_fd(&c->in, c->fd, READ_CHUNK, 0);
 	}
 	if (n == 0) {
-		/* The peer may have only shut down its sending side: answer what it
-		 * sent, then close. A request still waiting has nobody to wait for. */
+		/* The end of the peer's input (it shut down its sending side, or
+		 * closed): what it sent runs in order, and every reply made is
+		 * written before the close. A request that would wait is dropped
+		 * unanswered, with what came after it: nothing could cancel it, and
+		 * what it took for a peer that is gone would be lost. */
 		if (!c->waiter.wq)
 			client_process(c);
+		const char *why = "end of stream";
 		if (c->waiter.wq) {
-			client_close(c, "hung up while waiting");
-		} else {
-			if (!c->closing) {
-				c->closing = 1;
-				c->close_reason = "end of stream";
-			}
-			client_flush(c);   /* the peer is gone: close now, not at the loop's flush */
+			server_cancel_wait(c);
+			why = "hung up while waiting";
 		}
+		if (!c->closing) {
+			c->closing = 1;
+			c->close_reason = why;
+		}
+		client_update_reading(c);
+		client_flush(c);   /* closes now if all is written, not at the loop's flush */
 		return;
 	}
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {

@@ -75,6 +75,8 @@ typedef int server_frame_fn(struct client *c, const char *body, size_t len);
 
 /* Listen on fd (already bound and listening) with base, handing frames to on_frame. */
 int server_start(struct event_base *base, int listen_fd, server_frame_fn *on_frame);
+/* Drops c's parked request unanswered (set by dispatch.c): its peer hung up. */
+extern void (*server_cancel_wait)(struct client *c);
 /* fn(c) runs for every connection that closes, before it is freed, in
  * the order registered (at most SERVER_CLOSE_HOOKS). */
 #define SERVER_CLOSE_HOOKS 4

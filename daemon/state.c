@@ -134,6 +134,25 @@ static void session_known(struct client *c)
 	c->state_known = 1;
 }
 
+/* rq's write stores an object made for another connection's waiting
+ * request (provisional): that connection's uid owns it, while a replay,
+ * which has no such request, would make rq's the owner. The object's
+ * access goes into the log after rq. */
+static void log_access_if_not_writers(const struct request *rq)
+{
+	const struct object *o = rq->obj;
+	if (!o || !o->provisional || !(rq->op->flags & OPF_WRITE) || o->owner == rq->client->uid)
+		return;
+	msgpack_packer *pk = rec_begin();
+	msgpack_pack_array(pk, 5);
+	msgpack_pack_uint32(pk, STATE_REC_ACCESS);
+	pack_str(pk, o->name, o->name_len);
+	msgpack_pack_uint32(pk, o->owner);
+	msgpack_pack_uint32(pk, o->group);
+	msgpack_pack_uint32(pk, o->mode);
+	rec_end();
+}
+
 /* Log what is staged and not yet logged, outermost first: something nested
  * is about to change the state, so each of them already has. */
 static void staged_flush(void)
@@ -153,6 +172,7 @@ static void staged_flush(void)
 		msgpack_pack_bin_body(pk, rq->frame, rq->frame_len);
 		rec_end();
 		s->appended = 1;
+		log_access_if_not_writers(rq);
 	}
 }
 
@@ -591,6 +611,16 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 			return replay_fail(r, "a timer record names no queue");
 		clock_at(t);
 		object_type_of(o->type)->on_timer(o, (int)f[1].via.u64, f[4].via.u64);
+		return 0;
+	}
+	case STATE_REC_ACCESS: {
+		if (n != 5 || f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return replay_fail(r, "bad access record");
+		struct object *o = replay_object(&f[1]);
+		if (!o)
+			return replay_fail(r, "an access record names no object");
+		object_set_access(o, (uid_t)f[2].via.u64, (gid_t)f[3].via.u64, (unsigned)f[4].via.u64);
 		return 0;
 	}
 	case STATE_REC_HEADER:

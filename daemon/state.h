@@ -99,6 +99,7 @@ msgpack_packer *state_save_content(struct state_saver *s, const struct object *o
 /* Records a snapshot holds: a header, then per object its creation and
  * content records. */
 enum { STATE_REC_REQUEST = 1, STATE_REC_CLOSE = 2, STATE_REC_TIMER = 3, STATE_REC_SESSION = 4,
+       STATE_REC_ACCESS = 5,
        STATE_REC_HEADER = 10, STATE_REC_OBJECT = 11, STATE_REC_CONTENT = 12 };
 /* Entries a content record holds at most: a big object is many records. */
 #define STATE_CONTENT_CHUNK 1024

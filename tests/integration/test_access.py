@@ -258,3 +258,40 @@ def test_the_creator_stays_the_owner_across_a_restart(make_daemon):
         assert as_user(d, NOBODY, ["dict.get", "mine", "k"]) == [(0, 1)]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_who_owns_an_object_made_for_a_wait_is_kept_across_a_restart(make_daemon):
+    # nobody's get makes "jobs" and waits; root's put, the first write, is
+    # what the log has of it: the restart must still give it to nobody.
+    workdir = tempfile.mkdtemp(prefix="ipcd-access-")
+    os.chmod(workdir, 0o755)
+    state = os.path.join(workdir, "state")
+    p = None
+    try:
+        d = make_daemon("-o", "socket_mode=0666", "-o", "state_dir=" + state, "-o", "fsync=always",
+                        workdir=workdir)
+        root = d.connect()
+        cmd = setpriv(NOBODY, NOBODY) + [sys.executable, PEER, d.sock_path, "ops",
+                                         json.dumps([["queue.get", "jobs", PEER_TIMEOUT / 2]])]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+        wait_until(lambda: any(c["uid"] == NOBODY and c["blocked"] for c in root.ok("clients")[1]),
+                   what="nobody's get to park")
+        root.ok("queue.put", "jobs", "taken")
+        out, err = p.communicate(timeout=PEER_TIMEOUT)
+        assert p.returncode == 0, err
+        assert json.loads(out) == [[0, "taken"]]
+        root.ok("queue.put", "jobs", "kept")
+        st = root.ok("stat", "jobs")
+        live = (st["owner"], st["group"], st["mode"])
+        assert live[0] == NOBODY
+        d.stop()
+        d = make_daemon("-o", "socket_mode=0666", "-o", "state_dir=" + state, workdir=workdir)
+        st = d.connect().ok("stat", "jobs")
+        assert (st["owner"], st["group"], st["mode"]) == live
+        assert d.connect().ok("dump", "jobs") == ["kept"]
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

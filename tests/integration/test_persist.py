@@ -313,6 +313,30 @@ def test_a_dead_letter_that_failed_is_still_counted_after_a_restart(stateful, sn
     assert (d["value"], d["deliveries"]) == ("poison", 2)
 
 
+def test_a_dead_letter_takes_a_name_only_a_waiter_of_another_type_keeps(stateful):
+    # Nothing is stored as q.dead, only a waiting list.blpop keeps the name:
+    # the log has no such list, so a replay makes the dead-letter queue
+    # there. The daemon does the same when it runs: the waiter is told
+    # DELETED, and the restart finds what there was.
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, w = s.connect(), s.connect()
+    c.ok("create", "q", "queue", {"max_deliveries": 1})
+    c.ok("queue.put", "q", "poison")
+    rid = w.send("list.blpop", "q.dead", 30)
+    wait_until(lambda: c.ok("exists", "q.dead"), what="the blpop to park")
+    c.ok("queue.nack", "q", c.ok("queue.get_ack", "q", 0)["id"])
+    r = w.recv()
+    assert (r.id, r.status) == (rid, E.DELETED)
+
+    def state(c):
+        st = c.ok("stat", "q")
+        return c.ok("type", "q.dead"), c.ok("dump", "q.dead"), st["size"], st["dead_letter_failed"]
+    assert state(c) == ("queue", ["poison"], 0, 0)
+    s.restart(kill=True)
+    assert state(s.connect()) == ("queue", ["poison"], 0, 0)
+
+
 def test_a_consumer_that_disconnects_returns_its_items_in_the_log_too(stateful):
     s = stateful("-o", "fsync=always")
     s.start()

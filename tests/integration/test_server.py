@@ -351,6 +351,30 @@ def test_half_closed_client_gets_every_answer_then_eof(daemon):
     assert other.ok("queue.qsize", "q") == 0
 
 
+def test_half_closed_client_whose_request_waits_gets_every_reply_before_it(daemon):
+    # The first reply is bigger than the socket's buffers, so it is still
+    # being written when the hang-up is read: it is written whole; the get
+    # that waits is dropped unanswered (nothing is taken for it, and no
+    # object is left for it), and the put sent after it does not run.
+    import socket
+    from ipcwire import request_bytes
+    big = "x" * (4 << 20)
+    other = daemon.connect()
+    other.ok("ns.set", "n", "big", big)
+    c = daemon.connect()
+    c.send_raw(request_bytes(1, "ns.get", "n", "big") + request_bytes(2, "queue.get", "q") +
+               request_bytes(3, "queue.put", "after", 1))
+    wait_until(lambda: any(x["blocked"] for x in other.ok("clients")[1]), what="the get to park")
+    c.sock.shutdown(socket.SHUT_WR)
+    wait_until(lambda: not other.ok("exists", "q"), what="the hang-up to drop the get")
+    r = c.recv()
+    assert (r.id, r.status, r.result == big) == (1, 0, True)
+    assert c.expect_closed()
+    other.ok("queue.put", "q", "item")
+    assert other.ok("queue.qsize", "q") == 1
+    assert not other.ok("exists", "after")
+
+
 # ---- coverage of ops.def and errors.def by this suite ----------------------------------
 
 def _suite_text():
