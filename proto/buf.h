@@ -18,7 +18,8 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
-static inline char *buf_head(const struct buf *b) { return b->data + b->off; }
+/* An empty buffer may have no storage: NULL + 0 is undefined in C. */
+static inline char *buf_head(const struct buf *b) { return b->data ? b->data + b->off : b->data; }
 /* Make room for at least n more bytes at the tail. 0 or -1 on ENOMEM. */
 int buf_reserve(struct buf *b, size_t n);
 /* Append n bytes. 0 or -1 on ENOMEM. */
