@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import msgpack
 
@@ -511,8 +511,60 @@ class Client:
             raise ValueError("%r replies without a descriptor" % (op,))
         return self._with_conn(self._call, op, OPS[op], args)
 
+    def _call_cancelling(self, op: str, args: Sequence[Any],
+                        on_interrupt: "Callable[[Optional[Tuple[int, Any]]], None]") -> Any:
+        """call(op, *args) for a waiting op whose wait an exception (a
+        KeyboardInterrupt, or what a signal handler raises) must end without
+        closing the thread's connection, which keeps what it holds. Such an
+        exception sends ``cancel`` (PROTOCOL.md): the daemon ends the wait
+        as its timeout would, and the thread's connection reads that answer
+        and goes on. on_interrupt((status, result)) is told the wait's
+        answer (None if the exception came after the answer had been read,
+        losing it) before the exception goes on. If the connection broke
+        before or while cancelling, or a second exception came, it is closed
+        as for ``call`` and on_interrupt is not called."""
+        try:
+            spec = OPS[op]
+        except KeyError:
+            raise ValueError("unknown ipcd op %r" % (op,)) from None
+        result, fd = self._with_conn(self._call, op, spec, args, on_interrupt)
+        if fd is not None:
+            os.close(fd)
+        return result
+
+    def _cancel(self, conn: _Connection, rid: int) -> Optional[Tuple[int, Any]]:
+        """End the wait of request rid on conn: send cancel after it, read
+        both answers. (status, result) of rid, or None if its answer had
+        been read already (the exception came after it)."""
+        conn.next_id += 1
+        cid = conn.next_id
+        assert conn.sock is not None
+        conn.sock.sendall(self._frame(cid, OPS["cancel"][0], ()))
+        outcome: Optional[Tuple[int, Any]] = None
+        got, status, result = self._read_reply_any(conn)
+        if got == rid:
+            outcome = (status, result)
+            got, status, result = self._read_reply_any(conn)
+        if got != cid:
+            raise BadReply("reply id %d, expected %d" % (got, cid))
+        return outcome
+
+    def _read_reply_any(self, conn: _Connection) -> Tuple[int, int, Any]:
+        """(id, status, result) of the next reply, whichever request it answers."""
+        try:
+            reply = unpack(self._recv_frame(conn))
+        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
+            raise BadReply("malformed reply: %s" % e) from e
+        if not (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
+                and isinstance(reply[1], int)):
+            raise BadReply("malformed reply: %r" % (reply,))
+        got, status, result = reply
+        if status and (got == 0 or ERRORS.get(status, ("", False))[1]):
+            raise BadReply("connection closed by ipcd: %r" % (result,))
+        return got, status, result
+
     def _call(self, conn: _Connection, op: str, spec: Tuple[int, str, int, str],
-              args: Sequence[Any]) -> Tuple[Any, Optional[int]]:
+              args: Sequence[Any], on_interrupt: Any = None) -> Tuple[Any, Optional[int]]:
         """(result, the reply's descriptor or None)."""
         code, _type, flags, sig = spec
         t0 = time.monotonic()
@@ -554,8 +606,17 @@ class Client:
             except BaseException:
                 # Interrupted (Ctrl-C) or a bad reply: the connection is
                 # out of step with its replies; the server drops a waiter
-                # whose client went away.
-                conn.drop()
+                # whose client went away. A caller that asked for it has the
+                # wait cancelled instead, keeping the connection.
+                if on_interrupt is None or conn.sock is None:
+                    conn.drop()
+                    raise
+                try:
+                    outcome = self._cancel(conn, rid)
+                except BaseException:
+                    conn.drop()   # interrupted again, or lost: as if not asked
+                    raise
+                on_interrupt(outcome)
                 raise
             if status == _SHUTDOWN and shutdowns < _MAX_SHUTDOWN_RETRIES:
                 # Not run: again on the next daemon, with the time left.

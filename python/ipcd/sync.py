@@ -284,36 +284,51 @@ class Condition(_Held):
         lock is not held.
 
         Interrupted (KeyboardInterrupt, or any exception a signal handler
-        raises), it takes the lock back before the exception goes on, as
-        threading's does: the request is abandoned with its connection
-        (the daemon gives its place in the wait up, passing on a notify it
-        had been given) and the lock is acquired again, as many times as this
-        thread held it, on the thread's new connection. Whatever else that
-        connection held is given back by its closing, as for any call
-        interrupted while it waits."""
+        raises), it holds the lock again before the exception goes on, as
+        threading's does: the daemon is asked to end the wait (``cancel``),
+        which it does as a timeout would, taking the lock back with its
+        count, and a notify the wait had been given is passed on to the next
+        wait. The thread's connection stays open, so whatever else it holds
+        stays held. Only if that connection broke meanwhile (or a second
+        interrupt came while the wait was being ended) is the lock taken
+        again on a new connection, as many times as this thread held it."""
         t = _wait_timeout(timeout)
+        ended: list = []
         try:
-            r = self._client.call("condition.wait", self._name, t)
+            r = self._client._call_cancelling("condition.wait", (self._name, t), ended.append)
         except Error as e:
             if _is(e, "NOTHELD"):
                 raise RuntimeError("cannot wait on un-acquired lock") from None
             raise
         except BaseException:
-            self._client._abandon()   # however far the call got, the daemon now holds nothing of it
-            self._take_back()
+            if ended:
+                self._after_cancel(ended[0])
+            else:
+                self._client._abandon()   # however far the call got, the daemon now holds nothing of it
+                self._take_back()
             raise
         object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
         return bool(r.get("notified"))
 
-    def _take_back(self) -> None:
-        """After an interrupted wait: hold the lock again as before it."""
-        counts, key = _taken_counts(), self._taken_key()
-        n = max(1, counts.get(key, 1)) if self._lock_reentrant else 1
-        counts.pop(key, None)
-        for _ in range(n):
-            r = self._client.call("condition.acquire", self._name, None)
-            self._note_taken(1)
-            object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
+    def _after_cancel(self, answer: Optional[Tuple[int, Any]]) -> None:
+        """An interrupted wait was ended by the daemon, whose answer was
+        answer ((status, result), or None if it was read and lost)."""
+        if answer is None:
+            try:   # a zero wait gives nothing up: it only says whether the lock is held
+                self._client.call("condition.wait", self._name, 0)
+                return
+            except Error as e:
+                if not _is(e, "NOTHELD"):
+                    raise
+            self._take_back()
+            return
+        status, r = answer
+        if status:
+            self._take_back()   # the wait failed (its lock deleted, ...): it holds nothing
+            return
+        object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
+        if r.get("notified"):
+            self._client.call("condition.notify", self._name, 1)   # not ours to keep
 
     def wait_for(self, predicate: Callable[[], Any], timeout: Optional[float] = None) -> Any:
         """Wait until predicate() is true (at most timeout seconds in all);
