@@ -1161,6 +1161,24 @@ def test_clients_shows_what_each_connection_holds(ctl, daemon):
     assert mine["holds"][0] == {"name": "R", "type": "lock", "count": 1}
 
 
+def test_ls_and_stat_show_a_locks_holder_and_its_waiters(ctl, daemon):
+    holder = wire_client(daemon)
+    holder.ok("lock.acquire", "L")
+    waiters = [wire_client(daemon) for _ in range(2)]
+    for w in waiters:
+        w.send("lock.acquire", "L", 30)
+    deadline = time.monotonic() + 10
+    while ctl.json("stat", "L")["waiting"] < 2:
+        assert time.monotonic() < deadline
+    rows = [ln.split("\t") for ln in ctl.ok("ls", "--type", "lock").splitlines()[1:]]
+    assert [(r[0], r[LS_HEADERS.index("WAITING")]) for r in rows] == [("L", "2")]
+    st = ctl.json("stat", "L")
+    assert st["holder"] == os.getpid() and st["holder_connected"] is True and st["waiting"] == 2
+    holder.ok("lock.release", "L")
+    assert waiters[0].recv().result == {"owner_died": False}   # the first in line
+    assert ctl.json("stat", "L")["waiting"] == 1
+
+
 def test_condition_and_barrier_ops(ctl):
     ctl.ok("create", "L", "lock", '{"robust": false}')
     ctl.ok("create", "C", "condition", '{"lock": "L"}')
