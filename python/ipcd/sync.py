@@ -56,6 +56,29 @@ def _create(client: Client, name: str, kind: str, options: dict) -> None:
     client.call("create", name, kind, options)
 
 
+def _waiting_call(client: Client, op: str, args: Tuple[Any, ...],
+                  undo: Optional[Callable[[Any], None]] = None) -> Any:
+    """client.call(op, *args) for a waiting op, such that an exception while
+    it waits (KeyboardInterrupt) ends the wait on the thread's own
+    connection (``cancel``), keeping what that connection holds, as
+    threading's interrupted waits keep the thread's other locks. If the
+    answer came anyway and granted what was asked, undo(result) gives it
+    back, since the caller never learns it had it; if that answer was lost
+    (read just as the exception came), the connection is closed instead,
+    giving back whatever it held, as any interrupted call used to."""
+    ended: list = []
+    try:
+        return client._call_cancelling(op, args, ended.append)
+    except BaseException:
+        if ended:
+            answer = ended[0]
+            if answer is None:
+                client._abandon()
+            elif answer[0] == 0 and undo is not None:
+                undo(answer[1])
+        raise
+
+
 # What each thread has taken through lock-like proxies and not given back:
 # {(pid, socket path, lock name): acquisitions}. A Condition wait that is
 # interrupted takes its lock back that many times (threading's RLock count).
@@ -100,7 +123,8 @@ class _Held(_Proxy):
         if not blocking); True if taken."""
         t = _acquire_timeout(blocking, timeout)
         try:
-            r = self._client.call(self._op + ".acquire", self._name, t)
+            r = _waiting_call(self._client, self._op + ".acquire", (self._name, t),
+                              lambda _r: self._client.call(self._op + ".release", self._name))
         except Timeout:
             return False
         self._note_taken(1)
@@ -195,7 +219,8 @@ class Semaphore(_Proxy):
                 return True
         t = 0 if not blocking else _wait_timeout(timeout)
         try:
-            self._client.call("semaphore.acquire", self._name, 1, t)
+            _waiting_call(self._client, "semaphore.acquire", (self._name, 1, t),
+                          lambda _r: self._client.call("semaphore.release", self._name, 1))
         except Timeout:
             return False
         return True
@@ -251,7 +276,7 @@ class Event(_Proxy):
         """Wait until the flag is set (at most timeout seconds); the flag."""
         if timeout is not None and timeout > threading.TIMEOUT_MAX and self.is_set():
             return True   # threading's refuses it only when it would wait
-        return bool(self._client.call("event.wait", self._name, _wait_timeout(timeout)))
+        return bool(_waiting_call(self._client, "event.wait", (self._name, _wait_timeout(timeout))))
 
 
 class Condition(_Held):
@@ -402,9 +427,12 @@ class Barrier(_Proxy):
             timeout = self._timeout
         t = _wait_timeout(timeout)
         try:
+            # Interrupted, the wait ends as a timeout would: the barrier
+            # breaks for every party, as threading's does.
             if self._action is None:
-                return int(self._client.call("barrier.wait", self._name, t))
-            r = self._client.call("barrier.wait", self._name, t, {"action": True})
+                return int(_waiting_call(self._client, "barrier.wait", (self._name, t)))
+            r = _waiting_call(self._client, "barrier.wait", (self._name, t, {"action": True}),
+                              self._give_up_action)
             if r.get("action"):
                 self._run_action()
             return int(r["index"])
@@ -412,6 +440,15 @@ class Barrier(_Proxy):
             if _is(e, "BROKEN"):
                 raise threading.BrokenBarrierError() from None
             raise
+
+    def _give_up_action(self, r: Any) -> None:
+        """An interrupted wait was answered anyway: if it was to run the
+        action, the others are held for it; break the round instead."""
+        if isinstance(r, dict) and r.get("action"):
+            try:
+                self._client.call("barrier.done", self._name, False)
+            except Error:
+                pass
 
     def _run_action(self) -> None:
         """Run the action while the round is held, then tell the daemon how

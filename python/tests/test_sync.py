@@ -567,3 +567,67 @@ def test_a_barriers_default_timeout_reaches_a_spawned_process(daemon, client, na
         assert Barrier(name, 2).broken
     finally:
         p.join(30)
+
+
+# ---- other waits interrupted ----------------------------------------------------------
+
+def _interrupted_in(path, name, kind, out):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ipcd.connect(path)
+    other = Lock(name + ".other")
+    other.acquire()
+    obj = {"lock": lambda: Lock(name), "semaphore": lambda: Semaphore(name, 0),
+           "event": lambda: Event(name), "barrier": lambda: Barrier(name, 2)}[kind]()
+    wait = obj.wait if kind in ("event", "barrier") else obj.acquire
+    out.put("waiting")
+    try:
+        wait()
+        out.put(("returned",))
+        return
+    except KeyboardInterrupt:
+        pass
+    (me,) = [x for x in ipcd.default_client().call("clients")[1] if x["self"]]
+    out.put(("interrupted", me["id"], sorted(h["name"] for h in me["holds"])))
+    other.release()
+
+
+@pytest.mark.parametrize("kind", ["lock", "semaphore", "event", "barrier"])
+def test_an_interrupted_wait_keeps_the_threads_other_locks(daemon, client, name, kind):
+    """SIGINT while Lock.acquire, Semaphore.acquire, Event.wait or
+    Barrier.wait waits: the wait ends in the daemon (an acquire takes
+    nothing, a barrier breaks, as threading's does), and the process keeps
+    its connection and the other lock it holds."""
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    held = Lock(name) if kind == "lock" else None
+    if held is not None:
+        held.acquire()
+    p = ctx.Process(target=_interrupted_in, args=(daemon.sock_path, name, kind, out))
+    p.start()
+    try:
+        assert out.get(timeout=10) == "waiting"
+        deadline = time.monotonic() + 10
+        while True:
+            (conn,) = [c for c in client.call("clients")[1] if c["pid"] == p.pid]
+            if conn["blocked"] is not None:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(p.pid, signal.SIGINT)
+        assert out.get(timeout=10) == ("interrupted", conn["id"], [name + ".other"])
+        # an event nobody waits on any more is dropped: nothing waits either way
+        assert not client.exists(name) or client.call("stat", name)["waiting"] == 0
+        if kind == "lock":
+            held.release()
+            assert not held.locked()        # not handed to the interrupted acquire
+        elif kind == "semaphore":
+            Semaphore(name, 0).release()
+            assert Semaphore(name, 0).get_value() == 1
+        elif kind == "barrier":
+            assert Barrier(name, 2).broken
+        p.join(10)
+        assert p.exitcode == 0
+    finally:
+        if p.is_alive():
+            p.kill()
+            p.join(10)
