@@ -81,6 +81,9 @@ _HEADER = struct.Struct(">I")
 _RECV_SIZE = 256 * 1024
 # Descriptors one read may bring (the daemon queues at most 8 per client).
 _MAX_FDS = 16
+# A Unix stream socket writes a send() of up to this many bytes whole or not
+# at all (one buffer's worth; the kernel's default is 208 KiB).
+_SEND_WHOLE = 4096
 # The ops whose successful replies carry a descriptor.
 _FD_OPS = frozenset(("value.map", "array.map"))
 
@@ -532,6 +535,28 @@ class Client:
             os.close(fd)
         return result
 
+    def _interrupted(self, conn: _Connection, rid: int, on_interrupt: Any) -> None:
+        """Request rid on conn was sent (or, a small one, not at all) and
+        its answer not read when an exception came (Ctrl-C). Without on_interrupt the connection is
+        closed (it is out of step with its replies; the server drops a
+        waiter whose client went away). With it the wait is cancelled,
+        keeping the connection, and on_interrupt is told its answer; if the
+        cancel cannot be done (the connection broke), the connection is
+        closed and on_interrupt not called. A second interrupt while
+        cancelling closes it and goes on instead of the first."""
+        if on_interrupt is None or conn.sock is None:
+            conn.drop()
+            return
+        try:
+            outcome = self._cancel(conn, rid)
+        except Exception:
+            conn.drop()
+            return
+        except BaseException:
+            conn.drop()
+            raise
+        on_interrupt(outcome)
+
     def _cancel(self, conn: _Connection, rid: int) -> Optional[Tuple[int, Any]]:
         """End the wait of request rid on conn: send cancel after it, read
         both answers. (status, result) of rid, or None if its answer had
@@ -580,8 +605,15 @@ class Client:
                 raise TooBig("request of %d bytes is over the server's max_frame of %d"
                              % (len(data) - 4, self.max_frame))
             assert conn.sock is not None
+            sent = 0
             try:
-                conn.sock.sendall(data)
+                # A frame of up to _SEND_WHOLE bytes goes in one send(), which
+                # on a Unix stream socket writes all of it or none: an
+                # interrupt that comes meanwhile (even just after, as the
+                # call returns) leaves the stream whole.
+                view = memoryview(data)
+                while sent < len(data):
+                    sent += conn.sock.send(view[sent:])
             except OSError as e:
                 # Not written in full: the server never had the request.
                 conn.drop()
@@ -590,7 +622,13 @@ class Client:
                     continue
                 raise ConnectionLost("ipcd at %s: %s" % (self.path, e)) from e
             except BaseException:
-                conn.drop()
+                # Interrupted: the request may be waiting already, or not
+                # sent at all, which the cancel's answer tells apart. A big
+                # frame cut in the middle leaves the connection unusable.
+                if sent >= len(data) or (sent == 0 and len(data) <= _SEND_WHOLE):
+                    self._interrupted(conn, rid, on_interrupt)
+                else:
+                    conn.drop()
                 raise
             try:
                 status, result = self._read_reply(conn, rid)
@@ -603,20 +641,11 @@ class Client:
                     "connection to ipcd at %s lost before the reply to %s%s" % (
                         self.path, op, " (it may or may not have taken effect)"
                         if flags & WRITE else "")) from e
+            except BadReply:
+                conn.drop()   # out of step with its replies
+                raise
             except BaseException:
-                # Interrupted (Ctrl-C) or a bad reply: the connection is
-                # out of step with its replies; the server drops a waiter
-                # whose client went away. A caller that asked for it has the
-                # wait cancelled instead, keeping the connection.
-                if on_interrupt is None or conn.sock is None:
-                    conn.drop()
-                    raise
-                try:
-                    outcome = self._cancel(conn, rid)
-                except BaseException:
-                    conn.drop()   # interrupted again, or lost: as if not asked
-                    raise
-                on_interrupt(outcome)
+                self._interrupted(conn, rid, on_interrupt)
                 raise
             if status == _SHUTDOWN and shutdowns < _MAX_SHUTDOWN_RETRIES:
                 # Not run: again on the next daemon, with the time left.

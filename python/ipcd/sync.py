@@ -63,8 +63,9 @@ def _waiting_call(client: Client, op: str, args: Tuple[Any, ...],
     connection (``cancel``), keeping what that connection holds, as
     threading's interrupted waits keep the thread's other locks. If the
     answer came anyway and granted what was asked, undo(result) gives it
-    back, since the caller never learns it had it; if that answer was lost
-    (read just as the exception came), the connection is closed instead,
+    back, since the caller never learns it had it. If the answer is not
+    known (read just as the exception came, or the request never sent) and
+    there is something to give back, the connection is closed instead,
     giving back whatever it held, as any interrupted call used to."""
     ended: list = []
     try:
@@ -73,7 +74,8 @@ def _waiting_call(client: Client, op: str, args: Tuple[Any, ...],
         if ended:
             answer = ended[0]
             if answer is None:
-                client._abandon()
+                if undo is not None:   # granted and lost, or never asked: unknown, so close
+                    client._abandon()
             elif answer[0] == 0 and undo is not None:
                 undo(answer[1])
         raise
@@ -354,6 +356,17 @@ class Condition(_Held):
         object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
         if r.get("notified"):
             self._client.call("condition.notify", self._name, 1)   # not ours to keep
+
+    def _take_back(self) -> None:
+        """After an interrupted wait whose connection closed: hold the lock
+        again as before it, on the thread's new connection."""
+        counts, key = _taken_counts(), self._taken_key()
+        n = max(1, counts.get(key, 1)) if self._lock_reentrant else 1
+        counts.pop(key, None)
+        for _ in range(n):
+            r = self._client.call("condition.acquire", self._name, None)
+            self._note_taken(1)
+            object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
 
     def wait_for(self, predicate: Callable[[], Any], timeout: Optional[float] = None) -> Any:
         """Wait until predicate() is true (at most timeout seconds in all);

@@ -631,3 +631,44 @@ def test_an_interrupted_wait_keeps_the_threads_other_locks(daemon, client, name,
         if p.is_alive():
             p.kill()
             p.join(10)
+
+
+def _waiter_whose_cancel_fails(path, name, out):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def broken(self, conn, rid):
+        raise ipcd.ConnectionLost("the daemon went away while the wait was being ended")
+    ipcd.Client._cancel = broken
+    ipcd.connect(path)
+    cond = Condition(name)
+    cond.acquire()
+    out.put("waiting")
+    try:
+        cond.wait()
+        out.put(("returned",))
+    except KeyboardInterrupt:
+        out.put(("interrupted", ipcd.default_client().call("stat", name)["holder"]))
+    except BaseException as e:
+        out.put(("raised", type(e).__name__))
+    cond.release()
+
+
+def test_an_interrupt_whose_cancel_fails_still_raises_keyboardinterrupt(daemon, client, name):
+    """The connection breaking while the wait is ended is not what the
+    caller hears of: the interrupt goes on, and the lock is taken back on a
+    new connection."""
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    p = ctx.Process(target=_waiter_whose_cancel_fails, args=(daemon.sock_path, name, out))
+    p.start()
+    try:
+        assert out.get(timeout=10) == "waiting"
+        _wait_for_waiters(client, name, 1)
+        os.kill(p.pid, signal.SIGINT)
+        assert out.get(timeout=10) == ("interrupted", p.pid)
+        p.join(10)
+        assert p.exitcode == 0
+    finally:
+        if p.is_alive():
+            p.kill()
+            p.join(10)
