@@ -43,6 +43,7 @@ static const struct cmd_special {
 	int hidden;
 } cmd_specials[] = {
 	{ IPCD_OP_HELLO, .hidden = 1 },
+	{ IPCD_OP_CANCEL, .hidden = 1 },   /* ends a wait on its own connection: nothing for a one-shot command */
 	{ IPCD_OP_CREATE, .help = "create an object (idempotent); prints true, or false if it existed alike. TYPE queue "
 	  "takes OPTIONS {maxsize, lease, max_deliveries, dead_letter}; list, dict and ns take none" },
 	{ IPCD_OP_QUEUE_PUT, .help = "append VALUE; prints the queue's size after it. OPTIONS {priority, delay} or "

@@ -16,6 +16,7 @@
 #include "dispatch.h"
 #include "access.h"
 #include "decode.h"
+#include "frame.h"
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
@@ -348,6 +349,34 @@ static void dispatch_cancel_wait(struct client *c)
 	}
 }
 
+/* c waits and has input after its parked request: if the first frame is a
+ * cancel, the wait ends now, as its deadline would end it (the cancel runs
+ * in its turn and says so). Only a wait of an OPF_BLOCK op ends so: a
+ * monitor's stream does not. */
+static void dispatch_parked_input(struct client *c)
+{
+	struct waiter *w = &c->waiter;
+	const struct proto_op_info *op = proto_op_by_code(w->op);
+	const char *body;
+	size_t len, total;
+	msgpack_object req;
+	struct wire_request wr;
+	if (!w->wq || w->interrupted || !op || !(op->flags & OPF_BLOCK) ||
+	    frame_peek(&c->in, config.max_frame, &body, &len, &total) != FRAME_OK)
+		return;
+	zones_init();
+	int cancel = decode_value(body, len, PROTO_MAX_LEVELS, &zone, &req) == DECODE_OK &&
+	             wire_request_parse(&req, &wr) == 0 &&
+	             ((wr.op->type == MSGPACK_OBJECT_POSITIVE_INTEGER && wr.op->via.u64 == IPCD_OP_CANCEL) ||
+	              (wr.op->type == MSGPACK_OBJECT_STR && wr.op->via.str.size == 6 &&
+	               memcmp(wr.op->via.str.ptr, "cancel", 6) == 0));
+	msgpack_zone_clear(&zone);
+	if (!cancel)
+		return;
+	c->wait_cancelled = 1;
+	waiter_interrupt(w);   /* answered, its object settles as after any retry (dispatch_retry) */
+}
+
 void dispatch_forget_client(struct client *c)
 {
 	struct hold *h;
@@ -379,6 +408,7 @@ int dispatch_start(struct event_base *base, int listen_fd)
 	waiters_set_retry(dispatch_retry);
 	server_on_close(dispatch_client_gone);
 	server_cancel_wait = dispatch_cancel_wait;
+	server_parked_input = dispatch_parked_input;
 	return server_start(base, listen_fd, dispatch_frame);
 }
 

@@ -87,6 +87,7 @@ void client_close(struct client *c, const char *why)
 }
 
 void (*server_cancel_wait)(struct client *c);
+void (*server_parked_input)(struct client *c);
 
 void server_on_close(void (*fn)(struct client *c))
 {
@@ -312,10 +313,12 @@ int client_received(struct client *c, size_t n)
 	client_input_count(c);
 	if (input_over_total(c))
 		return -1;
-	if (!c->waiter.wq)
+	if (!c->waiter.wq) {
 		client_process(c);
-	else
+	} else {
+		server_parked_input(c);
 		client_update_reading(c);
+	}
 	return 0;
 }
 
@@ -407,6 +410,8 @@ static void client_process(struct client *c)
 		}
 	}
 done:
+	if (c->waiter.wq && !c->closing)
+		server_parked_input(c);   /* a cancel that came with the request it ends */
 	if (c->closing)
 		buf_consume(&c->in, buf_used(&c->in));
 	client_input_count(c);

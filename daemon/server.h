@@ -54,6 +54,7 @@ struct client {
 	struct event ev_deadline;  /* hello_timeout and idle_timeout (deadline.h) */
 	uint64_t connected_ms, active_ms; /* monotonic: accepted, last bytes received */
 	struct waiter waiter;      /* the one parked request, if wq != NULL */
+	int wait_cancelled;        /* a cancel ended its parked request early: the cancel's reply says so */
 	LIST_HEAD(, hold) holds;   /* what it holds in objects, newest first */
 	double connected;          /* unix time */
 	uint64_t ops, bytes_in, bytes_out;
@@ -77,6 +78,9 @@ typedef int server_frame_fn(struct client *c, const char *body, size_t len);
 int server_start(struct event_base *base, int listen_fd, server_frame_fn *on_frame);
 /* Drops c's parked request unanswered (set by dispatch.c): its peer hung up. */
 extern void (*server_cancel_wait)(struct client *c);
+/* c has a parked request and input after it (set by dispatch.c): a cancel
+ * there ends the wait at once; anything else waits its turn. */
+extern void (*server_parked_input)(struct client *c);
 /* fn(c) runs for every connection that closes, before it is freed, in
  * the order registered (at most SERVER_CLOSE_HOOKS). */
 #define SERVER_CLOSE_HOOKS 4

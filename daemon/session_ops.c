@@ -56,6 +56,14 @@ void handle_PING(struct request *rq)
 	reply_end(&rq->reply);
 }
 
+/* cancel -> true if it ended the waiting request sent just before it (that
+ * request has its own answer, first), false if there was none to end. */
+void handle_CANCEL(struct request *rq)
+{
+	reply_bool(&rq->reply, rq->client->wait_cancelled);
+	rq->client->wait_cancelled = 0;
+}
+
 /* A str, or nil for NULL. */
 static void pack_key_str_or_nil(msgpack_packer *pk, const char *key, const char *s)
 {

@@ -73,8 +73,21 @@ static void waiter_expired(evutil_socket_t fd, short what, void *arg)
 	round_end();
 }
 
+void waiter_interrupt(struct waiter *w)
+{
+	if (w->has_timer) {
+		event_del(&w->timer);
+		w->has_timer = 0;
+	}
+	w->interrupted = 1;
+	in_round = 1;
+	retry(w, 1);
+	round_end();
+}
+
 void waiter_park(struct waiter *w, struct waitq *q, int64_t timeout_ms)
 {
+	w->interrupted = 0;
 	w->since_ms = clock_mono_ms();
 	w->wq = q;
 	TAILQ_INSERT_TAIL(&q->head, w, link);
@@ -119,6 +132,7 @@ static void waiter_release(struct waiter *w)
 	w->note = NULL;
 	w->note_free = NULL;
 	w->obj = NULL;
+	w->interrupted = 0;
 }
 
 void waiter_done(struct waiter *w)

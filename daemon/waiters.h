@@ -42,6 +42,7 @@ struct waiter {
 	struct event timer;
 	int has_timer;
 	uint64_t since_ms;           /* monotonic time parked, for `clients` */
+	int interrupted;             /* ended early by a cancel (waiter_interrupt): a retry that is timed out */
 	void *note;                  /* the handler's own state across retries, owned */
 	void (*note_free)(void *note);
 };
@@ -80,6 +81,13 @@ void waiter_done(struct waiter *w);
 void waiter_fail(struct waiter *w, int code, const char *msg);
 /* Fail every waiter of q with code (object deleted, shutdown). */
 void waitq_fail_all(struct waitq *q, int code, const char *msg);
+/*
+ * Its client asked to end parked w now (a cancel): w is dispatched again as
+ * if its deadline had passed, with w->interrupted set, and either answers
+ * or stays parked for what a timed-out request still waits for (a
+ * condition wait in line for its lock).
+ */
+void waiter_interrupt(struct waiter *w);
 /* Drop w without answering (its client is gone). */
 void waiter_cancel(struct waiter *w);
 

@@ -19,6 +19,7 @@ OPS: Dict[str, Tuple[int, str, int, str]] = {
     'clients': (11, 'any', 0, '|uu'),
     'kill_client': (12, 'any', 2, 'u|s'),
     'monitor': (13, 'any', 0, ''),
+    'cancel': (17, 'any', 0, ''),
     'shm.open': (16, 'any', 0, ''),
     'save': (19, 'any', 0, ''),
     'create': (5, 'any', 3, 'NS|o'),

@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import msgpack
 
@@ -81,6 +81,9 @@ _HEADER = struct.Struct(">I")
 _RECV_SIZE = 256 * 1024
 # Descriptors one read may bring (the daemon queues at most 8 per client).
 _MAX_FDS = 16
+# A Unix stream socket writes a send() of up to this many bytes whole or not
+# at all (one buffer's worth; the kernel's default is 208 KiB).
+_SEND_WHOLE = 4096
 # The ops whose successful replies carry a descriptor.
 _FD_OPS = frozenset(("value.map", "array.map"))
 
@@ -511,8 +514,82 @@ class Client:
             raise ValueError("%r replies without a descriptor" % (op,))
         return self._with_conn(self._call, op, OPS[op], args)
 
+    def _call_cancelling(self, op: str, args: Sequence[Any],
+                        on_interrupt: "Callable[[Optional[Tuple[int, Any]]], None]") -> Any:
+        """call(op, *args) for a waiting op whose wait an exception (a
+        KeyboardInterrupt, or what a signal handler raises) must end without
+        closing the thread's connection, which keeps what it holds. Such an
+        exception sends ``cancel`` (PROTOCOL.md): the daemon ends the wait
+        as its timeout would, and the thread's connection reads that answer
+        and goes on. on_interrupt((status, result)) is told the wait's
+        answer (None if the exception came after the answer had been read,
+        losing it) before the exception goes on. If the connection broke
+        before or while cancelling, or a second exception came, it is closed
+        as for ``call`` and on_interrupt is not called."""
+        try:
+            spec = OPS[op]
+        except KeyError:
+            raise ValueError("unknown ipcd op %r" % (op,)) from None
+        result, fd = self._with_conn(self._call, op, spec, args, on_interrupt)
+        if fd is not None:
+            os.close(fd)
+        return result
+
+    def _interrupted(self, conn: _Connection, rid: int, on_interrupt: Any) -> None:
+        """Request rid on conn was sent (or, a small one, not at all) and
+        its answer not read when an exception came (Ctrl-C). Without on_interrupt the connection is
+        closed (it is out of step with its replies; the server drops a
+        waiter whose client went away). With it the wait is cancelled,
+        keeping the connection, and on_interrupt is told its answer; if the
+        cancel cannot be done (the connection broke), the connection is
+        closed and on_interrupt not called. A second interrupt while
+        cancelling closes it and goes on instead of the first."""
+        if on_interrupt is None or conn.sock is None:
+            conn.drop()
+            return
+        try:
+            outcome = self._cancel(conn, rid)
+        except Exception:
+            conn.drop()
+            return
+        except BaseException:
+            conn.drop()
+            raise
+        on_interrupt(outcome)
+
+    def _cancel(self, conn: _Connection, rid: int) -> Optional[Tuple[int, Any]]:
+        """End the wait of request rid on conn: send cancel after it, read
+        both answers. (status, result) of rid, or None if its answer had
+        been read already (the exception came after it)."""
+        conn.next_id += 1
+        cid = conn.next_id
+        assert conn.sock is not None
+        conn.sock.sendall(self._frame(cid, OPS["cancel"][0], ()))
+        outcome: Optional[Tuple[int, Any]] = None
+        got, status, result = self._read_reply_any(conn)
+        if got == rid:
+            outcome = (status, result)
+            got, status, result = self._read_reply_any(conn)
+        if got != cid:
+            raise BadReply("reply id %d, expected %d" % (got, cid))
+        return outcome
+
+    def _read_reply_any(self, conn: _Connection) -> Tuple[int, int, Any]:
+        """(id, status, result) of the next reply, whichever request it answers."""
+        try:
+            reply = unpack(self._recv_frame(conn))
+        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
+            raise BadReply("malformed reply: %s" % e) from e
+        if not (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
+                and isinstance(reply[1], int)):
+            raise BadReply("malformed reply: %r" % (reply,))
+        got, status, result = reply
+        if status and (got == 0 or ERRORS.get(status, ("", False))[1]):
+            raise BadReply("connection closed by ipcd: %r" % (result,))
+        return got, status, result
+
     def _call(self, conn: _Connection, op: str, spec: Tuple[int, str, int, str],
-              args: Sequence[Any]) -> Tuple[Any, Optional[int]]:
+              args: Sequence[Any], on_interrupt: Any = None) -> Tuple[Any, Optional[int]]:
         """(result, the reply's descriptor or None)."""
         code, _type, flags, sig = spec
         t0 = time.monotonic()
@@ -528,8 +605,15 @@ class Client:
                 raise TooBig("request of %d bytes is over the server's max_frame of %d"
                              % (len(data) - 4, self.max_frame))
             assert conn.sock is not None
+            sent = 0
             try:
-                conn.sock.sendall(data)
+                # A frame of up to _SEND_WHOLE bytes goes in one send(), which
+                # on a Unix stream socket writes all of it or none: an
+                # interrupt that comes meanwhile (even just after, as the
+                # call returns) leaves the stream whole.
+                view = memoryview(data)
+                while sent < len(data):
+                    sent += conn.sock.send(view[sent:])
             except OSError as e:
                 # Not written in full: the server never had the request.
                 conn.drop()
@@ -538,7 +622,13 @@ class Client:
                     continue
                 raise ConnectionLost("ipcd at %s: %s" % (self.path, e)) from e
             except BaseException:
-                conn.drop()
+                # Interrupted: the request may be waiting already, or not
+                # sent at all, which the cancel's answer tells apart. A big
+                # frame cut in the middle leaves the connection unusable.
+                if sent >= len(data) or (sent == 0 and len(data) <= _SEND_WHOLE):
+                    self._interrupted(conn, rid, on_interrupt)
+                else:
+                    conn.drop()
                 raise
             try:
                 status, result = self._read_reply(conn, rid)
@@ -551,11 +641,11 @@ class Client:
                     "connection to ipcd at %s lost before the reply to %s%s" % (
                         self.path, op, " (it may or may not have taken effect)"
                         if flags & WRITE else "")) from e
+            except BadReply:
+                conn.drop()   # out of step with its replies
+                raise
             except BaseException:
-                # Interrupted (Ctrl-C) or a bad reply: the connection is
-                # out of step with its replies; the server drops a waiter
-                # whose client went away.
-                conn.drop()
+                self._interrupted(conn, rid, on_interrupt)
                 raise
             if status == _SHUTDOWN and shutdowns < _MAX_SHUTDOWN_RETRIES:
                 # Not run: again on the next daemon, with the time left.

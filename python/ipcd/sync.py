@@ -56,6 +56,31 @@ def _create(client: Client, name: str, kind: str, options: dict) -> None:
     client.call("create", name, kind, options)
 
 
+def _waiting_call(client: Client, op: str, args: Tuple[Any, ...],
+                  undo: Optional[Callable[[Any], None]] = None) -> Any:
+    """client.call(op, *args) for a waiting op, such that an exception while
+    it waits (KeyboardInterrupt) ends the wait on the thread's own
+    connection (``cancel``), keeping what that connection holds, as
+    threading's interrupted waits keep the thread's other locks. If the
+    answer came anyway and granted what was asked, undo(result) gives it
+    back, since the caller never learns it had it. If the answer is not
+    known (read just as the exception came, or the request never sent) and
+    there is something to give back, the connection is closed instead,
+    giving back whatever it held, as any interrupted call used to."""
+    ended: list = []
+    try:
+        return client._call_cancelling(op, args, ended.append)
+    except BaseException:
+        if ended:
+            answer = ended[0]
+            if answer is None:
+                if undo is not None:   # granted and lost, or never asked: unknown, so close
+                    client._abandon()
+            elif answer[0] == 0 and undo is not None:
+                undo(answer[1])
+        raise
+
+
 # What each thread has taken through lock-like proxies and not given back:
 # {(pid, socket path, lock name): acquisitions}. A Condition wait that is
 # interrupted takes its lock back that many times (threading's RLock count).
@@ -100,7 +125,8 @@ class _Held(_Proxy):
         if not blocking); True if taken."""
         t = _acquire_timeout(blocking, timeout)
         try:
-            r = self._client.call(self._op + ".acquire", self._name, t)
+            r = _waiting_call(self._client, self._op + ".acquire", (self._name, t),
+                              lambda _r: self._client.call(self._op + ".release", self._name))
         except Timeout:
             return False
         self._note_taken(1)
@@ -195,7 +221,8 @@ class Semaphore(_Proxy):
                 return True
         t = 0 if not blocking else _wait_timeout(timeout)
         try:
-            self._client.call("semaphore.acquire", self._name, 1, t)
+            _waiting_call(self._client, "semaphore.acquire", (self._name, 1, t),
+                          lambda _r: self._client.call("semaphore.release", self._name, 1))
         except Timeout:
             return False
         return True
@@ -251,7 +278,7 @@ class Event(_Proxy):
         """Wait until the flag is set (at most timeout seconds); the flag."""
         if timeout is not None and timeout > threading.TIMEOUT_MAX and self.is_set():
             return True   # threading's refuses it only when it would wait
-        return bool(self._client.call("event.wait", self._name, _wait_timeout(timeout)))
+        return bool(_waiting_call(self._client, "event.wait", (self._name, _wait_timeout(timeout))))
 
 
 class Condition(_Held):
@@ -284,29 +311,55 @@ class Condition(_Held):
         lock is not held.
 
         Interrupted (KeyboardInterrupt, or any exception a signal handler
-        raises), it takes the lock back before the exception goes on, as
-        threading's does: the request is abandoned with its connection
-        (the daemon gives its place in the wait up, passing on a notify it
-        had been given) and the lock is acquired again, as many times as this
-        thread held it, on the thread's new connection. Whatever else that
-        connection held is given back by its closing, as for any call
-        interrupted while it waits."""
+        raises), it holds the lock again before the exception goes on, as
+        threading's does: the daemon is asked to end the wait (``cancel``),
+        which it does as a timeout would, taking the lock back with its
+        count, and a notify the wait had been given is passed on to the next
+        wait. The thread's connection stays open, so whatever else it holds
+        stays held. Only if that connection broke meanwhile (or a second
+        interrupt came while the wait was being ended) is the lock taken
+        again on a new connection, as many times as this thread held it."""
         t = _wait_timeout(timeout)
+        ended: list = []
         try:
-            r = self._client.call("condition.wait", self._name, t)
+            r = self._client._call_cancelling("condition.wait", (self._name, t), ended.append)
         except Error as e:
             if _is(e, "NOTHELD"):
                 raise RuntimeError("cannot wait on un-acquired lock") from None
             raise
         except BaseException:
-            self._client._abandon()   # however far the call got, the daemon now holds nothing of it
-            self._take_back()
+            if ended:
+                self._after_cancel(ended[0])
+            else:
+                self._client._abandon()   # however far the call got, the daemon now holds nothing of it
+                self._take_back()
             raise
         object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
         return bool(r.get("notified"))
 
+    def _after_cancel(self, answer: Optional[Tuple[int, Any]]) -> None:
+        """An interrupted wait was ended by the daemon, whose answer was
+        answer ((status, result), or None if it was read and lost)."""
+        if answer is None:
+            try:   # a zero wait gives nothing up: it only says whether the lock is held
+                self._client.call("condition.wait", self._name, 0)
+                return
+            except Error as e:
+                if not _is(e, "NOTHELD"):
+                    raise
+            self._take_back()
+            return
+        status, r = answer
+        if status:
+            self._take_back()   # the wait failed (its lock deleted, ...): it holds nothing
+            return
+        object.__setattr__(self, "_owner_died", bool(r.get("owner_died")))
+        if r.get("notified"):
+            self._client.call("condition.notify", self._name, 1)   # not ours to keep
+
     def _take_back(self) -> None:
-        """After an interrupted wait: hold the lock again as before it."""
+        """After an interrupted wait whose connection closed: hold the lock
+        again as before it, on the thread's new connection."""
         counts, key = _taken_counts(), self._taken_key()
         n = max(1, counts.get(key, 1)) if self._lock_reentrant else 1
         counts.pop(key, None)
@@ -387,9 +440,12 @@ class Barrier(_Proxy):
             timeout = self._timeout
         t = _wait_timeout(timeout)
         try:
+            # Interrupted, the wait ends as a timeout would: the barrier
+            # breaks for every party, as threading's does.
             if self._action is None:
-                return int(self._client.call("barrier.wait", self._name, t))
-            r = self._client.call("barrier.wait", self._name, t, {"action": True})
+                return int(_waiting_call(self._client, "barrier.wait", (self._name, t)))
+            r = _waiting_call(self._client, "barrier.wait", (self._name, t, {"action": True}),
+                              self._give_up_action)
             if r.get("action"):
                 self._run_action()
             return int(r["index"])
@@ -397,6 +453,15 @@ class Barrier(_Proxy):
             if _is(e, "BROKEN"):
                 raise threading.BrokenBarrierError() from None
             raise
+
+    def _give_up_action(self, r: Any) -> None:
+        """An interrupted wait was answered anyway: if it was to run the
+        action, the others are held for it; break the round instead."""
+        if isinstance(r, dict) and r.get("action"):
+            try:
+                self._client.call("barrier.done", self._name, False)
+            except Error:
+                pass
 
     def _run_action(self) -> None:
         """Run the action while the round is held, then tell the daemon how

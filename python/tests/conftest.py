@@ -9,6 +9,7 @@ Run by hand (no bytecode or cache in the source tree):
 import itertools
 import os
 import sys
+import threading
 
 import pytest
 
@@ -57,3 +58,21 @@ _counter = itertools.count()
 def name(request):
     """An object name no other test uses."""
     return "%s.%d" % (request.node.name[:80], next(_counter))
+
+
+@pytest.fixture
+def current_thread_calls(monkeypatch):
+    """The idents of threads other than the test's that call
+    threading.current_thread() while the test runs (it still answers):
+    code run in a _thread thread must leave this empty, since there it
+    would make a dummy Thread that is never cleaned up."""
+    calls = []
+    real = threading.current_thread
+    main = threading.get_ident()
+
+    def spy():
+        if threading.get_ident() != main:
+            calls.append(threading.get_ident())
+        return real()
+    monkeypatch.setattr(threading, "current_thread", spy)
+    return calls

@@ -241,6 +241,12 @@ def test_every_proxy_says_what_it_is(client, name):
                ipcd.Namespace(name)]
     for p in proxies:
         assert repr(p) == "ipcd.%s(%r)" % (type(p).__name__, name)
+    sync = [ipcd.Lock(name + ".l"), ipcd.RLock(name + ".r"), ipcd.Semaphore(name + ".s", 2),
+            ipcd.BoundedSemaphore(name + ".b"), ipcd.Event(name + ".e"), ipcd.Condition(name + ".c"),
+            ipcd.Barrier(name + ".p", 2), ipcd.Value(name + ".v", "i"), ipcd.Array(name + ".a", "d", 3)]
+    for p in sync:
+        assert repr(p) == "ipcd.%s(%r)" % (type(p).__name__, p.name)
+        assert getattr(ipcd, type(p).__name__) is type(p)   # the repr names what to call
     ipcd.Queue(name).put(1)
     d = ipcd.Queue(name).get_ack()
     assert repr(d) == "ipcd.Delivery(%r, id=%d, value=1)" % (name, d.id)

@@ -167,16 +167,8 @@ def test_robust_false_keeps_a_dead_holders_lock_held(daemon, client, name, robus
             p.join(10)
 
 
-def test_sync_proxies_in_thread_module_threads_never_ask_for_current_thread(daemon, client, name, monkeypatch):
-    calls = []
-    real = threading.current_thread
-    main = threading.get_ident()
-
-    def spy():
-        if threading.get_ident() != main:
-            calls.append(threading.get_ident())
-        return real()
-    monkeypatch.setattr(threading, "current_thread", spy)
+def test_sync_proxies_in_thread_module_threads_never_ask_for_current_thread(daemon, client, name,
+                                                                           current_thread_calls):
     finished = _thread.allocate_lock()
     finished.acquire()
     out = []
@@ -204,6 +196,5 @@ def test_sync_proxies_in_thread_module_threads_never_ask_for_current_thread(daem
             finished.release()
     _thread.start_new_thread(body, ())
     assert finished.acquire(timeout=30)
-    monkeypatch.undo()
     assert out == [False, 0, True, "action", 0, 2, 2]
-    assert calls == []
+    assert current_thread_calls == []

@@ -396,9 +396,30 @@ def test_an_action_in_one_party_against_threading(client, name):
 
 # ---- a Condition wait interrupted ------------------------------------------------
 
+def _holds(client, pid):
+    """{object name: count} held by each connection of pid, one map per connection."""
+    _, conns = client.call("clients")
+    return [{h["name"]: h["count"] for h in c["holds"]} for c in conns if c["pid"] == pid]
+
+
+def _conn_id(client, pid):
+    """The id of pid's one connection."""
+    (c,) = [c for c in client.call("clients")[1] if c["pid"] == pid]
+    return c["id"]
+
+
+def _bytes_in(client, pid):
+    """Request bytes the daemon has had from pid's one connection."""
+    _, conns = client.call("clients")
+    (c,) = [c for c in conns if c["pid"] == pid]
+    return c["bytes_in"]
+
+
 def _interrupted_waiter(path, name, out):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     ipcd.connect(path)
+    other = Lock(name + ".other")
+    other.acquire()       # held across the interrupted wait, on the same connection
     cond = Condition(name)
     cond.acquire()
     cond.acquire()        # an RLock taken twice: both come back
@@ -409,8 +430,11 @@ def _interrupted_waiter(path, name, out):
         return
     except KeyboardInterrupt:
         pass
-    st = ipcd.default_client().call("stat", name)
-    out.put(("interrupted", st["holder"], st["count"], [w["pid"] for w in st["waiters"]]))
+    c = ipcd.default_client()
+    st, ost = c.call("stat", name), c.call("stat", name + ".other")
+    (me,) = [x for x in c.call("clients")[1] if x["self"]]
+    out.put(("interrupted", st["holder"], st["count"], [w["pid"] for w in st["waiters"]],
+             ost["holder"], me["id"], sorted(h["name"] for h in me["holds"])))
     cond.release()
     cond.release()
     try:
@@ -418,6 +442,7 @@ def _interrupted_waiter(path, name, out):
         out.put(("released", "a third time"))
     except RuntimeError:
         out.put(("released", "twice"))
+    other.release()
 
 
 def _plain_waiter(path, name, out):
@@ -428,7 +453,20 @@ def _plain_waiter(path, name, out):
         out.put(("notified", cond.wait(60)))
 
 
+def _wait_for_waiters(client, name, n, phase=None):
+    deadline = time.monotonic() + 10
+    while True:
+        ws = client.call("stat", name)["waiters"]
+        if len(ws) >= n and (phase is None or ws[0]["phase"] == phase):
+            return
+        assert time.monotonic() < deadline, ws
+        time.sleep(0.005)
+
+
 def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, client, name):
+    """The wait ends (the daemon's waiter with it), the condition's lock is
+    held again with its count, and the process's other lock is still held,
+    on the same one connection: nothing was given up by an interrupt."""
     ctx = mp.get_context("fork")
     out, other_out = ctx.Queue(), ctx.Queue()
     cond = Condition(name)
@@ -440,14 +478,17 @@ def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, cli
         other = ctx.Process(target=_plain_waiter, args=(daemon.sock_path, name, other_out))
         other.start()
         assert other_out.get(timeout=10)[0] == "waiting"
-        deadline = time.monotonic() + 10
-        while len(client.call("stat", name)["waiters"]) < 2:
-            assert time.monotonic() < deadline
+        _wait_for_waiters(client, name, 2)
+        # one connection, holding the other lock and its place in the wait
+        assert _holds(client, waiter.pid) == [{name: 1, name + ".other": 1}]
+        conn = _conn_id(client, waiter.pid)
         os.kill(waiter.pid, signal.SIGINT)
         got = out.get(timeout=10)
         # the lock is the interrupted process's again, with its count, and it
-        # waits no more; the other waiter is still waiting
-        assert got == ("interrupted", waiter.pid, 2, [other.pid])
+        # waits no more; the other waiter is still waiting; the other lock
+        # never left it: the connection that holds both is the one it had
+        assert got == ("interrupted", waiter.pid, 2, [other.pid], waiter.pid, conn,
+                       sorted([name, name + ".other"]))
         assert out.get(timeout=10) == ("released", "twice")
         waiter.join(10)
         assert waiter.exitcode == 0
@@ -457,6 +498,48 @@ def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, cli
         other.join(10)
         st = client.call("stat", name)
         assert st["waiters"] == [] and st["locked"] is False
+    finally:
+        for p in (waiter, other):
+            if p is not None and p.is_alive():
+                p.kill()
+                p.join(10)
+
+
+def test_a_notify_given_to_an_interrupted_wait_is_passed_on(daemon, client, name):
+    """Notified, then interrupted while in line for the lock: the wait
+    takes the lock back, and the notify goes to the next wait instead of
+    being lost with the interrupted one."""
+    ctx = mp.get_context("fork")
+    out, other_out = ctx.Queue(), ctx.Queue()
+    cond = Condition(name)
+    waiter = ctx.Process(target=_interrupted_waiter, args=(daemon.sock_path, name, out))
+    waiter.start()
+    other = None
+    try:
+        assert out.get(timeout=10)[0] == "waiting"
+        other = ctx.Process(target=_plain_waiter, args=(daemon.sock_path, name, other_out))
+        other.start()
+        assert other_out.get(timeout=10)[0] == "waiting"
+        _wait_for_waiters(client, name, 2)
+        with cond:
+            assert cond._client.call("condition.notify", name, 1) == 1   # the oldest: the interrupted one
+            _wait_for_waiters(client, name, 2, "notified")
+            sent = _bytes_in(client, waiter.pid)
+            os.kill(waiter.pid, signal.SIGINT)
+            # the cancel reaches the daemon while we hold the lock, so the
+            # interrupted wait is still in line for it
+            deadline = time.monotonic() + 10
+            while _bytes_in(client, waiter.pid) == sent:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            assert _holds(client, waiter.pid) == [{name: 1, name + ".other": 1}]
+        got = out.get(timeout=10)
+        assert got[:3] == ("interrupted", waiter.pid, 2) and got[4] == waiter.pid
+        assert out.get(timeout=10) == ("released", "twice")
+        assert other_out.get(timeout=10) == ("notified", True)
+        waiter.join(10)
+        other.join(10)
+        assert waiter.exitcode == 0 and other.exitcode == 0
     finally:
         for p in (waiter, other):
             if p is not None and p.is_alive():
@@ -484,3 +567,108 @@ def test_a_barriers_default_timeout_reaches_a_spawned_process(daemon, client, na
         assert Barrier(name, 2).broken
     finally:
         p.join(30)
+
+
+# ---- other waits interrupted ----------------------------------------------------------
+
+def _interrupted_in(path, name, kind, out):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ipcd.connect(path)
+    other = Lock(name + ".other")
+    other.acquire()
+    obj = {"lock": lambda: Lock(name), "semaphore": lambda: Semaphore(name, 0),
+           "event": lambda: Event(name), "barrier": lambda: Barrier(name, 2)}[kind]()
+    wait = obj.wait if kind in ("event", "barrier") else obj.acquire
+    out.put("waiting")
+    try:
+        wait()
+        out.put(("returned",))
+        return
+    except KeyboardInterrupt:
+        pass
+    (me,) = [x for x in ipcd.default_client().call("clients")[1] if x["self"]]
+    out.put(("interrupted", me["id"], sorted(h["name"] for h in me["holds"])))
+    other.release()
+
+
+@pytest.mark.parametrize("kind", ["lock", "semaphore", "event", "barrier"])
+def test_an_interrupted_wait_keeps_the_threads_other_locks(daemon, client, name, kind):
+    """SIGINT while Lock.acquire, Semaphore.acquire, Event.wait or
+    Barrier.wait waits: the wait ends in the daemon (an acquire takes
+    nothing, a barrier breaks, as threading's does), and the process keeps
+    its connection and the other lock it holds."""
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    held = Lock(name) if kind == "lock" else None
+    if held is not None:
+        held.acquire()
+    p = ctx.Process(target=_interrupted_in, args=(daemon.sock_path, name, kind, out))
+    p.start()
+    try:
+        assert out.get(timeout=10) == "waiting"
+        deadline = time.monotonic() + 10
+        while True:
+            (conn,) = [c for c in client.call("clients")[1] if c["pid"] == p.pid]
+            if conn["blocked"] is not None:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(p.pid, signal.SIGINT)
+        assert out.get(timeout=10) == ("interrupted", conn["id"], [name + ".other"])
+        # an event nobody waits on any more is dropped: nothing waits either way
+        assert not client.exists(name) or client.call("stat", name)["waiting"] == 0
+        if kind == "lock":
+            held.release()
+            assert not held.locked()        # not handed to the interrupted acquire
+        elif kind == "semaphore":
+            Semaphore(name, 0).release()
+            assert Semaphore(name, 0).get_value() == 1
+        elif kind == "barrier":
+            assert Barrier(name, 2).broken
+        p.join(10)
+        assert p.exitcode == 0
+    finally:
+        if p.is_alive():
+            p.kill()
+            p.join(10)
+
+
+def _waiter_whose_cancel_fails(path, name, out):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def broken(self, conn, rid):
+        raise ipcd.ConnectionLost("the daemon went away while the wait was being ended")
+    ipcd.Client._cancel = broken
+    ipcd.connect(path)
+    cond = Condition(name)
+    cond.acquire()
+    out.put("waiting")
+    try:
+        cond.wait()
+        out.put(("returned",))
+    except KeyboardInterrupt:
+        out.put(("interrupted", ipcd.default_client().call("stat", name)["holder"]))
+    except BaseException as e:
+        out.put(("raised", type(e).__name__))
+    cond.release()
+
+
+def test_an_interrupt_whose_cancel_fails_still_raises_keyboardinterrupt(daemon, client, name):
+    """The connection breaking while the wait is ended is not what the
+    caller hears of: the interrupt goes on, and the lock is taken back on a
+    new connection."""
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    p = ctx.Process(target=_waiter_whose_cancel_fails, args=(daemon.sock_path, name, out))
+    p.start()
+    try:
+        assert out.get(timeout=10) == "waiting"
+        _wait_for_waiters(client, name, 1)
+        os.kill(p.pid, signal.SIGINT)
+        assert out.get(timeout=10) == ("interrupted", p.pid)
+        p.join(10)
+        assert p.exitcode == 0
+    finally:
+        if p.is_alive():
+            p.kill()
+            p.join(10)

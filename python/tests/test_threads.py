@@ -212,21 +212,12 @@ def test_a_connection_survives_an_exception_kept_after_its_thread(daemon, name):
     watcher.close()
 
 
-def test_threads_of_the_thread_module(daemon, name, monkeypatch):
+def test_threads_of_the_thread_module(daemon, name, current_thread_calls):
     """A thread started with _thread works (and closes its connection when
     it ends) without the package calling threading.current_thread()."""
     c = ipcd.Client(daemon.sock_path, name=cname(name))
     watcher = ipcd.Client(daemon.sock_path)
     q = ipcd.Queue(name, client=c)
-    calls = []
-    real = threading.current_thread
-
-    def spy():
-        if threading.get_ident() != main:
-            calls.append(threading.get_ident())
-        return real()
-    main = threading.get_ident()
-    monkeypatch.setattr(threading, "current_thread", spy)
     finished = _thread.allocate_lock()
     finished.acquire()
     out = []
@@ -239,9 +230,8 @@ def test_threads_of_the_thread_module(daemon, name, monkeypatch):
             finished.release()
     _thread.start_new_thread(body, ())
     assert finished.acquire(timeout=JOIN)
-    monkeypatch.undo()
     assert out == ["from _thread"]
-    assert calls == []
+    assert current_thread_calls == []
     wait_until(lambda: daemon_clients(watcher, cname(name)) == 0, "a _thread thread's connection stays open")
     watcher.close()
 

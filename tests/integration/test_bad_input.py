@@ -205,7 +205,7 @@ def test_byte_by_byte_request_between_other_clients(daemon, bystander):
 
 # ---- ops ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op", ["nosuch", "", "queue.PUT", "queue", "ping ", "ls\x00", 0, 17, 18, 99, 127,
+@pytest.mark.parametrize("op", ["nosuch", "", "queue.PUT", "queue", "ping ", "ls\x00", 0, 18, 34, 99, 127,
                                 128, 255, 2**64 - 1, -1, 1.0, None, True, [2], {"op": 2}, b"ping"])
 def test_unknown_op_is_badop_and_keeps_connection(daemon, bystander, op):
     c = daemon.connect()
