@@ -118,9 +118,10 @@ struct object_type {
 	 * writes too, see the read-only stand-in (registry_empty), whose
 	 * handlers reply NOTFOUND. */
 	int create_only;
-	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
+	/* Optional: stat_keys more entries for stat's map, packed by pack_stat
+	 * for viewer (what it shows of another object is for whom may read that). */
 	uint32_t stat_keys;
-	void (*pack_stat)(const struct object *o, msgpack_packer *pk);
+	void (*pack_stat)(const struct object *o, const struct client *viewer, msgpack_packer *pk);
 };
 
 extern const struct object_type queue_type, list_type, dict_type, ns_type, value_type, array_type;

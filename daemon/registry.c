@@ -309,7 +309,7 @@ void handle_STAT(struct request *rq)
 	pack_cstr(pk, "options");
 	ot->pack_options(o, pk);
 	if (ot->pack_stat)
-		ot->pack_stat(o, pk);
+		ot->pack_stat(o, rq->client, pk);
 	reply_end(&rq->reply);
 }
 
