@@ -186,7 +186,8 @@ def test_kill_client_of_another_uid_needs_root(open_daemon):
     d = open_daemon
     root = d.connect()
     rid = [c for c in root.ok("clients")[1] if c["self"]][0]["id"]
-    assert statuses(as_user(d, NOBODY, ["kill_client", rid])) == [E.PERMISSION]
+    assert statuses(as_user(d, NOBODY, ["kill_client", rid], ["kill_client", os.getpid(), "pid"])) == [
+        E.PERMISSION, E.PERMISSION]
     assert root.ok("ping") == "pong"   # still open
 
 
@@ -370,3 +371,54 @@ def test_a_condition_gives_no_access_to_the_lock_it_names(open_daemon):
     root.ok("chmod", "rootlock", 0o666)
     assert statuses(as_user(d, NOBODY, ["condition.acquire", "c", 0], ["condition.notify", "c"],
                             ["condition.release", "c"])) == [0, 0, 0]
+
+
+# Objects of every type for the table-driven test below, and a plausible
+# argument for each signature letter (proto/ops.def): the access check
+# comes after the arguments are checked, so they must fit.
+OPTIONS_BY_TYPE = {"value": {"typecode": "i"}, "array": {"typecode": "i", "length": 2}, "barrier": {"parties": 2}}
+ARG_BY_LETTER = {"S": "a", "s": None, "v": 1, "k": "k", "m": {"k": 1}, "a": [1], "i": 0, "I": None, "u": 1,
+                 "n": 1, "t": 0, "o": {}}
+
+
+def every_named_op():
+    """(op name, its request on the object made for it) for every op naming an object."""
+    from ipcwire import OPS, TYPES
+    import gen_tables
+    for op in sorted(OPS.values(), key=lambda o: o.code):
+        if not op.flags & gen_tables.FLAGS["OPF_NAME"]:
+            continue
+        typ = op.type.lower() if op.type != "ANY" else "dict"
+        assert typ in TYPES
+        required, _, optional = op.sig.partition("|")
+        if "t" in optional:   # a wait: timeout 0, so that a read that may run does not block
+            required += optional[:optional.index("t") + 1]
+        args = [ARG_BY_LETTER[ch] for ch in required[1:]]
+        if op.name == "create":
+            args = ["dict"]
+        yield op, [op.name, "x_" + typ] + args
+
+
+def test_every_op_on_another_uids_object_needs_its_bit(open_daemon):
+    import gen_tables
+    d = open_daemon
+    root = d.connect()
+    for typ in sorted({"x_" + (op.type.lower() if op.type != "ANY" else "dict") for op, _ in every_named_op()}):
+        root.ok("create", typ, typ[2:], dict(OPTIONS_BY_TYPE.get(typ[2:], {}), mode=0o600))
+        if typ == "x_dict":
+            root.ok("dict.set", typ, "k", "the secret")
+    ops = list(every_named_op())
+    # 0600: every op refused, and no refusal says anything of the content
+    refused = as_user(d, NOBODY, *[req for _, req in ops])
+    for (op, req), (st, msg) in zip(ops, refused):
+        assert st == E.PERMISSION, (req, st, msg)
+        assert "the secret" not in msg and "'k'" not in msg, (req, msg)
+    # 0644: the reads run (whatever they answer), every write is refused
+    for typ in {req[1] for _, req in ops}:
+        root.ok("chmod", typ, 0o644)
+    got = as_user(d, NOBODY, *[req for _, req in ops])
+    for (op, req), (st, msg) in zip(ops, got):
+        writes = op.flags & (gen_tables.FLAGS["OPF_WRITE"] | gen_tables.FLAGS["OPF_OWNER"])
+        assert (st == E.PERMISSION) == bool(writes), (req, st, msg)
+    assert root.ok("dict.get", "x_dict", "k") == "the secret"
+    assert len(root.ok("ls")[1]) == len({req[1] for _, req in ops})   # nothing deleted, nothing made
