@@ -729,9 +729,10 @@ void handle_DICT_CAS(struct request *rq)
 		return;
 	struct value *cur = dict_find(d, k.bytes, k.len);
 	int same = cur ? value_equals_obj(cur, &rq->args[2]) : rq->args[2].type == MSGPACK_OBJECT_NIL;
-	if (!same)
+	if (!same) {
+		rq->unchanged = 1;   /* on a free name, no dict is left by a failed swap */
 		reply_bool(&rq->reply, 0);
-	else if (dict_store_or_reply(rq, &k, &rq->args[3]))
+	} else if (dict_store_or_reply(rq, &k, &rq->args[3]))
 		reply_bool(&rq->reply, 1);
 	dict_key_deinit(&k);
 }

@@ -103,7 +103,8 @@ static void dispatch_run(struct request *rq)
 	rq->frame_owned = NULL;
 	depth--;
 	/* A write that succeeded makes a provisional object an ordinary one. */
-	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before)
+	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before &&
+	    !rq->unchanged)
 		rq->obj->provisional = 0;
 }
 
