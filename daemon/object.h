@@ -30,6 +30,7 @@ struct list {
 /* dict and ns: canonical key bytes -> struct value *, insertion ordered. */
 struct dict {
 	struct omap map;
+	size_t arrays_charged;   /* what map's arrays are counted for in value_mem_used */
 };
 
 /*

@@ -224,6 +224,44 @@ def test_max_memory_counts_objects_and_names(small_memory_daemon):
     assert c.ok("info")["memory"] == 0
 
 
+@pytest.mark.parametrize("op", ["dict.set", "ns.set"])
+def test_max_memory_counts_the_room_a_small_dict_keeps(small_memory_daemon, op):
+    """A dict of one key holds arrays with room for 8 entries and 16 index
+    cells (about 400 bytes, more than its object, name and key together):
+    they are counted, so one-key dicts on new names stop well before a
+    count that would leave them uncounted."""
+    c = small_memory_daemon.connect()
+    n = 0
+    while True:
+        r = c.call(op, "d%05d" % n, "k", 1)
+        if r.status:
+            break
+        n += 1
+        assert n < 5000
+    assert r.status == E.NOMEM
+    assert n <= MAX_MEMORY // 850, "%d one-key dicts fit in %d bytes: their arrays are not counted" % (n, MAX_MEMORY)
+    for i in range(n):
+        c.ok("delete", "d%05d" % i)
+    assert c.ok("info")["memory"] == 0
+
+
+def test_max_memory_counts_a_dicts_growth_before_it_grows(small_memory_daemon):
+    c = small_memory_daemon.connect()
+    n = 0
+    while c.call("dict.set", "big", n, None).status == 0:
+        n += 1
+        assert n < 20000
+    assert c.ok("info")["memory"] <= MAX_MEMORY
+    assert c.ok("dict.len", "big") == n
+    for i in range(n - 1):                 # emptied, its arrays shrink and are counted less
+        c.ok("dict.del", "big", i)
+    shrunk = c.ok("info")["memory"]
+    assert shrunk < MAX_MEMORY // 8, shrunk
+    assert c.ok("dict.clear", "big") is None
+    c.ok("delete", "big")
+    assert c.ok("info")["memory"] == 0
+
+
 def test_max_objects(make_daemon):
     d = make_daemon("-o", "max_objects=3")
     c = d.connect()
