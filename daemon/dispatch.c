@@ -102,6 +102,8 @@ static void dispatch_run(struct request *rq)
 	free(rq->frame_owned);
 	rq->frame_owned = NULL;
 	depth--;
+	if (rq->obj && (rq->op->flags & OPF_WRITE))
+		registry_count_spare(rq->obj);
 	/* A write that succeeded makes a provisional object an ordinary one. */
 	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before &&
 	    !rq->unchanged)
