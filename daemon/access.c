@@ -229,7 +229,13 @@ static int id_arg(struct request *rq, const msgpack_object *v, const char *what,
 	return 0;
 }
 
-/* chown NAME OWNER [GROUP] -> nil | NOTFOUND | BADARG | PERMISSION */
+/*
+ * chown NAME OWNER [GROUP] -> nil | NOTFOUND | BADARG | PERMISSION
+ * As for files: only root gives an object to another owner, and the owner
+ * (or an a-bit holder) sets only a group it is in. An owner is what others
+ * trust (a root-owned queue may dead-letter anywhere), so an object given
+ * to root or to somebody else would carry rights its maker never had.
+ */
 void handle_CHOWN(struct request *rq)
 {
 	struct object *o = registry_find_stored_or_reply(rq);
@@ -238,6 +244,17 @@ void handle_CHOWN(struct request *rq)
 	uint32_t owner = o->owner, group = o->group;
 	if (id_arg(rq, &rq->args[1], "OWNER", &owner) || id_arg(rq, request_arg(rq, 2), "GROUP", &group))
 		return;
+	const struct client *c = rq->client;
+	if (!state_replaying && !access_is_root(c)) {   /* a logged chown was allowed when it ran */
+		if (owner != o->owner) {
+			reply_error(&rq->reply, IPCD_EPERMISSION, "chown: only root may give an object to another owner");
+			return;
+		}
+		if (group != o->group && !in_group(c, group)) {
+			reply_error(&rq->reply, IPCD_EPERMISSION, "chown: uid %d is not in group %u", (int)c->uid, group);
+			return;
+		}
+	}
 	object_set_access(o, owner, group, o->mode);
 	reply_nil(&rq->reply);
 }

@@ -291,7 +291,7 @@ static void barrier_release_hold(struct object *o, struct hold *h)
 
 #define BARRIER_STAT_KEYS 6
 
-static void barrier_pack_stat(const struct object *o, msgpack_packer *pk)
+static void barrier_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	const struct barrier *b = &o->u.barrier;
 	const struct barrier_party *p;

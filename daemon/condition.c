@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "object.h"
+#include "access.h"
 #include "config.h"
 #include "dispatch.h"
 #include "registry.h"
@@ -32,22 +33,40 @@
 
 /* ---- the lock ---------------------------------------------------------------- */
 
+/* The lock object cv names, or NULL (its own lock, or that name holds no lock). */
+static struct object *cond_lock_object(const struct condition *cv)
+{
+	struct object *o = cv->lock_name ? registry_find(cv->lock_name, strlen(cv->lock_name)) : NULL;
+	return o && o->type == PROTO_T_LOCK ? o : NULL;
+}
+
 /* cv's lock now: its own, the named lock object, or NULL if that name holds none. */
 static struct lock *cond_lock(struct condition *cv)
 {
 	if (!cv->lock_name)
 		return &cv->own;
-	struct object *o = registry_find(cv->lock_name, strlen(cv->lock_name));
-	return o && o->type == PROTO_T_LOCK ? &o->u.lock : NULL;
+	struct object *o = cond_lock_object(cv);
+	return o ? &o->u.lock : NULL;
 }
 
+/* The lock rq's op works on. A named lock is another object, with its own
+ * owner and mode: the requester needs w on it as a lock op would (checked
+ * at each op, as a chmod may come between), else a condition naming
+ * somebody else's lock would take it for anyone. */
 static struct lock *cond_lock_or_reply(struct request *rq)
 {
 	struct condition *cv = &rq->obj->u.cond;
 	struct lock *l = cond_lock(cv);
-	if (!l)
+	if (!l) {
 		reply_error(&rq->reply, IPCD_ENOTFOUND, "the condition's lock '%s' is not a lock object (any more)",
 		            cv->lock_name);
+		return NULL;
+	}
+	if (cv->lock_name && !state_replaying && !access_may(rq->client, cond_lock_object(cv), ACCESS_W)) {
+		reply_error(&rq->reply, IPCD_EPERMISSION, "%s: uid %d needs write access to the condition's lock '%s'",
+		            rq->op->name, (int)rq->client->uid, cv->lock_name);
+		return NULL;
+	}
 	return l;
 }
 
@@ -272,11 +291,14 @@ static void cond_release_hold(struct object *o, struct hold *h)
 
 #define COND_STAT_KEYS (LOCK_STAT_KEYS + 3)
 
-static void cond_pack_stat(const struct object *o, msgpack_packer *pk)
+static void cond_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	static const struct lock none;
 	const struct condition *cv = &o->u.cond;
 	const struct lock *l = cond_lock((struct condition *)cv);
+	const struct object *lo = cond_lock_object(cv);
+	if (lo && !access_may(viewer, lo, ACCESS_R))
+		l = NULL;      /* a named lock's state is for whom may read that lock */
 	const struct cond_sleeper *s;
 	lock_pack_stat(l ? l : &none, pk);
 	pack_cstr(pk, "lock");

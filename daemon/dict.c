@@ -47,20 +47,35 @@ void dict_key_deinit(struct dict_key *k)
 	k->bytes = NULL;
 }
 
-/* What one key costs against max_memory: its bytes (as omap copies them),
- * its omap entry and its slot in the hash index. */
+/* What one key costs against max_memory: its bytes (as omap copies them).
+ * Its entry and index slot are in the map's arrays, counted by capacity
+ * (dict_arrays_mem): a small dict holds room for 8 entries, a grown one up
+ * to twice what it uses, and a client making many must pay for that. */
 static size_t dict_key_mem(size_t len)
 {
-	return value_alloc_cost(len) + sizeof(struct omap_entry) + sizeof(uint32_t);
+	return value_alloc_cost(len);
 }
 
-/* Charge a new key to value_mem_used: 0, or -1 if max_memory would be passed. */
-static int dict_key_charge(size_t len)
+/* Bytes arrays of ecap entries and icap index cells cost. */
+static size_t dict_arrays_mem(size_t ecap, size_t icap)
 {
-	return value_mem_charge(dict_key_mem(len));
+	return (ecap ? value_alloc_cost(ecap * sizeof(struct omap_entry)) : 0) +
+	       (icap ? value_alloc_cost(icap * sizeof(uint32_t)) : 0);
 }
 
-/* Give back what dict_key_charge took. */
+/* Count d's arrays for what they hold now (after an insert, a remove, a
+ * shrink or a clear). */
+static void dict_arrays_settle(struct dict *d)
+{
+	size_t now = dict_arrays_mem(d->map.cap_entries, d->map.index_cap);
+	if (now > d->arrays_charged)
+		value_mem_add(now - d->arrays_charged);
+	else
+		value_mem_sub(d->arrays_charged - now);
+	d->arrays_charged = now;
+}
+
+/* Give back what a key was charged. */
 static void dict_key_uncharge(size_t len)
 {
 	value_mem_sub(dict_key_mem(len));
@@ -86,12 +101,19 @@ static int dict_put(struct dict *d, const void *key, size_t len, struct value *v
 	struct omap_entry *e = omap_find(&d->map, key, len);
 	int created;
 	if (!e) {
-		if (dict_key_charge(len) < 0)
+		/* Charged before it grows the arrays, so that max_memory refuses the key. */
+		size_t ecap, icap;
+		omap_caps_after_insert(&d->map, &ecap, &icap);
+		size_t after = dict_arrays_mem(ecap, icap), growth = after > d->arrays_charged ? after - d->arrays_charged : 0;
+		if (value_mem_charge(dict_key_mem(len) + growth) < 0)
 			return IPCD_ENOMEM;
-		if (!(e = omap_upsert(&d->map, key, len, &created))) {
+		d->arrays_charged += growth;
+		e = omap_upsert(&d->map, key, len, &created);
+		if (!e)
 			dict_key_uncharge(len);
+		dict_arrays_settle(d);
+		if (!e)
 			return IPCD_ENOMEM;
-		}
 	}
 	*old = e->val;
 	*seq = e->seq;
@@ -114,7 +136,9 @@ int dict_set(struct dict *d, const void *key, size_t len, struct value *v)
 static struct value *dict_remove_entry(struct dict *d, struct omap_entry *e)
 {
 	dict_key_uncharge(e->key_len);
-	return omap_remove(&d->map, e);
+	struct value *v = omap_remove(&d->map, e);
+	dict_arrays_settle(d);   /* a remove may shrink them */
+	return v;
 }
 
 /* Unlink key and hand its value to the caller. */
@@ -133,6 +157,7 @@ void dict_clear(struct dict *d)
 		e->val = NULL;
 	}
 	omap_clear(&d->map, NULL);
+	dict_arrays_settle(d);
 }
 
 /* Append bytes that are already msgpack to pk. */
@@ -276,6 +301,7 @@ void dict_num_to_obj(const struct dict_num *n, msgpack_object *o)
 void dict_obj_init(struct object *o)
 {
 	omap_init(&o->u.dict.map);
+	o->u.dict.arrays_charged = 0;
 }
 
 /* True for no options: none, or an empty map. */
@@ -295,6 +321,7 @@ void dict_obj_deinit(struct object *o)
 {
 	dict_clear(&o->u.dict);
 	omap_free(&o->u.dict.map, NULL);
+	dict_arrays_settle(&o->u.dict);
 }
 
 /* Number of keys. */
@@ -729,9 +756,10 @@ void handle_DICT_CAS(struct request *rq)
 		return;
 	struct value *cur = dict_find(d, k.bytes, k.len);
 	int same = cur ? value_equals_obj(cur, &rq->args[2]) : rq->args[2].type == MSGPACK_OBJECT_NIL;
-	if (!same)
+	if (!same) {
+		rq->unchanged = 1;   /* on a free name, no dict is left by a failed swap */
 		reply_bool(&rq->reply, 0);
-	else if (dict_store_or_reply(rq, &k, &rq->args[3]))
+	} else if (dict_store_or_reply(rq, &k, &rq->args[3]))
 		reply_bool(&rq->reply, 1);
 	dict_key_deinit(&k);
 }

@@ -4,8 +4,9 @@
  *
  * A dict maps canonical key bytes (codec.h) to a struct value * in an omap.
  * The dict owns its values; functions taking a value take it on success.
- * Each key is charged to value_mem_used (its bytes plus one omap entry) so
- * max_memory bounds keys as well as values.
+ * Each key is charged to value_mem_used (its bytes), and the omap's arrays
+ * by their capacity, so max_memory bounds keys and the room kept for them
+ * as well as values.
  */
 #ifndef IPCD_DICT_H
 #define IPCD_DICT_H

@@ -57,14 +57,15 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
 	struct object *o = registry_find(name->via.str.ptr, name->via.str.size);
 	enum proto_type want = rq->op->type;
 	if (o) {
+		/* Access first: the type of what the caller may not touch is not its to learn. */
+		if (access_check(rq, o) < 0)
+			return -1;
 		if (o->type != want) {
 			reply_error(&rq->reply, IPCD_EWRONGTYPE, "'%.*s' is a %s, not a %s",
 			            (int)name->via.str.size, name->via.str.ptr, proto_type_name(o->type),
 			            proto_type_name(want));
 			return -1;
 		}
-		if (access_check(rq, o) < 0)
-			return -1;
 	} else if ((rq->op->flags & (OPF_WRITE | OPF_BLOCK)) && !object_type_of(want)->create_only) {
 		const char *why = "";
 		int err = registry_create(name->via.str.ptr, name->via.str.size, want, NULL, &o, &why);
@@ -102,8 +103,11 @@ static void dispatch_run(struct request *rq)
 	free(rq->frame_owned);
 	rq->frame_owned = NULL;
 	depth--;
+	if (rq->obj && (rq->op->flags & OPF_WRITE))
+		registry_count_spare(rq->obj);
 	/* A write that succeeded makes a provisional object an ordinary one. */
-	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before)
+	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before &&
+	    !rq->unchanged)
 		rq->obj->provisional = 0;
 }
 

@@ -36,6 +36,8 @@ struct request {
 	struct waiter *retry;        /* this request was parked and is dispatched again; else NULL */
 	int timed_out;               /* a retry: its deadline passed */
 	int parked;                  /* the handler parked it (or left it parked) */
+	int unchanged;               /* answered, but nothing changed (a cas that did not swap): an
+	                              * object made for it stays provisional, and goes */
 	char *frame_owned;           /* a frame request_log_as made: freed when the request ends */
 	size_t frame_owned_cap;      /* its bytes, from request_log_reserve */
 };

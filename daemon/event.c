@@ -68,7 +68,7 @@ static uint32_t event_waiting(const struct object *o)
 
 #define EVENT_STAT_KEYS 2
 
-static void event_pack_stat(const struct object *o, msgpack_packer *pk)
+static void event_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	pack_key_bool(pk, "set", o->u.event.flag);
 	pack_key_uint(pk, "sets", o->u.event.total_set);

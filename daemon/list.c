@@ -210,6 +210,13 @@ static void list_dump_page(const struct object *o, uint64_t cursor, uint64_t cou
 }
 
 /* No options: an empty map. */
+/* The deque's empty slots (each value's own slot is in its value_cost). */
+static size_t list_spare(const struct object *o)
+{
+	const struct deque *d = &o->u.list.items;
+	return d->cap ? value_alloc_cost(d->cap * sizeof(void *)) - d->len * sizeof(void *) : 0;
+}
+
 static void list_pack_options(const struct object *o, msgpack_packer *pk)
 {
 	msgpack_pack_map(pk, 0);
@@ -271,6 +278,7 @@ const struct object_type list_type = {
 	.dump = list_dump,
 	.dump_page = list_dump_page,
 	.pack_options = list_pack_options,
+	.spare = list_spare,
 	.cancel_waiters = list_cancel_waiters,
 	.waiting = list_waiting,
 };

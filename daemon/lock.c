@@ -287,7 +287,7 @@ static void lock_release_hold(struct object *o, struct hold *h)
 	lock_holder_gone(&o->u.lock);
 }
 
-static void lock_obj_pack_stat(const struct object *o, msgpack_packer *pk)
+static void lock_obj_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	lock_pack_stat(&o->u.lock, pk);
 }

@@ -30,6 +30,7 @@ struct list {
 /* dict and ns: canonical key bytes -> struct value *, insertion ordered. */
 struct dict {
 	struct omap map;
+	size_t arrays_charged;   /* what map's arrays are counted for in value_mem_used */
 };
 
 /*
@@ -59,6 +60,7 @@ struct object {
 	uid_t owner;                /* access (access.h): set with object_set_access */
 	gid_t group;
 	unsigned mode;              /* rwa bits for owner, group, other, as 0640 */
+	size_t spare_counted;       /* what the type's spare() was when last counted in value_mem_used */
 	union {
 		struct queue queue;
 		struct list list;
@@ -118,9 +120,15 @@ struct object_type {
 	 * writes too, see the read-only stand-in (registry_empty), whose
 	 * handlers reply NOTFOUND. */
 	int create_only;
-	/* Optional: stat_keys more entries for stat's map, packed by pack_stat. */
+	/* Optional: bytes o's arrays hold beyond what its items were charged
+	 * (a deque's empty slots: a list of one item keeps room for eight, a
+	 * grown one up to twice its length), in O(1). registry_count_spare
+	 * brings value_mem_used up to date with it after each request on o. */
+	size_t (*spare)(const struct object *o);
+	/* Optional: stat_keys more entries for stat's map, packed by pack_stat
+	 * for viewer (what it shows of another object is for whom may read that). */
 	uint32_t stat_keys;
-	void (*pack_stat)(const struct object *o, msgpack_packer *pk);
+	void (*pack_stat)(const struct object *o, const struct client *viewer, msgpack_packer *pk);
 };
 
 extern const struct object_type queue_type, list_type, dict_type, ns_type, value_type, array_type;

@@ -120,20 +120,49 @@ static int omap_reindex(struct omap *m, size_t icap)
 	return 0;
 }
 
+enum omap_growth { OMAP_FITS, OMAP_REBUILD, OMAP_REINDEX, OMAP_FULL };
+
+/* What one more entry takes: nothing, new arrays of *ecap entries and *icap
+ * cells, a new index, or more than the map may hold. */
+static enum omap_growth omap_growth_for_one(const struct omap *m, size_t *ecap, size_t *icap)
+{
+	*ecap = m->cap_entries;
+	*icap = m->index_cap;
+	if (m->n_entries == m->cap_entries) {
+		*ecap = m->cap_entries ? m->cap_entries : OMAP_MIN_ENTRIES;
+		if (m->count + 1 > *ecap / 2)
+			*ecap *= 2;
+		if (*ecap > OMAP_MAX_ENTRIES || m->count + 1 > OMAP_MAX_ENTRIES)
+			return OMAP_FULL;
+		*icap = omap_index_cap_for(m->count + 1);
+		return OMAP_REBUILD;
+	}
+	if ((m->count + m->index_tombs + 1) * 4 > m->index_cap * 3) {
+		*icap = omap_index_cap_for(m->count + 1);
+		return OMAP_REINDEX;
+	}
+	return OMAP_FITS;
+}
+
+void omap_caps_after_insert(const struct omap *m, size_t *ecap, size_t *icap)
+{
+	omap_growth_for_one(m, ecap, icap);
+}
+
 /* Make room for one more entry in both arrays. 0 or -1. */
 static int omap_room_for_one(struct omap *m)
 {
-	if (m->n_entries == m->cap_entries) {
-		size_t ecap = m->cap_entries ? m->cap_entries : OMAP_MIN_ENTRIES;
-		if (m->count + 1 > ecap / 2)
-			ecap *= 2;
-		if (ecap > OMAP_MAX_ENTRIES || m->count + 1 > OMAP_MAX_ENTRIES)
-			return -1;
-		return omap_rebuild(m, ecap, omap_index_cap_for(m->count + 1));
+	size_t ecap, icap;
+	switch (omap_growth_for_one(m, &ecap, &icap)) {
+	case OMAP_REBUILD:
+		return omap_rebuild(m, ecap, icap);
+	case OMAP_REINDEX:
+		return omap_reindex(m, icap);
+	case OMAP_FULL:
+		return -1;
+	default:
+		return 0;
 	}
-	if ((m->count + m->index_tombs + 1) * 4 > m->index_cap * 3)
-		return omap_reindex(m, omap_index_cap_for(m->count + 1));
-	return 0;
 }
 
 /* Give memory back when few entries are left; failing to is harmless. */

@@ -52,6 +52,9 @@ struct omap_entry *omap_find(const struct omap *m, const void *key, size_t len);
 struct omap_entry *omap_upsert(struct omap *m, const void *key, size_t len, int *created);
 /* Remove the entry (from omap_find/omap_upsert); returns its value. */
 void *omap_remove(struct omap *m, struct omap_entry *e);
+/* The capacities (cap_entries, index_cap) the arrays will have once one new
+ * key is inserted, for a caller that charges memory before it inserts. */
+void omap_caps_after_insert(const struct omap *m, size_t *ecap, size_t *icap);
 /* Last inserted live entry, or NULL (dict.popitem). */
 struct omap_entry *omap_last(const struct omap *m);
 /* Remove everything; free_val for each value if non-NULL. */

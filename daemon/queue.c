@@ -930,7 +930,7 @@ static double queue_oldest_age(const struct queue *q)
 
 #define QUEUE_STAT_KEYS 17
 
-static void queue_pack_stat(const struct object *o, msgpack_packer *pk)
+static void queue_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	const struct queue *q = &o->u.queue;
 	const struct { const char *key; uint64_t n; } counts[] = {

@@ -63,6 +63,19 @@ static size_t object_mem(size_t len)
 	       sizeof(struct omap_entry) + sizeof(uint32_t);
 }
 
+void registry_count_spare(struct object *o)
+{
+	const struct object_type *ot = object_type_of(o->type);
+	if (!ot->spare)
+		return;
+	size_t now = ot->spare(o);
+	if (now > o->spare_counted)
+		value_mem_add(now - o->spare_counted);
+	else
+		value_mem_sub(o->spare_counted - now);
+	o->spare_counted = now;
+}
+
 /* Free o after its waiters were answered. */
 static void object_free(struct object *o)
 {
@@ -70,7 +83,7 @@ static void object_free(struct object *o)
 	ot->cancel_waiters(o);
 	ot->deinit(o);
 	count_by_type[o->type]--;
-	value_mem_sub(object_mem(o->name_len));
+	value_mem_sub(object_mem(o->name_len) + o->spare_counted);
 	free(o->name);
 	free(o);
 }
@@ -309,7 +322,7 @@ void handle_STAT(struct request *rq)
 	pack_cstr(pk, "options");
 	ot->pack_options(o, pk);
 	if (ot->pack_stat)
-		ot->pack_stat(o, pk);
+		ot->pack_stat(o, rq->client, pk);
 	reply_end(&rq->reply);
 }
 

@@ -20,6 +20,9 @@ int registry_create(const char *name, size_t len, enum proto_type t, const msgpa
                     struct object **out, const char **why);
 /* Unlink and free o; its parked requests get IPCD_EDELETED. */
 void registry_delete(struct object *o);
+/* Count o's spare room (object_type.spare) in value_mem_used as it is now:
+ * after a request on o, a growth past max_memory refuses the next write. */
+void registry_count_spare(struct object *o);
 size_t registry_count(void);
 /* Drop o if it is provisional, holds nothing and nobody waits on it: a
  * request that failed, or a wait that ended, leaves no object behind. A

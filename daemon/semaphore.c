@@ -198,7 +198,7 @@ static void sem_release_hold(struct object *o, struct hold *hd)
 
 #define SEM_STAT_KEYS 5
 
-static void sem_pack_stat(const struct object *o, msgpack_packer *pk)
+static void sem_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	const struct semaphore *s = &o->u.sem;
 	const struct sem_holder *h;

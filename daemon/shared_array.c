@@ -520,7 +520,7 @@ static uint32_t sa_waiting(const struct object *o)
 }
 
 #define SA_STAT_KEYS 5
-static void sa_pack_stat(const struct object *o, msgpack_packer *pk)
+static void sa_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
 	const struct shared_array *a = &o->u.array;
 	char tc = a->typecode;

@@ -6,12 +6,14 @@ test_access.py starts it under setpriv as another user:
   access_peer.py SOCKET map NAME      array.map NAME "rw", then "r": prints what
                                       each got and what the read-only
                                       descriptor allows (mmap for writing,
+                                      mprotect of a read mapping to writable,
                                       opening it again for writing, write)
   access_peer.py SOCKET monitor NAME  monitor; prints "ready" once attached,
                                       then the names of the events seen up to
                                       the first about NAME, as a JSON array
 Every socket wait is bounded (ipcwire's timeout).
 """
+import ctypes
 import json
 import mmap
 import os
@@ -67,6 +69,19 @@ def attempt(fn):
         return type(e).__name__
 
 
+def mprotect_to_writable(fd, size):
+    """Map fd for reading, then ask for write access to the mapping."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "mmap")
+    if libc.mprotect(addr, size, mmap.PROT_READ | mmap.PROT_WRITE) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
 def try_map(c, name):
     out = {}
     out["rw_status"], _, fds = map_reply(c, name, "rw")
@@ -79,6 +94,7 @@ def try_map(c, name):
         out["read"] = list(memoryview(m).cast(result["typecode"]))
         out["mmap_write"] = attempt(lambda: mmap.mmap(fd, result["size"], mmap.MAP_SHARED,
                                                       mmap.PROT_READ | mmap.PROT_WRITE))
+        out["mprotect_write"] = attempt(lambda: mprotect_to_writable(fd, result["size"]))
         out["reopen_rw"] = attempt(lambda: os.close(os.open("/proc/self/fd/%d" % fd, os.O_RDWR)))
         out["write"] = attempt(lambda: os.write(fd, b"\1"))
         out["chmod"] = attempt(lambda: os.fchmod(fd, 0o666))

@@ -149,8 +149,8 @@ def test_chmod_and_chown_by_the_owner(open_daemon):
         (0, True), (0, None)] + [(E.BADARG, r[1]) for r in as_user(d, NOBODY, ["chmod", "o", 512])] * 3
     assert root.ok("stat", "o")["mode"] == 0o644
     assert statuses(as_user(d, OTHER, ["ns.get", "o", "a"], ["ns.set", "o", "a", 1])) == [E.NOKEY, E.PERMISSION]
-    # the owner gives it away: the new owner may chmod, the old one no more
-    assert as_user(d, NOBODY, ["chown", "o", OTHER]) == [(0, None)]
+    # root gives it away: the new owner may chmod, the old one no more
+    assert root.ok("chown", "o", OTHER) is None
     assert statuses(as_user(d, NOBODY, ["chmod", "o", 0o666])) == [E.PERMISSION]
     assert as_user(d, OTHER, ["chmod", "o", 0o600]) == [(0, None)]
     assert root.ok("stat", "o")["owner"] == OTHER
@@ -186,7 +186,8 @@ def test_kill_client_of_another_uid_needs_root(open_daemon):
     d = open_daemon
     root = d.connect()
     rid = [c for c in root.ok("clients")[1] if c["self"]][0]["id"]
-    assert statuses(as_user(d, NOBODY, ["kill_client", rid])) == [E.PERMISSION]
+    assert statuses(as_user(d, NOBODY, ["kill_client", rid], ["kill_client", os.getpid(), "pid"])) == [
+        E.PERMISSION, E.PERMISSION]
     assert root.ok("ping") == "pong"   # still open
 
 
@@ -295,3 +296,129 @@ def test_who_owns_an_object_made_for_a_wait_is_kept_across_a_restart(make_daemon
             p.kill()
             p.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_only_root_gives_an_object_away_and_owners_set_only_their_groups(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    assert as_user(d, NOBODY, ["create", "o", "dict", {"mode": 0o666}]) == [(0, True)]
+    group = root.ok("stat", "o")["group"]
+    refused = as_user(d, NOBODY, ["chown", "o", OTHER], ["chown", "o", 0], ["chown", "o", None, GROUP],
+                      ["chown", "o", NOBODY, GROUP])
+    assert statuses(refused) == [E.PERMISSION] * 4, refused
+    assert "root" in refused[0][1] and str(GROUP) in refused[2][1]
+    st = root.ok("stat", "o")
+    assert (st["owner"], st["group"]) == (NOBODY, group)
+    # its own uid again, and a group it is in (primary or supplementary): allowed
+    assert as_user(d, NOBODY, ["chown", "o", NOBODY], ["chown", "o", None, GROUP], groups=[GROUP]) == [
+        (0, None), (0, None)]
+    assert as_user(d, NOBODY, ["chown", "o", None, NOBODY]) == [(0, None)]
+    st = root.ok("stat", "o")
+    assert (st["owner"], st["group"]) == (NOBODY, NOBODY)
+    # the a bit for other lets anyone delete or chmod, not take the object
+    root.ok("create", "roots", "dict", {"mode": 0o667})
+    assert statuses(as_user(d, OTHER, ["chown", "roots", OTHER])) == [E.PERMISSION]
+    assert root.ok("stat", "roots")["owner"] == 0
+
+
+def test_an_object_given_to_root_cannot_dead_letter_into_roots_queue(open_daemon):
+    # A root-owned queue may dead-letter anywhere: a user who could make its
+    # own queue root's would smuggle items into queues it may not write.
+    d = open_daemon
+    root = d.connect()
+    root.ok("create", "roots", "queue", {"mode": 0o644})
+    r = as_user(d, NOBODY, ["create", "mine", "queue", {"max_deliveries": 1, "dead_letter": "roots", "mode": 0o666}],
+                ["chown", "mine", 0], ["queue.put", "mine", "poison", 0], ["queue.get_ack", "mine", 0])
+    assert statuses(r) == [0, E.PERMISSION, 0, 0], r
+    wait_until(lambda: root.ok("stat", "mine")["dead_letter_failed"] == 1, what="the dead letter to be refused")
+    assert root.ok("queue.qsize", "roots") == 0
+    assert root.ok("stat", "mine")["owner"] == NOBODY
+
+
+def test_the_type_of_an_unreadable_object_is_not_told(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    root.ok("create", "secret", "dict", {"mode": 0o600})
+    refused = as_user(d, NOBODY, ["queue.qsize", "secret"], ["queue.put", "secret", 1, 0], ["lock.locked", "secret"],
+                      ["array.map", "secret"])
+    assert statuses(refused) == [E.PERMISSION] * 4, refused
+    assert not any("dict" in msg for _, msg in refused), refused
+    # one who may read it is told what it is
+    root.ok("chmod", "secret", 0o644)
+    assert statuses(as_user(d, NOBODY, ["queue.qsize", "secret"])) == [E.WRONGTYPE]
+
+
+def test_a_condition_gives_no_access_to_the_lock_it_names(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    root.ok("create", "rootlock", "lock", {"mode": 0o600})
+    assert root.ok("lock.acquire", "rootlock", 0) == {"owner_died": False}
+    # nobody's own condition, open to all, naming root's private lock
+    assert as_user(d, NOBODY, ["create", "c", "condition", {"lock": "rootlock", "mode": 0o666}]) == [(0, True)]
+    refused = as_user(d, NOBODY, ["condition.acquire", "c", 0], ["condition.release", "c"], ["condition.wait", "c", 0],
+                      ["condition.notify", "c"], ["condition.notify_all", "c"])
+    assert statuses(refused) == [E.PERMISSION] * 5, refused
+    assert all("rootlock" in msg and "write" in msg for _, msg in refused), refused
+    # its stat shows nothing of the lock's state (root holds it)
+    st, = as_user(d, NOBODY, ["stat", "c"])
+    assert st[0] == 0 and st[1]["locked"] is False and st[1]["holder"] is None, st
+    # root released it; nobody still cannot take it through the condition
+    root.ok("lock.release", "rootlock")
+    assert statuses(as_user(d, NOBODY, ["condition.acquire", "c", 0], ["lock.locked", "rootlock"])) == [
+        E.PERMISSION, E.PERMISSION]
+    assert root.ok("lock.locked", "rootlock") is False
+    # with w on the lock, the condition works on it
+    root.ok("chmod", "rootlock", 0o666)
+    assert statuses(as_user(d, NOBODY, ["condition.acquire", "c", 0], ["condition.notify", "c"],
+                            ["condition.release", "c"])) == [0, 0, 0]
+
+
+# Objects of every type for the table-driven test below, and a plausible
+# argument for each signature letter (proto/ops.def): the access check
+# comes after the arguments are checked, so they must fit.
+OPTIONS_BY_TYPE = {"value": {"typecode": "i"}, "array": {"typecode": "i", "length": 2}, "barrier": {"parties": 2}}
+ARG_BY_LETTER = {"S": "a", "s": None, "v": 1, "k": "k", "m": {"k": 1}, "a": [1], "i": 0, "I": None, "u": 1,
+                 "n": 1, "t": 0, "o": {}}
+
+
+def every_named_op():
+    """(op name, its request on the object made for it) for every op naming an object."""
+    from ipcwire import OPS, TYPES
+    import gen_tables
+    for op in sorted(OPS.values(), key=lambda o: o.code):
+        if not op.flags & gen_tables.FLAGS["OPF_NAME"]:
+            continue
+        typ = op.type.lower() if op.type != "ANY" else "dict"
+        assert typ in TYPES
+        required, _, optional = op.sig.partition("|")
+        if "t" in optional:   # a wait: timeout 0, so that a read that may run does not block
+            required += optional[:optional.index("t") + 1]
+        args = [ARG_BY_LETTER[ch] for ch in required[1:]]
+        if op.name == "create":
+            args = ["dict"]
+        yield op, [op.name, "x_" + typ] + args
+
+
+def test_every_op_on_another_uids_object_needs_its_bit(open_daemon):
+    import gen_tables
+    d = open_daemon
+    root = d.connect()
+    for typ in sorted({"x_" + (op.type.lower() if op.type != "ANY" else "dict") for op, _ in every_named_op()}):
+        root.ok("create", typ, typ[2:], dict(OPTIONS_BY_TYPE.get(typ[2:], {}), mode=0o600))
+        if typ == "x_dict":
+            root.ok("dict.set", typ, "k", "the secret")
+    ops = list(every_named_op())
+    # 0600: every op refused, and no refusal says anything of the content
+    refused = as_user(d, NOBODY, *[req for _, req in ops])
+    for (op, req), (st, msg) in zip(ops, refused):
+        assert st == E.PERMISSION, (req, st, msg)
+        assert "the secret" not in msg and "'k'" not in msg, (req, msg)
+    # 0644: the reads run (whatever they answer), every write is refused
+    for typ in {req[1] for _, req in ops}:
+        root.ok("chmod", typ, 0o644)
+    got = as_user(d, NOBODY, *[req for _, req in ops])
+    for (op, req), (st, msg) in zip(ops, got):
+        writes = op.flags & (gen_tables.FLAGS["OPF_WRITE"] | gen_tables.FLAGS["OPF_OWNER"])
+        assert (st == E.PERMISSION) == bool(writes), (req, st, msg)
+    assert root.ok("dict.get", "x_dict", "k") == "the secret"
+    assert len(root.ok("ls")[1]) == len({req[1] for _, req in ops})   # nothing deleted, nothing made

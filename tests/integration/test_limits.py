@@ -224,6 +224,66 @@ def test_max_memory_counts_objects_and_names(small_memory_daemon):
     assert c.ok("info")["memory"] == 0
 
 
+# (op, arguments after the name, what one such object really costs at least)
+ONE_ITEM_OBJECTS = [
+    ("dict.set", ["k", 1], 850),      # arrays of 8 entries and 16 index cells
+    ("ns.set", ["k", 1], 850),
+    ("list.append", [1], 580),        # a deque of 8 slots
+]
+
+
+@pytest.mark.parametrize("op,args,cost", ONE_ITEM_OBJECTS, ids=[o for o, _, _ in ONE_ITEM_OBJECTS])
+def test_max_memory_counts_the_room_an_objects_arrays_keep(small_memory_daemon, op, args, cost):
+    """An object of one item holds arrays with room for more (more than
+    its object, name and item together): they are counted, so one-item
+    objects on new names stop well before a count that leaves them out."""
+    c = small_memory_daemon.connect()
+    n = 0
+    while True:
+        r = c.call(op, "o%05d" % n, *args)
+        if r.status:
+            break
+        n += 1
+        assert n < 5000
+    assert r.status == E.NOMEM
+    assert n <= MAX_MEMORY // cost, "%d one-item objects fit in %d bytes: their arrays are not counted" % (
+        n, MAX_MEMORY)
+    for i in range(n):
+        c.ok("delete", "o%05d" % i)
+    assert c.ok("info")["memory"] == 0
+
+
+def test_max_memory_counts_a_dicts_growth_before_it_grows(small_memory_daemon):
+    c = small_memory_daemon.connect()
+    n = 0
+    while c.call("dict.set", "big", n, None).status == 0:
+        n += 1
+        assert n < 20000
+    assert c.ok("info")["memory"] <= MAX_MEMORY
+    assert c.ok("dict.len", "big") == n
+    for i in range(n - 1):                 # emptied, its arrays shrink and are counted less
+        c.ok("dict.del", "big", i)
+    shrunk = c.ok("info")["memory"]
+    assert shrunk < MAX_MEMORY // 8, shrunk
+    assert c.ok("dict.clear", "big") is None
+    c.ok("delete", "big")
+    assert c.ok("info")["memory"] == 0
+
+
+def test_max_memory_counts_a_lists_room_as_it_changes(small_memory_daemon):
+    """What a list's room is counted for follows it as it grows and shrinks,
+    and goes with it."""
+    c = small_memory_daemon.connect()
+    for i in range(600):
+        c.ok("list.append", "x", i)
+    grown = c.ok("info")["memory"]
+    for i in range(600):
+        c.ok("list.pop", "x")
+    assert c.ok("info")["memory"] < grown
+    c.ok("delete", "x")
+    assert c.ok("info")["memory"] == 0
+
+
 def test_max_objects(make_daemon):
     d = make_daemon("-o", "max_objects=3")
     c = d.connect()

@@ -48,6 +48,16 @@ def test_failed_ops_on_free_names_create_nothing(client):
     assert c.ok("info")["objects"] == 0
 
 
+def test_a_cas_that_does_not_swap_creates_nothing(client):
+    c = client
+    assert c.ok("dict.cas", "d", "k", 1, 2) is False   # "k" is missing, not 1
+    assert names(c) == []
+    assert c.ok("dict.cas", "d", "k", None, 2) is True  # missing, as expected: set
+    assert names(c) == ["d"] and c.ok("dict.get", "d", "k") == 2
+    assert c.ok("dict.cas", "d", "k", 1, 3) is False   # an existing dict stays, unchanged
+    assert names(c) == ["d"] and c.ok("dict.get", "d", "k") == 2
+
+
 def test_refused_writes_create_nothing(small_memory_daemon):
     c = small_memory_daemon.connect()
     big = "x" * (2 * MAX_MEMORY)

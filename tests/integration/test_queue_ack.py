@@ -270,6 +270,37 @@ def test_returned_items_may_pass_maxsize_and_puts_wait_until_under_it(daemon, cl
     assert (st["size"], st["over_maxsize"], st["putters"]) == (1, 0, 0)
 
 
+def test_lease_ends_disconnects_and_dead_letters_may_pass_maxsize_too(daemon, client):
+    # A lease that ends
+    client.ok("create", "leased", "queue", {"maxsize": 1})
+    client.ok("queue.put", "leased", "a")
+    client.ok("queue.get_ack", "leased", 0, 0.05)
+    client.ok("queue.put", "leased", "b")
+    wait_until(lambda: stat(client, "leased")["size"] == 2, what="the lease to end")
+    assert stat(client, "leased")["over_maxsize"] == 1
+    assert client.err("queue.put", "leased", "c", 0) == E.FULL
+    # A consumer that goes
+    client.ok("create", "held", "queue", {"maxsize": 1})
+    consumer = daemon.connect(name="consumer")
+    client.ok("queue.put", "held", "a")
+    consumer.ok("queue.get_ack", "held", 0)
+    client.ok("queue.put", "held", "b")
+    consumer.close()
+    wait_until(lambda: stat(client, "held")["size"] == 2, what="the delivery to come back")
+    assert stat(client, "held")["over_maxsize"] == 1
+    # A dead letter into a full bounded queue: stored there, counted, not dropped
+    client.ok("create", "graves", "queue", {"maxsize": 1})
+    client.ok("queue.put", "graves", "occupant")
+    client.ok("create", "jobs", "queue", {"max_deliveries": 1, "dead_letter": "graves"})
+    client.ok("queue.put", "jobs", "poison")
+    client.ok("queue.nack", "jobs", client.ok("queue.get_ack", "jobs", 0)["id"])
+    st = stat(client, "graves")
+    assert (st["size"], st["over_maxsize"]) == (2, 1)
+    assert stat(client, "jobs")["dead_lettered"] == 1
+    assert [client.ok("queue.get", "graves", 0) for _ in range(2)] == ["occupant", "poison"]
+    assert stat(client, "graves")["over_maxsize"] == 0
+
+
 # ---- task_done / join -----------------------------------------------------------
 
 def test_join_on_a_queue_with_nothing_unfinished_returns_at_once(client):

@@ -407,6 +407,7 @@ def test_another_user_maps_read_only_and_cannot_write(open_daemon):
     # r: a read-only descriptor that sees the data and lets nothing write
     assert (got["r_status"], got["r_fds"], got["read"]) == (0, 1, [1, 2, 3])
     assert got["mmap_write"] == "PermissionError"
+    assert got["mprotect_write"] == "PermissionError"
     assert got["reopen_rw"] == "PermissionError"
     assert got["write"] != "allowed"
     assert got["chmod"] == "PermissionError"

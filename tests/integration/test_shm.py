@@ -418,3 +418,25 @@ def test_a_steady_pipeline_makes_no_system_calls(make_daemon):
     with open(peer_bin(), "rb") as f:
         sanitized = b"__asan_init" in f.read()
     assert n_shm <= (n_sock * 2 // 3 if sanitized else n_sock // 4), (n_shm, n_sock)
+
+
+# ---- another user -----------------------------------------------------------------
+
+from test_access import NOBODY, open_daemon, pytestmark as _needs_root, setpriv  # noqa: E402,F401
+
+
+@_needs_root
+def test_requests_over_the_channel_are_checked_like_the_sockets(open_daemon):
+    d = open_daemon
+    root = d.connect()
+    root.ok("create", "jobs", "queue", {"mode": 0o600})
+    root.ok("queue.put", "jobs", 7, 0)
+    p = subprocess.run(setpriv(NOBODY, NOBODY) + [peer_bin(), d.sock_path, "get", "jobs", "0"],
+                       capture_output=True, text=True, timeout=120)
+    w = words(p.stdout)
+    assert (w.get("shm"), w.get("status")) == ("1", "PERMISSION"), (p.stdout, p.stderr)
+    assert root.ok("queue.qsize", "jobs") == 1
+    root.ok("chmod", "jobs", 0o666)
+    p = subprocess.run(setpriv(NOBODY, NOBODY) + [peer_bin(), d.sock_path, "get", "jobs", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert words(p.stdout) == {"shm": "1", "status": "OK", "value": "7"}, (p.stdout, p.stderr)
