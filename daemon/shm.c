@@ -18,8 +18,10 @@
  * iteration reads the rings on it, and before the loop sleeps (after its
  * adaptive busy poll, loop.c) every ring on it is marked "daemon sleeps"
  * and leaves the list. A client that writes into a ring so marked sends a
- * byte on the socket, which brings the ring back. An idle client is on no
- * list: it costs nothing, however many there are.
+ * byte on the socket, which brings the ring back. A ring that brought
+ * nothing for a busy-poll window leaves the list the same way even while
+ * other clients keep the loop awake, so an idle client is on no list for
+ * long: it costs nothing, however many there are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "shm.h"
+#include "clock.h"
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
@@ -51,12 +54,14 @@ struct shm_conn {
 	int fresh;                 /* c->in may hold socket bytes sent after shm.open: dropped */
 	int want_input;            /* server.c's reading rule allows reading requests */
 	int out_waits;             /* rep is full: the client wakes us when it has read */
+	uint64_t last_input_us;    /* when its ring last brought bytes (or joined the polled list) */
 	struct shm_list *on;       /* the list it is on, or NULL */
 	TAILQ_ENTRY(shm_conn) link;
 };
 
 static struct shm_list polled = TAILQ_HEAD_INITIALIZER(polled);
 static struct shm_list polling_now = TAILQ_HEAD_INITIALIZER(polling_now);
+static uint64_t poll_now_us;   /* the clock at the start of this shm_poll */
 
 static void shm_list_set(struct shm_conn *s, struct shm_list *l)
 {
@@ -113,6 +118,7 @@ static int shm_input(struct client *c)
 		return -1;
 	}
 	c->in.len += (size_t)n;
+	s->last_input_us = poll_now_us;
 	if (shm_ring_wake_producer(&s->req))
 		send(c->fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	return client_received(c, (size_t)n);
@@ -125,6 +131,7 @@ void shm_want_input(struct client *c, int want)
 	if (want && !s->on) {
 		shm_ring_consumer_awake(&s->req);
 		shm_list_set(s, &polled);
+		s->last_input_us = clock_mono_us();
 	}
 }
 
@@ -160,6 +167,7 @@ int shm_on_socket(struct client *c, int serve)
 	if (serve && s->want_input) {
 		shm_ring_consumer_awake(&s->req);
 		shm_list_set(s, &polled);
+		s->last_input_us = clock_mono_us();
 		shm_input(c);
 	}
 	return 1;
@@ -214,9 +222,26 @@ ssize_t shm_write(struct client *c, size_t n)
 	return -1;
 }
 
+/* Tell s's client that the daemon sleeps on its ring and take it off the
+ * polled list; 0 (and it stays) if bytes came meanwhile, or the ring is
+ * corrupt (the next poll finds that). */
+static int shm_retire(struct shm_conn *s)
+{
+	ssize_t n = shm_ring_consumer_sleep(&s->req);
+	if (n != 0 && s->want_input) {
+		shm_ring_consumer_awake(&s->req);
+		return 0;
+	}
+	shm_list_set(s, NULL);
+	return 1;
+}
+
 void shm_poll(void)
 {
 	struct shm_conn *s;
+	if (TAILQ_EMPTY(&polled))
+		return;
+	poll_now_us = clock_mono_us();
 	TAILQ_CONCAT(&polling_now, &polled, link);
 	TAILQ_FOREACH(s, &polling_now, link)
 		s->on = &polling_now;
@@ -224,6 +249,9 @@ void shm_poll(void)
 	 * or any other client (input_over_total). */
 	while ((s = TAILQ_FIRST(&polling_now))) {
 		shm_list_set(s, &polled);
+		/* Quiet for a window: as if the loop slept, however busy it is. */
+		if (poll_now_us - s->last_input_us > config.busy_poll && shm_retire(s))
+			continue;
 		shm_input(s->c);
 	}
 }
@@ -239,13 +267,8 @@ int shm_sleep(void)
 	struct shm_conn *s, *next;
 	for (s = TAILQ_FIRST(&polled); s; s = next) {
 		next = TAILQ_NEXT(s, link);
-		ssize_t n = shm_ring_consumer_sleep(&s->req);
-		if (n != 0 && s->want_input) {
-			shm_ring_consumer_awake(&s->req);
-			busy = 1;   /* bytes came (or corruption: found by the next poll) */
-		} else {
-			shm_list_set(s, NULL);
-		}
+		if (!shm_retire(s))
+			busy = 1;
 	}
 	return busy;
 }
