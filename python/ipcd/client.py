@@ -457,8 +457,8 @@ class Client:
         body = pack([rid, code, *args])
         return _HEADER.pack(len(body)) + body
 
-    def _read_reply(self, conn: _Connection, rid: int) -> Tuple[int, Any]:
-        """(status, result) of the reply to request rid."""
+    def _next_reply(self, conn: _Connection) -> Tuple[int, int, Any]:
+        """The next reply as (id, status, result), checked for shape."""
         try:
             reply = unpack(self._recv_frame(conn))
         except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
@@ -466,7 +466,11 @@ class Client:
         if not (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
                 and isinstance(reply[1], int)):
             raise BadReply("malformed reply: %r" % (reply,))
-        got, status, result = reply
+        return reply[0], reply[1], reply[2]
+
+    def _read_reply(self, conn: _Connection, rid: int) -> Tuple[int, Any]:
+        """(status, result) of the reply to request rid."""
+        got, status, result = self._next_reply(conn)
         if status and (got == 0 or ERRORS.get(status, ("", False))[1]):
             conn.drop()  # the server closes after these
         if got != rid:
@@ -576,14 +580,7 @@ class Client:
 
     def _read_reply_any(self, conn: _Connection) -> Tuple[int, int, Any]:
         """(id, status, result) of the next reply, whichever request it answers."""
-        try:
-            reply = unpack(self._recv_frame(conn))
-        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
-            raise BadReply("malformed reply: %s" % e) from e
-        if not (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
-                and isinstance(reply[1], int)):
-            raise BadReply("malformed reply: %r" % (reply,))
-        got, status, result = reply
+        got, status, result = self._next_reply(conn)
         if status and (got == 0 or ERRORS.get(status, ("", False))[1]):
             raise BadReply("connection closed by ipcd: %r" % (result,))
         return got, status, result

@@ -3,6 +3,7 @@ Barrier against their threading counterparts: the same randomised sequences
 give the same results, the errors are the standard library's, and what a
 killed process held comes back (its lock with owner_died, its barrier
 broken)."""
+import contextlib
 import multiprocessing as mp
 import os
 import random
@@ -463,13 +464,14 @@ def _wait_for_waiters(client, name, n, phase=None):
         time.sleep(0.005)
 
 
-def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, client, name):
-    """The wait ends (the daemon's waiter with it), the condition's lock is
-    held again with its count, and the process's other lock is still held,
-    on the same one connection: nothing was given up by an interrupt."""
+@contextlib.contextmanager
+def _two_condition_waiters(daemon, client, name):
+    """A process that waits on the condition holding another lock (and
+    reports what it holds when interrupted) and, behind it, a plain waiter:
+    (cond, waiter, out, other, other_out), both waiting; killed if still
+    alive afterwards."""
     ctx = mp.get_context("fork")
     out, other_out = ctx.Queue(), ctx.Queue()
-    cond = Condition(name)
     waiter = ctx.Process(target=_interrupted_waiter, args=(daemon.sock_path, name, out))
     waiter.start()
     other = None
@@ -479,6 +481,19 @@ def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, cli
         other.start()
         assert other_out.get(timeout=10)[0] == "waiting"
         _wait_for_waiters(client, name, 2)
+        yield Condition(name), waiter, out, other, other_out
+    finally:
+        for p in (waiter, other):
+            if p is not None and p.is_alive():
+                p.kill()
+                p.join(10)
+
+
+def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, client, name):
+    """The wait ends (the daemon's waiter with it), the condition's lock is
+    held again with its count, and the process's other lock is still held,
+    on the same one connection: nothing was given up by an interrupt."""
+    with _two_condition_waiters(daemon, client, name) as (cond, waiter, out, other, other_out):
         # one connection, holding the other lock and its place in the wait
         assert _holds(client, waiter.pid) == [{name: 1, name + ".other": 1}]
         conn = _conn_id(client, waiter.pid)
@@ -498,29 +513,13 @@ def test_a_condition_wait_interrupted_by_sigint_holds_the_lock_again(daemon, cli
         other.join(10)
         st = client.call("stat", name)
         assert st["waiters"] == [] and st["locked"] is False
-    finally:
-        for p in (waiter, other):
-            if p is not None and p.is_alive():
-                p.kill()
-                p.join(10)
 
 
 def test_a_notify_given_to_an_interrupted_wait_is_passed_on(daemon, client, name):
     """Notified, then interrupted while in line for the lock: the wait
     takes the lock back, and the notify goes to the next wait instead of
     being lost with the interrupted one."""
-    ctx = mp.get_context("fork")
-    out, other_out = ctx.Queue(), ctx.Queue()
-    cond = Condition(name)
-    waiter = ctx.Process(target=_interrupted_waiter, args=(daemon.sock_path, name, out))
-    waiter.start()
-    other = None
-    try:
-        assert out.get(timeout=10)[0] == "waiting"
-        other = ctx.Process(target=_plain_waiter, args=(daemon.sock_path, name, other_out))
-        other.start()
-        assert other_out.get(timeout=10)[0] == "waiting"
-        _wait_for_waiters(client, name, 2)
+    with _two_condition_waiters(daemon, client, name) as (cond, waiter, out, other, other_out):
         with cond:
             assert cond._client.call("condition.notify", name, 1) == 1   # the oldest: the interrupted one
             _wait_for_waiters(client, name, 2, "notified")
@@ -540,11 +539,6 @@ def test_a_notify_given_to_an_interrupted_wait_is_passed_on(daemon, client, name
         waiter.join(10)
         other.join(10)
         assert waiter.exitcode == 0 and other.exitcode == 0
-    finally:
-        for p in (waiter, other):
-            if p is not None and p.is_alive():
-                p.kill()
-                p.join(10)
 
 
 def _lonely_party(barrier, out):
@@ -591,6 +585,19 @@ def _interrupted_in(path, name, kind, out):
     other.release()
 
 
+@contextlib.contextmanager
+def _forked(target, *args):
+    """A forked process running target(*args), killed if still alive after."""
+    p = mp.get_context("fork").Process(target=target, args=args)
+    p.start()
+    try:
+        yield p
+    finally:
+        if p.is_alive():
+            p.kill()
+            p.join(10)
+
+
 @pytest.mark.parametrize("kind", ["lock", "semaphore", "event", "barrier"])
 def test_an_interrupted_wait_keeps_the_threads_other_locks(daemon, client, name, kind):
     """SIGINT while Lock.acquire, Semaphore.acquire, Event.wait or
@@ -602,9 +609,7 @@ def test_an_interrupted_wait_keeps_the_threads_other_locks(daemon, client, name,
     held = Lock(name) if kind == "lock" else None
     if held is not None:
         held.acquire()
-    p = ctx.Process(target=_interrupted_in, args=(daemon.sock_path, name, kind, out))
-    p.start()
-    try:
+    with _forked(_interrupted_in, daemon.sock_path, name, kind, out) as p:
         assert out.get(timeout=10) == "waiting"
         deadline = time.monotonic() + 10
         while True:
@@ -627,10 +632,6 @@ def test_an_interrupted_wait_keeps_the_threads_other_locks(daemon, client, name,
             assert Barrier(name, 2).broken
         p.join(10)
         assert p.exitcode == 0
-    finally:
-        if p.is_alive():
-            p.kill()
-            p.join(10)
 
 
 def _waiter_whose_cancel_fails(path, name, out):
@@ -659,16 +660,10 @@ def test_an_interrupt_whose_cancel_fails_still_raises_keyboardinterrupt(daemon, 
     new connection."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    p = ctx.Process(target=_waiter_whose_cancel_fails, args=(daemon.sock_path, name, out))
-    p.start()
-    try:
+    with _forked(_waiter_whose_cancel_fails, daemon.sock_path, name, out) as p:
         assert out.get(timeout=10) == "waiting"
         _wait_for_waiters(client, name, 1)
         os.kill(p.pid, signal.SIGINT)
         assert out.get(timeout=10) == ("interrupted", p.pid)
         p.join(10)
         assert p.exitcode == 0
-    finally:
-        if p.is_alive():
-            p.kill()
-            p.join(10)
