@@ -1,9 +1,61 @@
 """Actors: one thread per connection, for comparing an ipcd type with its
 threading counterpart over the same random sequence of ops. Each actor runs
 what it is handed on its own thread, so a threading object sees the same
-owner per actor as ipcd sees one connection per actor."""
+owner per actor as ipcd sees one connection per actor. With a
+ProcessClient, each actor's requests are made by a process of its own, so
+the daemon sees the actors as separate processes, as a program's do."""
+import multiprocessing
 import queue
 import threading
+
+from ipcwire import Client, Reply
+
+
+def _serve_calls(path, name, conn):
+    """A ProcessClient's process: make each call it is handed on its own
+    connection and send the reply back, until told to stop."""
+    c = Client(path, name=name)
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        op, args = job
+        r = c.call(op, *args)
+        conn.send((r.raw, (r.id, r.status, r.result)))
+
+
+class ProcessClient(Client):
+    """A Client whose connection belongs to a forked process: call(), and
+    so ok() and err(), run there; everything else of Client is not for it."""
+
+    def __init__(self, path, name="actor"):
+        self.path = path
+        self.pipe, child = multiprocessing.Pipe()
+        self.proc = multiprocessing.get_context("fork").Process(target=_serve_calls,
+                                                                args=(path, name, child), daemon=True)
+        self.proc.start()
+        child.close()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def call(self, op, *args):
+        self.pipe.send((op, args))
+        raw, decoded = self.pipe.recv()
+        return Reply(raw, decoded)
+
+    def close(self):
+        if self.proc.is_alive():
+            try:
+                self.pipe.send(None)
+            except OSError:
+                pass
+            self.proc.join(10)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(10)
+        self.pipe.close()
 
 
 class Actor:
@@ -45,3 +97,5 @@ class Actor:
     def stop(self):
         self.jobs.put(None)
         self.thread.join(10)
+        if isinstance(self.client, ProcessClient):
+            self.client.close()

@@ -7,7 +7,7 @@ import select
 import threading
 import time
 
-from actors import Actor
+from actors import Actor, ProcessClient
 from ipcd_testlib import NOT_LATE
 from ipcwire import E, wait_until
 from syncpeers import Peer, cleanup
@@ -114,7 +114,7 @@ def test_same_as_threading_over_a_random_sequence(daemon):
     parties = 3
     daemon.connect().ok("create", "M", "barrier", {"parties": parties})
     model = threading.Barrier(parties)
-    actors = [(Actor(daemon.connect(name="a%d" % i)), Actor(None)) for i in range(4)]
+    actors = [(Actor(ProcessClient(daemon.sock_path, name="a%d" % i)), Actor(None)) for i in range(4)]
     ctl = daemon.connect(name="ctl")
     waiting = []      # actors with a wait started, in order
 

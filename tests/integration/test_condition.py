@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from actors import Actor
+from actors import Actor, ProcessClient
 from ipcwire import E, wait_until
 from syncpeers import Peer, cleanup
 
@@ -150,7 +150,7 @@ def test_same_as_threading_over_a_random_sequence(daemon):
     same answers and the same RuntimeErrors."""
     rng = random.Random(11)
     model = threading.Condition()
-    actors = [Actor(daemon.connect(name="a%d" % i)) for i in range(3)]
+    actors = [Actor(ProcessClient(daemon.sock_path, name="a%d" % i)) for i in range(3)]
 
     def model_op(op):
         try:

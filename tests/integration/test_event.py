@@ -4,6 +4,7 @@ import random
 import threading
 import time
 
+from actors import ProcessClient
 from ipcwire import E, wait_until
 from syncpeers import Peer, cleanup
 
@@ -48,16 +49,27 @@ def test_deleted_while_waiting(client, client2):
     assert client2.recv().status == E.DELETED
 
 
-def test_same_as_threading_over_a_random_sequence(client):
+def test_same_as_threading_over_a_random_sequence(daemon):
+    """Three processes, each on its own connection, take turns at random."""
     rng = random.Random(7)
     model = threading.Event()
-    for step in range(300):
-        op = rng.choice(["set", "clear", "is_set", "wait"])
-        if op == "set":
-            model.set(), client.ok("event.set", "M")
-        elif op == "clear":
-            model.clear(), client.ok("event.clear", "M")
-        elif op == "is_set":
-            assert client.ok("event.is_set", "M") == model.is_set(), step
-        else:
-            assert client.ok("event.wait", "M", 0) == model.wait(0), step
+    peers = [ProcessClient(daemon.sock_path, name="peer%d" % i) for i in range(3)]
+    try:
+        for p in peers:
+            p.ok("ping")
+        conns = daemon.connect().ok("clients")[1]
+        assert sorted(c["pid"] for c in conns if c["name"].startswith("peer")) == sorted(p.pid for p in peers)
+        for step in range(300):
+            op = rng.choice(["set", "clear", "is_set", "wait"])
+            client = rng.choice(peers)
+            if op == "set":
+                model.set(), client.ok("event.set", "M")
+            elif op == "clear":
+                model.clear(), client.ok("event.clear", "M")
+            elif op == "is_set":
+                assert client.ok("event.is_set", "M") == model.is_set(), step
+            else:
+                assert client.ok("event.wait", "M", 0) == model.wait(0), step
+    finally:
+        for p in peers:
+            p.close()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from actors import Actor
+from actors import Actor, ProcessClient
 from ipcd_testlib import NOT_LATE
 from ipcwire import E, wait_until
 from syncpeers import Peer, cleanup
@@ -205,7 +205,7 @@ def test_same_as_threading_over_a_random_sequence(daemon, reentrant):
     rng = random.Random(1234 + reentrant)
     daemon.connect().ok("create", "M", "lock", {"reentrant": reentrant})
     model = threading.RLock() if reentrant else threading.Lock()
-    actors = [Actor(daemon.connect(name="a%d" % i)) for i in range(3)]
+    actors = [Actor(ProcessClient(daemon.sock_path, name="a%d" % i)) for i in range(3)]
 
     def model_op(op):
         try:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from actors import Actor
+from actors import Actor, ProcessClient
 from ipcd_testlib import NOT_LATE
 from ipcwire import E, wait_until
 from syncpeers import Peer, cleanup
@@ -104,7 +104,7 @@ def test_same_as_threading_over_a_random_sequence(daemon, bounded):
     rng = random.Random(99 + bounded)
     daemon.connect().ok("create", "M", "semaphore", {"value": 2, "bounded": bounded, "robust": False})
     model = threading.BoundedSemaphore(2) if bounded else threading.Semaphore(2)
-    actors = [Actor(daemon.connect(name="a%d" % i)) for i in range(3)]
+    actors = [Actor(ProcessClient(daemon.sock_path, name="a%d" % i)) for i in range(3)]
 
     def model_op(op, n):
         try:
