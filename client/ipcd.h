@@ -167,8 +167,11 @@ IPCD_EXPORT void ipcd_close(ipcd *c);
  * library passes MSG_DONTWAIT wherever it must not wait. On the
  * shared-memory channel (ipcd_shm_active) replies come through shared
  * memory and the socket is signalled only when the library said it
- * sleeps: calling ipcd_fd() (before each poll) and ipcd_read_available()
- * say so while replies are due.
+ * sleeps: call ipcd_read_available() before each poll, and poll only while
+ * it reports fewer replies ready than ipcd_pending(); it says so and then
+ * looks once more, so no reply is left unsignalled. ipcd_fd() says so too
+ * but cannot look again: a reply that came just before it is not
+ * signalled.
  */
 IPCD_EXPORT int ipcd_fd(const ipcd *c);
 

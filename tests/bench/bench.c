@@ -27,6 +27,8 @@
  * ipcd-py; none for mpqueue, mpvalue and the floors). paced_5k sends at
  * 5,000 requests/s, so it shows what a server burns between requests;
  * ipcd-nopoll is a second daemon with busy_poll=0 to compare it with.
+ * ipcd-shm is the ipcd daemon again, its clients on the shared-memory
+ * channel; every other ipcd row keeps the socket (bench_ipcd_connect).
  *
  * Output: a table on stdout (or --json: {"machine": ..., "results": [...]}),
  * a progress line on stderr when it is a terminal. --quick: tiny counts, for
@@ -443,6 +445,8 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 {
 	struct bench_conn **c = calloc(nconn, sizeof(*c));
 	struct pollfd *pf = calloc(nconn, sizeof(*pf));
+	char *due = calloc(nconn, 1);   /* its reply is there without a poll */
+	size_t ndue = 0;
 	uint64_t *stamp = calloc(nconn, sizeof(uint64_t));
 	size_t *sent = calloc(nconn, sizeof(size_t));
 	size_t per = rounds * 2 / nconn ? rounds * 2 / nconn : 2;
@@ -456,19 +460,25 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 	lat_init(&l, per * nconn);
 	uint64_t t0 = start_clock();
 	for (size_t i = 0; i < nconn; i++) {
-		pf[i].fd = d->fd(c[i]);
 		pf[i].events = POLLIN;
 		if (d->send(c[i], &put) || d->flush(c[i]))
 			die("%s: send failed", d->system);
+		/* Asked for after each send: on the shared-memory channel that is
+		 * what has the socket signalled when the reply comes. */
+		pf[i].fd = d->fd(c[i]);
+		if (pf[i].fd < 0)
+			due[i] = 1, ndue++;
 		stamp[i] = now_ns();
 		sent[i] = 1;
 	}
 	while (active) {
-		if (poll(pf, nconn, -1) < 0 && errno != EINTR)
+		if (poll(pf, nconn, ndue ? 0 : -1) < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
 		for (size_t i = 0; i < nconn; i++) {
-			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!due[i] && (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR))))
 				continue;
+			if (due[i])
+				due[i] = 0, ndue--;
 			long ready = d->ready(c[i]);
 			if (ready < 0)
 				die("%s: read failed", d->system);
@@ -485,6 +495,9 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 			/* A put, then its get: the queue never runs dry under a get. */
 			if (d->send(c[i], sent[i] % 2 ? &get : &put) || d->flush(c[i]))
 				die("%s: send failed", d->system);
+			pf[i].fd = d->fd(c[i]);
+			if (pf[i].fd < 0)
+				due[i] = 1, ndue++;
 			stamp[i] = now_ns();
 			sent[i]++;
 		}
@@ -493,7 +506,7 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 	lat_free(&l);
 	for (size_t i = 0; i < nconn; i++)
 		d->close(c[i]);
-	free(c), free(pf), free(stamp), free(sent);
+	free(c), free(pf), free(stamp), free(sent), free(due);
 	return r;
 }
 
@@ -572,13 +585,14 @@ struct incr_args {
 	const char *addr;
 	size_t each;
 	struct lat *l;
+	char name[64];  /* the dict: one per system, as two may share a server */
 };
 
 static void incr_child(int i, void *arg)
 {
 	struct incr_args *a = arg;
 	struct bench_conn *c = conn_or_die(a->d, a->addr);
-	struct bench_req req = { .op = B_DINCR, .name = "counters" };
+	struct bench_req req = { .op = B_DINCR, .name = a->name };
 	struct bench_reply rep;
 	for (size_t k = 0; k < a->each; k++) {
 		uint64_t t = now_ns();
@@ -591,7 +605,8 @@ static void incr_child(int i, void *arg)
 static struct result w_incr_8p(const struct bench_driver *d, const char *addr, size_t total)
 {
 	struct lat l;
-	struct incr_args a = { d, addr, total / 8 ? total / 8 : 1, &l };
+	struct incr_args a = { d, addr, total / 8 ? total / 8 : 1, &l, "" };
+	snprintf(a.name, sizeof(a.name), "counters.%s", d->system);
 	lat_init(&l, a.each * 8);
 	struct team t;
 	team_start(&t, 8, incr_child, &a);
@@ -601,7 +616,7 @@ static struct result w_incr_8p(const struct bench_driver *d, const char *addr, s
 	uint64_t el = now_ns() - t0;
 	l.n = a.each * 8;
 	struct bench_conn *c = conn_or_die(d, addr);
-	struct bench_req get = { .op = B_DGET_INT, .name = "counters" };
+	struct bench_req get = { .op = B_DGET_INT, .name = a.name };
 	struct bench_reply rep;
 	call(d, c, &get, &rep);
 	if (rep.ival != (int64_t)(a.each * 8))
@@ -627,7 +642,7 @@ static void tq_worker(int i, void *arg)
 {
 	struct tq_args *a = arg;
 	if (a->prefetch) {
-		if (bench_ipcd_prefetch_worker(a->addr, a->prefetch))
+		if (bench_ipcd_prefetch_worker(a->addr, a->prefetch, a->d == &bench_ipcd_shm))
 			die("ipcd: taskqueue worker with prefetch failed");
 		return;
 	}
@@ -1263,7 +1278,7 @@ struct row {
 	const char *workload, *system;
 	struct result r;
 };
-static struct row rows[NWORK * 8];
+static struct row rows[NWORK * 10];
 static size_t nrows;
 
 static void add_row(const char *workload, const char *system, struct result r)
@@ -1485,6 +1500,49 @@ static double ratio_of(const char *workload, const char *system)
 	return w ? ratio(w) : 0;
 }
 
+/* ops/s of system over other's on workload; 0 if either row is missing. */
+static double ops_ratio(const char *workload, const char *system, const char *other)
+{
+	const struct row *a = find_row(workload, system), *b = find_row(workload, other);
+	return a && b && b->r.ops_per_s > 0 ? a->r.ops_per_s / b->r.ops_per_s : 0;
+}
+
+/* p50 of other over system's on workload (> 1: system is faster); 0 if missing. */
+static double p50_ratio(const char *workload, const char *system, const char *other)
+{
+	const struct row *a = find_row(workload, system), *b = find_row(workload, other);
+	return a && b && a->r.p50_us > 0 ? b->r.p50_us / a->r.p50_us : 0;
+}
+
+/* What the shared-memory channel is held to: ratios of this run's rows, and
+ * absolute rates (set against the floors of the machine they were written for). */
+static void shm_targets(void)
+{
+	const struct row *one = find_row("queue_put_get_16B_1c", "ipcd-shm");
+	if (one && one->r.p50_us > 0)
+		printf("  %-52s %7.2f us (want <= 1.00)  %s\n", "ipcd-shm 16B round trip p50", one->r.p50_us,
+		       one->r.p50_us <= 1.0 ? "met" : "MISSED");
+	target("queue_put_get_16B_1c p50 ipcd-shm vs ipcd", p50_ratio("queue_put_get_16B_1c", "ipcd-shm", "ipcd"), 15);
+	target("queue_put_get_16B_1c p50 ipcd-shm vs redis", p50_ratio("queue_put_get_16B_1c", "ipcd-shm", "redis"),
+	       40);
+	const struct row *p64 = find_row("queue_put_get_16B_p64", "ipcd-shm");
+	if (p64)
+		printf("  %-52s %7.2f M ops/s (want >= 10)  %s\n", "queue_put_get_16B_p64 ipcd-shm",
+		       p64->r.ops_per_s / 1e6, p64->r.ops_per_s >= 10e6 ? "met" : "MISSED");
+	const struct row *st = find_row("stream_16B", "ipcd-shm");
+	if (st)   /* two ops per item */
+		printf("  %-52s %7.2f M items/s (want >= 50)  %s\n", "stream_16B ipcd-shm", st->r.ops_per_s / 2e6,
+		       st->r.ops_per_s / 2 >= 50e6 ? "met" : "MISSED");
+	target("queue_put_get_16B_50c ipcd-shm vs redis", ops_ratio("queue_put_get_16B_50c", "ipcd-shm", "redis"), 3);
+	const struct row *c50 = find_row("queue_put_get_16B_50c", "ipcd-shm"),
+	                 *r50 = find_row("queue_put_get_16B_50c", "redis");
+	if (c50 && r50 && c50->r.cpu && r50->r.cpu && r50->r.server_cpu_us > 0)
+		atmost("queue_put_get_16B_50c server_cpu_us, ipcd-shm / redis",
+		       c50->r.server_cpu_us / r50->r.server_cpu_us, 0.3);
+	target("taskqueue_4w ipcd-shm-prefetch vs mpqueue", ops_ratio("taskqueue_4w", "ipcd-shm-prefetch", "mpqueue"),
+	       3);
+}
+
 static void print_table(void)
 {
 	char cpu[256], kernel[256];
@@ -1521,6 +1579,8 @@ static void print_table(void)
 	       "(per item for batches and streams, per task for taskqueue); - where there is no server.\n");
 	printf("ipcd-nopoll: ipcd with busy_poll=0. ipcd-prefetch: taskqueue_4w's workers take acknowledged\n"
 	       "gets %d at a time (ipcd_set_prefetch) and ack each batch after putting its results.\n", TQ_PREFETCH);
+	printf("ipcd-shm: the same daemon and workloads through the shared-memory channel (the ipcd rows keep\n"
+	       "the socket); ipcd-shm-prefetch: ipcd-prefetch through it.\n");
 	printf("event_wait_wake: latency from event.set to the waiter's wake; 3 requests a round (clear, wait, set).\n");
 	printf("\"ipcd-py x\": ipcd-py's (the Python package's) ops/s over the row's, for the other Python systems.\n");
 	printf("ipcd-py: p64 is Client.pipeline() of 64 requests (latency per pipeline call); batches use\n"
@@ -1570,6 +1630,7 @@ static void print_table(void)
 	const struct row *ld = find_row("queue_put_get_16B_1c_loaded", "ipcd");
 	if (me && ld)
 		target("ipcd loaded / empty (1c 16B)", ld->r.ops_per_s / me->r.ops_per_s, 1 / 1.2);
+	shm_targets();
 }
 
 static void usage(FILE *f)
@@ -1584,7 +1645,9 @@ static void usage(FILE *f)
 	           "  --only TEXT  only the workloads whose name contains TEXT (for profiling)\n"
 	           "  Columns: ops/s, p50/p99 latency, server_cpu_us (the server process's CPU time\n"
 	           "  per request; - where there is none). Systems ipcd-nopoll (busy_poll=0) and\n"
-	           "  ipcd-prefetch (taskqueue_4w with prefetched acknowledged gets) are ipcd variants.\n"
+	           "  ipcd-prefetch (taskqueue_4w with prefetched acknowledged gets) are ipcd variants;\n"
+	           "  ipcd-shm (and ipcd-shm-prefetch) run them through the shared-memory channel,\n"
+	           "  where the ipcd rows keep the socket.\n"
 	           "  IPCD_BIN overrides the ipcd binary (default: the one built beside this).\n");
 }
 
@@ -1649,7 +1712,7 @@ int main(int argc, char **argv)
 	size_t total = 0, k = 0;
 	for (size_t i = 0; i < NWORK; i++)
 		total += workloads[i].kind == W_FLOOR || workloads[i].kind == W_FLOOR_SHM ? 1
-		         : 2 + NPEERS + !!(workloads[i].extra & X_NOPOLL) + !!(workloads[i].extra & X_PREFETCH);
+		         : 3 + NPEERS + !!(workloads[i].extra & X_NOPOLL) + 2 * !!(workloads[i].extra & X_PREFETCH);
 	for (size_t i = 0; i < NWORK; i++) {
 		const struct workload *w = &workloads[i];
 		if (only && !strstr(w->name, only))
@@ -1677,6 +1740,9 @@ int main(int argc, char **argv)
 				w_recovery(&bench_ipcd, &di, scaled(w->n_native, 200), w->name);
 			else
 				add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &di));
+			progress_line(++k, total, w->name, "ipcd-shm");
+			if (w->kind != W_RECOVERY)
+				add_row(w->name, "ipcd-shm", run_native(w, &bench_ipcd_shm, &di));
 			server_stop(&di);
 			progress_line(++k, total, w->name, "redis");
 			if (have_redis) {
@@ -1702,6 +1768,18 @@ int main(int argc, char **argv)
 			measure_server(srv_ipcd.pid);
 			add_row(w->name, "ipcd-prefetch",
 			        w_taskqueue(&bench_ipcd, srv_ipcd.addr, scaled(w->n_native, 200), TQ_PREFETCH));
+		}
+		/* The same daemon through the shared-memory channel; memory per
+		 * item is the daemon's (the ipcd row), and counter_incr_8p's adds
+		 * go through a mapped value, not through a connection. */
+		progress_line(++k, total, w->name, "ipcd-shm");
+		if (w->kind != W_MEM && w->kind != W_COUNTER)
+			add_row(w->name, "ipcd-shm", run_native(w, &bench_ipcd_shm, &srv_ipcd));
+		if (w->extra & X_PREFETCH) {
+			progress_line(++k, total, w->name, "ipcd-shm-prefetch");
+			measure_server(srv_ipcd.pid);
+			add_row(w->name, "ipcd-shm-prefetch",
+			        w_taskqueue(&bench_ipcd_shm, srv_ipcd.addr, scaled(w->n_native, 200), TQ_PREFETCH));
 		}
 		progress_line(++k, total, w->name, "redis");
 		/* redis has no shared memory and no event */

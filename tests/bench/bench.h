@@ -61,6 +61,8 @@ struct bench_driver {
 	const char *system;
 	struct bench_conn *(*connect)(const char *addr);
 	void (*close)(struct bench_conn *c);
+	/* The descriptor to poll for the next reply, asked for after each
+	 * send; -1 if a reply is there already (then do not poll). */
 	int (*fd)(struct bench_conn *c);
 	/* Queue one request; 0 or -1. */
 	int (*send)(struct bench_conn *c, const struct bench_req *r);
@@ -79,15 +81,24 @@ extern const struct bench_driver bench_ipcd;
 extern const struct bench_driver bench_ipcd_shm;   /* the same over the shared-memory channel */
 extern const struct bench_driver bench_redis;
 
+/* Connect to the ipcd at socket on the shared-memory channel (shm) or on
+ * the socket alone, whatever the environment says: IPCD_OK, the
+ * connection's error, or IPCD_EINVAL if the channel is not what was asked
+ * (the daemon did not offer it). Every ipcd connection of the benchmark
+ * goes through here, so that each row says which channel it measured. */
+struct ipcd;
+int bench_ipcd_connect(struct ipcd **c, const char *socket, int shm);
+
 /* counter_incr_8p against the ipcd at socket (counter.c): 8 processes add
  * total in all through one mapped value; their adds per second in *ops_per_s.
  * 0, or -1 (a failure, or a count that is not exact). */
 int bench_counter_incr_8p(const char *socket, size_t total, double *ops_per_s);
 
-/* One taskqueue_4w worker on the ipcd at socket with acknowledged gets
- * taken `prefetch` at a time (taskq_prefetch.c): squares of tasks.tasks go
- * to tasks.results until the sentinel. 0, or -1 on a failure. */
-int bench_ipcd_prefetch_worker(const char *socket, unsigned prefetch);
+/* One taskqueue_4w worker on the ipcd at socket (on the shared-memory
+ * channel if shm) with acknowledged gets taken `prefetch` at a time
+ * (taskq_prefetch.c): squares of tasks.tasks go to tasks.results until the
+ * sentinel. 0, or -1 on a failure. */
+int bench_ipcd_prefetch_worker(const char *socket, unsigned prefetch, int shm);
 
 /* Resident set size of pid in bytes, or -1. */
 long long bench_rss(long pid);

@@ -31,6 +31,10 @@ IPCD_PY = [w for w in WORKLOADS if not w.startswith("mem_")] + ["event_wait_wake
 # Variants of ipcd on the same workload code: busy_poll=0, and prefetched
 # acknowledged gets.
 VARIANTS = [("queue_put_get_16B_1c", "ipcd-nopoll"), ("paced_5k", "ipcd-nopoll"), ("taskqueue_4w", "ipcd-prefetch")]
+# The same daemon through the shared-memory channel: every ipcd row but
+# memory per item (the daemon's) and counter_incr_8p (a mapped value), and
+# no restart for recovery_1M.
+IPCD_SHM = [w for w in WORKLOADS + DURABLE + EVENT if not w.startswith("mem_") and w != "recovery_1M"]
 # Systems without a server process: no server_cpu_us.
 SERVERLESS = {"floor", "mpqueue", "mpvalue"}
 
@@ -41,6 +45,7 @@ assert isinstance(m["cpu"], str) and m["cpu"] and isinstance(m["cores"], int) an
 
 have = {(r["workload"], r["system"]): r for r in doc["results"]}
 want = [(w, "ipcd") for w in WORKLOADS + DURABLE + COUNTER + EVENT] + VARIANTS
+want += [(w, "ipcd-shm") for w in IPCD_SHM] + [("taskqueue_4w", "ipcd-shm-prefetch")]
 want += [("floor_pingpong_32B", "floor"), ("floor_shm_pingpong", "floor")]
 want += [("compaction_1M_1c", "ipcd"), ("disk_per_item_16B", "ipcd"), ("disk_per_item_16B", "ipcd-snap")]
 if shutil.which("redis-server") or os.path.exists("/usr/bin/redis-server"):

@@ -31,7 +31,7 @@ static int counter_child(const char *socket, int go, size_t each)
 	ipcd *c;
 	struct ipcd_array_map m;
 	char x;
-	if (ipcd_connect(&c, socket) != IPCD_OK || ipcd_array_map(c, "bench.counter", 1, &m) != IPCD_OK)
+	if (bench_ipcd_connect(&c, socket, 0) != IPCD_OK || ipcd_array_map(c, "bench.counter", 1, &m) != IPCD_OK)
 		return 1;
 	ipcd_close(c);
 	if (read(go, &x, 1) < 0)
@@ -48,7 +48,7 @@ int bench_counter_incr_8p(const char *socket, size_t total, double *ops_per_s)
 	ipcd *c;
 	size_t each = total / COUNTER_PROCS ? total / COUNTER_PROCS : 1;
 	static const char opts[] = "\x81\xa8typecode\xa1q";   /* {"typecode": "q"} */
-	if (ipcd_connect(&c, socket) != IPCD_OK)
+	if (bench_ipcd_connect(&c, socket, 0) != IPCD_OK)
 		return -1;
 	ipcd_call(c, IPCD_OP_DELETE, NULL, 1, "bench.counter");
 	if (ipcd_call(c, IPCD_OP_CREATE, NULL, 3, "bench.counter", "value", IPCD_VAL(opts, sizeof(opts) - 1)) !=

@@ -2,8 +2,8 @@
  * drv_ipcd.c: ipcd-bench's driver for ipcd, through libipcd's pipelined API
  * (ipcd_send, ipcd_flush, ipcd_recv), as a C user would write it. Values go
  * as msgpack bin; integers as msgpack ints; the sentinel is nil. System
- * "ipcd" keeps the socket (IPCD_SHM=0), "ipcd-shm" the same driver on the
- * shared-memory channel.
+ * "ipcd" keeps the socket, "ipcd-shm" is the same driver on the
+ * shared-memory channel (bench_ipcd_connect checks which one it got).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +21,28 @@ struct bench_conn {
 	unsigned char key[2]; /* "k" */
 };
 
-static struct bench_conn *ipcd_b_connect_shm(const char *addr, const char *shm)
+int bench_ipcd_connect(ipcd **c, const char *socket, int shm)
+{
+	/* libipcd reads IPCD_SHM at connect; it goes back to "0" after, so
+	 * that nothing else here (forked workers included) gets the channel
+	 * by accident. */
+	setenv("IPCD_SHM", shm ? "1" : "0", 1);
+	int rc = ipcd_connect(c, socket);
+	setenv("IPCD_SHM", "0", 1);
+	if (rc == IPCD_OK && ipcd_shm_active(*c) != !!shm) {
+		ipcd_close(*c);
+		*c = NULL;
+		return IPCD_EINVAL;
+	}
+	return rc;
+}
+
+static struct bench_conn *ipcd_b_connect_shm(const char *addr, int shm)
 {
 	struct bench_conn *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	setenv("IPCD_SHM", shm, 1);   /* libipcd reads it at connect */
-	if (ipcd_connect(&b->c, addr) != IPCD_OK || ipcd_shm_active(b->c) != (shm[0] == '1')) {
-		ipcd_close(b->c);
+	if (bench_ipcd_connect(&b->c, addr, shm) != IPCD_OK) {
 		free(b);
 		return NULL;
 	}
@@ -39,12 +53,12 @@ static struct bench_conn *ipcd_b_connect_shm(const char *addr, const char *shm)
 
 static struct bench_conn *ipcd_b_connect(const char *addr)
 {
-	return ipcd_b_connect_shm(addr, "0");
+	return ipcd_b_connect_shm(addr, 0);
 }
 
 static struct bench_conn *ipcd_shm_b_connect(const char *addr)
 {
-	return ipcd_b_connect_shm(addr, "1");
+	return ipcd_b_connect_shm(addr, 1);
 }
 
 static void ipcd_b_close(struct bench_conn *b)
@@ -58,6 +72,12 @@ static void ipcd_b_close(struct bench_conn *b)
 
 static int ipcd_b_fd(struct bench_conn *b)
 {
+	/* On the channel the socket is signalled only for replies that come
+	 * after libipcd said it sleeps; ipcd_read_available says so and looks
+	 * once more, so a reply that came before is seen here, not lost. */
+	size_t ready;
+	if (ipcd_shm_active(b->c) && (ipcd_read_available(b->c, &ready) != IPCD_OK || ready > 0))
+		return -1;
 	return ipcd_fd(b->c);
 }
 

@@ -35,10 +35,10 @@ static int finish_batch(ipcd *c, unsigned char *res, size_t res_len, uint32_t nr
 	return ok ? 0 : -1;
 }
 
-int bench_ipcd_prefetch_worker(const char *socket, unsigned prefetch)
+int bench_ipcd_prefetch_worker(const char *socket, unsigned prefetch, int shm)
 {
 	ipcd *c;
-	if (prefetch < 2 || ipcd_connect(&c, socket) != IPCD_OK)
+	if (prefetch < 2 || bench_ipcd_connect(&c, socket, shm) != IPCD_OK)
 		return -1;
 	uint64_t *ids = malloc(prefetch * sizeof(*ids));
 	unsigned char *res = malloc(5 + (size_t)prefetch * IPCD_SCALAR_SIZE);

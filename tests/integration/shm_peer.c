@@ -13,6 +13,10 @@
  *                                 "shm S status E value V"
  *   shm_peer SOCK big N           put a string of N bytes, get it back:
  *                                 "shm S same 1"
+ *   shm_peer SOCK again           ping: "shm S"; then, for each line on
+ *                                 stdin, ping on the same connection (the
+ *                                 daemon may have restarted meanwhile):
+ *                                 "shm S status E"
  * Exits 0 when every call did what it should, 1 otherwise.
  */
 #include <stdio.h>
@@ -145,6 +149,25 @@ static int mode_big(const char *sock, size_t n)
 	return !same;
 }
 
+static int mode_again(const char *sock)
+{
+	ipcd *c = must_connect(sock);
+	struct ipcd_result r;
+	int rc = ipcd_call(c, IPCD_OP_PING, &r, 0);
+	if (rc)
+		return fail(c, "ping", rc);
+	printf("shm %d\n", ipcd_shm_active(c));
+	fflush(stdout);
+	char line[64];
+	while (fgets(line, sizeof(line), stdin)) {
+		rc = ipcd_call(c, IPCD_OP_PING, &r, 0);
+		printf("shm %d status %s\n", ipcd_shm_active(c), ipcd_errname(rc));
+		fflush(stdout);
+	}
+	ipcd_close(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[2], "idle"))
@@ -157,6 +180,8 @@ int main(int argc, char **argv)
 		return mode_get(argv[1], argv[3], atof(argv[4]));
 	if (argc >= 4 && !strcmp(argv[2], "big"))
 		return mode_big(argv[1], (size_t)atol(argv[3]));
-	fprintf(stderr, "usage: shm_peer SOCK idle N | ping K | pipeline K B | get NAME T | big N\n");
+	if (argc >= 3 && !strcmp(argv[2], "again"))
+		return mode_again(argv[1]);
+	fprintf(stderr, "usage: shm_peer SOCK idle N | ping K | pipeline K B | get NAME T | big N | again\n");
 	return 2;
 }

@@ -7,7 +7,9 @@ ops, idle connections by the thousand, pipelines that make no system call.
 """
 import mmap
 import os
+import re
 import select
+import signal
 import shutil
 import socket
 import struct
@@ -53,6 +55,7 @@ class ShmClient:
         assert len(fds) == 1, "shm.open's reply carries the memfd"
         self.ring = result["ring_size"]
         assert os.fstat(fds[0]).st_size == result["size"] == HEADER + 2 * self.ring
+        self.inode = os.fstat(fds[0]).st_ino
         self.m = mmap.mmap(fds[0], result["size"])
         os.close(fds[0])
         self.head = 0       # our request index
@@ -476,3 +479,85 @@ def test_requests_over_the_channel_are_checked_like_the_sockets(open_daemon):
     p = subprocess.run(setpriv(NOBODY, NOBODY) + [peer_bin(), d.sock_path, "get", "jobs", "0"],
                        capture_output=True, text=True, timeout=120)
     assert words(p.stdout) == {"shm": "1", "status": "OK", "value": "7"}, (p.stdout, p.stderr)
+
+
+# ---- a daemon that restarts ---------------------------------------------------------
+
+
+def ring_inodes(pid):
+    """The inodes of the channel memfds process pid has mapped."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {int(line.split()[4]) for line in f if "memfd:ipcd-shm" in line}
+
+
+def shm_names():
+    return {n for n in os.listdir("/dev/shm") if "ipcd" in n}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_restarted_daemon_trusts_no_old_ring(make_daemon, tmp_path, sig):
+    """The daemon stops (cleanly or killed) while a raw client and a
+    libipcd client have their rings open, and another starts on the same
+    socket and state: it maps none of the old rings, a request left in an
+    old ring reaches nobody, libipcd's next call reconnects onto a fresh
+    ring or fails cleanly, and nothing of the channel stays on disk."""
+    state = str(tmp_path / "state")
+    shm_before = shm_names()
+    d1 = make_daemon("-o", "state_dir=" + state)
+    raw = ShmClient(d1)
+    assert raw.call("queue.put", "q", 1) == (0, 1)
+    lib = subprocess.Popen([peer_bin(), d1.sock_path, "again"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        assert lib.stdout.readline().split() == ["shm", "1"]
+        old = ring_inodes(d1.pid)
+        assert raw.inode in old and len(old) == 2
+        old_lib = ring_inodes(lib.pid)
+        assert len(old_lib) == 1 and old_lib <= old
+
+        # Signalled by hand: Daemon.stop would close the raw client first.
+        d1.proc.send_signal(sig)
+        assert d1.proc.wait(10) == (0 if sig == signal.SIGTERM else -signal.SIGKILL), d1.stderr()
+        d1.proc = None
+        d1._close_files()
+        d2 = make_daemon("-o", "state_dir=" + state, sock_path=d1.sock_path)
+        assert ring_inodes(d2.pid) == set(), "a fresh daemon maps no ring before anyone asks"
+
+        # The raw client's socket ended with the old daemon; what it writes
+        # into its old ring now is seen by no one.
+        assert raw.closed()
+        req = request_bytes(7, "queue.put", "q", 2)
+        for i, byte in enumerate(req):
+            raw.m[HEADER + (raw.head + i) % raw.ring] = byte
+        raw.head += len(req)
+        put32(raw.m, REQ_HEAD, raw.head)
+        with pytest.raises(OSError):     # and no wake-up reaches anyone
+            raw.c.sock.send(b"w")
+        fresh = ShmClient(d2)
+        assert fresh.inode not in old
+        assert fresh.call("queue.qsize", "q") == (0, 1)
+        assert fresh.call("queue.get", "q") == (0, 1)
+
+        # libipcd's next call: a new connection with a new ring, or a clean
+        # error; either way the old ring is no longer mapped.
+        lib.stdin.write("again\n")
+        lib.stdin.flush()
+        w = words(lib.stdout.readline())
+        assert w["status"] in ("OK", "EIO", "ECLOSED"), w
+        now_lib = ring_inodes(lib.pid)
+        assert not now_lib & old, "libipcd still maps the old daemon's ring"
+        if w["status"] == "OK":
+            assert w["shm"] == "1" and len(now_lib) == 1 and now_lib <= ring_inodes(d2.pid)
+        else:
+            assert w["shm"] == "0" and not now_lib
+    finally:
+        lib.stdin.close()
+        lib.wait(10)
+    raw.m.close()
+    raw.c.close()
+    fresh.c.close()
+    d2.stop()
+    assert shm_names() == shm_before, "the channel left files in /dev/shm"
+    # The state dir holds the persistence files and nothing of the channel.
+    left = [f for _, _, fs in os.walk(state) for f in fs]
+    assert left and all(re.fullmatch(r"(log|snapshot)\.\d{6}", f) for f in left), left
