@@ -1365,6 +1365,15 @@ static void progress_line(size_t k, size_t total, const char *workload, const ch
 	}
 }
 
+/* taskqueue_4w with prefetched acknowledged gets, through driver d. */
+static void run_prefetch(const struct workload *w, const char *system, const struct bench_driver *d,
+                         const struct server *srv, size_t k, size_t total)
+{
+	progress_line(k, total, w->name, system);
+	measure_server(srv->pid);
+	add_row(w->name, system, w_taskqueue(d, srv->addr, scaled(w->n_native, 200), TQ_PREFETCH));
+}
+
 static void start_servers(void)
 {
 	if (start_ipcd(&srv_ipcd) < 0)
@@ -1763,24 +1772,16 @@ int main(int argc, char **argv)
 			progress_line(++k, total, w->name, "ipcd-nopoll");
 			add_row(w->name, "ipcd-nopoll", run_native(w, &bench_ipcd, &srv_ipcd_nopoll));
 		}
-		if (w->extra & X_PREFETCH) {
-			progress_line(++k, total, w->name, "ipcd-prefetch");
-			measure_server(srv_ipcd.pid);
-			add_row(w->name, "ipcd-prefetch",
-			        w_taskqueue(&bench_ipcd, srv_ipcd.addr, scaled(w->n_native, 200), TQ_PREFETCH));
-		}
+		if (w->extra & X_PREFETCH)
+			run_prefetch(w, "ipcd-prefetch", &bench_ipcd, &srv_ipcd, ++k, total);
 		/* The same daemon through the shared-memory channel; memory per
 		 * item is the daemon's (the ipcd row), and counter_incr_8p's adds
 		 * go through a mapped value, not through a connection. */
 		progress_line(++k, total, w->name, "ipcd-shm");
 		if (w->kind != W_MEM && w->kind != W_COUNTER)
 			add_row(w->name, "ipcd-shm", run_native(w, &bench_ipcd_shm, &srv_ipcd));
-		if (w->extra & X_PREFETCH) {
-			progress_line(++k, total, w->name, "ipcd-shm-prefetch");
-			measure_server(srv_ipcd.pid);
-			add_row(w->name, "ipcd-shm-prefetch",
-			        w_taskqueue(&bench_ipcd_shm, srv_ipcd.addr, scaled(w->n_native, 200), TQ_PREFETCH));
-		}
+		if (w->extra & X_PREFETCH)
+			run_prefetch(w, "ipcd-shm-prefetch", &bench_ipcd_shm, &srv_ipcd, ++k, total);
 		progress_line(++k, total, w->name, "redis");
 		/* redis has no shared memory and no event */
 		if (have_redis && w->kind != W_COUNTER && w->kind != W_EVENT)
