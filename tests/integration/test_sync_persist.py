@@ -126,6 +126,60 @@ def test_conditions(stateful, mode, kill):
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_cancelled_waits(stateful, mode, kill):
+    """A cancel ends a wait early, long before its deadline: the replay must
+    end it at the same point (a condition wait takes its lock back, or is
+    still in line for it when the notify came first; a barrier breaks; a
+    lock acquire takes nothing), or the log would not fit."""
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c, a, b = s.connect(), s.connect(), s.connect()
+    a.ok("condition.acquire", "C")
+    a.send("condition.wait", "C", 60)
+    wait_until(lambda: len(c.ok("stat", "C")["waiters"]) == 1)
+    snap(c, mode)
+    a.send("cancel")
+    assert a.recv().result == {"notified": False, "owner_died": False}
+    assert a.recv().result is True
+    (me,) = [x["id"] for x in a.ok("clients")[1] if x["self"]]
+
+    def bytes_in():
+        return [x["bytes_in"] for x in c.ok("clients")[1] if x["id"] == me][0]
+    a.send("condition.wait", "C", 60)                # notified, then cancelled in line for the lock
+    wait_until(lambda: len(c.ok("stat", "C")["waiters"]) == 1)
+    b.ok("condition.acquire", "C")
+    assert b.ok("condition.notify", "C", 1) == 1
+    sent = bytes_in()
+    a.send("cancel")
+    wait_until(lambda: bytes_in() > sent, what="the cancel read while b holds the lock")
+    b.ok("condition.release", "C")
+    assert a.recv().result == {"notified": True, "owner_died": False}
+    assert a.recv().result is True
+    a.ok("condition.release", "C")
+    b.ok("lock.acquire", "L")
+    a.send("lock.acquire", "L", 60)
+    wait_until(lambda: c.ok("stat", "L")["waiting"] == 1)
+    a.send("cancel")
+    assert a.recv().status == E.TIMEOUT
+    assert a.recv().result is True
+    b.ok("lock.release", "L")
+    c.ok("create", "B", "barrier", {"parties": 2})
+    a.send("barrier.wait", "B", 60)
+    wait_until(lambda: c.ok("barrier.n_waiting", "B") == 1)
+    a.send("cancel")
+    assert a.recv().status == E.BROKEN
+    assert a.recv().result is True
+    before = {n: c.ok("stat", n) for n in ("C", "L", "B")}
+    s.restart(kill=kill)
+    c = s.connect()
+    for n, st in before.items():
+        after = c.ok("stat", n)
+        for key in ("acquired", "notified", "broken", "locked", "waiting", "owner_deaths"):
+            assert after.get(key) == st.get(key), (n, key, st, after)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
 def test_barriers(stateful, mode, kill):
     s = stateful("-o", "fsync=always")
     s.start()
