@@ -118,6 +118,17 @@ static void dispatch_settle(struct object *o)
 		registry_drop_if_unused(o);
 }
 
+
+/* The op a request names, by code or by name; NULL if none. */
+static const struct proto_op_info *request_op(const msgpack_object *op)
+{
+	if (op->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return proto_op_by_code(op->via.u64);
+	if (op->type == MSGPACK_OBJECT_STR)
+		return proto_op_by_name(op->via.str.ptr, op->via.str.size);
+	return NULL;
+}
+
 static int dispatch_frame(struct client *c, const char *body, size_t len)
 {
 	struct request rq = { .client = c, .frame = body, .frame_len = len };
@@ -144,12 +155,8 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 		msgpack_zone_clear(&zone);
 		return -1;
 	}
-	const msgpack_object *op = wr.op;
 	rq.reply.id = wr.id;
-	if (op->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		rq.op = proto_op_by_code(op->via.u64);
-	else if (op->type == MSGPACK_OBJECT_STR)
-		rq.op = proto_op_by_name(op->via.str.ptr, op->via.str.size);
+	rq.op = request_op(wr.op);
 	rq.args = wr.args;
 	rq.nargs = wr.nargs;
 	c->ops++;
@@ -164,9 +171,9 @@ static int dispatch_frame(struct client *c, const char *body, size_t len)
 		rq.reply.id = 0;   /* an error about the connection */
 		reply_error(&rq.reply, IPCD_EPROTOCOL, "the first request must be hello");
 	} else if (!rq.op) {
-		if (op->type == MSGPACK_OBJECT_STR)
-			reply_error(&rq.reply, IPCD_EBADOP, "unknown op '%.*s'", (int)op->via.str.size,
-			            op->via.str.ptr);
+		if (wr.op->type == MSGPACK_OBJECT_STR)
+			reply_error(&rq.reply, IPCD_EBADOP, "unknown op '%.*s'", (int)wr.op->via.str.size,
+			            wr.op->via.str.ptr);
 		else
 			reply_error(&rq.reply, IPCD_EBADOP, "unknown op (a code from ops.def or its name)");
 	} else if ((err = proto_check_args(rq.op, rq.args, rq.nargs, config.max_name, &why))) {
@@ -369,11 +376,10 @@ static void dispatch_parked_input(struct client *c)
 	    frame_peek(&c->in, config.max_frame, &body, &len, &total) != FRAME_OK)
 		return;
 	zones_init();
-	int cancel = decode_value(body, len, PROTO_MAX_LEVELS, &zone, &req) == DECODE_OK &&
-	             wire_request_parse(&req, &wr) == 0 &&
-	             ((wr.op->type == MSGPACK_OBJECT_POSITIVE_INTEGER && wr.op->via.u64 == IPCD_OP_CANCEL) ||
-	              (wr.op->type == MSGPACK_OBJECT_STR && wr.op->via.str.size == 6 &&
-	               memcmp(wr.op->via.str.ptr, "cancel", 6) == 0));
+	const struct proto_op_info *next = NULL;
+	if (decode_value(body, len, PROTO_MAX_LEVELS, &zone, &req) == DECODE_OK && wire_request_parse(&req, &wr) == 0)
+		next = request_op(wr.op);
+	int cancel = next && next->code == IPCD_OP_CANCEL;
 	msgpack_zone_clear(&zone);
 	if (!cancel)
 		return;
