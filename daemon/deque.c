@@ -47,21 +47,38 @@ static int deque_resize(struct deque *d, size_t cap)
 	return 0;
 }
 
+/* The capacity a deque grows to for want items (more than it has), or 0 if
+ * no array that large can be allocated. */
+static size_t deque_cap_for(const struct deque *d, size_t want)
+{
+	size_t cap = d->cap ? d->cap : DEQUE_MIN_CAP;
+	while (cap < want) {
+		if (cap > SIZE_MAX / sizeof(void *) / 2)
+			return 0;
+		cap *= 2;
+	}
+	return cap;
+}
+
+size_t deque_growth(const struct deque *d, size_t n)
+{
+	if (n > SIZE_MAX / sizeof(void *) - d->len)
+		return SIZE_MAX / sizeof(void *);
+	if (d->len + n <= d->cap)
+		return 0;
+	size_t cap = deque_cap_for(d, d->len + n);
+	return cap ? cap - d->cap : SIZE_MAX / sizeof(void *);
+}
+
 /* Grow to the next power of two holding len + n items. */
 int deque_reserve(struct deque *d, size_t n)
 {
 	if (n > SIZE_MAX / sizeof(void *) - d->len)
 		return -1;
-	size_t want = d->len + n;
-	if (want <= d->cap)
+	if (d->len + n <= d->cap)
 		return 0;
-	size_t cap = d->cap ? d->cap : DEQUE_MIN_CAP;
-	while (cap < want) {
-		if (cap > SIZE_MAX / sizeof(void *) / 2)
-			return -1;
-		cap *= 2;
-	}
-	return deque_resize(d, cap);
+	size_t cap = deque_cap_for(d, d->len + n);
+	return cap ? deque_resize(d, cap) : -1;
 }
 
 /* Halve the capacity when at most a quarter is used; a failed shrink is harmless. */

@@ -21,6 +21,8 @@ static inline size_t deque_len(const struct deque *d) { return d->len; }
 /* Item i (0 <= i < len). */
 static inline void *deque_at(const struct deque *d, size_t i) { return d->slots[(d->head + i) & (d->cap - 1)]; }
 static inline void deque_set(struct deque *d, size_t i, void *p) { d->slots[(d->head + i) & (d->cap - 1)] = p; }
+/* Slots a reserve of n more items would add (0 if they fit). */
+size_t deque_growth(const struct deque *d, size_t n);
 /* Make room for n more items; 0 or -1 on ENOMEM. */
 int deque_reserve(struct deque *d, size_t n);
 int deque_push_back(struct deque *d, void *p);   /* 0 or -1 */

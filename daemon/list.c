@@ -309,6 +309,15 @@ static void list_added(struct request *rq, struct list *l)
 	waitq_serve(&l->poppers);
 }
 
+/* Room in l for n more values, refused if growing its slots would pass
+ * max_memory (the slots' room is counted after the write, list_spare). */
+static int list_reserve(struct list *l, size_t n)
+{
+	if (!value_mem_fits(deque_growth(&l->items, n) * sizeof(void *)))
+		return -1;
+	return deque_reserve(&l->items, n);
+}
+
 /* list.append NAME VALUE -> length */
 void handle_LIST_APPEND(struct request *rq)
 {
@@ -316,7 +325,7 @@ void handle_LIST_APPEND(struct request *rq)
 	struct value *v = request_value_or_reply(rq, &rq->args[1]);
 	if (!v)
 		return;
-	if (deque_push_back(&l->items, v) < 0) {
+	if (list_reserve(l, 1) < 0 || deque_push_back(&l->items, v) < 0) {
 		value_free(v);
 		reply_nomem(&rq->reply);
 		return;
@@ -330,7 +339,7 @@ void handle_LIST_EXTEND(struct request *rq)
 	struct list *l = list_of(rq);
 	const msgpack_object_array *a = &rq->args[1].via.array;
 	struct value **vs = malloc((a->size ? a->size : 1) * sizeof(*vs));
-	if (!vs || deque_reserve(&l->items, a->size) < 0) {
+	if (!vs || list_reserve(l, a->size) < 0) {
 		free(vs);
 		reply_nomem(&rq->reply);
 		return;
@@ -357,7 +366,7 @@ void handle_LIST_INSERT(struct request *rq)
 	struct value *v = request_value_or_reply(rq, &rq->args[2]);
 	if (!v)
 		return;
-	if (deque_insert(&l->items, at, v) < 0) {
+	if (list_reserve(l, 1) < 0 || deque_insert(&l->items, at, v) < 0) {
 		value_free(v);
 		reply_nomem(&rq->reply);
 		return;

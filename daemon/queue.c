@@ -519,6 +519,8 @@ void queue_wake(struct queue *q)
 {
 	waitq_serve(&q->putters);
 	waitq_serve(&q->getters);
+	/* Also after changes no request on q made (a lease end, a dead letter). */
+	registry_count_spare(q->obj);
 }
 
 /* ---- type operations --------------------------------------------------- */
@@ -928,7 +930,39 @@ static double queue_oldest_age(const struct queue *q)
 	return oldest < now ? (double)(now - oldest) / 1000.0 : 0.0;
 }
 
-#define QUEUE_STAT_KEYS 17
+#define QUEUE_STAT_KEYS 18
+
+/* What an array of n pointers costs allocated. */
+static size_t pointers_mem(size_t n)
+{
+	return n ? value_alloc_cost(n * sizeof(void *)) : 0;
+}
+
+/* What q's extension and options hold: the extension with its heaps and
+ * delivery map (whose slots are counted in full: an item's own cost covers
+ * only one slot), and the dead-letter name. */
+static size_t queue_ext_mem(const struct queue *q)
+{
+	size_t n = q->dead_letter ? value_alloc_cost(strlen(q->dead_letter) + 1) : 0;
+	const struct queue_ext *x = q->ext;
+	if (x) {
+		n += value_alloc_cost(sizeof(*x)) + pointers_mem(x->ready.cap) + pointers_mem(x->delayed.cap) +
+		     pointers_mem(x->leases.cap);
+		if (x->pending.cap_entries)
+			n += value_alloc_cost(x->pending.cap_entries * sizeof(struct omap_entry));
+		if (x->pending.index_cap)
+			n += value_alloc_cost(x->pending.index_cap * sizeof(uint32_t));
+	}
+	return n;
+}
+
+/* object_type.spare: what is counted after each change (the store's runs
+ * are counted as they are allocated). */
+static size_t queue_spare(const struct object *o)
+{
+	const struct queue *q = &o->u.queue;
+	return qstore_arrays_room(&q->items) + queue_ext_mem(q);
+}
 
 static void queue_pack_stat(const struct object *o, const struct client *viewer, msgpack_packer *pk)
 {
@@ -951,12 +985,13 @@ static void queue_pack_stat(const struct object *o, const struct client *viewer,
 		{ "joiners", q->joiners.count },
 		{ "next_delivery_id", q->ext ? q->ext->next_id + 1 : 1 },
 	};
-	_Static_assert(sizeof(counts) / sizeof(counts[0]) + 1 == QUEUE_STAT_KEYS, "stat keys");
+	_Static_assert(sizeof(counts) / sizeof(counts[0]) + 2 == QUEUE_STAT_KEYS, "stat keys");
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		pack_cstr(pk, counts[i].key);
 		msgpack_pack_uint64(pk, counts[i].n);
 	}
 	pack_key_double(pk, "oldest_age", queue_oldest_age(q));
+	pack_key_uint(pk, "room", qstore_room(&q->items) + queue_ext_mem(q));
 }
 
 static void queue_cancel_waiters(struct object *o)
@@ -1304,6 +1339,7 @@ static void queue_on_timer(struct object *o, int what, uint64_t n)
 }
 
 const struct object_type queue_type = {
+	.spare = queue_spare,
 	.save = queue_save,
 	.restore = queue_restore,
 	.on_timer = queue_on_timer,

@@ -16,8 +16,10 @@
  * another header makes it write the headers out (while it holds only a few
  * values, so that mixed values never cost a run each) or closes it.
  *
- * value_mem_used counts the bytes of the values in a run, as it counts a
- * bare value's bytes (not the allocator's rounding, nor a run's slack).
+ * value_mem_used counts a run by what it costs allocated, from the moment
+ * it is; a bare value by its own cost. The unused part of the runs and the
+ * slot and age arrays are the store's room (qstore_room); the arrays'
+ * part (qstore_arrays_room) the queue counts after each change.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,32 +106,57 @@ static uint32_t pack_at(const struct qpack *k, uint32_t off, struct qstore_entry
 	return e->blen;
 }
 
-static struct qpack *pack_new(uint32_t want)
+/* What a run of cap bytes of data costs: its allocation and its slot. It
+ * is counted in value_mem_used when it is allocated (refused if that would
+ * pass max_memory), so the values in it cost nothing more there; the
+ * store's own count of their bytes tells its room. */
+static size_t pack_cost(uint32_t cap)
+{
+	return value_alloc_cost(sizeof(struct qpack) + cap) + sizeof(void *);
+}
+
+static inline void packed_add(struct qstore *s, size_t n) { s->packed += n; }
+static inline void packed_sub(struct qstore *s, size_t n) { s->packed -= n; }
+
+static struct qpack *pack_new(struct qstore *s, uint32_t want)
 {
 	uint32_t cap = pack_cap_for(want);
+	if (!value_mem_fits(pack_cost(cap)))
+		return NULL;
 	struct qpack *k = value_alloc(sizeof(*k) + cap);
 	if (k) {
 		k->head = k->tail = 0;
 		k->cap = (uint16_t)cap;
 		k->hlen = 0;
 		k->nvals = 0;
+		value_mem_add(pack_cost(cap));
+		s->runs_mem += pack_cost(cap);
 	}
 	return k;
 }
 
-static void pack_free(struct qpack *k)
+static void pack_free(struct qstore *s, struct qpack *k)
 {
-	value_mem_used -= k->tail - k->head;
+	packed_sub(s, k->tail - k->head);
+	value_mem_sub(pack_cost(k->cap));
+	s->runs_mem -= pack_cost(k->cap);
 	free(k);
 }
 
-/* Run k at slot i grows to hold want bytes. 0, or -1 on ENOMEM (k unchanged). */
+/* Run k at slot i grows to hold want bytes. 0, or -1 on ENOMEM or at
+ * max_memory (k unchanged). */
 static int pack_grow(struct qstore *s, struct qpack **kp, size_t i, uint32_t want)
 {
-	struct qpack *g = realloc(*kp, sizeof(**kp) + pack_cap_for(want));
+	uint32_t old = (*kp)->cap, cap = pack_cap_for(want);
+	size_t more = pack_cost(cap) - pack_cost(old);
+	if (!value_mem_fits(more))
+		return -1;
+	struct qpack *g = realloc(*kp, sizeof(**kp) + cap);
 	if (!g)
 		return -1;
-	g->cap = (uint16_t)pack_cap_for(want);
+	g->cap = (uint16_t)cap;
+	value_mem_add(more);
+	s->runs_mem += more;
 	deque_set(&s->slots, i, slot_of_pack(g));
 	*kp = g;
 	return 0;
@@ -143,7 +170,7 @@ static struct qpack *store_new_pack(struct qstore *s, uint32_t want)
 		s->spare = NULL;
 		return k;
 	}
-	return pack_new(want);
+	return pack_new(s, want);
 }
 
 /* Run k (slot i) shares a header and a value with another one comes: write
@@ -163,7 +190,7 @@ static int pack_unshare(struct qstore *s, struct qpack **kp, size_t i, uint32_t 
 	k->head = 0;
 	k->tail = (uint16_t)(n * (h + b));
 	k->hlen = 0;
-	value_mem_used += (size_t)n * h;
+	packed_add(s, (size_t)n * h);
 	*kp = k;
 	return 0;
 }
@@ -185,7 +212,7 @@ static int store_append_packed(struct qstore *s, const unsigned char *p, uint32_
 	if (k && need > (uint32_t)(k->cap - k->tail)) {
 		uint32_t want = k->tail + need;
 		if (want > PACK_MAX_CAP) {
-			if (!(k = pack_new(PACK_MAX_CAP)))   /* the store fills whole runs */
+			if (!(k = pack_new(s, PACK_MAX_CAP)))   /* the store fills whole runs */
 				return -1;
 			deque_push_back(&s->slots, slot_of_pack(k));
 		} else if (pack_grow(s, &k, nslots - 1, want) < 0) {
@@ -204,7 +231,7 @@ static int store_append_packed(struct qstore *s, const unsigned char *p, uint32_
 	memcpy(k->data + k->tail, p + k->hlen, need);
 	k->tail = (uint16_t)(k->tail + need);
 	k->nvals++;
-	value_mem_used += need;
+	packed_add(s, need);
 	return 0;
 }
 
@@ -234,7 +261,7 @@ static void store_truncate(struct qstore *s, const struct store_mark *m)
 	while (deque_len(&s->slots) > m->nslots) {
 		void *p = deque_pop_back(&s->slots);
 		if (slot_is_pack(p))
-			pack_free(slot_pack(p));
+			pack_free(s, slot_pack(p));
 	}
 	void *back = m->nslots ? deque_at(&s->slots, m->nslots - 1) : NULL;
 	if (back && slot_is_pack(back)) {
@@ -242,7 +269,7 @@ static void store_truncate(struct qstore *s, const struct store_mark *m)
 		uint32_t tail = m->tail;
 		if (m->hlen && !k->hlen)   /* its headers were written out since (from head 0) */
 			tail = (uint32_t)m->nvals * (m->hlen + m->blen);
-		value_mem_used -= k->tail - tail;
+		packed_sub(s, k->tail - tail);
 		k->tail = (uint16_t)tail;
 		k->nvals = m->nvals;
 	}
@@ -324,14 +351,39 @@ static void ages_skip(const struct qstore *s, struct qstore_pos *p, size_t n)
 
 /* ---- the store -------------------------------------------------------------- */
 
+/* What a deque's slot array costs allocated. */
+static size_t deque_mem(const struct deque *d)
+{
+	return d->cap ? value_alloc_cost(d->cap * sizeof(void *)) : 0;
+}
+
+/* Each slot's pointer is counted with what it holds (a value's cost, an
+ * item's value, a run's cost); an age run is counted by no one. */
+size_t qstore_arrays_room(const struct qstore *s)
+{
+	return deque_mem(&s->slots) - deque_len(&s->slots) * sizeof(void *) + deque_mem(&s->ages);
+}
+
+size_t qstore_room(const struct qstore *s)
+{
+	return s->runs_mem - s->packed + qstore_arrays_room(s);
+}
+
 int qstore_reserve(struct qstore *s, size_t n)
 {
 	return deque_reserve(&s->slots, n);
 }
 
+/* True if the slot and age arrays may grow for n more values within
+ * max_memory (their room is counted after the push, as the queue's). */
+static int arrays_fit(const struct qstore *s, size_t n)
+{
+	return value_mem_fits((deque_growth(&s->slots, n) + deque_growth(&s->ages, ages_need(n))) * sizeof(void *));
+}
+
 int qstore_push_values(struct qstore *s, struct value **vals, uint32_t n, uint64_t now)
 {
-	if (deque_reserve(&s->slots, n) < 0 || deque_reserve(&s->ages, ages_need(n)) < 0)
+	if (!arrays_fit(s, n) || deque_reserve(&s->slots, n) < 0 || deque_reserve(&s->ages, ages_need(n)) < 0)
 		return -1;
 	struct store_mark mark;
 	store_mark(s, &mark);
@@ -358,7 +410,7 @@ int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64
 {
 	/* Refused as the same value, allocated, would be: max_memory holds
 	 * whichever way a value is stored. */
-	if (value_mem_limit && value_mem_used + value_cost(len) > value_mem_limit)
+	if (!value_mem_fits(value_cost(len)) || !arrays_fit(s, 1))
 		return -1;
 	if (deque_reserve(&s->slots, 1) < 0 || deque_reserve(&s->ages, 1) < 0 ||
 	    store_append_packed(s, (const unsigned char *)bytes, len) < 0)
@@ -410,14 +462,14 @@ void qstore_pop_front(struct qstore *s)
 		uint32_t len = pack_at(k, k->head, &e);
 		k->head = (uint16_t)(k->head + len);
 		k->nvals--;
-		value_mem_used -= len;
+		packed_sub(s, len);
 		if (k->head < k->tail)
 			return;
 		if (!s->spare && k->cap == PACK_MIN_CAP) {
 			k->head = k->tail = 0;
 			s->spare = k;
 		} else {
-			pack_free(k);
+			pack_free(s, k);
 		}
 	}
 	deque_pop_front(&s->slots);
@@ -450,7 +502,7 @@ long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room)
 	ages_pop(s);
 	k->head = (uint16_t)(k->head + body);
 	k->nvals--;
-	value_mem_used -= body;
+	packed_sub(s, body);
 	long len = (long)k->hlen + body;
 	if (k->head < k->tail)
 		return len;
@@ -458,7 +510,7 @@ long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room)
 		k->head = k->tail = 0;
 		s->spare = k;
 	} else {
-		pack_free(k);
+		pack_free(s, k);
 	}
 	deque_pop_front(&s->slots);
 	return len;
@@ -549,7 +601,7 @@ size_t qstore_clear(struct qstore *s, void (*free_item)(struct qitem *))
 		if (slot_is_item(p))
 			free_item(slot_item(p));
 		else if (slot_is_pack(p))
-			pack_free(slot_pack(p));
+			pack_free(s, slot_pack(p));
 		else
 			value_free(p);
 	}
@@ -563,7 +615,7 @@ void qstore_free(struct qstore *s, void (*free_item)(struct qitem *))
 {
 	qstore_clear(s, free_item);
 	if (s->spare)
-		pack_free(s->spare);
+		pack_free(s, s->spare);
 	s->spare = NULL;
 	deque_free(&s->slots);
 	deque_free(&s->ages);

@@ -32,6 +32,8 @@ struct qstore {
 	size_t len;                 /* items stored (a packed run holds many) */
 	void *spare;                /* an empty small run kept for the next push */
 	struct deque ages;          /* put times of the plain values, run-length packed */
+	size_t runs_mem;            /* what its packed runs cost allocated, the spare's too */
+	size_t packed;              /* bytes of the values in them */
 };
 
 /* The largest value that is packed into runs (larger ones stay bare). */
@@ -43,6 +45,12 @@ size_t qstore_clear(struct qstore *s, void (*free_item)(struct qitem *));
 void qstore_free(struct qstore *s, void (*free_item)(struct qitem *));
 
 static inline size_t qstore_len(const struct qstore *s) { return s->len; }
+/* Bytes s holds beyond its values and items: empty slots, age runs and
+ * the unused part of its packed runs, in O(1). Runs are counted in
+ * value_mem_used as they are allocated; the arrays' part is what the
+ * queue counts after each change. */
+size_t qstore_room(const struct qstore *s);
+size_t qstore_arrays_room(const struct qstore *s);
 
 /* Room for n more slots, so that qstore_push_item cannot fail. 0 or -1. */
 int qstore_reserve(struct qstore *s, size_t n);
@@ -53,9 +61,8 @@ int qstore_reserve(struct qstore *s, size_t n);
 int qstore_push_values(struct qstore *s, struct value **vals, uint32_t n, uint64_t now);
 /* Append one small scalar from bytes the caller keeps (len at most
  * QSTORE_PACK_MAX, the canonical encoding of a nil, bool, number, str, bin
- * or ext): the put path's copy without a struct value of its own. The
- * bytes are counted in value_mem_used as a stored value's are. 0, or -1 on
- * ENOMEM (nothing appended). */
+ * or ext): the put path's copy without a struct value of its own. 0, or
+ * -1 on ENOMEM or at max_memory (nothing appended). */
 int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64_t now);
 /* True if bytes (len) are what qstore_push_packed takes. */
 static inline int qstore_packs(const char *bytes, size_t len)

@@ -653,6 +653,7 @@ static int replay_record(void *ctx, const void *payload, size_t len)
 		clock_at(now_unix_us());
 		if (object_type_of(o->type)->restore(o, (unsigned)f[2].via.u64, &f[3]) < 0)
 			return replay_fail(r, "a content record does not fit its object");
+		registry_count_spare(o);
 		return 0;
 	}
 	default:

@@ -49,6 +49,12 @@ static inline size_t value_mem(const struct value *v) { return value_cost(v->len
 /* Count n more bytes held for clients: 0, or -1 (nothing counted) if that
  * would pass max_memory. */
 int value_mem_charge(size_t n);
+/* True if n more bytes would stay within max_memory (nothing counted): the
+ * check before an array grows, whose new room is counted once it has. */
+static inline int value_mem_fits(size_t n)
+{
+	return !value_mem_limit || (n <= value_mem_limit && value_mem_used <= value_mem_limit - n);
+}
 /* Count n more bytes whatever the limit (memory already taken). */
 static inline void value_mem_add(size_t n) { value_mem_used += n; }
 /* Give back n counted bytes. */

@@ -229,6 +229,7 @@ ONE_ITEM_OBJECTS = [
     ("dict.set", ["k", 1], 850),      # arrays of 8 entries and 16 index cells
     ("ns.set", ["k", 1], 850),
     ("list.append", [1], 580),        # a deque of 8 slots
+    ("queue.put", [1], 700),          # slot and age arrays of 8, a run of 64 bytes
 ]
 
 
@@ -281,6 +282,40 @@ def test_max_memory_counts_a_lists_room_as_it_changes(small_memory_daemon):
         c.ok("list.pop", "x")
     assert c.ok("info")["memory"] < grown
     c.ok("delete", "x")
+    assert c.ok("info")["memory"] == 0
+
+
+def test_max_memory_counts_a_queues_room_as_it_changes(small_memory_daemon):
+    """A queue's slots and the unused part of its runs are counted (`stat`
+    shows them as `room`) as it grows and shrinks, and go with it."""
+    c = small_memory_daemon.connect()
+    c.ok("queue.put", "q", b"x" * 16)
+    one = c.ok("stat", "q")["room"]
+    assert one > 64                               # a run of 64 bytes and two arrays of 8 slots
+    assert c.ok("info")["memory"] > one
+    for i in range(9):                            # runs of one shape, closed by another: each
+        c.ok("queue.put_many", "q", [b"%016d" % j for j in range(9)] + [i])   # keeps unused room
+    grown = c.ok("stat", "q")["room"]
+    assert grown > 4 * one, (one, grown)
+    c.ok("queue.get_many", "q", 1000)
+    assert c.ok("stat", "q")["room"] < grown
+    c.ok("delete", "q")
+    assert c.ok("info")["memory"] == 0
+
+
+@pytest.mark.parametrize("op", ["queue.put", "list.append"])
+def test_max_memory_refuses_a_write_before_its_arrays_grow_past_it(small_memory_daemon, op):
+    """The slot arrays of a queue or a list and a queue's runs double as
+    they grow: a write whose growth would pass max_memory is refused before
+    it happens, so the count never passes the limit."""
+    c = small_memory_daemon.connect()
+    while True:
+        r = c.call(op, "o", None)
+        assert c.ok("info")["memory"] <= MAX_MEMORY
+        if r.status:
+            break
+    assert r.status == E.NOMEM
+    c.ok("delete", "o")
     assert c.ok("info")["memory"] == 0
 
 

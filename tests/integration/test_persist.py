@@ -156,6 +156,26 @@ def test_pending_deliveries_come_back_at_the_head_with_their_counts(stateful, sn
     assert again["id"] > d2["id"]                              # ids are never reused
 
 
+@pytest.mark.parametrize("snapshot", [False, True], ids=["log", "snapshot"])
+def test_a_restored_queue_counts_the_same_memory(stateful, snapshot):
+    """What max_memory counts for a queue's items comes back byte for byte,
+    and its room (`stat`) is counted again from the start."""
+    s = stateful()
+    s.start()
+    c = s.connect()
+    c.ok("queue.put_many", "q", [b"%016d" % i for i in range(500)] + ["s" * (i % 30) for i in range(500)])
+    c.ok("queue.put_many", "q", [[i, "bare"] for i in range(50)] + ["L" * 400] * 10)
+    c.ok("queue.get_many", "q", 300)
+    held = c.ok("info")["memory"] - c.ok("stat", "q")["room"]
+    if snapshot:
+        c.ok("save")
+        wait_snapshot(c)
+    s.restart(kill=True)
+    c = s.connect()
+    assert c.ok("queue.qsize", "q") == 760
+    assert c.ok("info")["memory"] - c.ok("stat", "q")["room"] == held
+
+
 def test_acked_and_consumed_items_stay_gone(stateful):
     s = stateful("-o", "fsync=always")
     s.start()
