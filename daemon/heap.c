@@ -61,16 +61,33 @@ static void heap_down(struct heap *h, size_t pos)
 	heap_place(h, pos, p);
 }
 
+/* The capacity that makes room for n more, or 0 if none can. */
+static size_t heap_cap_for(const struct heap *h, size_t n)
+{
+	if (n <= h->cap - h->len)
+		return h->cap;
+	size_t cap = h->cap ? h->cap : 8;
+	while (cap - h->len < n) {
+		if (cap > SIZE_MAX / 2 / sizeof(void *))
+			return 0;
+		cap *= 2;
+	}
+	return cap;
+}
+
+size_t heap_growth(const struct heap *h, size_t n)
+{
+	size_t cap = heap_cap_for(h, n);
+	return cap ? cap - h->cap : SIZE_MAX / 4 / sizeof(void *);   /* never fits, cannot wrap a sum */
+}
+
 int heap_reserve(struct heap *h, size_t n)
 {
 	if (n <= h->cap - h->len)
 		return 0;
-	size_t cap = h->cap ? h->cap : 8;
-	while (cap - h->len < n) {
-		if (cap > SIZE_MAX / 2 / sizeof(void *))
-			return -1;
-		cap *= 2;
-	}
+	size_t cap = heap_cap_for(h, n);
+	if (!cap)
+		return -1;
 	void **s = realloc(h->slots, cap * sizeof(*s));
 	if (!s)
 		return -1;

@@ -26,6 +26,8 @@ static inline size_t heap_len(const struct heap *h) { return h->len; }
 static inline void *heap_top(const struct heap *h) { return h->len ? h->slots[0] : NULL; }
 /* Make room for n more elements, so that that many pushes cannot fail. 0 or -1. */
 int heap_reserve(struct heap *h, size_t n);
+/* Slots heap_reserve(h, n) would add (0 if it has the room). */
+size_t heap_growth(const struct heap *h, size_t n);
 /* Insert p; 0, or -1 on ENOMEM (nothing changed). */
 int heap_push(struct heap *h, void *p);
 /* Remove and return the least element, or NULL if empty. */

@@ -418,8 +418,12 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 	if (!po->priority && !po->delay_ms && !po->deliveries)
 		return queue_push(q, vals, n);
 	struct qitem **its = calloc(n ? n : 1, sizeof(*its));
-	int ok = its && queue_ext(q) &&
-	         (po->delay_ms ? heap_reserve(&q->ext->delayed, n) == 0 : queue_reserve_ready(q, po->priority, n) == 0);
+	struct heap *h = !queue_ext(q) ? NULL : po->delay_ms ? &q->ext->delayed : po->priority ? &q->ext->ready : NULL;
+	/* The items and a heap's new room are counted as they are made: refuse
+	 * a write that would take the count past max_memory before it starts. */
+	size_t grows = n * value_alloc_cost(sizeof(struct qitem)) + (h ? heap_growth(h, n) * sizeof(void *) : 0);
+	int ok = its && q->ext && value_mem_fits(grows) &&
+	         (h ? heap_reserve(h, n) == 0 : queue_reserve_ready(q, 0, n) == 0);
 	uint64_t now = clock_mono_ms();
 	for (uint32_t i = 0; ok && i < n; i++)
 		ok = (its[i] = qitem_new(q, vals[i], now)) != NULL;

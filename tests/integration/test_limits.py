@@ -303,14 +303,18 @@ def test_max_memory_counts_a_queues_room_as_it_changes(small_memory_daemon):
     assert c.ok("info")["memory"] == 0
 
 
-@pytest.mark.parametrize("op", ["queue.put", "list.append"])
-def test_max_memory_refuses_a_write_before_its_arrays_grow_past_it(small_memory_daemon, op):
-    """The slot arrays of a queue or a list and a queue's runs double as
-    they grow: a write whose growth would pass max_memory is refused before
-    it happens, so the count never passes the limit."""
+@pytest.mark.parametrize("op,args", [("queue.put", []), ("list.append", []),
+                                     ("queue.put", [None, {"priority": 1}]),
+                                     ("queue.put", [None, {"delay": 1000}])],
+                         ids=["queue.put", "list.append", "queue.put-priority", "queue.put-delay"])
+def test_max_memory_refuses_a_write_before_its_arrays_grow_past_it(small_memory_daemon, op, args):
+    """The slot arrays of a queue or a list, a queue's runs and its priority
+    and delay heaps double as they grow: a write whose growth would pass
+    max_memory is refused before it happens, so the count never passes the
+    limit."""
     c = small_memory_daemon.connect()
     while True:
-        r = c.call(op, "o", None)
+        r = c.call(op, "o", None, *args)
         assert c.ok("info")["memory"] <= MAX_MEMORY
         if r.status:
             break
