@@ -564,6 +564,7 @@ void handle_BARRIER_WAIT(struct request *rq)
 void handle_BARRIER_RESET(struct request *rq)
 {
 	struct barrier *b = &rq->obj->u.barrier;
+	rq->unchanged = !b->count && !b->broken && !b->parties && !b->acting;   /* what a free name reads as */
 	reply_nil(&rq->reply);
 	barrier_end_round(b, BARRIER_BROKEN);
 	barrier_end_action(b, BARRIER_BROKEN);

@@ -636,6 +636,7 @@ void handle_DICT_UPDATE(struct request *rq)
 	struct dict *d = dict_of(rq);
 	const msgpack_object_map *m = &rq->args[1].via.map;
 	struct dict_update *u = calloc(m->size ? m->size : 1, sizeof(*u));
+	rq->unchanged = m->size == 0;   /* an empty update leaves no dict on a free name */
 	if (!u) {
 		dict_reply_error(rq, IPCD_ENOMEM);
 		return;
@@ -703,6 +704,7 @@ void handle_DICT_CONTAINS(struct request *rq)
 /* dict.clear NAME -> nil */
 void handle_DICT_CLEAR(struct request *rq)
 {
+	rq->unchanged = omap_count(&dict_of(rq)->map) == 0;
 	dict_clear(dict_of(rq));
 	reply_nil(&rq->reply);
 }

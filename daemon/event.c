@@ -122,6 +122,7 @@ void handle_EVENT_SET(struct request *rq)
 /* event.clear NAME -> nil */
 void handle_EVENT_CLEAR(struct request *rq)
 {
+	rq->unchanged = !rq->obj->u.event.flag;   /* a clear event is what a free name reads as */
 	rq->obj->u.event.flag = 0;
 	reply_nil(&rq->reply);
 }

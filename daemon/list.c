@@ -339,6 +339,7 @@ void handle_LIST_EXTEND(struct request *rq)
 	struct list *l = list_of(rq);
 	const msgpack_object_array *a = &rq->args[1].via.array;
 	struct value **vs = malloc((a->size ? a->size : 1) * sizeof(*vs));
+	rq->unchanged = a->size == 0;   /* no list is left on a free name */
 	if (!vs || list_reserve(l, a->size) < 0) {
 		free(vs);
 		reply_nomem(&rq->reply);
@@ -499,6 +500,7 @@ void handle_LIST_LEN(struct request *rq)
 /* list.clear NAME -> nil */
 void handle_LIST_CLEAR(struct request *rq)
 {
+	rq->unchanged = deque_len(&list_of(rq)->items) == 0;
 	list_free_items(list_of(rq));
 	reply_nil(&rq->reply);
 }

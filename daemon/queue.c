@@ -1455,6 +1455,7 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 	if (queue_put_turn(rq, a->ptr, a->size, &po, request_arg(rq, 2)))
 		return;
 	struct value **vals = malloc((a->size ? a->size : 1) * sizeof(*vals));
+	rq->unchanged = a->size == 0;   /* no queue is left on a free name */
 	if (!vals) {
 		reply_nomem(&rq->reply);
 		return;
@@ -1521,6 +1522,7 @@ void handle_QUEUE_CLEAR(struct request *rq)
 {
 	struct queue *q = &rq->obj->u.queue;
 	size_t n = queue_free_items(q);
+	rq->unchanged = n == 0;
 	reply_uint(&rq->reply, n);
 	if (n)
 		queue_tasks_done(q, n);

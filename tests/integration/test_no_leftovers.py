@@ -58,6 +58,40 @@ def test_a_cas_that_does_not_swap_creates_nothing(client):
     assert names(c) == ["d"] and c.ok("dict.get", "d", "k") == 2
 
 
+# (op, args after the name): writes that succeed and change nothing on a free name
+NO_OP_WRITES = [
+    ("dict.update", [{}]),
+    ("dict.clear", []),
+    ("list.extend", [[]]),
+    ("list.clear", []),
+    ("queue.put_many", [[]]),
+    ("queue.clear", []),
+    ("event.clear", []),
+    ("barrier.reset", []),
+]
+
+
+def test_writes_that_change_nothing_create_nothing(client):
+    """A free name reads as an empty object: a write that leaves it so
+    (an empty update, a clear) makes none, and on an existing object it
+    keeps that object."""
+    c = client
+    for i, (op, args) in enumerate(NO_OP_WRITES):
+        c.ok(op, "free-%d" % i, *args)
+    assert names(c) == []
+    assert c.ok("info")["objects"] == 0
+    c.ok("list.append", "l", 1)
+    c.ok("list.clear", "l")
+    c.ok("queue.put", "q", 1)
+    c.ok("queue.get", "q")
+    c.ok("queue.clear", "q")
+    c.ok("event.set", "e")
+    c.ok("event.clear", "e")
+    c.ok("event.clear", "e")
+    assert names(c) == ["e", "l", "q"]
+    assert c.err("queue.join", "q", 0) == E.TIMEOUT   # its task is still open: the queue kept it
+
+
 def test_refused_writes_create_nothing(small_memory_daemon):
     c = small_memory_daemon.connect()
     big = "x" * (2 * MAX_MEMORY)

@@ -556,3 +556,20 @@ def test_an_object_made_for_a_wait_only_does_not_survive(stateful, snapshot):
     c = s.connect()
     assert c.ok("exists", "waited-on") is False
     assert c.ok("dump", "kept") == [1]
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "sigkill"])
+def test_writes_that_change_nothing_leave_nothing_after_a_restart(stateful, kill):
+    """A write that leaves a free name as it reads (an empty update, a clear
+    of nothing) makes no object: the log, replayed, makes none either."""
+    s = stateful("-o", "fsync=always")
+    s.start()
+    c = s.connect()
+    for op, args in (("dict.update", [{}]), ("list.extend", [[]]), ("queue.put_many", [[]]),
+                     ("queue.clear", []), ("event.clear", []), ("barrier.reset", [])):
+        c.ok(op, "free-" + op, *args)
+    c.ok("list.append", "kept", 1)
+    s.restart(kill=kill)
+    c = s.connect()
+    assert [n for n, _ in c.ok("ls", "*", 0, 100)[1]] == ["kept"]
+    assert c.ok("info")["objects"] == 1
