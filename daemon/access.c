@@ -58,6 +58,11 @@ int access_is_root(const struct client *c)
 	return c->uid == 0;
 }
 
+int access_is_operator(const struct client *c)
+{
+	return c->uid == 0 || c->uid == geteuid();
+}
+
 /* True if c's primary or a supplementary group is g. The supplementary
  * groups are asked of the kernel only when they decide the answer. */
 static int in_group(const struct client *c, gid_t g)

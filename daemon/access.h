@@ -45,6 +45,8 @@ int access_may(const struct client *c, const struct object *o, unsigned bit);
 int access_owner_may_write(const struct object *from, const struct object *to);
 /* True if c is root. */
 int access_is_root(const struct client *c);
+/* True if c is root or runs as the daemon's own user (server-wide ops). */
+int access_is_operator(const struct client *c);
 
 /*
  * The one check before a handler: if o (or, for o NULL, the existing object

@@ -165,7 +165,11 @@ void handle_INFO(struct request *rq)
 void handle_SAVE(struct request *rq)
 {
 	const char *why;
-	if (state_save_now(&why) < 0)
+	/* A snapshot costs the whole state's disk writes: an operator's call,
+	 * not every socket user's. */
+	if (!state_replaying && !access_is_operator(rq->client))
+		reply_error(&rq->reply, IPCD_EPERMISSION, "save needs root or the daemon's own user");
+	else if (state_save_now(&why) < 0)
 		reply_error(&rq->reply, IPCD_EPERSIST, "cannot save: %s", why);
 	else
 		reply_nil(&rq->reply);

@@ -422,3 +422,17 @@ def test_every_op_on_another_uids_object_needs_its_bit(open_daemon):
         assert (st == E.PERMISSION) == bool(writes), (req, st, msg)
     assert root.ok("dict.get", "x_dict", "k") == "the secret"
     assert len(root.ok("ls")[1]) == len({req[1] for _, req in ops})   # nothing deleted, nothing made
+
+
+def test_only_root_and_the_daemons_user_may_save(make_daemon, tmp_path):
+    """A snapshot writes the whole state to disk: other users may not start
+    one back to back."""
+    workdir = tempfile.mkdtemp(prefix="ipcd-access-")
+    os.chmod(workdir, 0o755)
+    try:
+        d = make_daemon("-o", "socket_mode=0666", "-o", "state_dir=%s" % (tmp_path / "state"), workdir=workdir)
+        [(status, msg)] = as_user(d, NOBODY, ["save"])
+        assert status == E.PERMISSION and "save" in msg, msg
+        assert d.connect().ok("save") is None   # root (the daemon's user here) may
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
