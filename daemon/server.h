@@ -120,6 +120,7 @@ struct server_stats {
 	uint64_t clients, clients_total, ops_total, errors_total;
 	uint64_t reads;              /* socket reads that brought bytes: activity, for the busy poll */
 	uint64_t input;              /* request bytes received and not yet run, all clients (max_input_total) */
+	uint64_t shm_memory;         /* bytes of shared-memory rings, counted in max_memory too */
 	uint64_t ops_by_code[PROTO_OP_MAX];
 	uint64_t errors_by_code[64]; /* wire error codes are below 64 (errors.def) */
 	struct rate rate;            /* requests per second */

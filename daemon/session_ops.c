@@ -95,14 +95,14 @@ static size_t readable_objects(const struct client *c, size_t by_type[PROTO_T_CO
 }
 
 /* info -> {version, protocol, pid, uptime, socket, config_file, clients,
- *          clients_total, max_clients, objects, max_objects, objects_by_type, memory,
+ *          clients_total, max_clients, objects, max_objects, objects_by_type, memory, shm_memory,
  *          max_memory, input, ops, ops_per_sec, errors, ops_by_name,
  *          errors_by_name, monitors, monitor_events, monitor_dropped} */
 void handle_INFO(struct request *rq)
 {
 	double now = clock_unix();
 	msgpack_packer *pk = reply_ok(&rq->reply);
-	msgpack_pack_map(pk, 24);
+	msgpack_pack_map(pk, 25);
 	pack_key_str(pk, "version", IPCD_VERSION);
 	pack_key_int(pk, "protocol", IPCD_PROTOCOL_VERSION);
 	pack_key_int(pk, "pid", (int)getpid());
@@ -122,6 +122,7 @@ void handle_INFO(struct request *rq)
 		msgpack_pack_uint64(pk, by_type[t]);
 	}
 	pack_key_uint(pk, "memory", value_mem_used);
+	pack_key_uint(pk, "shm_memory", server_stats.shm_memory);
 	pack_key_uint(pk, "max_memory", config.max_memory);
 	pack_key_uint(pk, "input", server_stats.input);
 	pack_key_uint(pk, "ops", server_stats.ops_total);

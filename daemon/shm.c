@@ -82,6 +82,7 @@ void shm_free(struct client *c)
 	shm_list_set(s, NULL);
 	munmap(s->mem, s->map_size);
 	value_mem_used -= s->map_size;
+	server_stats.shm_memory -= s->map_size;
 	free(s);
 	c->shm = NULL;
 }
@@ -322,6 +323,7 @@ void handle_SHM_OPEN(struct request *rq)
 		return;
 	}
 	shm_header_init(mem, ring);
+	server_stats.shm_memory += size;
 	s->c = c;
 	s->mem = mem;
 	s->map_size = size;

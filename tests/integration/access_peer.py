@@ -17,8 +17,6 @@ import ctypes
 import json
 import mmap
 import os
-import socket
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,12 +50,8 @@ def main(sock, mode, arg):
 def map_reply(c, name, mode):
     """(status, result, descriptors) of array.map NAME MODE, read with recvmsg."""
     c.send("array.map", name, mode)
-    data, fds = b"", []
-    while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
-        d, f, _, _ = socket.recv_fds(c.sock, 1 << 16, 4)
-        data, fds = data + d, fds + f
-    from ipcwire import unpack
-    _, status, result = unpack(data[4:])
+    r, fds = c.recv_with_fds()
+    status, result = r.status, r.result
     return status, result, fds
 
 

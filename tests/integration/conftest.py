@@ -24,7 +24,20 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 import ipcd_testlib  # noqa: E402  (tests/ipcd_testlib.py: the shared daemon code)
+import ipcwire  # noqa: E402
 from ipcwire import Client  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "socket_only(why): the test is about what only a socket does (kernel buffers, "
+        "half-closes, bytes counted on the wire): with IPCD_TEST_SHM=1 its clients keep the socket")
+
+
+@pytest.fixture(autouse=True)
+def _socket_only(request, monkeypatch):
+    if request.node.get_closest_marker("socket_only"):
+        monkeypatch.setattr(ipcwire, "SHM_FROM_ENV", False)
 
 
 class Daemon(ipcd_testlib.Daemon):
@@ -32,9 +45,9 @@ class Daemon(ipcd_testlib.Daemon):
 
     tmp_prefix = "ipcd-it-"
 
-    def connect(self, hello=True, name="pytest", timeout=None):
+    def connect(self, hello=True, name="pytest", timeout=None, shm=None):
         kw = {} if timeout is None else {"timeout": timeout}
-        c = Client(self.sock_path, hello=hello, name=name, **kw)
+        c = Client(self.sock_path, hello=hello, name=name, shm=shm, **kw)
         self.clients.append(c)
         return c
 

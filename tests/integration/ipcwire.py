@@ -12,8 +12,16 @@ the same files the daemon is built from, so the tests never hard-code them
 twice: E.NOTFOUND, E["NOTFOUND"], OPS["queue.put"].code.
 
 Every socket has a timeout (default 10 s): a test never waits unbounded.
+
+With IPCD_TEST_SHM=1 in the environment every Client moves to the
+shared-memory channel after hello (PROTOCOL.md, "Shared-memory channel"),
+so the whole suite runs over the rings too: the same frames, the same
+bytes, garbage included, only carried another way. A test that is about the
+socket itself opens its Client with shm=False.
 """
+import mmap
 import os
+import select
 import socket
 import struct
 import sys
@@ -23,6 +31,7 @@ import msgpack
 
 PROTO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
 DEFAULT_TIMEOUT = 10.0
+SHM_FROM_ENV = os.environ.get("IPCD_TEST_SHM") == "1"
 
 
 # ---- the tables ------------------------------------------------------------
@@ -125,43 +134,201 @@ class ServerError(AssertionError):
         self.status = status
 
 
+# ---- the shared-memory channel ---------------------------------------------------
+
+SHM_HEADER = 4096
+# Offsets of the control words (PROTOCOL.md's table).
+REQ_HEAD, REQ_PROD_SLEEP, REQ_TAIL, REQ_CONS_SLEEP = 64, 68, 128, 132
+REP_HEAD, REP_PROD_SLEEP, REP_TAIL, REP_CONS_SLEEP = 192, 196, 256, 260
+# How long a waiting side sleeps on the socket before it looks at the rings
+# again. Python has no atomic exchange or fence: a flag cleared or read a
+# moment too early could lose a wake-up, which this bounds to a nap.
+SHM_NAP = 0.002
+
+
+# The control words in one load and one store each, through a memoryview
+# of unsigned ints: struct.pack_into zeroes its bytes before it writes them,
+# and a daemon reading an index meanwhile sees it go back (out of range).
+# Native order is the host's, which the channel uses.
+def u32(m, off):
+    with memoryview(m) as b, b.cast("I") as w:
+        return w[off // 4]
+
+
+def put32(m, off, v):
+    with memoryview(m) as b, b.cast("I") as w:
+        w[off // 4] = v & 0xFFFFFFFF
+
+
+class Rings:
+    """A mapped channel: we produce the request ring and consume the reply
+    ring. head and tail are our own indices (bytes since the channel
+    opened), kept here and only published to the mapping."""
+
+    def __init__(self, fd, size, ring_size):
+        self.m = mmap.mmap(fd, size)
+        self.ring = ring_size
+        self.head = 0
+        self.tail = 0
+
+    def room(self):
+        return self.ring - ((self.head - u32(self.m, REQ_TAIL)) & 0xFFFFFFFF)
+
+    def write_some(self, data):
+        """Copy what fits of data into the request ring and publish it; the
+        number of bytes taken."""
+        n = min(len(data), self.room())
+        base = SHM_HEADER
+        at = self.head % self.ring
+        first = min(n, self.ring - at)
+        self.m[base + at:base + at + first] = data[:first]
+        self.m[base:base + n - first] = data[first:n]
+        self.head = (self.head + n) & 0xFFFFFFFF
+        put32(self.m, REQ_HEAD, self.head)
+        return n
+
+    def read_all(self):
+        """The bytes the reply ring holds, taken out and published."""
+        head = u32(self.m, REP_HEAD)
+        n = (head - self.tail) & 0xFFFFFFFF
+        if not n:
+            return b""
+        base = SHM_HEADER + self.ring
+        at = self.tail % self.ring
+        first = min(n, self.ring - at)
+        data = self.m[base + at:base + at + first] + self.m[base:base + n - first]
+        self.tail = head
+        put32(self.m, REP_TAIL, self.tail)
+        return data
+
+    def take_flag(self, off):
+        """True if the daemon set the sleeping flag at off (now cleared)."""
+        if u32(self.m, off):
+            put32(self.m, off, 0)
+            return True
+        return False
+
+    def close(self):
+        self.m.close()
+
+
 # ---- connection --------------------------------------------------------------
 
 class Client:
     """One connection. call() is request/reply; send()/recv() pipeline."""
 
-    def __init__(self, path, hello=True, name="pytest", timeout=DEFAULT_TIMEOUT):
+    def __init__(self, path, hello=True, name="pytest", timeout=DEFAULT_TIMEOUT, shm=None):
+        """shm: move to the shared-memory channel after hello (None: as
+        IPCD_TEST_SHM says; a daemon that refuses it leaves the socket)."""
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.next_id = 1
         self.rbuf = b""
+        self.fds = []          # descriptors that came on the socket, not yet taken
+        self.rings = None
+        self.naps = 0          # naps in a row that nothing woke
         self.hello_reply = None
         if hello:
             st, res = self.call("hello", 1, {"name": name})
             if st != 0:
                 raise ServerError("hello failed: %s %r" % (E.name(st), res))
             self.hello_reply = res
+            if SHM_FROM_ENV if shm is None else shm:
+                self.open_shm(required=bool(shm))
+
+    def open_shm(self, required=True):
+        """shm.open, then every frame goes through the rings. A refusal
+        (shm off, max_memory) raises ServerError if required, else keeps
+        the socket."""
+        rid = self.send("shm.open")
+        r, fds = self.recv_with_fds()
+        assert r.id == rid, r
+        if r.status:
+            if required:
+                raise ServerError("shm.open: %s %r" % (E.name(r.status), r.result), r.status)
+            return
+        assert len(fds) == 1, "shm.open's reply carries the memfd"
+        self.rings = Rings(fds[0], r.result["size"], r.result["ring_size"])
+        os.close(fds[0])
 
     # -- raw bytes
     def send_raw(self, data):
-        self.sock.sendall(data)
+        if not self.rings:
+            self.sock.sendall(data)
+            return
+        data = memoryview(data)
+        deadline = self._deadline()
+        while data:
+            n = self.rings.write_some(data)
+            data = data[n:]
+            if self.rings.take_flag(REQ_CONS_SLEEP):   # the daemon said it sleeps
+                self._wake()
+            if data:
+                self._nap(REQ_PROD_SLEEP, lambda: self.rings.room() > 0, deadline)
 
     def send_value(self, value):
         """Frame and send any msgpack value (not necessarily a request)."""
-        self.sock.sendall(frame(pack(value)))
+        self.send_raw(frame(pack(value)))
 
     def send(self, op, *args, rid=None):
         """Send one request without waiting; returns its id."""
         if rid is None:
             rid = self.next_id
             self.next_id += 1
-        self.sock.sendall(request_bytes(rid, op, *args))
+        self.send_raw(request_bytes(rid, op, *args))
         return rid
 
+    def _deadline(self):
+        t = self.sock.gettimeout()
+        return None if t is None else time.monotonic() + t
+
+    def _wake(self):
+        try:
+            self.sock.send(b"w")
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Closed("connection closed by the daemon") from e
+
+    def _nap(self, flag, ready, deadline):
+        """Say we sleep (flag), look once more, and sleep on the socket for
+        at most a nap: it brings wake-ups, descriptors and the end of the
+        connection. Then wake the daemon if it sleeps on requests we sent,
+        or waits for room in the reply ring; and after a while of napping,
+        wake it anyway (a wake-up too many is harmless; one lost to the
+        missing fence or a flag cleared just as it was set again would
+        otherwise never come)."""
+        put32(self.rings.m, flag, 1)
+        woken = False
+        if not ready():
+            left = SHM_NAP if deadline is None else min(SHM_NAP, deadline - time.monotonic())
+            if left <= 0:
+                put32(self.rings.m, flag, 0)
+                raise socket.timeout("timed out")
+            r, _, _ = select.select([self.sock], [], [], left)
+            if r:
+                woken = True
+                self._socket_read()
+        put32(self.rings.m, flag, 0)
+        self.naps = 0 if woken else self.naps + 1
+        wake = self.rings.take_flag(REP_PROD_SLEEP)
+        if self.rings.room() < self.rings.ring:      # requests the daemon has not read
+            wake = self.rings.take_flag(REQ_CONS_SLEEP) or wake
+        if wake or self.naps % 25 == 24:
+            self._wake()
+
     def _fill(self, n):
+        deadline = self._deadline() if self.rings else None
         while len(self.rbuf) < n:
+            if self.rings:
+                data = self.rings.read_all()
+                if data:
+                    self.rbuf += data
+                    if self.rings.take_flag(REP_PROD_SLEEP):   # the daemon waits for room
+                        self._wake()
+                else:
+                    self._nap(REP_CONS_SLEEP, lambda: u32(self.rings.m, REP_HEAD) != self.rings.tail, deadline)
+                continue
             try:
                 chunk = self.sock.recv(max(65536, n - len(self.rbuf)))
             except ConnectionResetError as e:
@@ -169,6 +336,37 @@ class Client:
             if not chunk:
                 raise Closed("EOF after %d of %d bytes" % (len(self.rbuf), n))
             self.rbuf += chunk
+
+    def _socket_read(self):
+        """One recvmsg on the socket: descriptors go to self.fds (in the
+        order they came); bytes are the stream's on the socket, wake-ups on
+        the channel."""
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 8)
+        except ConnectionResetError as e:
+            raise Closed("connection reset") from e
+        self.fds += fds
+        if not data and not fds:
+            raise Closed("EOF on the socket")
+        if not self.rings:
+            self.rbuf += data
+
+    def _frame_buffered(self):
+        return len(self.rbuf) >= 4 and len(self.rbuf) >= 4 + struct.unpack(">I", self.rbuf[:4])[0]
+
+    def recv_with_fds(self, **unpack_kw):
+        """The next reply and, if it succeeded, the descriptor it carries (a
+        reply of value.map, array.map or shm.open carries one): (Reply,
+        [fd]) or (Reply, []); the fd is the caller's to close."""
+        if not self.rings:
+            while not self._frame_buffered():
+                self._socket_read()
+        r = self.recv(**unpack_kw)
+        if r.status:
+            return r, []
+        while not self.fds:    # on the channel it came before the reply: it is there
+            self._socket_read()
+        return r, [self.fds.pop(0)]
 
     def recv_frame(self):
         """The next frame's body (bytes)."""
@@ -236,12 +434,25 @@ class Client:
             self.sock.close()
         except OSError:
             pass
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+        if self.rings:
+            self.rings.close()
+            self.rings = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def held_memory(c):
+    """info's memory less what shared-memory rings take: the bytes objects
+    hold, the same whichever way the test's clients travel."""
+    info = c.ok("info")
+    return info["memory"] - info["shm_memory"]
 
 
 def wait_until(pred, timeout=5.0, what="condition"):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ipcwire import E, Closed, request_bytes, wait_until
 from ipcd_testlib import die_with_parent
 
@@ -14,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # on queue.get QUEUE forever and prints what became of it.
 CHILD = r"""
 import sys
+import pytest
 sys.path.insert(0, sys.argv[1])
 from ipcwire import Client, Closed
 c = Client(sys.argv[2], name=sys.argv[3])
@@ -65,6 +68,7 @@ def by_id(c):
     return {e["id"]: e for e in all_clients(c)}
 
 
+@pytest.mark.socket_only("counts each connection's requests and bytes exactly: shm.open is one more")
 def test_clients_shows_each_connection_with_its_counters(daemon, client):
     other = daemon.connect(name="other")
     assert other.ok("ping") == "pong"

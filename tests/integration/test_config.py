@@ -259,6 +259,7 @@ def test_daemon_refuses_to_start_with_a_bad_file(tmp_path, make_daemon):
 
 # ---- SIGHUP reload ---------------------------------------------------------------
 
+@pytest.mark.socket_only('a 4K max_memory, which the rings alone pass')
 def test_reload_applies_limits_and_log_level_live(tmp_path, make_daemon):
     conf = write(tmp_path / "c.conf", "max_name = 10\nmax_memory = 0\nlog_level = info\n")
     d = make_daemon("--config", str(conf))

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ipcwire import E, frame, nested, pack
+from ipcwire import E, frame, nested, pack, held_memory
 
 I64_MAX = 2**63 - 1
 I64_MIN = -2**63
@@ -127,7 +127,7 @@ def test_random_operations_match_python_dict(client, seed):
     assert client.ok("dict.values", "d", 0, 10000)[1] == list(m.d.values())
     # Every byte stored is accounted for, and given back.
     client.ok("delete", "d")
-    assert client.ok("info")["memory"] == 0
+    assert held_memory(client) == 0
 
 
 def test_set_get_del(client):
@@ -235,7 +235,7 @@ def test_len_contains_clear(client):
     assert client.ok("dict.len", "d") == 0
     assert client.ok("dump", "d") == {}
     client.ok("delete", "d")
-    assert client.ok("info")["memory"] == 0
+    assert held_memory(client) == 0
 
 
 def test_any_value_can_be_a_key(client):

@@ -367,6 +367,7 @@ def test_partial_frames_are_bounded_by_max_input_total(make_daemon):
     assert bystander.ok("queue.put", "q", "x" * 1000) == 1
 
 
+@pytest.mark.socket_only('input the daemon buffers from a socket; on the channel the ring holds it')
 def test_max_input_bounds_what_a_waiting_client_buffers(make_daemon):
     d = make_daemon("-o", "max_input=64K")
     c, other = d.connect(), d.connect(name="other")
@@ -468,6 +469,7 @@ def test_get_many_stops_short_of_max_output_and_loses_nothing(make_daemon):
     assert "TOOBIG" not in d.stderr()
 
 
+@pytest.mark.socket_only('replies piling up behind a full socket buffer')
 def test_max_output_drops_a_client_that_does_not_read(make_daemon):
     d = make_daemon("-o", "max_output=65536", "-o", "output_timeout=1", "-o", "max_frame=32K")
     other = d.connect()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ipcwire import E, frame, nested, pack, wait_until
+from ipcwire import E, frame, nested, pack, wait_until, held_memory
 from ipcd_testlib import NOT_LATE
 
 BIG = 2**63 - 1
@@ -139,7 +139,7 @@ def test_random_operations_match_python_list(client, seed):
     assert client.ok("stat", "l")["size"] == len(m.l)
     # Every byte stored is accounted for, and given back.
     client.ok("delete", "l")
-    assert client.ok("info")["memory"] == 0
+    assert held_memory(client) == 0
 
 
 BOUNDS = [None, SMALL, -15, -11, -10, -9, -5, -1, 0, 1, 5, 9, 10, 11, 15, BIG, 2**64 - 1]

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from ipcwire import E, nested
+from ipcwire import E, nested, held_memory
 
 
 def test_set_get_del(client):
@@ -68,7 +68,7 @@ def test_matches_a_python_namespace(client):
             assert list(client.ok("ns.all", "n").items()) == list(model.items())
     # Every byte stored is accounted for, and given back.
     client.ok("delete", "n")
-    assert client.ok("info")["memory"] == 0
+    assert held_memory(client) == 0
 
 
 def test_missing_namespace_reads_as_empty(client):

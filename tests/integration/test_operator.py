@@ -171,6 +171,7 @@ def event(mon, rid):
     return r.result
 
 
+@pytest.mark.socket_only('the exact events of each connection: shm.open is one more')
 def test_monitor_streams_the_requests_of_other_connections(daemon, client):
     mon, rid = attach(daemon)
     t0 = time.time()
@@ -209,6 +210,7 @@ def test_monitor_streams_the_requests_of_other_connections(daemon, client):
         mon.recv()
 
 
+@pytest.mark.socket_only('the exact events of each connection: shm.open is one more')
 def test_monitor_events_are_built_only_while_a_monitor_is_attached(daemon, client):
     for i in range(50):
         client.ok("queue.put", "q", i)
@@ -241,6 +243,7 @@ def test_monitor_events_are_built_only_while_a_monitor_is_attached(daemon, clien
     assert client.ok("info")["monitor_events"] == before
 
 
+@pytest.mark.socket_only('the exact events of each connection: shm.open is one more')
 def test_a_monitor_that_does_not_read_drops_events_and_says_how_many(make_daemon):
     # max_output below monitor_buffer: a monitor is bounded by monitor_buffer
     # only, and never disconnected for max_output.

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ipcwire import E, wait_until
+from ipcwire import E, wait_until, held_memory
 from ipcd_testlib import NOT_LATE
 
 
@@ -166,14 +166,14 @@ def test_a_restored_queue_counts_the_same_memory(stateful, snapshot):
     c.ok("queue.put_many", "q", [b"%016d" % i for i in range(500)] + ["s" * (i % 30) for i in range(500)])
     c.ok("queue.put_many", "q", [[i, "bare"] for i in range(50)] + ["L" * 400] * 10)
     c.ok("queue.get_many", "q", 300)
-    held = c.ok("info")["memory"] - c.ok("stat", "q")["room"]
+    held = held_memory(c) - c.ok("stat", "q")["room"]
     if snapshot:
         c.ok("save")
         wait_snapshot(c)
     s.restart(kill=True)
     c = s.connect()
     assert c.ok("queue.qsize", "q") == 760
-    assert c.ok("info")["memory"] - c.ok("stat", "q")["room"] == held
+    assert held_memory(c) - c.ok("stat", "q")["room"] == held
 
 
 def test_acked_and_consumed_items_stay_gone(stateful):

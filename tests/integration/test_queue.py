@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ipcwire import E, OPS, frame, nested, pack, wait_until
+from ipcwire import E, OPS, frame, nested, pack, wait_until, held_memory
 from ipcd_testlib import NOT_LATE
 
 
@@ -15,7 +15,7 @@ def held(c, name="q"):
     """What max_memory counts less queue name's room (its empty slots and
     the unused part of its runs, which `stat` shows as `room`): its object,
     name, values and items, exact to the byte."""
-    return c.ok("info")["memory"] - c.ok("stat", name)["room"]
+    return held_memory(c) - c.ok("stat", name)["room"]
 
 
 def timed(c, op, *args):
@@ -474,9 +474,9 @@ def test_putter_that_disconnects_adds_nothing(daemon, client):
     assert client.ok("queue.get", "q") == "kept"
     assert p2.recv().status == 0
     assert client.ok("dump", "q") == ["next"]
-    assert client.ok("info")["memory"] > 0
+    assert held_memory(client) > 0
     client.ok("delete", "q")
-    assert client.ok("info")["memory"] == 0
+    assert held_memory(client) == 0
 
 
 # ---- get_many ---------------------------------------------------------------------
@@ -542,7 +542,7 @@ def test_delete_wakes_every_waiter_with_deleted(daemon, client):
     for c in putters + getters:
         assert c.recv().status == E.DELETED
         assert c.ok("ping") == "pong"
-    assert client.ok("info")["memory"] == 0
+    assert held_memory(client) == 0
 
 
 def test_waiting_get_on_recreated_name_is_not_confused(daemon, client):

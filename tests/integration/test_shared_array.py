@@ -9,14 +9,13 @@ import json
 import mmap
 import os
 import random
-import socket
 import struct
 import subprocess
 import sys
 
 import pytest
 
-from ipcwire import E, OPS, frame, pack, unpack
+from ipcwire import E, OPS
 from test_persist import Stateful
 
 TYPECODES = "bBhHiIlLqQfd"
@@ -32,10 +31,8 @@ def map_fd(c, op, name, mode=None):
     """Send a map request and read its reply with recvmsg: (result, fd)."""
     args = [name] if mode is None else [name, mode]
     c.send(op, *args)
-    data, fds, _, _ = socket.recv_fds(c.sock, 1 << 16, 4)
-    while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
-        data += c.sock.recv(1 << 16)
-    rid, status, result = unpack(data[4:])
+    r, fds = c.recv_with_fds()
+    status, result = r.status, r.result
     if status:
         assert not fds
         return status, None
@@ -318,18 +315,12 @@ def test_pipelined_maps_each_get_their_descriptor(client):
         mk_array(client, "a%d" % i, "B", length=i + 1)
     for i in range(3):
         client.send("array.map", "a%d" % i)
-    data, fds = b"", []
-    while True:
-        d, f, _, _ = socket.recv_fds(client.sock, 1 << 16, 8)
-        data, fds = data + d, fds + f
-        frames, rest = [], data
-        while len(rest) >= 4 and len(rest) >= 4 + struct.unpack(">I", rest[:4])[0]:
-            n = struct.unpack(">I", rest[:4])[0]
-            frames.append(unpack(rest[4:4 + n]))
-            rest = rest[4 + n:]
-        if len(frames) == 3:
-            break
-    assert [f[2]["length"] for f in frames] == [1, 2, 3]
+    frames, fds = [], []
+    for _ in range(3):
+        r, f = client.recv_with_fds()
+        frames.append(r.result)
+        fds += f
+    assert [f["length"] for f in frames] == [1, 2, 3]
     assert [os.fstat(fd).st_size for fd in fds] == [1, 2, 3]
     for fd in fds:
         os.close(fd)

@@ -5,10 +5,8 @@ and to corrupt it the ways a hostile client could; libipcd clients run as
 processes (shm_peer, $IPCD_SHM_PEER) for what a real client does: blocking
 ops, idle connections by the thousand, pipelines that make no system call.
 """
-import mmap
 import os
 import re
-import select
 import signal
 import shutil
 import socket
@@ -19,61 +17,52 @@ import time
 import pytest
 
 from ipcd_testlib import NOT_LATE, env_bin
-from ipcwire import E, frame, request_bytes, unpack, wait_until
+import ipcwire
+from ipcwire import REP_TAIL, REQ_CONS_SLEEP, REQ_HEAD, REQ_TAIL, SHM_HEADER as HEADER, E, Rings
+from ipcwire import frame, put32, request_bytes, u32, unpack, wait_until
 from test_idle_cost import cpu_seconds
-
-HEADER = 4096
-# Offsets of the control words (PROTOCOL.md's table).
-REQ_HEAD, REQ_PROD_SLEEP, REQ_TAIL, REQ_CONS_SLEEP = 64, 68, 128, 132
-REP_HEAD, REP_PROD_SLEEP, REP_TAIL, REP_CONS_SLEEP = 192, 196, 256, 260
 
 
 def peer_bin():
     return env_bin("IPCD_SHM_PEER", "shm_peer")
 
 
-def u32(m, off):
-    return struct.unpack_from("<I", m, off)[0]
-
-
-def put32(m, off, v):
-    struct.pack_into("<I", m, off, v & 0xFFFFFFFF)
-
-
 class ShmClient:
-    """A raw connection moved to the channel: requests into the request
-    ring, replies out of the reply ring, wake-ups on the socket."""
+    """A raw connection moved to the channel by hand (ipcwire's Rings carry
+    its frames), with its mapping and indices in reach, to corrupt them the
+    ways a hostile client could."""
 
     def __init__(self, daemon):
-        self.c = daemon.connect()
-        self.c.send("shm.open")
-        data, fds, _, _ = socket.recv_fds(self.c.sock, 1 << 16, 4)
-        while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
-            data += self.c.sock.recv(1 << 16)
-        _, status, result = unpack(data[4:])
-        assert status == 0, result
+        self.c = daemon.connect(shm=False)
+        rid = self.c.send("shm.open")
+        r, fds = self.c.recv_with_fds()
+        assert r.id == rid and r.status == 0, r
         assert len(fds) == 1, "shm.open's reply carries the memfd"
-        self.ring = result["ring_size"]
-        assert os.fstat(fds[0]).st_size == result["size"] == HEADER + 2 * self.ring
+        self.ring = r.result["ring_size"]
+        assert os.fstat(fds[0]).st_size == r.result["size"] == HEADER + 2 * self.ring
         self.inode = os.fstat(fds[0]).st_ino
-        self.m = mmap.mmap(fds[0], result["size"])
+        self.c.rings = Rings(fds[0], r.result["size"], self.ring)
         os.close(fds[0])
-        self.head = 0       # our request index
-        self.tail = 0       # our reply index
-        self.rbuf = b""
+        self.m = self.c.rings.m
         self.next_id = 100
+
+    @property
+    def head(self):          # our request index
+        return self.c.rings.head
+
+    @head.setter
+    def head(self, v):
+        self.c.rings.head = v & 0xFFFFFFFF
+
+    @property
+    def tail(self):          # our reply index
+        return self.c.rings.tail
 
     def write(self, data):
         """Put bytes in the request ring (they must fit) and wake the daemon
         if it said it sleeps."""
-        assert len(data) <= self.ring - (self.head - u32(self.m, REQ_TAIL))
-        for i, b in enumerate(data):
-            self.m[HEADER + (self.head + i) % self.ring] = b
-        self.head += len(data)
-        put32(self.m, REQ_HEAD, self.head)
-        if u32(self.m, REQ_CONS_SLEEP):
-            put32(self.m, REQ_CONS_SLEEP, 0)
-            self.c.sock.send(b"w")
+        assert len(data) <= self.c.rings.room()
+        self.c.send_raw(data)
 
     def call(self, op, *args, timeout=5.0):
         rid = self.next_id
@@ -85,35 +74,19 @@ class ShmClient:
 
     def recv(self, timeout=5.0):
         """The next reply [id, status, result] from the reply ring."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if len(self.rbuf) >= 4:
-                n = struct.unpack(">I", self.rbuf[:4])[0]
-                if len(self.rbuf) >= 4 + n:
-                    body, self.rbuf = self.rbuf[4:4 + n], self.rbuf[4 + n:]
-                    return unpack(body)
-            head = u32(self.m, REP_HEAD)
-            if head != self.tail:
-                base = HEADER + self.ring
-                self.rbuf += bytes(self.m[base + (i % self.ring)] for i in range(self.tail, head))
-                self.tail = head
-                put32(self.m, REP_TAIL, self.tail)
-                if u32(self.m, REP_PROD_SLEEP):     # the daemon waits for room
-                    put32(self.m, REP_PROD_SLEEP, 0)
-                    self.c.sock.send(b"w")
-                continue
-            # Sleep on the socket, as a real client does.
-            put32(self.m, REP_CONS_SLEEP, 1)
-            if u32(self.m, REP_HEAD) != self.tail:
-                continue
-            left = deadline - time.monotonic()
-            assert left > 0, "no reply in the ring within %.1f s" % timeout
-            r, _, _ = select.select([self.c.sock], [], [], left)
-            if r and not self.c.sock.recv(4096):
-                raise EOFError("the daemon closed the connection")
+        self.c.sock.settimeout(timeout)
+        r = self.c.recv()
+        return [r.id, r.status, r.result]
 
     def closed(self, timeout=5.0):
         return self.c.expect_closed(timeout)
+
+
+@pytest.fixture(autouse=True)
+def _clients_keep_the_socket(monkeypatch):
+    """This file opens the channel itself, where and how each test says:
+    its plain clients stay on the socket in the suite's shm run too."""
+    monkeypatch.setattr(ipcwire, "SHM_FROM_ENV", False)
 
 
 # ---- the raw channel ---------------------------------------------------------------
