@@ -1450,6 +1450,19 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 	struct put_opts po;
 	if (queue_put_turn(rq, a->ptr, a->size, &po, request_arg(rq, 2)))
 		return;
+	if (!po.priority && !po.delay_ms && !po.deliveries) {
+		/* Small scalars go from the frame into the store's runs, as
+		 * queue.put's do: no value of their own to allocate and free. */
+		int rc = qstore_push_packed_many(&q_of(rq)->items, a->ptr, a->size, clock_mono_ms());
+		if (rc < 0) {
+			reply_nomem(&rq->reply);
+			return;
+		}
+		if (rc == 0) {
+			queue_put_done(rq, a->size);
+			return;
+		}
+	}
 	struct value **vals = malloc((a->size ? a->size : 1) * sizeof(*vals));
 	if (!vals) {
 		reply_nomem(&rq->reply);

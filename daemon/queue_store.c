@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "queue_store.h"
+#include "decode.h"
 #include "value.h"
 #include "wire.h"
 
@@ -417,6 +418,37 @@ int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64
 		return -1;
 	s->len++;
 	ages_note(s, 1, now);
+	return 0;
+}
+
+int qstore_push_packed_many(struct qstore *s, const msgpack_object *vals, uint32_t n, uint64_t now)
+{
+	/* First their sizes: all or nothing is packed, and max_memory refuses
+	 * them as the same values, allocated, would be. */
+	size_t cost = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (vals[i].type == MSGPACK_OBJECT_ARRAY || vals[i].type == MSGPACK_OBJECT_MAP)
+			return 1;
+		size_t len = decode_size(&vals[i]);
+		if (len > QSTORE_PACK_MAX)
+			return 1;
+		cost += value_cost(len);
+	}
+	if (!value_mem_fits(cost) || !arrays_fit(s, n) || deque_reserve(&s->slots, n) < 0 ||
+	    deque_reserve(&s->ages, ages_need(n)) < 0)
+		return -1;
+	struct store_mark mark;
+	store_mark(s, &mark);
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char bytes[QSTORE_PACK_MAX];
+		size_t len = decode_encode_into(&vals[i], (char *)bytes);
+		if (store_append_packed(s, bytes, (uint32_t)len) < 0) {
+			store_truncate(s, &mark);
+			return -1;
+		}
+	}
+	s->len += n;
+	ages_note(s, n, now);
 	return 0;
 }
 

@@ -310,6 +310,15 @@ size_t decode_size(const msgpack_object *o)
 {
 	if (decode_has_facts(o))
 		return decode_facts_of(o)->size;
+	/* Strings and bins, most of what is stored, by their header's rule. */
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		uint32_t n = o->via.bin.size;
+		return (size_t)n + (n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+	}
+	if (o->type == MSGPACK_OBJECT_STR) {
+		uint32_t n = o->via.str.size;
+		return (size_t)n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+	}
 	return codec_size(o);   /* a scalar or an empty container: no walk */
 }
 
@@ -321,10 +330,19 @@ unsigned decode_depth(const msgpack_object *o)
 /* Encode o at dst; returns the bytes written. */
 static size_t decode_put(const msgpack_object *o, char *dst)
 {
-	if (!decode_has_facts(o)) {
-		codec_encode_into(o, dst);
-		return codec_size(o);
+	if (o->type == MSGPACK_OBJECT_BIN && o->via.bin.size <= 0xff) {   /* small values: most stored */
+		dst[0] = (char)0xc4;
+		dst[1] = (char)o->via.bin.size;
+		memcpy(dst + 2, o->via.bin.ptr, o->via.bin.size);
+		return 2 + (size_t)o->via.bin.size;
 	}
+	if (o->type == MSGPACK_OBJECT_STR && o->via.str.size < 32) {
+		dst[0] = (char)(0xa0 | o->via.str.size);
+		memcpy(dst + 1, o->via.str.ptr, o->via.str.size);
+		return 1 + (size_t)o->via.str.size;
+	}
+	if (!decode_has_facts(o))
+		return codec_encode_into(o, dst);
 	const struct decode_facts *f = decode_facts_of(o);
 	if (f->canonical) {
 		memcpy(dst, f->raw, f->size);
@@ -345,7 +363,7 @@ static size_t decode_put(const msgpack_object *o, char *dst)
 	return n;
 }
 
-void decode_encode_into(const msgpack_object *o, char *dst)
+size_t decode_encode_into(const msgpack_object *o, char *dst)
 {
-	decode_put(o, dst);
+	return decode_put(o, dst);
 }
