@@ -490,6 +490,11 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 			qitem_free(it);
 			continue;
 		}
+		uint32_t got = qstore_pop_packed(&q->items, pk, (uint32_t)(n - i), &room, i == 0);
+		if (got) {
+			i += got - 1;   /* the loop counts the last */
+			continue;
+		}
 		long len = qstore_pop_value(&q->items, pk, i ? room : SIZE_MAX);   /* the first always fits */
 		if (len > 0) {
 			room = (size_t)len < room ? room - (size_t)len : 0;

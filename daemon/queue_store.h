@@ -101,6 +101,12 @@ void qstore_pop_front(struct qstore *s);
  * (left in place: the caller takes it with qstore_front and
  * qstore_pop_front). */
 long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room);
+/* get_many's path: up to max values of the head run, if the head is a
+ * packed run, packed into pk (a few calls for them all) and dropped, each
+ * only while it fits *room (less what it took; the first one always fits if
+ * first_fits). Returns how many: 0 if the head is no packed run, or its
+ * first value does not fit (then qstore_pop_value says which). */
+uint32_t qstore_pop_packed(struct qstore *s, msgpack_packer *pk, uint32_t max, size_t *room, int first_fits);
 /* Pack the head's value as msgpack (a packed or bare value, or an item's
  * via its value; the caller says which value an item holds). */
 void qstore_pack_entry(const struct qstore_entry *e, const struct value *item_value, msgpack_packer *pk);

@@ -217,6 +217,38 @@ static void pop_value_and_check(struct qstore *s)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* get_many's pop of a head run: what it packs is the model's next values,
+ * whole, each within the room left (the first too unless first_fits). */
+static void pop_packed_and_check(struct qstore *s, uint64_t *rs)
+{
+	uint32_t max = 1 + (uint32_t)(test_rand(rs) % 40);
+	int first_fits = test_rand(rs) & 1;
+	size_t room = test_rand(rs) & 1 ? SIZE_MAX : (size_t)(test_rand(rs) % 600), left = room;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t before = qstore_len(s);
+	uint32_t got = qstore_pop_packed(s, &pk, max, &left, first_fits);
+	assert_true(got <= max);
+	assert_int_equal(qstore_len(s), before - got);
+	size_t at = 0;
+	for (uint32_t i = 0; i < got; i++) {
+		const struct model_entry *m = &model[model_head + i];
+		assert_null(m->item);
+		assert_true(at + m->len <= sb.size);
+		assert_memory_equal(sb.data + at, m->bytes, m->len);
+		if (!(first_fits && i == 0))
+			assert_true(m->len <= room);
+		room = m->len < room ? room - m->len : 0;
+		at += m->len;
+	}
+	assert_int_equal(at, sb.size);
+	assert_int_equal(left, room);
+	model_head += got;
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* vals as put_many's decoded arguments: n values (bytes back to back in b)
  * as one array decoded into z. */
 static const msgpack_object *decoded(msgpack_zone *z, const char *b, size_t len, uint32_t n)
@@ -317,6 +349,8 @@ static void test_random_against_model(void **state)
 			}
 		} else if (r == 10) {
 			push_many_and_model(&s, &rs, now);
+		} else if (r == 11) {
+			pop_packed_and_check(&s, &rs);
 		} else if (model_tail > model_head) {
 			if (r & 1)
 				pop_and_check(&s);
