@@ -81,8 +81,9 @@ int loop_once(struct event_base *base, int flags)
 		events_due = 0;
 		events_polled_us = now;
 		rc = event_base_loop(base, flags);
+		now = clock_mono_us();   /* it may have slept, or served long */
 	}
-	if (shm_poll())   /* the rings of clients that sent recently */
+	if (shm_poll(now))   /* the rings of clients that sent recently */
 		rings_brought_us = now;
 	state_commit();   /* durable before it is answered (fsync=always) */
 	server_flush_pending();

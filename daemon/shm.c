@@ -238,12 +238,12 @@ static int shm_retire(struct shm_conn *s)
 	return 1;
 }
 
-int shm_poll(void)
+int shm_poll(uint64_t now_us)
 {
 	struct shm_conn *s;
 	if (TAILQ_EMPTY(&polled))
 		return 0;
-	poll_now_us = clock_mono_us();
+	poll_now_us = now_us;
 	poll_brought = 0;
 	TAILQ_CONCAT(&polling_now, &polled, link);
 	TAILQ_FOREACH(s, &polling_now, link)
