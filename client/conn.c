@@ -975,6 +975,11 @@ IPCD_EXPORT int ipcd_recv(ipcd *c, struct ipcd_result *res)
 		return c ? conn_fail(c, IPCD_EINVAL, "ipcd_recv: res is NULL") : IPCD_EINVAL;
 	}
 	conn_begin(c);
+	/* The wake-up ipcd_read_available or ipcd_fd asked for is for a
+	 * caller about to poll; one that reads instead spins on the ring, and
+	 * sets the flag again itself if it has to sleep. */
+	if (c->shm)
+		shm_unask_wake(c);
 	return conn_recv(c, res);
 }
 

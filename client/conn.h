@@ -135,6 +135,9 @@ int shm_sleep_ready(struct ipcd *c, int for_room);
 void shm_woke_server(struct ipcd *c);
 /* Ask the server to signal the socket at its next reply (the caller polls it). */
 void shm_ask_wake(struct ipcd *c);
+/* Take that back: the caller reads the ring now, and a wake-up would only
+ * cost the server a send and us a recv. */
+void shm_unask_wake(struct ipcd *c);
 
 /* Start of every API call on c: release the previous result, clear errmsg. */
 void conn_begin(struct ipcd *c);

@@ -171,7 +171,8 @@ IPCD_EXPORT void ipcd_close(ipcd *c);
  * it reports fewer replies ready than ipcd_pending(); it says so and then
  * looks once more, so no reply is left unsignalled. ipcd_fd() says so too
  * but cannot look again: a reply that came just before it is not
- * signalled.
+ * signalled. ipcd_recv() takes the request back (it reads the ring
+ * instead), so a caller asks again before its next poll.
  */
 IPCD_EXPORT int ipcd_fd(const ipcd *c);
 

@@ -157,6 +157,14 @@ void shm_ask_wake(struct ipcd *c)
 	shm_ring_consumer_sleep(&c->shm->rep);
 }
 
+void shm_unask_wake(struct ipcd *c)
+{
+	/* Looked at first: the line is shared with the server, which reads
+	 * the flag after each reply; a store it does not need is a miss. */
+	if (shm_ring_consumer_sleeps(&c->shm->rep))
+		shm_ring_consumer_awake(&c->shm->rep);
+}
+
 IPCD_EXPORT int ipcd_shm_active(const ipcd *c)
 {
 	return c && c->fd >= 0 && c->shm;

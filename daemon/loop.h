@@ -10,6 +10,9 @@
 /* One event_base_loop iteration with flags, then the flush point: every
  * reply produced is written. Returns event_base_loop's result. */
 int loop_once(struct event_base *base, int flags);
+/* An event was made active outside libevent's callbacks (event_active):
+ * the next iteration runs libevent even while rings keep it busy. */
+void loop_events_due(void);
 /* Serve events until loop_stop. */
 void loop_run(struct event_base *base);
 /* Make loop_run return once the current callback is done. */

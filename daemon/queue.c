@@ -494,6 +494,11 @@ static uint64_t queue_pop_into(struct queue *q, struct reply *r, uint64_t max, i
 			qitem_free(it);
 			continue;
 		}
+		uint32_t got = qstore_pop_packed(&q->items, pk, (uint32_t)(n - i), &room, i == 0);
+		if (got) {
+			i += got - 1;   /* the loop counts the last */
+			continue;
+		}
 		long len = qstore_pop_value(&q->items, pk, i ? room : SIZE_MAX);   /* the first always fits */
 		if (len > 0) {
 			room = (size_t)len < room ? room - (size_t)len : 0;
@@ -1454,6 +1459,19 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 	struct put_opts po;
 	if (queue_put_turn(rq, a->ptr, a->size, &po, request_arg(rq, 2)))
 		return;
+	if (!po.priority && !po.delay_ms && !po.deliveries) {
+		/* Small scalars go from the frame into the store's runs, as
+		 * queue.put's do: no value of their own to allocate and free. */
+		int rc = qstore_push_packed_many(&q_of(rq)->items, a->ptr, a->size, clock_mono_ms());
+		if (rc < 0) {
+			reply_nomem(&rq->reply);
+			return;
+		}
+		if (rc == 0) {
+			queue_put_done(rq, a->size);
+			return;
+		}
+	}
 	struct value **vals = malloc((a->size ? a->size : 1) * sizeof(*vals));
 	rq->unchanged = a->size == 0;   /* no queue is left on a free name */
 	if (!vals) {

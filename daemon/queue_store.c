@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "queue_store.h"
+#include "decode.h"
 #include "value.h"
 #include "wire.h"
 
@@ -323,6 +324,20 @@ static void ages_pop(struct qstore *s)
 		deque_set(&s->ages, 0, (void *)(front - 1));
 }
 
+/* The n oldest plain values were taken. */
+static void ages_pop_n(struct qstore *s, size_t n)
+{
+	while (n > 0) {
+		uintptr_t front = (uintptr_t)deque_at(&s->ages, 0);
+		if (age_count(front) > n) {
+			deque_set(&s->ages, 0, (void *)(front - n));
+			return;
+		}
+		n -= age_count(front);
+		deque_pop_front(&s->ages);
+	}
+}
+
 /* Put time of the plain value at p, and p past it in the ages. */
 static uint64_t ages_next(const struct qstore *s, struct qstore_pos *p)
 {
@@ -420,6 +435,37 @@ int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64
 	return 0;
 }
 
+int qstore_push_packed_many(struct qstore *s, const msgpack_object *vals, uint32_t n, uint64_t now)
+{
+	/* First their sizes: all or nothing is packed, and max_memory refuses
+	 * them as the same values, allocated, would be. */
+	size_t cost = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (vals[i].type == MSGPACK_OBJECT_ARRAY || vals[i].type == MSGPACK_OBJECT_MAP)
+			return 1;
+		size_t len = decode_size(&vals[i]);
+		if (len > QSTORE_PACK_MAX)
+			return 1;
+		cost += value_cost(len);
+	}
+	if (!value_mem_fits(cost) || !arrays_fit(s, n) || deque_reserve(&s->slots, n) < 0 ||
+	    deque_reserve(&s->ages, ages_need(n)) < 0)
+		return -1;
+	struct store_mark mark;
+	store_mark(s, &mark);
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char bytes[QSTORE_PACK_MAX];
+		size_t len = decode_encode_into(&vals[i], (char *)bytes);
+		if (store_append_packed(s, bytes, (uint32_t)len) < 0) {
+			store_truncate(s, &mark);
+			return -1;
+		}
+	}
+	s->len += n;
+	ages_note(s, n, now);
+	return 0;
+}
+
 int qstore_push_item(struct qstore *s, struct qitem *item, int at_head)
 {
 	int rc = at_head ? deque_push_front(&s->slots, slot_of_item(item)) : deque_push_back(&s->slots, slot_of_item(item));
@@ -514,6 +560,53 @@ long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room)
 	}
 	deque_pop_front(&s->slots);
 	return len;
+}
+
+uint32_t qstore_pop_packed(struct qstore *s, msgpack_packer *pk, uint32_t max, size_t *room, int first_fits)
+{
+	void *p = deque_len(&s->slots) ? deque_at(&s->slots, 0) : NULL;
+	if (!p || !slot_is_pack(p))
+		return 0;
+	struct qpack *k = slot_pack(p);
+	/* Whole values (a shared header written before each body) gathered
+	 * here and handed over a chunk at a time: one call, not two, per few
+	 * dozen values. A value is at most QSTORE_PACK_MAX. */
+	char chunk[2048];
+	size_t used = 0;
+	uint32_t got = 0, taken = 0;
+	while (got < max && k->head < k->tail) {
+		uint32_t body = k->hlen ? k->blen : (uint32_t)wire_scalar_len(k->data + k->head, k->tail - k->head);
+		size_t len = (size_t)k->hlen + body;
+		if (len > *room && !(first_fits && got == 0))
+			break;
+		if (used + len > sizeof(chunk)) {
+			pk->callback(pk->data, chunk, used);
+			used = 0;
+		}
+		memcpy(chunk + used, k->hdr, k->hlen);
+		memcpy(chunk + used + k->hlen, k->data + k->head, body);
+		used += len;
+		*room = len < *room ? *room - len : 0;
+		k->head = (uint16_t)(k->head + body);
+		taken += body;
+		got++;
+	}
+	if (used)
+		pk->callback(pk->data, chunk, used);
+	k->nvals = (uint16_t)(k->nvals - got);
+	packed_sub(s, taken);
+	s->len -= got;
+	ages_pop_n(s, got);
+	if (got && k->head == k->tail) {   /* as qstore_pop_front: the last value of its run */
+		if (!s->spare && k->cap == PACK_MIN_CAP) {
+			k->head = k->tail = 0;
+			s->spare = k;
+		} else {
+			pack_free(s, k);
+		}
+		deque_pop_front(&s->slots);
+	}
+	return got;
 }
 
 void qstore_pack_entry(const struct qstore_entry *e, const struct value *item_value, msgpack_packer *pk)

@@ -64,6 +64,13 @@ int qstore_push_values(struct qstore *s, struct value **vals, uint32_t n, uint64
  * or ext): the put path's copy without a struct value of its own. 0, or
  * -1 on ENOMEM or at max_memory (nothing appended). */
 int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64_t now);
+/* Append the n decoded values vals (decode.h) put at now, all small
+ * scalars (nil, bool, number, str, bin or ext of at most QSTORE_PACK_MAX
+ * bytes encoded), in one call: put_many's path, with no struct value of
+ * their own. 0; 1 if one of them is not such a scalar (nothing appended:
+ * store them as values); -1 on ENOMEM or at max_memory (nothing appended).
+ * max_memory is checked as for qstore_push_packed, for all of them. */
+int qstore_push_packed_many(struct qstore *s, const msgpack_object *vals, uint32_t n, uint64_t now);
 /* True if bytes (len) are what qstore_push_packed takes. */
 static inline int qstore_packs(const char *bytes, size_t len)
 {
@@ -94,6 +101,12 @@ void qstore_pop_front(struct qstore *s);
  * (left in place: the caller takes it with qstore_front and
  * qstore_pop_front). */
 long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room);
+/* get_many's path: up to max values of the head run, if the head is a
+ * packed run, packed into pk (a few calls for them all) and dropped, each
+ * only while it fits *room (less what it took; the first one always fits if
+ * first_fits). Returns how many: 0 if the head is no packed run, or its
+ * first value does not fit (then qstore_pop_value says which). */
+uint32_t qstore_pop_packed(struct qstore *s, msgpack_packer *pk, uint32_t max, size_t *room, int first_fits);
 /* Pack the head's value as msgpack (a packed or bare value, or an item's
  * via its value; the caller says which value an item holds). */
 void qstore_pack_entry(const struct qstore_entry *e, const struct value *item_value, msgpack_packer *pk);

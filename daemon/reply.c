@@ -20,7 +20,7 @@
 static int client_out_write(void *data, const char *p, size_t n)
 {
 	struct client *c = data;
-	if (buf_append(&c->out, p, n) < 0) {
+	if (buf_append_fast(&c->out, p, n) < 0) {
 		c->closing = 2;
 		return -1;
 	}
@@ -40,16 +40,17 @@ void reply_init(struct reply *r, struct client *c, uint64_t id)
 	msgpack_packer_init(&r->pk, c, client_out_write);
 }
 
-/* Begin a reply frame [id, status, ...]. */
+/* Begin a reply frame [id, status, ...]: its length's room and the head
+ * written in one piece. */
 static msgpack_packer *reply_begin(struct reply *r, unsigned status)
 {
-	r->frame = frame_begin(&r->c->out);
+	unsigned char head[WIRE_REPLY_HEAD_MAX];
+	r->frame = frame_begin_with(&r->c->out, head, wire_put_reply_head(head, r->id, status));
 	if (r->frame < 0)
 		r->c->closing = 2;
 	r->status = status;
 	if (!status)
 		reply_ok_count++;
-	wire_pack_reply_head(&r->pk, r->id, status);
 	return &r->pk;
 }
 

@@ -25,6 +25,7 @@
 #include "deadline.h"
 #include "frame.h"
 #include "log.h"
+#include "loop.h"
 #include "proto.h"
 #include "shm.h"
 #include "wire.h"
@@ -374,6 +375,7 @@ static void client_on_resume(evutil_socket_t fd, short what, void *arg)
 void client_resume(struct client *c)
 {
 	event_active(&c->ev_resume, 0, 0);
+	loop_events_due();
 }
 
 /* Dispatch every whole frame in c's input, in order, until one parks. */

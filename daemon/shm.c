@@ -62,6 +62,7 @@ struct shm_conn {
 static struct shm_list polled = TAILQ_HEAD_INITIALIZER(polled);
 static struct shm_list polling_now = TAILQ_HEAD_INITIALIZER(polling_now);
 static uint64_t poll_now_us;   /* the clock at the start of this shm_poll */
+static int poll_brought;       /* this shm_poll took bytes from a ring */
 
 static void shm_list_set(struct shm_conn *s, struct shm_list *l)
 {
@@ -120,6 +121,7 @@ static int shm_input(struct client *c)
 	}
 	c->in.len += (size_t)n;
 	s->last_input_us = poll_now_us;
+	poll_brought = 1;
 	if (shm_ring_wake_producer(&s->req))
 		send(c->fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	return client_received(c, (size_t)n);
@@ -237,12 +239,13 @@ static int shm_retire(struct shm_conn *s)
 	return 1;
 }
 
-void shm_poll(void)
+int shm_poll(uint64_t now_us)
 {
 	struct shm_conn *s;
 	if (TAILQ_EMPTY(&polled))
-		return;
-	poll_now_us = clock_mono_us();
+		return 0;
+	poll_now_us = now_us;
+	poll_brought = 0;
 	TAILQ_CONCAT(&polling_now, &polled, link);
 	TAILQ_FOREACH(s, &polling_now, link)
 		s->on = &polling_now;
@@ -255,6 +258,7 @@ void shm_poll(void)
 			continue;
 		shm_input(s->c);
 	}
+	return poll_brought;
 }
 
 int shm_polling(void)

@@ -37,8 +37,9 @@ uint64_t shm_out_from(const struct client *c);
  * drops what the socket brought after it. */
 void shm_opened(struct client *c);
 /* Poll the rings of clients that sent recently: called once per loop
- * iteration. */
-void shm_poll(void);
+ * iteration, now_us its clock_mono_us (read once for the iteration).
+ * Returns 1 if a ring brought bytes. */
+int shm_poll(uint64_t now_us);
 /* True if some client's ring is being polled (it sent recently). */
 int shm_polling(void);
 /* The loop is about to sleep: every polled ring is told the daemon

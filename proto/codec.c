@@ -198,10 +198,11 @@ size_t codec_size(const msgpack_object *o)
 	return s.n;
 }
 
-void codec_encode_into(const msgpack_object *o, char *dst)
+size_t codec_encode_into(const msgpack_object *o, char *dst)
 {
 	struct sink s = { .dst = dst };
 	write_value(&s, o);
+	return s.n;
 }
 
 int codec_equals(const msgpack_object *o, const void *bytes, size_t len)

@@ -27,8 +27,9 @@ int codec_encode(const msgpack_object *o, unsigned max_depth, char **out, size_t
 /* Size of o's canonical encoding, without encoding it. */
 size_t codec_size(const msgpack_object *o);
 
-/* Encode o canonically into dst, which holds codec_size(o) bytes. */
-void codec_encode_into(const msgpack_object *o, char *dst);
+/* Encode o canonically into dst, which holds codec_size(o) bytes; returns
+ * that size. */
+size_t codec_encode_into(const msgpack_object *o, char *dst);
 
 /*
  * o's canonical header into out, returning its length: for a str, bin or

@@ -47,6 +47,7 @@ static const struct decode_facts *decode_facts_of(const msgpack_object *o)
 }
 
 static int decode_one(struct decoder *d, unsigned level, msgpack_object *o, struct decode_sum *sum);
+static inline int decode_common(struct decoder *d, msgpack_object *o, struct decode_sum *sum);
 
 /* The scalar whose header h starts at start: fill o and sum. */
 static int decode_scalar(struct decoder *d, const struct wire_head *h, size_t start, msgpack_object *o,
@@ -113,7 +114,6 @@ static int decode_container(struct decoder *d, unsigned level, const struct wire
 	int map = h->kind == WIRE_MAP;
 	uint64_t children = map ? 2 * (uint64_t)h->n : h->n;
 	o->type = map ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
-	unsigned char head[CODEC_HEAD_MAX];
 	if (map) {
 		o->via.map.size = h->n;
 		o->via.map.ptr = NULL;
@@ -121,7 +121,8 @@ static int decode_container(struct decoder *d, unsigned level, const struct wire
 		o->via.array.size = h->n;
 		o->via.array.ptr = NULL;
 	}
-	size_t hn = codec_head(o, head);
+	/* The canonical header: fix form under 16, then 16 or 32 bits. */
+	size_t hn = h->n < 16 ? 1 : h->n <= 0xffff ? 3 : 5;
 	sum->size = hn;
 	sum->depth = 1;
 	sum->canonical = hn == h->hlen;  /* the count fixes the header's form */
@@ -137,28 +138,27 @@ static int decode_container(struct decoder *d, unsigned level, const struct wire
 	struct decode_facts *f = decode_block(d->z, h->n, map ? sizeof(msgpack_object_kv) : sizeof(msgpack_object));
 	if (!f)
 		return DECODE_ENOMEM;
-	unsigned deepest = 0;
-	for (uint32_t i = 0; i < h->n; i++) {
-		msgpack_object *el[2];
-		unsigned nel = 1;
-		if (map) {
-			msgpack_object_kv *kv = (msgpack_object_kv *)(f + 1) + i;
-			el[0] = &kv->key;
-			el[1] = &kv->val;
-			nel = 2;
-		} else {
-			el[0] = (msgpack_object *)(f + 1) + i;
-		}
-		for (unsigned j = 0; j < nel; j++) {
-			struct decode_sum cs;
-			int rc = decode_one(d, level + 1, el[j], &cs);
-			if (rc)
-				return rc;
+	/* A map's keys and values are decoded as one array of 2n objects
+	 * (msgpack_object_kv is two of them, key first). The common forms are
+	 * tried here, without a call per element: a put_many's thousand small
+	 * values are most of what a busy daemon decodes. */
+	_Static_assert(sizeof(msgpack_object_kv) == 2 * sizeof(msgpack_object), "a kv is a key and a value");
+	msgpack_object *el = (msgpack_object *)(f + 1);
+	unsigned deepest = 1;
+	for (uint64_t i = 0; i < children; i++) {
+		struct decode_sum cs;
+		if (d->off < d->len && decode_common(d, &el[i], &cs)) {
 			sum->size += cs.size;
 			sum->canonical &= cs.canonical;
-			if (cs.depth > deepest)
-				deepest = cs.depth;
+			continue;
 		}
+		int rc = decode_one(d, level + 1, &el[i], &cs);
+		if (rc)
+			return rc;
+		sum->size += cs.size;
+		sum->canonical &= cs.canonical;
+		if (cs.depth > deepest)
+			deepest = cs.depth;
 	}
 	sum->depth = deepest + 1;
 	f->size = sum->size;
@@ -172,13 +172,20 @@ static int decode_container(struct decoder *d, unsigned level, const struct wire
 	return DECODE_OK;
 }
 
+/* Canonical payload bytes of integer u >= 0 (0: a positive fixint). */
+static inline unsigned decode_ubytes(uint64_t u)
+{
+	return u < 0x80 ? 0 : u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffffu ? 4 : 8;
+}
+
 /*
  * The forms most requests are made of, decoded without the general header
- * and number readers: fixints, fixstrs, nil, bools, float64 and uint8/16/32.
+ * and number readers: fixints, fixstrs, nil, bools, float64, the sized
+ * integers, and bin8/str8 (small values: most of what is stored).
  * 1 if the value at d->off was one of them (d->off moved past it), 0 if not
  * (or if it is cut short: the general path says so).
  */
-static int decode_common(struct decoder *d, msgpack_object *o, struct decode_sum *sum)
+static inline int decode_common(struct decoder *d, msgpack_object *o, struct decode_sum *sum)
 {
 	const unsigned char *p = d->p + d->off;
 	size_t left = d->len - d->off;
@@ -205,16 +212,54 @@ static int decode_common(struct decoder *d, msgpack_object *o, struct decode_sum
 		o->type = MSGPACK_OBJECT_FLOAT64;
 		o->via.f64 = v.f;
 		n = 9;
-	} else if (b >= 0xcc && b <= 0xce && left >= 1 + (1u << (b - 0xcc))) {
+	} else if (b == 0xc4 || b == 0xd9) {
+		/* bin8 is the shortest form of every bin it can hold; str8 of a
+		 * string of 32 bytes or more (a shorter one is a fixstr). */
+		if (left < 2 || (size_t)2 + p[1] > left)
+			return 0;
+		unsigned len = p[1];
+		if (b == 0xc4) {
+			o->type = MSGPACK_OBJECT_BIN;
+			o->via.bin.size = len;
+			o->via.bin.ptr = (const char *)p + 2;
+		} else {
+			o->type = MSGPACK_OBJECT_STR;
+			o->via.str.size = len;
+			o->via.str.ptr = (const char *)p + 2;
+			sum->canonical = len >= 32;
+		}
+		sum->size = (sum->canonical ? 2 : 1) + (size_t)len;
+		d->off += 2 + (size_t)len;
+		return 1;
+	} else if (b >= 0xcc && b <= 0xcf && left >= 1 + (1u << (b - 0xcc))) {
 		unsigned bytes = 1u << (b - 0xcc);
-		uint64_t u = bytes == 1 ? p[1] : bytes == 2 ? wire_be16(p + 1) : wire_be32(p + 1);
+		uint64_t u = bytes == 1 ? p[1] : bytes == 2 ? wire_be16(p + 1) : bytes == 4 ? wire_be32(p + 1)
+		                                                                          : wire_be64(p + 1);
 		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
 		o->via.u64 = u;
-		unsigned shortest = u < 0x80 ? 0 : u <= 0xff ? 1 : u <= 0xffff ? 2 : 4;
+		unsigned shortest = decode_ubytes(u);
 		sum->canonical = shortest == bytes;
-		n = 1 + bytes;
 		sum->size = 1 + shortest;
-		d->off += n;
+		d->off += 1 + bytes;
+		return 1;
+	} else if (b >= 0xd0 && b <= 0xd3 && left >= 1 + (1u << (b - 0xd0))) {
+		/* A signed form: canonical only for a negative number in its
+		 * shortest width (one >= 0 is canonical as unsigned). */
+		unsigned bytes = 1u << (b - 0xd0), shortest;
+		int64_t v = bytes == 1 ? (int8_t)p[1] : bytes == 2 ? (int16_t)wire_be16(p + 1)
+		            : bytes == 4 ? (int32_t)wire_be32(p + 1) : (int64_t)wire_be64(p + 1);
+		o->via.i64 = v;
+		if (v >= 0) {
+			o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+			shortest = decode_ubytes((uint64_t)v);
+			sum->canonical = 0;
+		} else {
+			o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+			shortest = v >= -32 ? 0 : v >= INT8_MIN ? 1 : v >= INT16_MIN ? 2 : v >= INT32_MIN ? 4 : 8;
+			sum->canonical = shortest == bytes;
+		}
+		sum->size = 1 + shortest;
+		d->off += 1 + bytes;
 		return 1;
 	} else {
 		return 0;
@@ -231,7 +276,9 @@ static int decode_one(struct decoder *d, unsigned level, msgpack_object *o, stru
 	size_t start = d->off;
 	if (start < d->len && decode_common(d, o, sum))
 		return DECODE_OK;
-	if (wire_head(d->p + start, d->len - start, &h))
+	if (start < d->len && (d->p[start] & 0xf0) == 0x90)   /* a fixarray: every request is one */
+		h = (struct wire_head){ .kind = WIRE_ARRAY, .hlen = 1, .n = d->p[start] & 0x0f };
+	else if (wire_head(d->p + start, d->len - start, &h))
 		return DECODE_EMALFORMED;
 	d->off += h.hlen;
 	if (h.kind == WIRE_ARRAY || h.kind == WIRE_MAP)
@@ -263,6 +310,15 @@ size_t decode_size(const msgpack_object *o)
 {
 	if (decode_has_facts(o))
 		return decode_facts_of(o)->size;
+	/* Strings and bins, most of what is stored, by their header's rule. */
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		uint32_t n = o->via.bin.size;
+		return (size_t)n + (n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+	}
+	if (o->type == MSGPACK_OBJECT_STR) {
+		uint32_t n = o->via.str.size;
+		return (size_t)n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+	}
 	return codec_size(o);   /* a scalar or an empty container: no walk */
 }
 
@@ -274,10 +330,19 @@ unsigned decode_depth(const msgpack_object *o)
 /* Encode o at dst; returns the bytes written. */
 static size_t decode_put(const msgpack_object *o, char *dst)
 {
-	if (!decode_has_facts(o)) {
-		codec_encode_into(o, dst);
-		return codec_size(o);
+	if (o->type == MSGPACK_OBJECT_BIN && o->via.bin.size <= 0xff) {   /* small values: most stored */
+		dst[0] = (char)0xc4;
+		dst[1] = (char)o->via.bin.size;
+		memcpy(dst + 2, o->via.bin.ptr, o->via.bin.size);
+		return 2 + (size_t)o->via.bin.size;
 	}
+	if (o->type == MSGPACK_OBJECT_STR && o->via.str.size < 32) {
+		dst[0] = (char)(0xa0 | o->via.str.size);
+		memcpy(dst + 1, o->via.str.ptr, o->via.str.size);
+		return 1 + (size_t)o->via.str.size;
+	}
+	if (!decode_has_facts(o))
+		return codec_encode_into(o, dst);
 	const struct decode_facts *f = decode_facts_of(o);
 	if (f->canonical) {
 		memcpy(dst, f->raw, f->size);
@@ -298,7 +363,7 @@ static size_t decode_put(const msgpack_object *o, char *dst)
 	return n;
 }
 
-void decode_encode_into(const msgpack_object *o, char *dst)
+size_t decode_encode_into(const msgpack_object *o, char *dst)
 {
-	decode_put(o, dst);
+	return decode_put(o, dst);
 }

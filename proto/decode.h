@@ -46,7 +46,8 @@ size_t decode_size(const msgpack_object *o);
 unsigned decode_depth(const msgpack_object *o);
 
 /* Encode o canonically into dst (decode_size(o) bytes), copying the
- * sender's bytes of every part that is canonical already. */
-void decode_encode_into(const msgpack_object *o, char *dst);
+ * sender's bytes of every part that is canonical already; returns that
+ * size. */
+size_t decode_encode_into(const msgpack_object *o, char *dst);
 
 #endif

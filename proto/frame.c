@@ -32,6 +32,16 @@ ssize_t frame_begin(struct buf *b)
 	return (ssize_t)pos;
 }
 
+ssize_t frame_begin_with(struct buf *b, const void *head, size_t n)
+{
+	if (buf_reserve(b, PROTO_HEADER_SIZE + n) < 0)
+		return -1;
+	size_t pos = b->len - b->off;
+	memcpy(b->data + b->len + PROTO_HEADER_SIZE, head, n);
+	b->len += PROTO_HEADER_SIZE + n;
+	return (ssize_t)pos;
+}
+
 void frame_end(struct buf *b, size_t pos)
 {
 	size_t off = b->off + pos;

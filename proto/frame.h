@@ -27,6 +27,9 @@ enum frame_status frame_peek(const struct buf *b, size_t max, const char **body,
 /* Begin a frame at b's tail: reserves the header and returns its position
  * relative to b's head (stable while nothing is consumed). -1 on ENOMEM. */
 ssize_t frame_begin(struct buf *b);
+/* frame_begin, then head[0..n) appended in the same reservation (a reply's
+ * [id, status, head). -1 on ENOMEM (nothing appended). */
+ssize_t frame_begin_with(struct buf *b, const void *head, size_t n);
 /* Finish the frame begun at pos: writes the header for what was appended since. */
 void frame_end(struct buf *b, size_t pos);
 

@@ -149,6 +149,27 @@ size_t wire_put_map_header(void *dst, uint32_t count)
 	return wire_put_header(dst, 0x80, 0xde, count);
 }
 
+size_t wire_put_uint(void *dst, uint64_t u)
+{
+	unsigned char *d = dst;
+	unsigned bytes;
+	if (u < 0x80) {
+		d[0] = (unsigned char)u;
+		return 1;
+	}
+	if (u <= 0xff)
+		d[0] = 0xcc, bytes = 1;
+	else if (u <= 0xffff)
+		d[0] = 0xcd, bytes = 2;
+	else if (u <= 0xffffffffu)
+		d[0] = 0xce, bytes = 4;
+	else
+		d[0] = 0xcf, bytes = 8;
+	for (unsigned i = 0; i < bytes; i++)
+		d[1 + i] = (unsigned char)(u >> (8 * (bytes - 1 - i)));
+	return 1 + bytes;
+}
+
 int wire_read_number(const void *data, size_t len, struct wire_num *out)
 {
 	const unsigned char *p = data;
@@ -276,10 +297,18 @@ int wire_pack_request_head(msgpack_packer *pk, uint64_t id, unsigned op, uint32_
 	       msgpack_pack_unsigned_int(pk, op) ? -1 : 0;
 }
 
+size_t wire_put_reply_head(void *dst, uint64_t id, unsigned status)
+{
+	unsigned char *d = dst;
+	d[0] = 0x93;
+	size_t n = 1 + wire_put_uint(d + 1, id);
+	return n + wire_put_uint(d + n, status);
+}
+
 int wire_pack_reply_head(msgpack_packer *pk, uint64_t id, unsigned status)
 {
-	return msgpack_pack_array(pk, 3) || msgpack_pack_uint64(pk, id) ||
-	       msgpack_pack_unsigned_int(pk, status) ? -1 : 0;
+	unsigned char head[WIRE_REPLY_HEAD_MAX];
+	return pk->callback(pk->data, (const char *)head, wire_put_reply_head(head, id, status)) ? -1 : 0;
 }
 
 int wire_request_parse(const msgpack_object *root, struct wire_request *rq)

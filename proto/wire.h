@@ -62,6 +62,9 @@ size_t wire_map_header(const void *p, size_t len, uint32_t *count);
 #define WIRE_HEADER_MAX 5
 size_t wire_put_array_header(void *dst, uint32_t count);
 size_t wire_put_map_header(void *dst, uint32_t count);
+/* Write u in its shortest unsigned form into dst (at least 9 bytes);
+ * returns its length. */
+size_t wire_put_uint(void *dst, uint64_t u);
 
 /* ---- numbers ------------------------------------------------------------ */
 
@@ -121,6 +124,11 @@ struct wire_request {
 int wire_pack_request_head(msgpack_packer *pk, uint64_t id, unsigned op, uint32_t nargs);
 /* Pack the head of a reply [id, status, <one result follows>]. */
 int wire_pack_reply_head(msgpack_packer *pk, uint64_t id, unsigned status);
+/* Write that head into dst (at least WIRE_REPLY_HEAD_MAX bytes), as
+ * msgpack-c's packer writes it (shortest unsigned forms); returns its
+ * length. */
+#define WIRE_REPLY_HEAD_MAX 15
+size_t wire_put_reply_head(void *dst, uint64_t id, unsigned status);
 
 /* Read a decoded request: 0, or -1 if root is not an array of at least two
  * elements with an unsigned id first. Views point into root. */

@@ -70,6 +70,7 @@
 static int quick;
 static int want_json;
 static const char *only; /* --only: run the workloads whose name contains this */
+static const char *only_system; /* --system: run only this system's rows */
 static int progress;
 static char tmpdir[64];
 
@@ -1286,6 +1287,12 @@ static void add_row(const char *workload, const char *system, struct result r)
 	rows[nrows++] = (struct row){ workload, system, r };
 }
 
+/* Whether --system lets system's rows run. */
+static int system_on(const char *system)
+{
+	return !only_system || !strcmp(system, only_system);
+}
+
 static size_t scaled(size_t n, size_t div)
 {
 	if (!quick)
@@ -1644,7 +1651,7 @@ static void print_table(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ipcd-bench [--json] [--quick] [--only TEXT]\n"
+	fprintf(f, "usage: ipcd-bench [--json] [--quick] [--only TEXT] [--system NAME]\n"
 	           "  Starts ipcd, redis-server and a Python Manager on temporary Unix sockets,\n"
 	           "  runs the same workloads (round trips, pipelines, batches, streams, task\n"
 	           "  queues, memory per item) against each, and against ipcd through its Python\n"
@@ -1652,6 +1659,7 @@ static void usage(FILE *f)
 	           "  --json   one JSON document on stdout instead of the table\n"
 	           "  --quick  tiny counts: checks that everything runs (seconds), measures nothing\n"
 	           "  --only TEXT  only the workloads whose name contains TEXT (for profiling)\n"
+	           "  --system NAME  only the rows of system NAME (ipcd, ipcd-shm, redis, ...)\n"
 	           "  Columns: ops/s, p50/p99 latency, server_cpu_us (the server process's CPU time\n"
 	           "  per request; - where there is none). Systems ipcd-nopoll (busy_poll=0) and\n"
 	           "  ipcd-prefetch (taskqueue_4w with prefetched acknowledged gets) are ipcd variants;\n"
@@ -1681,6 +1689,8 @@ int main(int argc, char **argv)
 			quick = 1;
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
+		else if (!strcmp(argv[i], "--system") && i + 1 < argc)
+			only_system = argv[++i];
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return usage(stdout), 0;
 		else
@@ -1729,6 +1739,8 @@ int main(int argc, char **argv)
 		if (w->kind == W_FLOOR || w->kind == W_FLOOR_SHM) {
 			size_t n = scaled(w->n_native, 200);
 			progress_line(++k, total, w->name, "floor");
+			if (!system_on("floor"))
+				continue;
 			measure_server(0);
 			add_row(w->name, "floor", w->kind == W_FLOOR ? w_floor(n) : w_floor_shm(n));
 			continue;
@@ -1743,18 +1755,18 @@ int main(int argc, char **argv)
 			 * such mode and sit these out. */
 			struct server di = { .system = "ipcd" }, dr = { .system = "redis" };
 			progress_line(++k, total, w->name, "ipcd");
-			if (start_ipcd_durable(&di, w->dur) < 0)
+			if ((system_on("ipcd") || system_on("ipcd-shm")) && start_ipcd_durable(&di, w->dur) < 0)
 				die("ipcd did not start with state_dir");
-			if (w->kind == W_RECOVERY)
+			if (system_on("ipcd") && w->kind == W_RECOVERY)
 				w_recovery(&bench_ipcd, &di, scaled(w->n_native, 200), w->name);
-			else
+			else if (system_on("ipcd"))
 				add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &di));
 			progress_line(++k, total, w->name, "ipcd-shm");
-			if (w->kind != W_RECOVERY)
+			if (w->kind != W_RECOVERY && system_on("ipcd-shm"))
 				add_row(w->name, "ipcd-shm", run_native(w, &bench_ipcd_shm, &di));
 			server_stop(&di);
 			progress_line(++k, total, w->name, "redis");
-			if (have_redis) {
+			if (have_redis && system_on("redis")) {
 				if (start_redis_durable(&dr, w->dur) < 0)
 					die("redis-server did not start with appendonly");
 				if (w->kind == W_RECOVERY)
@@ -1767,24 +1779,25 @@ int main(int argc, char **argv)
 			continue;
 		}
 		progress_line(++k, total, w->name, "ipcd");
-		add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &srv_ipcd));
-		if (w->extra & X_NOPOLL) {
+		if (system_on("ipcd"))
+			add_row(w->name, "ipcd", run_native(w, &bench_ipcd, &srv_ipcd));
+		if ((w->extra & X_NOPOLL) && system_on("ipcd-nopoll")) {
 			progress_line(++k, total, w->name, "ipcd-nopoll");
 			add_row(w->name, "ipcd-nopoll", run_native(w, &bench_ipcd, &srv_ipcd_nopoll));
 		}
-		if (w->extra & X_PREFETCH)
+		if ((w->extra & X_PREFETCH) && system_on("ipcd-prefetch"))
 			run_prefetch(w, "ipcd-prefetch", &bench_ipcd, &srv_ipcd, ++k, total);
 		/* The same daemon through the shared-memory channel; memory per
 		 * item is the daemon's (the ipcd row), and counter_incr_8p's adds
 		 * go through a mapped value, not through a connection. */
 		progress_line(++k, total, w->name, "ipcd-shm");
-		if (w->kind != W_MEM && w->kind != W_COUNTER)
+		if (w->kind != W_MEM && w->kind != W_COUNTER && system_on("ipcd-shm"))
 			add_row(w->name, "ipcd-shm", run_native(w, &bench_ipcd_shm, &srv_ipcd));
-		if (w->extra & X_PREFETCH)
+		if ((w->extra & X_PREFETCH) && system_on("ipcd-shm-prefetch"))
 			run_prefetch(w, "ipcd-shm-prefetch", &bench_ipcd_shm, &srv_ipcd, ++k, total);
 		progress_line(++k, total, w->name, "redis");
 		/* redis has no shared memory and no event */
-		if (have_redis && w->kind != W_COUNTER && w->kind != W_EVENT)
+		if (have_redis && w->kind != W_COUNTER && w->kind != W_EVENT && system_on("redis"))
 			add_row(w->name, "redis", run_native(w, &bench_redis, &srv_redis));
 		for (size_t p = 0; p < NPEERS; p++) {
 			progress_line(++k, total, w->name, peers[p].system);
@@ -1792,7 +1805,7 @@ int main(int argc, char **argv)
 			size_t n = peers[p].native_counts                                    ? native_n(w)
 			           : w->kind == W_TASKQ || w->kind == W_STREAM || w->kind == W_MEM ? scaled(w->n_python, 200)
 			                                                                           : scaled(w->n_python, 50);
-			if (peer_ok[p] && run_peer(&peers[p], w->name, n, scaled(1000000, 200),
+			if (peer_ok[p] && system_on(peers[p].system) && run_peer(&peers[p], w->name, n, scaled(1000000, 200),
 			                           scaled(LOADED_OBJECTS, 200), &r))
 				add_row(w->name, peers[p].system, r);
 		}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "decode.h"
 #include "queue_store.h"
 #include "rand.h"
 #include "value.h"
@@ -216,6 +217,90 @@ static void pop_value_and_check(struct qstore *s)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* get_many's pop of a head run: what it packs is the model's next values,
+ * whole, each within the room left (the first too unless first_fits). */
+static void pop_packed_and_check(struct qstore *s, uint64_t *rs)
+{
+	uint32_t max = 1 + (uint32_t)(test_rand(rs) % 40);
+	int first_fits = test_rand(rs) & 1;
+	size_t room = test_rand(rs) & 1 ? SIZE_MAX : (size_t)(test_rand(rs) % 600), left = room;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t before = qstore_len(s);
+	uint32_t got = qstore_pop_packed(s, &pk, max, &left, first_fits);
+	assert_true(got <= max);
+	assert_int_equal(qstore_len(s), before - got);
+	size_t at = 0;
+	for (uint32_t i = 0; i < got; i++) {
+		const struct model_entry *m = &model[model_head + i];
+		assert_null(m->item);
+		assert_true(at + m->len <= sb.size);
+		assert_memory_equal(sb.data + at, m->bytes, m->len);
+		if (!(first_fits && i == 0))
+			assert_true(m->len <= room);
+		room = m->len < room ? room - m->len : 0;
+		at += m->len;
+	}
+	assert_int_equal(at, sb.size);
+	assert_int_equal(left, room);
+	model_head += got;
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* vals as put_many's decoded arguments: n values (bytes back to back in b)
+ * as one array decoded into z. */
+static const msgpack_object *decoded(msgpack_zone *z, const char *b, size_t len, uint32_t n)
+{
+	static char frame[5 + 5 * 400];
+	msgpack_object o;
+	size_t h = wire_put_array_header(frame, n);
+	memcpy(frame + h, b, len);
+	assert_int_equal(decode_value(frame, h + len, 32, z, &o), DECODE_OK);
+	return o.via.array.ptr;
+}
+
+/* A put_many of up to 5 random values, as the put_many path stores them:
+ * packed if all are small scalars, else nothing (1). */
+static void push_many_and_model(struct qstore *s, uint64_t *rs, uint64_t now)
+{
+	static msgpack_zone z;
+	static int ready;
+	if (!ready)
+		ready = msgpack_zone_init(&z, 4096);
+	uint32_t n = 1 + (uint32_t)(test_rand(rs) % 5), all = 1;
+	char b[5 * 400];
+	size_t len = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t vlen;
+		msgpack_object o;
+		do   /* a value a frame may hold (the long str8s' length byte wraps) */
+			vlen = random_value(rs, b + len);
+		while (decode_value(b + len, vlen, 32, &z, &o) != DECODE_OK);
+		len += vlen;
+	}
+	const msgpack_object *vals = decoded(&z, b, len, n);
+	char canon[5][400];
+	uint32_t lens[5];
+	for (uint32_t i = 0; i < n; i++) {   /* what the store holds: the canonical form */
+		lens[i] = (uint32_t)decode_encode_into(&vals[i], canon[i]);
+		all &= qstore_packs(canon[i], lens[i]);
+	}
+	size_t before = qstore_len(s), mem = value_mem_used;
+	int rc = qstore_push_packed_many(s, vals, n, now);
+	msgpack_zone_clear(&z);
+	if (!all) {
+		assert_int_equal(rc, 1);
+		assert_int_equal(qstore_len(s), before);
+		assert_int_equal(value_mem_used, mem);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	for (uint32_t i = 0; i < n; i++)
+		model_push(canon[i], lens[i], now);
+}
+
 static void test_random_against_model(void **state)
 {
 	(void)state;
@@ -262,6 +347,10 @@ static void test_random_against_model(void **state)
 			} else {
 				model[model_tail++] = m;
 			}
+		} else if (r == 10) {
+			push_many_and_model(&s, &rs, now);
+		} else if (r == 11) {
+			pop_packed_and_check(&s, &rs);
 		} else if (model_tail > model_head) {
 			if (r & 1)
 				pop_and_check(&s);
@@ -354,11 +443,43 @@ static void test_failed_push_is_undone(void **state)
 	assert_int_equal(value_mem_used, mem0);
 }
 
+/* put_many's packed path at max_memory: refused whole, as the same values
+ * allocated would be, with nothing appended and nothing charged. */
+static void test_push_many_at_max_memory(void **state)
+{
+	(void)state;
+	static msgpack_zone z;
+	msgpack_zone_init(&z, 4096);
+	size_t mem0 = value_mem_used, limit0 = value_mem_limit;
+	struct qstore s = { 0 };
+	char b[3 * 18];
+	for (int i = 0; i < 3; i++) {
+		b[18 * i] = (char)0xc4;
+		b[18 * i + 1] = 16;
+		memset(b + 18 * i + 2, 'x' + i, 16);
+	}
+	assert_int_equal(qstore_push_packed_many(&s, decoded(&z, b, 18, 1), 1, 5), 0);
+	size_t mem1 = value_mem_used;
+	/* Room for two values' cost, not three. */
+	value_mem_limit = value_mem_used + 2 * value_cost(18) + value_cost(18) / 2;
+	assert_int_equal(qstore_push_packed_many(&s, decoded(&z, b, sizeof(b), 3), 3, 6), -1);
+	assert_int_equal(qstore_len(&s), 1);
+	assert_int_equal(value_mem_used, mem1);
+	assert_int_equal(qstore_push_packed_many(&s, decoded(&z, b, 36, 2), 2, 6), 0);
+	assert_int_equal(qstore_len(&s), 3);
+	assert_true(value_mem_used <= value_mem_limit);
+	value_mem_limit = limit0;
+	qstore_free(&s, free_item);
+	assert_int_equal(value_mem_used, mem0);
+	msgpack_zone_destroy(&z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_against_model),
 		cmocka_unit_test(test_failed_push_is_undone),
+		cmocka_unit_test(test_push_many_at_max_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

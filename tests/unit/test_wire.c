@@ -430,6 +430,31 @@ static int check_equivalent(const unsigned char *p, size_t n)
 	return old_ok;
 }
 
+/* wire_put_reply_head writes what msgpack-c's packer writes, at every width. */
+static void test_reply_head_bytes(void **state)
+{
+	(void)state;
+	static const uint64_t ids[] = { 0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffffu,
+		                        0x100000000ull, UINT64_MAX };
+	static const unsigned statuses[] = { 0, 5, 127, 128, 300, 70000, UINT_MAX };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		for (size_t j = 0; j < sizeof(statuses) / sizeof(statuses[0]); j++) {
+			unsigned char head[WIRE_REPLY_HEAD_MAX];
+			size_t n = wire_put_reply_head(head, ids[i], statuses[j]);
+			msgpack_sbuffer_clear(&sb);
+			msgpack_pack_array(&pk, 3);
+			msgpack_pack_uint64(&pk, ids[i]);
+			msgpack_pack_unsigned_int(&pk, statuses[j]);
+			assert_int_equal(n, sb.size);
+			assert_memory_equal(head, sb.data, n);
+		}
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_decode_edges(void **state)
 {
 	(void)state;
@@ -451,6 +476,22 @@ static void test_decode_edges(void **state)
 		{ { 0xc7, 0x00, 0x05 }, 3, 1 },                        /* empty ext8 */
 		{ { 0xca, 0x7f, 0xc0, 0, 0 }, 5, 1 },                  /* float32 NaN */
 		{ { 0x92, 0xd0, 0x05, 0xa1, 'x' }, 5, 1 },
+		/* the short paths: bin8, str8 (canonical from 32 bytes), sized ints */
+		{ { 0xc4, 0x02, 'a', 'b' }, 4, 1 },
+		{ { 0xc4, 0x03, 'a', 'b' }, 4, 0 },                    /* bin8 cut short */
+		{ { 0xc4 }, 1, 0 },
+		{ { 0xd9, 0x01, 'a' }, 3, 1 },                         /* str8 of a fixstr's length */
+		{ { 0xd9, 0x02, 'a' }, 3, 0 },
+		{ { 0x92, 0xc4, 0x00, 0xd9, 0x00 }, 5, 1 },            /* empty ones in an array */
+		{ { 0xd0, 0x80 }, 2, 1 },                              /* int8 -128 */
+		{ { 0xd0, 0xf0 }, 2, 1 },                              /* int8 -16: a fixint's */
+		{ { 0xd1, 0x00, 0x05 }, 3, 1 },                        /* int16 5 */
+		{ { 0xd2, 0xff, 0xff, 0x7f, 0xff }, 5, 1 },            /* int32 -32769 */
+		{ { 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0 }, 9, 1 },         /* int64 min */
+		{ { 0xd3, 0, 0, 0, 0, 0, 0, 0 }, 8, 0 },
+		{ { 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 9, 1 },
+		{ { 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x10 }, 9, 1 },         /* uint64 16 */
+		{ { 0x82, 0xc4, 0x01, 'k', 0xd0, 0x01, 0xa1, 'x', 0xcf, 0, 0, 0, }, 12, 0 },
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		assert_int_equal(check_equivalent(c[i].b, c[i].n ), c[i].ok);
@@ -544,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_obj_numbers),
 		cmocka_unit_test(test_maps_and_options),
 		cmocka_unit_test(test_envelopes),
+		cmocka_unit_test(test_reply_head_bytes),
 		cmocka_unit_test(test_decode_edges),
 		cmocka_unit_test(test_decode_canonical_copy),
 		cmocka_unit_test(test_decode_random),
