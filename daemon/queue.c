@@ -1459,6 +1459,7 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 	struct put_opts po;
 	if (queue_put_turn(rq, a->ptr, a->size, &po, request_arg(rq, 2)))
 		return;
+	rq->unchanged = a->size == 0;   /* no queue is left on a free name */
 	if (!po.priority && !po.delay_ms && !po.deliveries) {
 		/* Small scalars go from the frame into the store's runs, as
 		 * queue.put's do: no value of their own to allocate and free. */
@@ -1473,7 +1474,6 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 		}
 	}
 	struct value **vals = malloc((a->size ? a->size : 1) * sizeof(*vals));
-	rq->unchanged = a->size == 0;   /* no queue is left on a free name */
 	if (!vals) {
 		reply_nomem(&rq->reply);
 		return;
