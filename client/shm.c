@@ -37,11 +37,11 @@
  * So past the first SHM_SPIN_ALONE_NS (and SHM_SPIN_ALONE_PER_PENDING_NS
  * for each request in flight), which covers a round trip to a running
  * daemon, the spin yields between looks: a yield that comes back
- * late (SHM_SPIN_GAP_NS) means someone else ran in the meantime, and a
- * wait that has to sleep anyway spun for nothing. Either ends the spin and
- * makes the next waits skip it (past the first look), the first
- * SHM_BACKOFF_MIN of them, doubling while probes keep failing up to
- * SHM_BACKOFF_MAX; a spin that pays resets that. */
+ * late (SHM_SPIN_GAP_NS) means someone else ran in the meantime: the wait
+ * sleeps. A spin that runs out its whole time without an answer spun for
+ * nothing: the next waits spin only SHM_SPIN_ALONE_NS, the first
+ * SHM_BACKOFF_MIN of them, doubling while the full spins that probe keep
+ * failing up to SHM_BACKOFF_MAX; a full spin that pays resets that. */
 #define SHM_SPIN_ALONE_NS 10000
 #define SHM_SPIN_ALONE_PER_PENDING_NS 1000
 #define SHM_SPIN_GAP_NS 20000
@@ -167,10 +167,11 @@ int shm_spin(struct ipcd *c, int for_room)
 			else if (now - start >= SHM_SPIN_NS && shm_ring_consumer_sleeps(&s->req))
 				return 0;
 			else if (last && now - last >= SHM_SPIN_GAP_NS) {
-				/* Someone else had our CPU: spinning takes it from them. */
-				if ((for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0)
-					return 1;
-				return shm_spin_lost(s);
+				/* Someone else had our CPU: spinning takes it from them.
+				 * Only this wait sleeps: the next may find the CPU ours
+				 * again, and a round trip to a running daemon is worth
+				 * the spin however loaded the machine is. */
+				return (for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0;
 			}
 			if (now - start >= alone) {
 				sched_yield();
