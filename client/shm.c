@@ -7,6 +7,7 @@
  * reconnects stay conn.c's: the rings only replace send and recv.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,12 +31,30 @@
  * sides in step, where sleeping would make the next request late too and
  * keep the daemon's adaptive poll off. */
 #define SHM_SPIN_WOKE_NS 200000
+/* Spinning pays only while our CPU is ours: when more processes want to
+ * run than there are cores, a spinner keeps the daemon (or the process
+ * that will make the daemon's next request) waiting for the CPU it burns.
+ * So past the first SHM_SPIN_ALONE_NS (and SHM_SPIN_ALONE_PER_PENDING_NS
+ * for each request in flight), which covers a round trip to a running
+ * daemon, the spin yields between looks: a yield that comes back
+ * late (SHM_SPIN_GAP_NS) means someone else ran in the meantime: the wait
+ * sleeps. A spin that runs out its whole time without an answer spun for
+ * nothing: the next waits spin only SHM_SPIN_ALONE_NS, the first
+ * SHM_BACKOFF_MIN of them, doubling while the full spins that probe keep
+ * failing up to SHM_BACKOFF_MAX; a full spin that pays resets that. */
+#define SHM_SPIN_ALONE_NS 10000
+#define SHM_SPIN_ALONE_PER_PENDING_NS 1000
+#define SHM_SPIN_GAP_NS 20000
+#define SHM_BACKOFF_MIN 16
+#define SHM_BACKOFF_MAX 512
 
 struct conn_shm {
 	void *mem;
 	size_t size;
 	struct shm_ring req, rep;   /* we produce req, consume rep */
 	int woke;                   /* the daemon was woken for what we wait for */
+	unsigned skip;              /* waits left that spin only SHM_SPIN_ALONE_NS */
+	unsigned backoff;           /* skip after the next spin that does not pay */
 };
 
 int shm_wanted(void)
@@ -107,25 +126,58 @@ static int64_t shm_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A spin did not pay: skip it for a while, longer each time in a row. */
+static int shm_spin_lost(struct conn_shm *s)
+{
+	if (s->backoff < SHM_BACKOFF_MIN)
+		s->backoff = SHM_BACKOFF_MIN;
+	else if (s->backoff < SHM_BACKOFF_MAX)
+		s->backoff *= 2;
+	s->skip = s->backoff;
+	return 0;
+}
+
 int shm_spin(struct ipcd *c, int for_room)
 {
-	const struct shm_ring *r = for_room ? &c->shm->req : &c->shm->rep;
-	int64_t start = 0, more = c->pend_len > 1 ? (int64_t)c->pend_len * SHM_SPIN_PER_PENDING_NS : 0;
-	if (c->shm->woke && more < SHM_SPIN_WOKE_NS)
+	struct conn_shm *s = c->shm;
+	const struct shm_ring *r = for_room ? &s->req : &s->rep;
+	int64_t start = 0, last = 0, more = c->pend_len > 1 ? (int64_t)c->pend_len * SHM_SPIN_PER_PENDING_NS : 0;
+	if (s->woke && more < SHM_SPIN_WOKE_NS)
 		more = SHM_SPIN_WOKE_NS;
 	if (more > SHM_SPIN_MAX_NS)
 		more = SHM_SPIN_MAX_NS;
-	c->shm->woke = 0;
+	s->woke = 0;
+	int64_t until = SHM_SPIN_NS + more, alone = SHM_SPIN_ALONE_NS + (int64_t)c->pend_len * SHM_SPIN_ALONE_PER_PENDING_NS;
+	if (s->skip) {
+		s->skip--;
+		until = SHM_SPIN_ALONE_NS;
+	}
 	for (unsigned i = 0;; i++) {
-		if ((for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0)
+		if ((for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0) {
+			if (until > SHM_SPIN_ALONE_NS)
+				s->backoff = 0;
 			return 1;
+		}
 		if ((i & 63) == 0) {
 			int64_t now = shm_now_ns();
 			if (!start)
 				start = now;
-			else if (now - start >= SHM_SPIN_NS &&
-			         (now - start >= SHM_SPIN_NS + more || shm_ring_consumer_sleeps(&c->shm->req)))
+			else if (now - start >= until)
+				return until > SHM_SPIN_ALONE_NS ? shm_spin_lost(s) : 0;
+			else if (now - start >= SHM_SPIN_NS && shm_ring_consumer_sleeps(&s->req))
 				return 0;
+			else if (last && now - last >= SHM_SPIN_GAP_NS) {
+				/* Someone else had our CPU: spinning takes it from them.
+				 * Only this wait sleeps: the next may find the CPU ours
+				 * again, and a round trip to a running daemon is worth
+				 * the spin however loaded the machine is. */
+				return (for_room ? shm_ring_writable(r) : shm_ring_readable(r)) != 0;
+			}
+			if (now - start >= alone) {
+				sched_yield();
+				last = shm_now_ns();
+			}
+			continue;
 		}
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();

@@ -146,6 +146,11 @@ int shm_on_socket(struct client *c, int serve)
 		ssize_t n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 		if (n > 0) {
 			got = 1;
+			/* Less than asked for: the socket is empty, and a recv more
+			 * to hear EAGAIN would cost a system call per wake-up. A byte
+			 * (or the end) coming meanwhile brings the read event again. */
+			if ((size_t)n < sizeof(scratch))
+				break;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
