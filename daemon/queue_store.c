@@ -144,6 +144,19 @@ static void pack_free(struct qstore *s, struct qpack *k)
 	free(k);
 }
 
+/* k's last value was taken: kept as the store's spare run if it is one of
+ * the smallest and none is kept yet (the next small put reuses it), else
+ * freed. The caller takes its slot out. */
+static void pack_retire(struct qstore *s, struct qpack *k)
+{
+	if (!s->spare && k->cap == PACK_MIN_CAP) {
+		k->head = k->tail = 0;
+		s->spare = k;
+	} else {
+		pack_free(s, k);
+	}
+}
+
 /* Run k at slot i grows to hold want bytes. 0, or -1 on ENOMEM or at
  * max_memory (k unchanged). */
 static int pack_grow(struct qstore *s, struct qpack **kp, size_t i, uint32_t want)
@@ -511,12 +524,7 @@ void qstore_pop_front(struct qstore *s)
 		packed_sub(s, len);
 		if (k->head < k->tail)
 			return;
-		if (!s->spare && k->cap == PACK_MIN_CAP) {
-			k->head = k->tail = 0;
-			s->spare = k;
-		} else {
-			pack_free(s, k);
-		}
+		pack_retire(s, k);
 	}
 	deque_pop_front(&s->slots);
 }
@@ -552,12 +560,7 @@ long qstore_pop_value(struct qstore *s, msgpack_packer *pk, size_t room)
 	long len = (long)k->hlen + body;
 	if (k->head < k->tail)
 		return len;
-	if (!s->spare && k->cap == PACK_MIN_CAP) {
-		k->head = k->tail = 0;
-		s->spare = k;
-	} else {
-		pack_free(s, k);
-	}
+	pack_retire(s, k);
 	deque_pop_front(&s->slots);
 	return len;
 }
@@ -598,12 +601,7 @@ uint32_t qstore_pop_packed(struct qstore *s, msgpack_packer *pk, uint32_t max, s
 	s->len -= got;
 	ages_pop_n(s, got);
 	if (got && k->head == k->tail) {   /* as qstore_pop_front: the last value of its run */
-		if (!s->spare && k->cap == PACK_MIN_CAP) {
-			k->head = k->tail = 0;
-			s->spare = k;
-		} else {
-			pack_free(s, k);
-		}
+		pack_retire(s, k);
 		deque_pop_front(&s->slots);
 	}
 	return got;
