@@ -402,16 +402,19 @@ int qstore_reserve(struct qstore *s, size_t n)
 	return deque_reserve(&s->slots, n);
 }
 
-/* True if the slot and age arrays may grow for n more values within
- * max_memory (their room is counted after the push, as the queue's). */
-static int arrays_fit(const struct qstore *s, size_t n)
+/* Room in the slot and age arrays for n more plain values, refused if
+ * their growth would pass max_memory (their room is counted after the
+ * push, as the queue's). 0 or -1. */
+static int arrays_reserve(struct qstore *s, size_t n)
 {
-	return value_mem_fits((deque_growth(&s->slots, n) + deque_growth(&s->ages, ages_need(n))) * sizeof(void *));
+	if (!value_mem_fits((deque_growth(&s->slots, n) + deque_growth(&s->ages, ages_need(n))) * sizeof(void *)))
+		return -1;
+	return deque_reserve(&s->slots, n) < 0 || deque_reserve(&s->ages, ages_need(n)) < 0 ? -1 : 0;
 }
 
 int qstore_push_values(struct qstore *s, struct value **vals, uint32_t n, uint64_t now)
 {
-	if (!arrays_fit(s, n) || deque_reserve(&s->slots, n) < 0 || deque_reserve(&s->ages, ages_need(n)) < 0)
+	if (arrays_reserve(s, n) < 0)
 		return -1;
 	struct store_mark mark;
 	store_mark(s, &mark);
@@ -438,9 +441,7 @@ int qstore_push_packed(struct qstore *s, const char *bytes, uint32_t len, uint64
 {
 	/* Refused as the same value, allocated, would be: max_memory holds
 	 * whichever way a value is stored. */
-	if (!value_mem_fits(value_cost(len)) || !arrays_fit(s, 1))
-		return -1;
-	if (deque_reserve(&s->slots, 1) < 0 || deque_reserve(&s->ages, 1) < 0 ||
+	if (!value_mem_fits(value_cost(len)) || arrays_reserve(s, 1) < 0 ||
 	    store_append_packed(s, (const unsigned char *)bytes, len) < 0)
 		return -1;
 	s->len++;
@@ -461,8 +462,7 @@ int qstore_push_packed_many(struct qstore *s, const msgpack_object *vals, uint32
 			return 1;
 		cost += value_cost(len);
 	}
-	if (!value_mem_fits(cost) || !arrays_fit(s, n) || deque_reserve(&s->slots, n) < 0 ||
-	    deque_reserve(&s->ages, ages_need(n)) < 0)
+	if (!value_mem_fits(cost) || arrays_reserve(s, n) < 0)
 		return -1;
 	struct store_mark mark;
 	store_mark(s, &mark);
