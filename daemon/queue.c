@@ -419,9 +419,11 @@ static int queue_add(struct queue *q, struct value **vals, uint32_t n, const str
 		return queue_push(q, vals, n);
 	struct qitem **its = calloc(n ? n : 1, sizeof(*its));
 	struct heap *h = !queue_ext(q) ? NULL : po->delay_ms ? &q->ext->delayed : po->priority ? &q->ext->ready : NULL;
-	/* The items and a heap's new room are counted as they are made: refuse
-	 * a write that would take the count past max_memory before it starts. */
-	size_t grows = n * value_alloc_cost(sizeof(struct qitem)) + (h ? heap_growth(h, n) * sizeof(void *) : 0);
+	/* The items and the new room of a heap or the store's slots are counted
+	 * as they are made: refuse a write that would take the count past
+	 * max_memory before it starts. */
+	size_t grows = n * value_alloc_cost(sizeof(struct qitem)) +
+	               (h ? heap_growth(h, n) * sizeof(void *) : qstore_reserve_growth(&q->items, n));
 	int ok = its && q->ext && value_mem_fits(grows) &&
 	         (h ? heap_reserve(h, n) == 0 : queue_reserve_ready(q, 0, n) == 0);
 	uint64_t now = clock_mono_ms();

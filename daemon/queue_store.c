@@ -402,6 +402,11 @@ int qstore_reserve(struct qstore *s, size_t n)
 	return deque_reserve(&s->slots, n);
 }
 
+size_t qstore_reserve_growth(const struct qstore *s, size_t n)
+{
+	return deque_growth(&s->slots, n) * sizeof(void *);
+}
+
 /* Room in the slot and age arrays for n more plain values, refused if
  * their growth would pass max_memory (their room is counted after the
  * push, as the queue's). 0 or -1. */

@@ -54,6 +54,8 @@ size_t qstore_arrays_room(const struct qstore *s);
 
 /* Room for n more slots, so that qstore_push_item cannot fail. 0 or -1. */
 int qstore_reserve(struct qstore *s, size_t n);
+/* Bytes qstore_reserve(s, n) would add to the slot array (0 if it fits). */
+size_t qstore_reserve_growth(const struct qstore *s, size_t n);
 
 /* Append n plain values put at now (a coarse monotonic ms). Small scalars
  * are copied into runs and freed (vals[i] set to NULL), the others stored

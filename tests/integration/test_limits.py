@@ -304,9 +304,11 @@ def test_max_memory_counts_a_queues_room_as_it_changes(small_memory_daemon):
 
 
 @pytest.mark.parametrize("op,args", [("queue.put", []), ("list.append", []),
-                                     ("queue.put", [None, {"priority": 1}]),
-                                     ("queue.put", [None, {"delay": 1000}])],
-                         ids=["queue.put", "list.append", "queue.put-priority", "queue.put-delay"])
+                                     ("queue.put", [None, None, {"priority": 1}]),
+                                     ("queue.put", [None, None, {"delay": 1000}]),
+                                     ("queue.put", ["x" * 84, None, {"deliveries": 3}])],
+                         ids=["queue.put", "list.append", "queue.put-priority", "queue.put-delay",
+                              "queue.put-deliveries"])
 def test_max_memory_refuses_a_write_before_its_arrays_grow_past_it(small_memory_daemon, op, args):
     """The slot arrays of a queue or a list, a queue's runs and its priority
     and delay heaps double as they grow: a write whose growth would pass
@@ -314,7 +316,7 @@ def test_max_memory_refuses_a_write_before_its_arrays_grow_past_it(small_memory_
     limit."""
     c = small_memory_daemon.connect()
     while True:
-        r = c.call(op, "o", None, *args)
+        r = c.call(op, "o", *(args or [None]))
         assert c.ok("info")["memory"] <= MAX_MEMORY
         if r.status:
             break
