@@ -1027,7 +1027,9 @@ IPCD_EXPORT size_t ipcd_pending(const ipcd *c)
 	return c ? c->pend_len : 0;
 }
 
-IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
+/* ipcd_read_available and ipcd_ready; ask: have the socket signalled for
+ * the next reply on the channel if one is still due. */
+static int conn_read_available(ipcd *c, size_t *ready, int ask)
 {
 	if (!c || !ready)
 		return IPCD_EINVAL;
@@ -1036,7 +1038,7 @@ IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
 	int rc = 0;
 	if (c->shm) {
 		size_t got;
-		if (!(rc = conn_shm_read_socket(c)))
+		if (!shm_socket_due(c) || !(rc = conn_shm_read_socket(c)))
 			rc = conn_shm_take(c, &got);
 	} else if (c->fd >= 0) {
 		/* Drain the socket. A read that did not fill the room it had took
@@ -1062,7 +1064,17 @@ IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
 	}
 	/* Replies still due on the channel: have the socket signalled when the
 	 * next comes, unless it came meanwhile (then look again). */
-	if (!rc && c->shm && *ready < c->pend_len && shm_sleep_ready(c, 0))
-		return ipcd_read_available(c, ready);
+	if (ask && !rc && c->shm && *ready < c->pend_len && shm_sleep_ready(c, 0))
+		return conn_read_available(c, ready, ask);
 	return rc;
+}
+
+IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready)
+{
+	return conn_read_available(c, ready, 1);
+}
+
+IPCD_EXPORT int ipcd_ready(ipcd *c, size_t *ready)
+{
+	return conn_read_available(c, ready, 0);
 }

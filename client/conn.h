@@ -135,6 +135,9 @@ int shm_sleep_ready(struct ipcd *c, int for_room);
 void shm_woke_server(struct ipcd *c);
 /* Ask the server to signal the socket at its next reply (the caller polls it). */
 void shm_ask_wake(struct ipcd *c);
+/* For ipcd_read_available: 1 if it should read the socket now (a wake-up
+ * was asked for, or the socket has not been looked at for a while). */
+int shm_socket_due(struct ipcd *c);
 /* Take that back: the caller reads the ring now, and a wake-up would only
  * cost the server a send and us a recv. */
 void shm_unask_wake(struct ipcd *c);

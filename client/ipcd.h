@@ -320,6 +320,16 @@ IPCD_EXPORT size_t ipcd_pending(const ipcd *c);
  */
 IPCD_EXPORT int ipcd_read_available(ipcd *c, size_t *ready);
 
+/*
+ * ipcd_read_available without a wake-up: on the shared-memory channel it
+ * only looks at the reply ring (and at the socket about once a
+ * millisecond, for its end) and does not have the socket signalled, so a
+ * caller can spin over many connections with no system call per look.
+ * Before it polls ipcd_fd(), it calls ipcd_read_available(). On the socket
+ * it is ipcd_read_available.
+ */
+IPCD_EXPORT int ipcd_ready(ipcd *c, size_t *ready);
+
 /* ---- values in: encoders ------------------------------------------------- */
 
 /* Room for any scalar's encoding. */

@@ -47,6 +47,11 @@
 #define SHM_SPIN_GAP_NS 20000
 #define SHM_BACKOFF_MIN 16
 #define SHM_BACKOFF_MAX 512
+/* ipcd_read_available reads the socket only for a wake-up it asked for, or
+ * this long after its last look: a caller spinning over many connections'
+ * rings makes no system call per look, and still sees within this time a
+ * server that closed the connection. */
+#define SHM_SOCKET_LOOK_NS 1000000
 
 struct conn_shm {
 	void *mem;
@@ -55,6 +60,8 @@ struct conn_shm {
 	int woke;                   /* the daemon was woken for what we wait for */
 	unsigned skip;              /* waits left that spin only SHM_SPIN_ALONE_NS */
 	unsigned backoff;           /* skip after the next spin that does not pay */
+	int asked;                  /* we asked for a wake-up byte since the socket was last read */
+	int64_t socket_read_ns;     /* when ipcd_read_available last read the socket */
 };
 
 int shm_wanted(void)
@@ -192,6 +199,7 @@ int shm_sleep_ready(struct ipcd *c, int for_room)
 			return 0;
 		shm_ring_producer_awake(&c->shm->req);
 	} else {
+		c->shm->asked = 1;   /* a wake-up byte may come: the next look reads the socket */
 		if (shm_ring_consumer_sleep(&c->shm->rep) == 0)
 			return 0;
 		shm_ring_consumer_awake(&c->shm->rep);
@@ -206,7 +214,23 @@ void shm_woke_server(struct ipcd *c)
 
 void shm_ask_wake(struct ipcd *c)
 {
+	c->shm->asked = 1;
 	shm_ring_consumer_sleep(&c->shm->rep);
+}
+
+int shm_socket_due(struct ipcd *c)
+{
+	struct conn_shm *s = c->shm;
+	if (s->asked) {
+		s->asked = 0;
+		s->socket_read_ns = shm_now_ns();
+		return 1;
+	}
+	int64_t now = shm_now_ns();
+	if (now - s->socket_read_ns < SHM_SOCKET_LOOK_NS)
+		return 0;
+	s->socket_read_ns = now;
+	return 1;
 }
 
 void shm_unask_wake(struct ipcd *c)

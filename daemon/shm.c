@@ -40,6 +40,13 @@
 #include "value.h"
 #include "wire.h"
 
+/* A ring stays polled while it is quiet for less than twice its clients'
+ * usual gap between requests, within busy_poll and this many busy_polls:
+ * a client that sends a request each 200 us, as each of 50 clients of one
+ * busy process may, is not put to sleep and woken every time, and an idle
+ * one still leaves the list soon. */
+#define SHM_QUIET_MAX_POLLS 10
+
 /* Request bytes taken from a ring at a time, as READ_CHUNK for sockets. */
 #define SHM_READ_CHUNK (64 * 1024)
 
@@ -55,6 +62,7 @@ struct shm_conn {
 	int want_input;            /* server.c's reading rule allows reading requests */
 	int out_waits;             /* rep is full: the client wakes us when it has read */
 	uint64_t last_input_us;    /* when its ring last brought bytes (or joined the polled list) */
+	uint64_t gap_us;           /* moving average of the gaps between its inputs */
 	struct shm_list *on;       /* the list it is on, or NULL */
 	TAILQ_ENTRY(shm_conn) link;
 };
@@ -120,6 +128,10 @@ static int shm_input(struct client *c)
 		return -1;
 	}
 	c->in.len += (size_t)n;
+	uint64_t gap = poll_now_us - s->last_input_us;
+	if (gap > (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS)
+		gap = (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS;
+	s->gap_us = (s->gap_us * 7 + gap) / 8;
 	s->last_input_us = poll_now_us;
 	poll_brought = 1;
 	if (shm_ring_wake_producer(&s->req))
@@ -244,6 +256,14 @@ static int shm_retire(struct shm_conn *s)
 	return 1;
 }
 
+static uint64_t shm_quiet_window(const struct shm_conn *s)
+{
+	uint64_t w = 2 * s->gap_us, max = (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS;
+	if (w < config.busy_poll)
+		return config.busy_poll;
+	return w > max ? max : w;
+}
+
 int shm_poll(uint64_t now_us)
 {
 	struct shm_conn *s;
@@ -258,8 +278,8 @@ int shm_poll(uint64_t now_us)
 	 * or any other client (input_over_total). */
 	while ((s = TAILQ_FIRST(&polling_now))) {
 		shm_list_set(s, &polled);
-		/* Quiet for a window: as if the loop slept, however busy it is. */
-		if (poll_now_us - s->last_input_us > config.busy_poll && shm_retire(s))
+		/* Quiet for its window: as if the loop slept, however busy it is. */
+		if (poll_now_us - s->last_input_us > shm_quiet_window(s) && shm_retire(s))
 			continue;
 		shm_input(s->c);
 	}

@@ -440,6 +440,10 @@ static struct result w_put_get_pipe(const struct bench_driver *d, const char *ad
 	return r;
 }
 
+/* How long the many-connection loop spins over rings with nothing coming
+ * before it polls: libipcd's own spin (client/shm.c). */
+#define SPIN_NS 50000
+
 /* nconn connections from this one process, one request in flight on each. */
 static struct result w_put_get_clients(const struct bench_driver *d, const char *addr, size_t size,
                                        size_t rounds, size_t nconn)
@@ -466,15 +470,27 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 			die("%s: send failed", d->system);
 		/* Asked for after each send: on the shared-memory channel that is
 		 * what has the socket signalled when the reply comes. */
-		pf[i].fd = d->fd(c[i]);
-		if (pf[i].fd < 0)
+		if (d->spins)
+			pf[i].fd = 0;   /* looked at on the first pass */
+		else if ((pf[i].fd = d->fd(c[i])) < 0)
 			due[i] = 1, ndue++;
 		stamp[i] = now_ns();
 		sent[i] = 1;
 	}
+	/* A driver whose look costs no system call (the shared-memory
+	 * channel) is looked at on every pass while replies keep coming, as
+	 * an application spinning on its rings would; only after SPIN_NS of
+	 * nothing does it ask for wake-ups and poll. */
+	uint64_t quiet_since = now_ns();
+	int spinning = d->spins;
 	while (active) {
-		if (poll(pf, nconn, ndue ? 0 : -1) < 0 && errno != EINTR)
+		if (spinning) {
+			for (size_t i = 0; i < nconn; i++)
+				if (pf[i].fd >= 0 || due[i])
+					pf[i].revents = POLLIN;
+		} else if (poll(pf, nconn, ndue ? 0 : -1) < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
+		size_t progressed = 0;
 		for (size_t i = 0; i < nconn; i++) {
 			if (!due[i] && (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR))))
 				continue;
@@ -485,6 +501,7 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 				die("%s: read failed", d->system);
 			if (ready == 0)
 				continue;
+			progressed++;
 			if (d->recv(c[i], &rep) || !rep.ok)
 				die("%s: request failed", d->system);
 			lat_add(&l, now_ns() - stamp[i]);
@@ -496,11 +513,29 @@ static struct result w_put_get_clients(const struct bench_driver *d, const char 
 			/* A put, then its get: the queue never runs dry under a get. */
 			if (d->send(c[i], sent[i] % 2 ? &get : &put) || d->flush(c[i]))
 				die("%s: send failed", d->system);
-			pf[i].fd = d->fd(c[i]);
-			if (pf[i].fd < 0)
+			if (spinning)
+				pf[i].fd = 0;   /* looked at on the next pass */
+			else if ((pf[i].fd = d->fd(c[i])) < 0)
 				due[i] = 1, ndue++;
 			stamp[i] = now_ns();
 			sent[i]++;
+		}
+		if (!d->spins)
+			continue;
+		if (progressed) {
+			quiet_since = 0;
+			spinning = 1;
+		} else if (spinning && !quiet_since) {
+			quiet_since = now_ns();
+		} else if (spinning && now_ns() - quiet_since >= SPIN_NS) {
+			/* Quiet for a while: ask each for a wake-up and poll. */
+			spinning = 0;
+			for (size_t i = 0; i < nconn; i++)
+				if (pf[i].fd >= 0 && (pf[i].fd = d->fd(c[i])) < 0)
+					due[i] = 1, ndue++;
+		} else if (!spinning) {
+			spinning = 1;   /* woken: spin again */
+			quiet_since = 0;
 		}
 	}
 	struct result r = lat_result(&l, (double)(per * nconn), now_ns() - t0);

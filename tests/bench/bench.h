@@ -75,6 +75,10 @@ struct bench_driver {
 	long (*ready)(struct bench_conn *c);
 	/* Memory of the server for mem_per_item: bytes, or -1. */
 	long long (*mem)(struct bench_conn *c, long server_pid);
+	/* ready() costs no system call and replies come without the socket
+	 * (the shared-memory channel): a loop over many connections looks
+	 * at them all for a while before it polls their descriptors. */
+	int spins;
 };
 
 extern const struct bench_driver bench_ipcd;

@@ -4,7 +4,8 @@
  * a sentinel, the task queue with four workers, concurrent counters that
  * must not lose an update, a blocking get woken by another process, get
  * timeouts honoured, never early and not late, and a pipeline driven from the caller's
- * own poll loop (ipcd_fd, ipcd_read_available).
+ * own poll loop (ipcd_fd, ipcd_read_available), and many connections
+ * driven from one loop that spins with ipcd_ready before it polls.
  */
 #include <math.h>
 #include <poll.h>
@@ -395,6 +396,85 @@ static void test_pipeline_in_callers_poll_loop(void **state)
 	ipcd_close(c);
 }
 
+/* ---- many connections from one loop: spin with ipcd_ready, then poll ---- */
+
+#define SPIN_CONNS 20
+#define SPIN_ROUNDS 200
+
+/* As an application spinning over its connections' rings: each has one
+ * request in flight (a put, then a get of what it put); ipcd_ready looks
+ * without a wake-up, and after a quiet pass every connection asks for one
+ * (ipcd_read_available) before the poll, so no reply is ever waited for
+ * in vain. Every get returns its own connection's value. */
+static void test_many_connections_spin_then_poll(void **state)
+{
+	ipcd *c[SPIN_CONNS];
+	int64_t sent[SPIN_CONNS];
+	char name[SPIN_CONNS][32];
+	for (int i = 0; i < SPIN_CONNS; i++) {
+		c[i] = patterns_connect();
+		snprintf(name[i], sizeof(name[i]), "spin.%d", i);
+		unsigned char sc[IPCD_SCALAR_SIZE];
+		assert_int_equal(ipcd_send(c[i], NULL, IPCD_OP_QUEUE_PUT, 2, name[i], ipcd_val_int(sc, (int64_t)i * 1000000)),
+		                 IPCD_OK);
+		assert_int_equal(ipcd_flush(c[i]), IPCD_OK);
+		sent[i] = 1;
+	}
+	int left = SPIN_CONNS, quiet = 0;
+	double deadline = harness_now() + 60;
+	while (left) {
+		assert_true(harness_now() < deadline);
+		int progressed = 0;
+		for (int i = 0; i < SPIN_CONNS; i++) {
+			size_t ready = 0;
+			if (!ipcd_pending(c[i]))
+				continue;
+			assert_int_equal(ipcd_ready(c[i], &ready), IPCD_OK);
+			if (!ready)
+				continue;
+			progressed = 1;
+			struct ipcd_result r;
+			assert_int_equal(ipcd_recv(c[i], &r), IPCD_OK);
+			if (sent[i] % 2 == 0) {   /* a get: the value this connection put */
+				int64_t v;
+				assert_int_equal(ipcd_obj_int(&r.value, &v), IPCD_OK);
+				assert_int_equal(v, (int64_t)i * 1000000 + sent[i] / 2 - 1);
+			}
+			if (sent[i] == 2 * SPIN_ROUNDS) {
+				left--;
+				continue;
+			}
+			unsigned char sc[IPCD_SCALAR_SIZE];
+			int rc = sent[i] % 2 ? ipcd_send(c[i], NULL, IPCD_OP_QUEUE_GET, 2, name[i], 5.0)
+			                     : ipcd_send(c[i], NULL, IPCD_OP_QUEUE_PUT, 2, name[i],
+			                                 ipcd_val_int(sc, (int64_t)i * 1000000 + sent[i] / 2));
+			assert_int_equal(rc, IPCD_OK);
+			assert_int_equal(ipcd_flush(c[i]), IPCD_OK);
+			sent[i]++;
+		}
+		if (progressed || ++quiet < 100)
+			continue;
+		/* Quiet: ask each for a wake-up, looking once more, and poll. */
+		quiet = 0;
+		struct pollfd pf[SPIN_CONNS];
+		int n = 0, due = 0;
+		for (int i = 0; i < SPIN_CONNS; i++) {
+			size_t ready = 0;
+			if (!ipcd_pending(c[i]))
+				continue;
+			assert_int_equal(ipcd_read_available(c[i], &ready), IPCD_OK);
+			due |= ready > 0;
+			pf[n++] = (struct pollfd){ .fd = ipcd_fd(c[i]), .events = POLLIN };
+		}
+		if (!due && n)
+			assert_true(poll(pf, (nfds_t)n, 10000) > 0);   /* a reply is due on one of them */
+	}
+	for (int i = 0; i < SPIN_CONNS; i++) {
+		assert_int_equal(ipcd_pending(c[i]), 0);
+		ipcd_close(c[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_blocking_get_woken_by_other_process),
 		cmocka_unit_test(test_get_timeout_on_time),
 		cmocka_unit_test(test_pipeline_in_callers_poll_loop),
+		cmocka_unit_test(test_many_connections_spin_then_poll),
 	};
 	return cmocka_run_group_tests(tests, patterns_setup, patterns_teardown);
 }
