@@ -19,8 +19,9 @@
  * adaptive busy poll, loop.c) every ring on it is marked "daemon sleeps"
  * and leaves the list. A client that writes into a ring so marked sends a
  * byte on the socket, which brings the ring back. A ring that brought
- * nothing for a busy-poll window leaves the list the same way even while
- * other clients keep the loop awake, so an idle client is on no list for
+ * nothing for its window (twice its client's usual gap between requests,
+ * within SHM_QUIET_MAX_POLLS busy polls) leaves the list the same way even
+ * while other clients keep the loop awake, so an idle client is on no list for
  * long: it costs nothing, however many there are.
  */
 #include <errno.h>
@@ -61,8 +62,9 @@ struct shm_conn {
 	int fresh;                 /* c->in may hold socket bytes sent after shm.open: dropped */
 	int want_input;            /* server.c's reading rule allows reading requests */
 	int out_waits;             /* rep is full: the client wakes us when it has read */
-	uint64_t last_input_us;    /* when its ring last brought bytes (or joined the polled list) */
-	uint64_t gap_us;           /* moving average of the gaps between its inputs */
+	uint64_t last_input_us;    /* when its ring last brought bytes */
+	uint64_t joined_us;        /* when it last joined the polled list */
+	uint64_t gap_us;           /* moving average of the gaps between its inputs, sleeps included */
 	struct shm_list *on;       /* the list it is on, or NULL */
 	TAILQ_ENTRY(shm_conn) link;
 };
@@ -106,7 +108,7 @@ static void shm_corrupt(struct client *c, const char *which)
 }
 
 /* Take the requests waiting in c's ring. 0, or -1 if c was closed. */
-static int shm_input(struct client *c)
+static int shm_input(struct client *c, uint64_t now_us)
 {
 	struct shm_conn *s = c->shm;
 	if (!s->want_input)
@@ -128,11 +130,13 @@ static int shm_input(struct client *c)
 		return -1;
 	}
 	c->in.len += (size_t)n;
-	uint64_t gap = poll_now_us - s->last_input_us;
+	/* From the last input, not from a wake-up: a client that sends every
+	 * 200 us and was put to sleep each time still shows its 200 us. */
+	uint64_t gap = now_us > s->last_input_us ? now_us - s->last_input_us : 0;
 	if (gap > (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS)
 		gap = (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS;
 	s->gap_us = (s->gap_us * 7 + gap) / 8;
-	s->last_input_us = poll_now_us;
+	s->last_input_us = now_us;
 	poll_brought = 1;
 	if (shm_ring_wake_producer(&s->req))
 		send(c->fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -146,7 +150,7 @@ void shm_want_input(struct client *c, int want)
 	if (want && !s->on) {
 		shm_ring_consumer_awake(&s->req);
 		shm_list_set(s, &polled);
-		s->last_input_us = clock_mono_us();
+		s->joined_us = clock_mono_us();
 	}
 }
 
@@ -172,7 +176,7 @@ int shm_on_socket(struct client *c, int serve)
 		if (n < 0)
 			return -1;
 		/* End of stream: take what it left in the ring, then say so. */
-		if (serve && shm_input(c) < 0)
+		if (serve && shm_input(c, clock_mono_us()) < 0)
 			return 1;
 		return 0;
 	}
@@ -187,8 +191,8 @@ int shm_on_socket(struct client *c, int serve)
 	if (serve && s->want_input) {
 		shm_ring_consumer_awake(&s->req);
 		shm_list_set(s, &polled);
-		s->last_input_us = clock_mono_us();
-		shm_input(c);
+		s->joined_us = clock_mono_us();
+		shm_input(c, s->joined_us);
 	}
 	return 1;
 }
@@ -279,9 +283,10 @@ int shm_poll(uint64_t now_us)
 	while ((s = TAILQ_FIRST(&polling_now))) {
 		shm_list_set(s, &polled);
 		/* Quiet for its window: as if the loop slept, however busy it is. */
-		if (poll_now_us - s->last_input_us > shm_quiet_window(s) && shm_retire(s))
+		uint64_t since = s->last_input_us > s->joined_us ? s->last_input_us : s->joined_us;
+		if (poll_now_us > since && poll_now_us - since > shm_quiet_window(s) && shm_retire(s))
 			continue;
-		shm_input(s->c);
+		shm_input(s->c, poll_now_us);
 	}
 	return poll_brought;
 }
