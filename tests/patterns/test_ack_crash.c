@@ -36,6 +36,7 @@
 #define DEFAULT_TASKS 100000
 #define WORKERS 4
 #define MAX_KILLS 4096
+#define EARLY_KILLS 8
 #define RUN_TIMEOUT_S 300.0
 
 static int tasks = DEFAULT_TASKS;
@@ -135,10 +136,14 @@ static void test_killed_workers_lose_no_task(void **state)
 	for (int i = 0; i < WORKERS; i++)
 		workers[i] = spawn_worker();
 
-	/* Kill one worker every 100-400 ms until every task is done. */
+	/* Kill one worker every 100-400 ms until every task is done; the
+	 * first EARLY_KILLS come after 10-50 ms, so that a run the channel
+	 * makes short (100,000 tasks in half a second) still has its kills. */
 	double deadline = harness_now() + RUN_TIMEOUT_S;
 	int rc;
-	while ((rc = ipcd_queue_join(c, "ack.tasks", 0.1 + (double)(rng() % 300) / 1000.0)) == IPCD_ETIMEOUT) {
+	while ((rc = ipcd_queue_join(c, "ack.tasks", nkilled < EARLY_KILLS ? 0.01 + (double)(rng() % 40) / 1000.0
+	                                                                  : 0.1 + (double)(rng() % 300) / 1000.0)) ==
+	       IPCD_ETIMEOUT) {
 		assert_true(harness_now() < deadline);
 		int i = (int)(rng() % WORKERS);
 		kill(workers[i], SIGKILL);
