@@ -43,8 +43,8 @@ void shm_rings(void *mem, uint32_t ring_size, struct shm_ring *req, struct shm_r
 {
 	struct shm_header *h = mem;
 	unsigned char *base = mem;
-	*req = (struct shm_ring){ &h->req, base + SHM_HEADER_SIZE, ring_size, 0 };
-	*rep = (struct shm_ring){ &h->rep, base + SHM_HEADER_SIZE + ring_size, ring_size, 0 };
+	*req = (struct shm_ring){ &h->req, base + SHM_HEADER_SIZE, ring_size, 0, 0 };
+	*rep = (struct shm_ring){ &h->rep, base + SHM_HEADER_SIZE + ring_size, ring_size, 0, 0 };
 }
 
 ssize_t shm_ring_readable(const struct shm_ring *r)
@@ -59,9 +59,21 @@ ssize_t shm_ring_writable(const struct shm_ring *r)
 	return used > r->size ? SHM_RING_CORRUPT : (ssize_t)(r->size - used);
 }
 
+/* Room for a write of n bytes: by the tail last read if that leaves enough
+ * (a tail once checked only grows), else by the tail read again. */
+static ssize_t ring_room(struct shm_ring *r, size_t n)
+{
+	uint32_t used = r->pos - r->tail_seen;
+	if (used <= r->size && r->size - used >= n)
+		return (ssize_t)(r->size - used);
+	r->tail_seen = atomic_load_explicit(&r->ctl->tail, memory_order_acquire);
+	used = r->pos - r->tail_seen;
+	return used > r->size ? SHM_RING_CORRUPT : (ssize_t)(r->size - used);
+}
+
 ssize_t shm_ring_write(struct shm_ring *r, const void *p, size_t n)
 {
-	ssize_t room = shm_ring_writable(r);
+	ssize_t room = ring_room(r, n);
 	if (room <= 0)
 		return room;
 	if (n > (size_t)room)
@@ -105,14 +117,18 @@ ssize_t shm_ring_producer_sleep(struct shm_ring *r)
 	return shm_ring_writable(r);
 }
 
+/* Cleared only if set: a store to a flag already clear would still take
+ * its line from the other side, which reads it after each of its writes. */
 void shm_ring_consumer_awake(struct shm_ring *r)
 {
-	atomic_store_explicit(&r->ctl->consumer_sleeping, 0, memory_order_relaxed);
+	if (atomic_load_explicit(&r->ctl->consumer_sleeping, memory_order_relaxed))
+		atomic_store_explicit(&r->ctl->consumer_sleeping, 0, memory_order_relaxed);
 }
 
 void shm_ring_producer_awake(struct shm_ring *r)
 {
-	atomic_store_explicit(&r->ctl->producer_sleeping, 0, memory_order_relaxed);
+	if (atomic_load_explicit(&r->ctl->producer_sleeping, memory_order_relaxed))
+		atomic_store_explicit(&r->ctl->producer_sleeping, 0, memory_order_relaxed);
 }
 
 int shm_ring_consumer_sleeps(const struct shm_ring *r)

@@ -23,7 +23,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x3130636d68736469ull   /* "idshmc01" little-endian */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 #define SHM_HEADER_SIZE 4096u
 #define SHM_CACHE_LINE 64
 /* Ring sizes: powers of two in this range (shm_ring_size). */
@@ -31,14 +31,18 @@
 #define SHM_RING_MAX (64u << 20)
 
 /* A ring's control words. Indices count bytes since the start and wrap at
- * 2^32; head - tail is the bytes in the ring. Each index sits on its own
- * cache line with the flag its owner sets, so producer and consumer never
- * write the same line. */
+ * 2^32; head - tail is the bytes in the ring. Each sits on a cache line of
+ * its own, so that while both sides are busy no line moves between their
+ * CPUs but the ones that must: head (with the producer's flag, which the
+ * consumer reads with it) goes to the consumer at each write; tail, written
+ * at each read, is read by the producer only when the room it last saw is
+ * too little; consumer_sleeping, which the producer reads after each
+ * write, changes only when the consumer sleeps or wakes. */
 struct shm_ring_ctl {
 	_Alignas(SHM_CACHE_LINE) _Atomic uint32_t head;    /* producer: bytes written */
 	_Atomic uint32_t producer_sleeping; /* producer waits for room: wake it after reading */
 	_Alignas(SHM_CACHE_LINE) _Atomic uint32_t tail;    /* consumer: bytes read */
-	_Atomic uint32_t consumer_sleeping; /* consumer waits for bytes: wake it after writing */
+	_Alignas(SHM_CACHE_LINE) _Atomic uint32_t consumer_sleeping; /* consumer waits for bytes: wake it after writing */
 };
 
 /* The header at offset 0 of the memfd, written once by the daemon before
@@ -59,6 +63,7 @@ struct shm_ring {
 	unsigned char *data;
 	uint32_t size;           /* a power of two */
 	uint32_t pos;            /* our own index: head if we produce, tail if we consume */
+	uint32_t tail_seen;      /* producer: the consumer's tail as last read (checked then) */
 };
 
 #define SHM_RING_CORRUPT ((ssize_t)-1)
@@ -84,7 +89,7 @@ ssize_t shm_ring_write(struct shm_ring *r, const void *p, size_t n);
 ssize_t shm_ring_read(struct shm_ring *r, void *p, size_t n);
 /* Consumer: bytes waiting, or SHM_RING_CORRUPT. */
 ssize_t shm_ring_readable(const struct shm_ring *r);
-/* Producer: room left, or SHM_RING_CORRUPT. */
+/* Producer: room left (by the tail as it is now), or SHM_RING_CORRUPT. */
 ssize_t shm_ring_writable(const struct shm_ring *r);
 
 /*

@@ -138,8 +138,8 @@ class ServerError(AssertionError):
 
 SHM_HEADER = 4096
 # Offsets of the control words (PROTOCOL.md's table).
-REQ_HEAD, REQ_PROD_SLEEP, REQ_TAIL, REQ_CONS_SLEEP = 64, 68, 128, 132
-REP_HEAD, REP_PROD_SLEEP, REP_TAIL, REP_CONS_SLEEP = 192, 196, 256, 260
+REQ_HEAD, REQ_PROD_SLEEP, REQ_TAIL, REQ_CONS_SLEEP = 64, 68, 128, 192
+REP_HEAD, REP_PROD_SLEEP, REP_TAIL, REP_CONS_SLEEP = 256, 260, 320, 384
 # How long a waiting side sleeps on the socket before it looks at the rings
 # again. Python has no atomic exchange or fence: a flag cleared or read a
 # moment too early could lose a wake-up, which this bounds to a nap.

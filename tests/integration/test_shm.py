@@ -165,7 +165,8 @@ def still_serving(daemon, bystander):
 
 
 @pytest.mark.parametrize("how", ["head_far_ahead", "head_behind", "reply_tail_ahead"])
-def test_garbage_indices_close_that_connection(daemon, how):
+def test_garbage_indices_close_that_connection(make_daemon, how):
+    daemon = make_daemon("-o", "shm_ring_size=4K")
     bystander = daemon.connect()
     s = ShmClient(daemon)
     assert s.call("ping") == (0, "pong")
@@ -175,9 +176,12 @@ def test_garbage_indices_close_that_connection(daemon, how):
         put32(s.m, REQ_HEAD, s.head - 7)
     else:
         # The daemon writes the reply ring: a tail beyond its head is a lie.
+        # It reads the tail only when the room it saw last is too little,
+        # so the reply asked for is bigger than the ring.
+        bystander.ok("dict.set", "shm-big", "k", "x" * (s.ring + 100))
         put32(s.m, REP_TAIL, s.tail + 3 * s.ring)
         put32(s.m, REQ_HEAD, s.head)
-        s.write(request_bytes(1, "ping"))
+        s.write(request_bytes(1, "dict.get", "shm-big", "k"))
     try:
         s.c.sock.send(b"w")  # wake the daemon, whatever the flag says
     except (BrokenPipeError, ConnectionResetError):
