@@ -41,7 +41,9 @@
  * Each iteration ends at the one flush point: every reply that its
  * callbacks produced (requests, retries of parked ones, timers) is written
  * out together, after the changes they made were committed to the state
- * log in one write (group commit: one fsync for all of them).
+ * log in one write (group commit: one fsync for all of them). Only a long
+ * run of one shared-memory client's requests sends its replies sooner,
+ * and only while none of them waits for a commit (server.c).
  */
 #include <sched.h>
 #include "loop.h"

@@ -405,6 +405,11 @@ int persist_healthy(struct persist *p)
 	return p->healthy;
 }
 
+int persist_staged(const struct persist *p)
+{
+	return p->len != 0;
+}
+
 int persist_commit(struct persist *p)
 {
 	if (!p->healthy && now_ms() < p->retry_at_ms)

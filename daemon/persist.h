@@ -130,6 +130,8 @@ int persist_healthy(struct persist *p);
 int persist_append(struct persist *p, const void *payload, size_t len);
 /* Write every buffered record (one write call), sync by policy. 0, or -1. */
 int persist_commit(struct persist *p);
+/* Whether appended records wait for persist_commit. */
+int persist_staged(const struct persist *p);
 
 /* Start a background snapshot now (ipcctl save). 0, or -1 with errno
  * (EBUSY: one is running; EIO: the disk is failing). */

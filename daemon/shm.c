@@ -38,6 +38,7 @@
 #include "log.h"
 #include "server.h"
 #include "shm_ring.h"
+#include "state.h"
 #include "value.h"
 #include "wire.h"
 
@@ -306,6 +307,11 @@ int shm_sleep(void)
 			busy = 1;
 	}
 	return busy;
+}
+
+int shm_replies_may_go(const struct client *c)
+{
+	return c->shm && buf_used(&c->out) > 0 && !state_uncommitted();
 }
 
 /* After the frame that opened the channel: what the socket brought after

@@ -36,6 +36,9 @@ uint64_t shm_out_from(const struct client *c);
 /* After each frame run from c's input: the frame that opened the channel
  * drops what the socket brought after it. */
 void shm_opened(struct client *c);
+/* Whether c's replies made so far may leave in the middle of a run of its
+ * requests: it is on the channel and no reply waits for a commit. */
+int shm_replies_may_go(const struct client *c);
 /* Poll the rings of clients that sent recently: called once per loop
  * iteration, now_us its clock_mono_us (read once for the iteration).
  * Returns 1 if a ring brought bytes. */

@@ -326,6 +326,11 @@ void state_commit(void)
 	snapshot_watch();
 }
 
+int state_uncommitted(void)
+{
+	return state_persist && (nsent || nstaged || persist_staged(state_persist));
+}
+
 int state_save_now(const char **why)
 {
 	if (!state_persist) {

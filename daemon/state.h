@@ -71,6 +71,9 @@ void state_timer(enum state_timer what, const struct object *o, uint64_t n);
  * iteration's changes durable as fsync says; if the disk refuses, their
  * replies become PERSIST. */
 void state_commit(void);
+/* Whether a reply already made may depend on the next state_commit: while
+ * one may, no reply is sent before it. */
+int state_uncommitted(void);
 
 /* ipcctl save: start a snapshot now. 0, or -1 with *why. */
 int state_save_now(const char **why);
