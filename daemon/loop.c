@@ -36,7 +36,9 @@
  * less: a socket client's request, a wake-up byte or a timer that falls
  * due then waits at most that long while shared-memory clients keep the
  * daemon busy. Work made due in the daemon itself (a parked client
- * resumed, loop_events_due) runs at the next iteration as before.
+ * resumed, loop_events_due) runs at the next iteration as before. The
+ * clock is read once an iteration (and again after libevent ran): on a
+ * virtual machine a read costs about as much as a ring poll.
  *
  * Each iteration ends at the one flush point: every reply that its
  * callbacks produced (requests, retries of parked ones, timers) is written
@@ -57,13 +59,15 @@ int64_t clock_advance_us;   /* clock.h: only tests move it */
 
 static int loop_stopping;
 
-/* The bound on what a socket or timer waits behind busy rings: a few
- * times what the two system calls cost on a virtual machine, small next
- * to the socket path's own round trip. */
-#define LOOP_EVENTS_EVERY_US 20
+/* The bound on what a socket or timer waits behind busy rings: some 30
+ * times what the two system calls cost on a virtual machine (so that they
+ * take a few percent of a busy daemon), a few times the socket path's own
+ * round trip. */
+#define LOOP_EVENTS_EVERY_US 50
 static uint64_t rings_brought_us;   /* when a ring last brought bytes */
 static uint64_t events_polled_us;   /* when libevent last ran */
 static int events_due;              /* an event was made active: run libevent next */
+static uint64_t loop_now_us;        /* the clock this iteration's rings were polled at */
 
 void loop_events_due(void)
 {
@@ -85,6 +89,7 @@ int loop_once(struct event_base *base, int flags)
 		rc = event_base_loop(base, flags);
 		now = clock_mono_us();   /* it may have slept, or served long */
 	}
+	loop_now_us = now;
 	if (shm_poll(now))   /* the rings of clients that sent recently */
 		rings_brought_us = now;
 	state_commit();   /* durable before it is answered (fsync=always) */
@@ -156,7 +161,7 @@ void loop_run(struct event_base *base)
 			break;   /* nothing left to wait for */
 		if (server_stats.reads == reads)
 			continue;
-		uint64_t now = clock_mono_us();
+		uint64_t now = loop_now_us;
 		note_reads(now);
 		int why = poll_pays();
 		if (!why)
@@ -166,7 +171,7 @@ void loop_run(struct event_base *base)
 			reads = server_stats.reads;
 			if (loop_once(base, EVLOOP_NONBLOCK) != 0)
 				return;
-			now = clock_mono_us();
+			now = loop_now_us;   /* this iteration's start: the window may end an iteration late */
 			if (server_stats.reads != reads) {
 				note_reads(now);
 				until = now + config.busy_poll;
