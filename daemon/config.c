@@ -89,9 +89,10 @@ static const struct config_key keys[] = {
 	{ "shm", K_BOOL, OFF(shm), 0, 0, "yes",
 	  "yes: a client may move its frames to two rings in shared memory (shm.open), no system call per "
 	  "request while busy; no: the socket only" },
-	{ "shm_ring_size", K_SIZE, OFF(shm_ring_size), 4096, 64 << 20, "1M",
+	{ "shm_ring_size", K_SIZE, OFF(shm_ring_size), 4096, 64 << 20, "128K",
 	  "bytes of each ring of a shared-memory channel (requests, replies; rounded up to a power of two); "
-	  "both count toward max_memory while the client is connected" },
+	  "both count toward max_memory while the client is connected; bigger rings fall out of the CPU "
+	  "caches with many clients" },
 	{ "log_level", K_LEVEL, OFF(log_level), 0, 0, "info",
 	  "least severe message logged: error, warning, notice, info or debug" },
 	{ "watchdog", K_BOOL, OFF(watchdog), 0, 0, "yes",

@@ -1206,7 +1206,7 @@ def test_condition_and_barrier_ops(ctl):
 def test_shm_open_hands_over_the_rings(ctl):
     # ipcctl stays on the socket; asked, the daemon hands over the rings.
     r = ctl.json("shm.open")
-    assert r == {"ring_size": 1 << 20, "size": 4096 + 2 * (1 << 20)}
+    assert r == {"ring_size": 128 << 10, "size": 4096 + 2 * (128 << 10)}   # shm_ring_size's default
 
 
 # ---- every op of ops.def ran ----------------------------------------------------------
