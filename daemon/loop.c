@@ -16,10 +16,11 @@
  * together than the window. The loop keeps a moving average of the gaps
  * between reads (each gap as long as it really was, whether the daemon
  * polled or slept through it) and polls after a read only while that
- * average is inside the window. A client pausing longer between requests
- * (a paced producer, a laptop's occasional caller) then costs what it
- * costs with busy_poll = 0, and a burst of close requests turns polling
- * back on within a few reads.
+ * average is inside the window and recent polls caught two reads or more
+ * each before their window ran out. A client pausing longer between
+ * requests (a paced producer, a laptop's occasional caller, a put and a
+ * get and then a pause) then costs what it costs with busy_poll = 0, and
+ * a burst of close requests turns polling back on within a few reads.
  *
  * Shared-memory channels (shm.c) take part as sockets do: each iteration
  * polls the rings of clients that sent recently, a ring read counts as a
@@ -106,12 +107,28 @@ static uint64_t last_read_us;
 /* A gap slept through includes the daemon's own wakeup, which polling
  * would have saved: while the average says no, a read now and then polls
  * anyway (a probe), so that gaps inside the window are measured as they
- * are. A probe that saw no read doubles the reads until the next one, up
- * to PROBE_MAX, since each costs a whole window of CPU: a paced client
- * then pays 1/PROBE_MAX of a window per request, not 1/PROBE_MIN. */
+ * are. A probe that saw fewer than two reads doubles the reads until the
+ * next one, up to PROBE_MAX, since each costs a whole window of CPU: a
+ * paced client then pays 1/PROBE_MAX of a window per request, not
+ * 1/PROBE_MIN. One read is not enough to pay: a client doing a put and
+ * then a get, with a pause after each pair, sends the get inside the
+ * window and then nothing, so a probe after the put catches the get and
+ * polls a whole window after it for nothing. A client whose requests
+ * really come inside the window keeps sending during the probe. */
 #define PROBE_MIN 16
 #define PROBE_MAX 512
 static unsigned reads_since_probe, probe_every = PROBE_MIN;
+/* An average of gaps cannot see a client whose gaps alternate, short and
+ * long (a put and its get, then a pause): after each short gap the
+ * average dips inside the window, and the poll after the get waits a
+ * whole window for nothing, each time. So the loop also keeps a moving
+ * average (1/4 weight) of the reads each poll caught before its window
+ * ran out, each counted up to POLL_CAUGHT_CAP, in 1/16ths; below
+ * POLL_CAUGHT_MIN reads a poll, polls wait for the probes. It starts as
+ * if polls had paid. */
+#define POLL_CAUGHT_MIN 2
+#define POLL_CAUGHT_CAP 16
+static uint64_t poll_caught_avg16 = POLL_CAUGHT_CAP * 16;
 
 /* Reads happened just now: fold the gap since the last into the average. */
 static void note_reads(uint64_t now)
@@ -125,13 +142,13 @@ static void note_reads(uint64_t now)
 }
 
 /* Whether polling after this read is likely to pay: 1 if recent gaps
- * between reads fit in the window, 2 if they do not but it is time for a
- * probe, 0 otherwise. */
+ * between reads fit in the window and recent polls caught reads, 2 if not
+ * but it is time for a probe, 0 otherwise. */
 static int poll_pays(void)
 {
 	if (!config.busy_poll)
 		return 0;
-	if (read_gap_avg_us < config.busy_poll)
+	if (read_gap_avg_us < config.busy_poll && poll_caught_avg16 >= POLL_CAUGHT_MIN * 16)
 		return 1;
 	if (++reads_since_probe >= probe_every) {
 		reads_since_probe = 0;
@@ -140,13 +157,15 @@ static int poll_pays(void)
 	return 0;
 }
 
-/* A poll ended: a probe that caught a read resets the probing rate, one
- * that did not halves it. */
-static void poll_ended(int why, int caught_read)
+/* A poll ended, having caught this many reads: into the average; a probe
+ * that caught two or more resets the probing rate, one that did not
+ * halves it. */
+static void poll_ended(int why, uint64_t caught)
 {
+	poll_caught_avg16 = (poll_caught_avg16 * 3 + (caught < POLL_CAUGHT_CAP ? caught : POLL_CAUGHT_CAP) * 16) / 4;
 	if (why != 2)
 		return;
-	if (caught_read)
+	if (caught >= 2)
 		probe_every = PROBE_MIN;
 	else if (probe_every < PROBE_MAX)
 		probe_every *= 2;
@@ -181,7 +200,7 @@ void loop_run(struct event_base *base)
 				sched_yield();
 			}
 		}
-		poll_ended(why, server_stats.reads != polled_from);
+		poll_ended(why, server_stats.reads - polled_from);
 	}
 }
 
