@@ -40,6 +40,19 @@ static inline uint64_t clock_mono_ms(void)
 	return clock_mono_us() / 1000;
 }
 
+/* The clock reading loop_once took at the start of the iteration running
+ * now (after libevent ran, if it did), or 0 outside one (loop.c). */
+extern uint64_t clock_iteration_us;
+
+/* Monotonic milliseconds for a stamp, not a deadline (when an item was
+ * put, for its age): inside a loop iteration its own reading, at most an
+ * iteration old, which saves a clock read per request (about 26 ns on a
+ * virtual machine, a tenth of a small request's cost). */
+static inline uint64_t clock_stamp_ms(void)
+{
+	return (clock_iteration_us ? clock_iteration_us : clock_mono_us()) / 1000;
+}
+
 /* Monotonic milliseconds rounded up: the base of a deadline, so that a
  * deadline is never before now + its length (clock_mono_ms rounds down and
  * would make a delay end up to a millisecond early). */

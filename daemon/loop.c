@@ -57,6 +57,7 @@
 #include "state.h"
 
 int64_t clock_advance_us;   /* clock.h: only tests move it */
+uint64_t clock_iteration_us;  /* clock.h */
 
 static int loop_stopping;
 
@@ -91,8 +92,10 @@ int loop_once(struct event_base *base, int flags)
 		now = clock_mono_us();   /* it may have slept, or served long */
 	}
 	loop_now_us = now;
+	clock_iteration_us = now;   /* the rings' requests are served at it */
 	if (shm_poll(now))   /* the rings of clients that sent recently */
 		rings_brought_us = now;
+	clock_iteration_us = 0;
 	state_commit();   /* durable before it is answered (fsync=always) */
 	server_flush_pending();
 	return rc;

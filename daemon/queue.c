@@ -1442,7 +1442,7 @@ void handle_QUEUE_PUT(struct request *rq)
 		 * of its own to allocate, copy and free. */
 		char bytes[QSTORE_PACK_MAX];
 		decode_encode_into(o, bytes);
-		if (qstore_push_packed(&q_of(rq)->items, bytes, (uint32_t)len, clock_mono_ms()) < 0) {
+		if (qstore_push_packed(&q_of(rq)->items, bytes, (uint32_t)len, clock_stamp_ms()) < 0) {
 			reply_nomem(&rq->reply);
 			return;
 		}
@@ -1465,7 +1465,7 @@ void handle_QUEUE_PUT_MANY(struct request *rq)
 	if (!po.priority && !po.delay_ms && !po.deliveries) {
 		/* Small scalars go from the frame into the store's runs, as
 		 * queue.put's do: no value of their own to allocate and free. */
-		int rc = qstore_push_packed_many(&q_of(rq)->items, a->ptr, a->size, clock_mono_ms());
+		int rc = qstore_push_packed_many(&q_of(rq)->items, a->ptr, a->size, clock_stamp_ms());
 		if (rc < 0) {
 			reply_nomem(&rq->reply);
 			return;
