@@ -49,6 +49,12 @@
  * one still leaves the list soon. */
 #define SHM_QUIET_MAX_POLLS 10
 
+/* The longest quiet window, and the longest gap it counts. */
+static uint64_t shm_quiet_max_us(void)
+{
+	return (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS;
+}
+
 /* Request bytes taken from a ring at a time, as READ_CHUNK for sockets. */
 #define SHM_READ_CHUNK (64 * 1024)
 
@@ -134,8 +140,8 @@ static int shm_input(struct client *c, uint64_t now_us)
 	/* From the last input, not from a wake-up: a client that sends every
 	 * 200 us and was put to sleep each time still shows its 200 us. */
 	uint64_t gap = now_us > s->last_input_us ? now_us - s->last_input_us : 0;
-	if (gap > (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS)
-		gap = (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS;
+	if (gap > shm_quiet_max_us())
+		gap = shm_quiet_max_us();
 	s->gap_us = (s->gap_us * 7 + gap) / 8;
 	s->last_input_us = now_us;
 	poll_brought = 1;
@@ -144,15 +150,21 @@ static int shm_input(struct client *c, uint64_t now_us)
 	return client_received(c, (size_t)n);
 }
 
+/* s's ring is polled again from now, its "daemon sleeps" flag cleared;
+ * returns the time it joined. */
+static uint64_t shm_join(struct shm_conn *s)
+{
+	shm_ring_consumer_awake(&s->req);
+	shm_list_set(s, &polled);
+	return s->joined_us = clock_mono_us();
+}
+
 void shm_want_input(struct client *c, int want)
 {
 	struct shm_conn *s = c->shm;
 	s->want_input = want;
-	if (want && !s->on) {
-		shm_ring_consumer_awake(&s->req);
-		shm_list_set(s, &polled);
-		s->joined_us = clock_mono_us();
-	}
+	if (want && !s->on)
+		shm_join(s);
 }
 
 int shm_on_socket(struct client *c, int serve)
@@ -189,12 +201,8 @@ int shm_on_socket(struct client *c, int serve)
 		shm_ring_producer_awake(&s->rep);
 		client_schedule_flush(c);
 	}
-	if (serve && s->want_input) {
-		shm_ring_consumer_awake(&s->req);
-		shm_list_set(s, &polled);
-		s->joined_us = clock_mono_us();
-		shm_input(c, s->joined_us);
-	}
+	if (serve && s->want_input)
+		shm_input(c, shm_join(s));
 	return 1;
 }
 
@@ -263,7 +271,7 @@ static int shm_retire(struct shm_conn *s)
 
 static uint64_t shm_quiet_window(const struct shm_conn *s)
 {
-	uint64_t w = 2 * s->gap_us, max = (uint64_t)config.busy_poll * SHM_QUIET_MAX_POLLS;
+	uint64_t w = 2 * s->gap_us, max = shm_quiet_max_us();
 	if (w < config.busy_poll)
 		return config.busy_poll;
 	return w > max ? max : w;
