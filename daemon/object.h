@@ -132,10 +132,16 @@ struct object_type {
 };
 
 extern const struct object_type queue_type, list_type, dict_type, ns_type, value_type, array_type;
-extern const struct object_type queue_type, list_type, dict_type, ns_type;
 extern const struct object_type lock_type, semaphore_type, event_type, condition_type, barrier_type;
 
-/* Type operations for t (not PROTO_T_ANY). */
-const struct object_type *object_type_of(enum proto_type t);
+/* Each type's operations by proto_type, NULL for PROTO_T_ANY (registry.c). */
+extern const struct object_type *const object_types[PROTO_T_COUNT];
+
+/* Type operations for t (not PROTO_T_ANY): a table read, since every
+ * request looks its object's type up once or twice. */
+static inline const struct object_type *object_type_of(enum proto_type t)
+{
+	return (unsigned)t < PROTO_T_COUNT ? object_types[t] : NULL;
+}
 
 #endif

@@ -25,23 +25,19 @@ static struct omap names;
 static struct object empties[PROTO_T_COUNT];
 static size_t count_by_type[PROTO_T_COUNT];
 
-const struct object_type *object_type_of(enum proto_type t)
-{
-	switch (t) {
-	case PROTO_T_QUEUE: return &queue_type;
-	case PROTO_T_LIST: return &list_type;
-	case PROTO_T_DICT: return &dict_type;
-	case PROTO_T_NS: return &ns_type;
-	case PROTO_T_VALUE: return &value_type;
-	case PROTO_T_ARRAY: return &array_type;
-	case PROTO_T_LOCK: return &lock_type;
-	case PROTO_T_SEMAPHORE: return &semaphore_type;
-	case PROTO_T_EVENT: return &event_type;
-	case PROTO_T_CONDITION: return &condition_type;
-	case PROTO_T_BARRIER: return &barrier_type;
-	default: return NULL;
-	}
-}
+const struct object_type *const object_types[PROTO_T_COUNT] = {
+	[PROTO_T_QUEUE] = &queue_type,
+	[PROTO_T_LIST] = &list_type,
+	[PROTO_T_DICT] = &dict_type,
+	[PROTO_T_NS] = &ns_type,
+	[PROTO_T_VALUE] = &value_type,
+	[PROTO_T_ARRAY] = &array_type,
+	[PROTO_T_LOCK] = &lock_type,
+	[PROTO_T_SEMAPHORE] = &semaphore_type,
+	[PROTO_T_EVENT] = &event_type,
+	[PROTO_T_CONDITION] = &condition_type,
+	[PROTO_T_BARRIER] = &barrier_type,
+};
 
 void registry_init(void)
 {
