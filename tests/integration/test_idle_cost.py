@@ -127,7 +127,10 @@ def test_busy_poll_stops_when_it_does_not_pay(make_daemon):
     wide, wide_sleeps = paced_cpu(make_daemon("-o", "busy_poll=20000"), requests)
     print("CPU s / sleeps: busy_poll=0 %.3f/%d, 400 %.3f/%d, 20000 %.3f/%d"
           % (base, base_sleeps, adaptive, adaptive_sleeps, wide, wide_sleeps))
-    assert adaptive < base * 1.5 + 0.03, (base, adaptive)
+    # What is guarded against is 1.2 s more; a loaded machine has handed the
+    # polling daemon 50 ms more than the other one for the same work (CPU is
+    # counted in 10 ms ticks), so the margin is 150 ms, an eighth of that.
+    assert adaptive < base * 1.5 + 0.15, (base, adaptive)
     # The wide window is polled through (a gap stretched past 20 ms by the
     # scheduler now and then may end in a sleep).
     assert wide_sleeps < requests // 4, (base_sleeps, adaptive_sleeps, wide_sleeps)
