@@ -92,10 +92,23 @@ static int dispatch_find_object(struct request *rq, uint64_t sec)
  * dropping objects to the outer request, whose objects it may be using. */
 static unsigned depth;
 
+/* The object the innermost running write request is on, whose spare
+ * dispatch_run counts once its handler is done; NULL if none. */
+static struct object *counted_after;
+
+struct object *dispatch_counts_spare_after(void)
+{
+	return counted_after;
+}
+
 /* Run rq's handler, logged as state.c says. */
 static void dispatch_run(struct request *rq)
 {
 	uint64_t ok_before = reply_ok_count;
+	struct object *outer = counted_after;
+	int counts = rq->obj && (rq->op->flags & OPF_WRITE);
+	if (counts)
+		counted_after = rq->obj;
 	depth++;
 	if (state_request_begin(rq))
 		handlers[rq->op->code](rq);
@@ -103,7 +116,8 @@ static void dispatch_run(struct request *rq)
 	free(rq->frame_owned);
 	rq->frame_owned = NULL;
 	depth--;
-	if (rq->obj && (rq->op->flags & OPF_WRITE))
+	counted_after = outer;
+	if (counts)
 		registry_count_spare(rq->obj);
 	/* A write that succeeded makes a provisional object an ordinary one. */
 	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before &&

@@ -54,6 +54,11 @@ void dispatch_replay(struct client *c, const char *frame, size_t len);
  * back to its objects, newest first. */
 void dispatch_forget_client(struct client *c);
 
+/* The object whose spare (object_type.spare) the running request's end
+ * counts anyway, so a handler's change to it need not be counted at once;
+ * NULL outside a write request. */
+struct object *dispatch_counts_spare_after(void);
+
 /* Optional argument i, or NULL when absent. */
 static inline const msgpack_object *request_arg(const struct request *rq, uint32_t i)
 {

@@ -530,8 +530,10 @@ void queue_wake(struct queue *q)
 {
 	waitq_serve(&q->putters);
 	waitq_serve(&q->getters);
-	/* Also after changes no request on q made (a lease end, a dead letter). */
-	registry_count_spare(q->obj);
+	/* Also after changes no request on q made (a lease end, a dead letter);
+	 * a write request on q counts at its end. */
+	if (q->obj != dispatch_counts_spare_after())
+		registry_count_spare(q->obj);
 }
 
 /* ---- type operations --------------------------------------------------- */
