@@ -12,20 +12,16 @@
 
 #include <stdint.h>
 #include <time.h>
-#include "clock.h"
 
 struct rate {
 	uint64_t sec;              /* the whole second ops_cur counts */
 	uint32_t ops_cur, ops_prev; /* ops in sec, and in sec - 1 */
 };
 
-/* The current whole second of the monotonic clock: inside a loop
- * iteration its own reading (a pipeline's requests then cost no clock read
- * each), else the coarse clock, read from the vDSO (no system call). */
+/* The current whole second: a coarse monotonic clock, read from the vDSO
+ * (no system call), once per request. */
 static inline uint64_t rate_now(void)
 {
-	if (clock_iteration_us)
-		return (clock_iteration_us - (uint64_t)clock_shift_us - (uint64_t)clock_advance_us) / 1000000;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec;
