@@ -120,7 +120,7 @@ static void dispatch_run(struct request *rq)
 	if (counts)
 		registry_count_spare(rq->obj);
 	/* A write that succeeded makes a provisional object an ordinary one. */
-	if (rq->obj && rq->obj->provisional && (rq->op->flags & OPF_WRITE) && reply_ok_count != ok_before &&
+	if (counts && rq->obj->provisional && reply_ok_count != ok_before &&
 	    !rq->unchanged)
 		rq->obj->provisional = 0;
 }
